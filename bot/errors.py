@@ -1,0 +1,54 @@
+"""Nothing fails silently: a handler's crash is logged with the update id and the user
+gets a short apology; a dialog whose context was lost (a restart with memory storage, an
+old message) simply reopens the main menu."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Dispatcher
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import ExceptionTypeFilter
+from aiogram.types import ErrorEvent
+from aiogram_dialog import DialogManager, ShowMode, StartMode
+from aiogram_dialog.api.exceptions import OutdatedIntent, UnknownIntent, UnknownState
+
+from bot.dialogs.states import MainMenu
+from bot.i18n import translator
+
+log = logging.getLogger(__name__)
+
+
+async def on_stale_dialog(
+    event: ErrorEvent, dialog_manager: DialogManager, language: str = "zh"
+) -> None:
+    update = event.update
+    log.info("update %s: stale dialog (%s), reopening the main menu", update.update_id,
+             event.exception)
+    t = translator(language)
+    if update.callback_query is not None:
+        try:
+            await update.callback_query.answer(t("errors.stale"))
+        except TelegramAPIError:
+            pass
+    await dialog_manager.start(MainMenu.main, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
+
+
+async def on_error(event: ErrorEvent, language: str = "zh") -> None:
+    update = event.update
+    log.error("update %s failed", update.update_id, exc_info=event.exception)
+    text = translator(language)("errors.unexpected")
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=True)
+        elif update.message is not None:
+            await update.message.answer(text)
+    except TelegramAPIError:
+        log.warning("could not tell user about the failure of update %s", update.update_id)
+
+
+def register_error_handlers(dp: Dispatcher) -> None:
+    dp.errors.register(
+        on_stale_dialog, ExceptionTypeFilter(UnknownIntent, OutdatedIntent, UnknownState)
+    )
+    dp.errors.register(on_error)

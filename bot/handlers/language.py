@@ -1,0 +1,58 @@
+"""/language: Chinese or English, remembered per user."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import LANGUAGES, Translator, translator
+from bot.roles import apply_chat_commands
+from storage.clock import Clock
+from storage.staff import Staffing
+from storage.users import User, UserRepo
+
+router = Router(name="language")
+
+
+class LanguageChoice(CallbackData, prefix="lang"):
+    code: str
+
+
+def language_keyboard(t: Translator) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[
+        InlineKeyboardButton(text=t(f"language.name_{code}"),
+                             callback_data=LanguageChoice(code=code).pack())
+        for code in LANGUAGES
+    ]])
+
+
+@router.message(Command("language"), F.chat.type == "private")
+async def on_language(message: Message, t: Translator) -> None:
+    await message.answer(t("language.choose"), reply_markup=language_keyboard(t))
+
+
+@router.callback_query(LanguageChoice.filter())
+async def on_choice(
+    call: CallbackQuery, callback_data: LanguageChoice, session: AsyncSession, user: User | None,
+    clock: Clock, staffing: Staffing, bot: Bot,
+) -> None:
+    if callback_data.code not in LANGUAGES:
+        await call.answer()
+        return
+    users = UserRepo(session)
+    if user is None:
+        tg = call.from_user
+        user = await users.touch(user_id=tg.id, first_name=tg.first_name, last_name=tg.last_name,
+                                 username=tg.username, telegram_language=tg.language_code,
+                                 now=clock.now())
+    await users.set_language(user, callback_data.code)
+    await session.commit()
+    t = translator(callback_data.code)
+    await call.answer(t("language.saved"))
+    if call.message is not None and hasattr(call.message, "edit_text"):
+        await call.message.edit_text(t("language.saved"))
+    if staffing.is_staff:
+        await apply_chat_commands(bot, call.from_user.id, staffing, callback_data.code)

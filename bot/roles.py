@@ -1,0 +1,69 @@
+"""How roles show up in the chat: names, per-role command menus and /help."""
+
+from __future__ import annotations
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+
+from bot.formatting import e
+from bot.i18n import LANGUAGES, Translator, translator
+from storage.staff import Role, Staffing
+
+RESIDENT_COMMANDS = ("start", "menu", "building", "privacy", "language", "help")
+STAFF_COMMANDS = ("menu", "privacy", "language", "help")
+ADMIN_COMMANDS = ("menu", "invite", "staff", "language", "help")
+
+COMMANDS_BY_ROLE: dict[Role | None, tuple[str, ...]] = {
+    None: RESIDENT_COMMANDS,
+    Role.WORKER: STAFF_COMMANDS,
+    Role.COMMUNITY_STAFF: STAFF_COMMANDS,
+    Role.STREET_STAFF: STAFF_COMMANDS,
+    Role.DISTRICT_STAFF: STAFF_COMMANDS,
+    Role.ADMIN: ADMIN_COMMANDS,
+}
+
+
+def role_name(role: Role, t: Translator) -> str:
+    return t(f"roles.{role.value}")
+
+
+def describe_grants(staffing: Staffing, t: Translator) -> str:
+    lines = []
+    for grant in staffing.grants:
+        where = e(grant.node.name) if grant.node else t("roles.everywhere")
+        lines.append(t("roles.line", role=role_name(grant.role, t), where=where))
+    return "\n".join(lines)
+
+
+def commands(role: Role | None, t: Translator) -> list[BotCommand]:
+    return [BotCommand(command=c, description=t(f"commands.{c}")) for c in COMMANDS_BY_ROLE[role]]
+
+
+def help_text(staffing: Staffing, t: Translator) -> str:
+    role = staffing.top_role
+    key = f"help.{role.value}" if role else "help.resident"
+    return t(key)
+
+
+async def set_default_commands(bot: Bot) -> None:
+    """The resident menu for everyone, in Chinese, and in English for English clients."""
+    for language in LANGUAGES:
+        await bot.set_my_commands(
+            commands(None, translator(language)), scope=BotCommandScopeDefault(),
+            language_code=None if language == "zh" else language,
+        )
+
+
+async def apply_chat_commands(bot: Bot, chat_id: int, staffing: Staffing, language: str) -> None:
+    """Staff get their own menu in their private chat; residents fall back to the default."""
+    scope = BotCommandScopeChat(chat_id=chat_id)
+    try:
+        if staffing.top_role is None:
+            await bot.delete_my_commands(scope=scope)
+        else:
+            await bot.set_my_commands(commands(staffing.top_role, translator(language)),
+                                      scope=scope)
+    except TelegramAPIError:
+        # The user may never have opened the chat yet; the menu follows on their next /start.
+        pass

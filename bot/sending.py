@@ -1,0 +1,165 @@
+"""The one way the bot sends messages it starts itself (push tasks, reminders, notices).
+
+Paced under Telegram's limits (about 30 messages/s per bot, 1/s per chat), retried after
+429's ``retry_after`` a bounded number of times, users who blocked the bot (403) are
+marked and skipped from then on, and one failing recipient never stops the others.
+Direct replies to a user's own action do not go through here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+)
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.clock import Clock
+from storage.users import User, UserRepo
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Sleep = Callable[[float], Awaitable[None]]
+Monotonic = Callable[[], float]
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    BLOCKED = "blocked"  # 403 now, or marked blocked before
+    FAILED = "failed"  # rejected or still rate-limited after the retries
+
+
+@dataclass(frozen=True)
+class SendResult:
+    chat_id: int
+    outcome: Outcome
+    value: Any = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.SENT
+
+
+class RateLimiter:
+    """Spaces calls at least ``interval`` apart; waiting callers queue in order."""
+
+    def __init__(self, per_second: float, *, sleep: Sleep, monotonic: Monotonic) -> None:
+        self.interval = 1.0 / per_second
+        self._next = 0.0
+        self._sleep = sleep
+        self._monotonic = monotonic
+
+    async def wait(self) -> None:
+        now = self._monotonic()
+        slot = max(now, self._next)
+        self._next = slot + self.interval
+        if slot > now:
+            await self._sleep(slot - now)
+
+
+class Sender:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        *,
+        global_rate: float = 30.0,
+        per_chat_rate: float = 1.0,
+        max_retries: int = 3,
+        max_retry_wait: float = 60.0,
+        sleep: Sleep = asyncio.sleep,
+        monotonic: Monotonic = time.monotonic,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.clock = clock
+        self.max_retries = max_retries
+        self.max_retry_wait = max_retry_wait
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._global = RateLimiter(global_rate, sleep=sleep, monotonic=monotonic)
+        self._per_chat_rate = per_chat_rate
+        self._chats: dict[int, RateLimiter] = {}
+
+    def _chat_limiter(self, chat_id: int) -> RateLimiter:
+        limiter = self._chats.get(chat_id)
+        if limiter is None:
+            limiter = RateLimiter(self._per_chat_rate, sleep=self._sleep, monotonic=self._monotonic)
+            self._chats[chat_id] = limiter
+        return limiter
+
+    async def send(
+        self, chat_id: int, call: Callable[[], Awaitable[T]], *, skip_check: bool = False
+    ) -> SendResult:
+        """Run one Bot API call aimed at ``chat_id`` under the limits."""
+        if not skip_check and await self._is_blocked(chat_id):
+            return SendResult(chat_id, Outcome.BLOCKED, error="blocked earlier")
+        attempt = 0
+        while True:
+            await self._chat_limiter(chat_id).wait()
+            await self._global.wait()
+            try:
+                return SendResult(chat_id, Outcome.SENT, value=await call())
+            except TelegramRetryAfter as exc:
+                attempt += 1
+                if attempt > self.max_retries or exc.retry_after > self.max_retry_wait:
+                    log.warning("chat %s still rate limited after %s tries", chat_id, attempt)
+                    return SendResult(chat_id, Outcome.FAILED, error=exc.message)
+                await self._sleep(float(exc.retry_after))
+            except TelegramForbiddenError as exc:
+                await self._mark_blocked(chat_id)
+                return SendResult(chat_id, Outcome.BLOCKED, error=exc.message)
+            except TelegramNetworkError as exc:
+                attempt += 1
+                if attempt > self.max_retries:
+                    return SendResult(chat_id, Outcome.FAILED, error=str(exc))
+                await self._sleep(min(2.0**attempt, self.max_retry_wait))
+            except TelegramAPIError as exc:
+                log.warning("sending to %s rejected: %s", chat_id, exc.message)
+                return SendResult(chat_id, Outcome.FAILED, error=exc.message)
+
+    async def send_many(
+        self, chat_ids: Iterable[int], make_call: Callable[[int], Callable[[], Awaitable[Any]]],
+    ) -> list[SendResult]:
+        """Send to each recipient in turn; blocked users are looked up once for the batch."""
+        ids = list(dict.fromkeys(chat_ids))
+        blocked = await self._blocked_among(ids)
+        results = []
+        for chat_id in ids:
+            if chat_id in blocked:
+                results.append(SendResult(chat_id, Outcome.BLOCKED, error="blocked earlier"))
+                continue
+            try:
+                results.append(await self.send(chat_id, make_call(chat_id), skip_check=True))
+            except Exception as exc:  # one recipient's bug must not stop the rest
+                log.exception("unexpected error sending to %s", chat_id)
+                results.append(SendResult(chat_id, Outcome.FAILED, error=repr(exc)))
+        return results
+
+    async def _is_blocked(self, chat_id: int) -> bool:
+        async with self.sessionmaker() as session:
+            return await UserRepo(session).is_blocked(chat_id)
+
+    async def _blocked_among(self, ids: list[int]) -> set[int]:
+        if not ids:
+            return set()
+        async with self.sessionmaker() as session:
+            stmt = select(User.id).where(User.id.in_(ids), User.blocked_at.is_not(None))
+            return {int(i) for i in (await session.execute(stmt)).scalars().all()}
+
+    async def _mark_blocked(self, chat_id: int) -> None:
+        async with self.sessionmaker() as session:
+            await UserRepo(session).mark_blocked(chat_id, self.clock.now())
+            await session.commit()
+        log.info("user %s blocked the bot; skipping them from now on", chat_id)

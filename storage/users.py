@@ -1,0 +1,100 @@
+"""Residents and staff as Telegram users: language, consent, building binding, and
+whether they blocked the bot."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.base import Base, TelegramId, UTCDateTime
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(TelegramId, primary_key=True, autoincrement=False)
+    first_name: Mapped[str] = mapped_column(String(128), default="")
+    last_name: Mapped[str | None] = mapped_column(String(128))
+    username: Mapped[str | None] = mapped_column(String(64))
+    # None: follow the language the Telegram client reports.
+    language: Mapped[str | None] = mapped_column(String(8))
+    telegram_language: Mapped[str | None] = mapped_column(String(16))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    building_id: Mapped[int | None] = mapped_column(
+        ForeignKey("nodes.id", ondelete="SET NULL"), index=True
+    )
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p) or str(self.id)
+
+    @property
+    def has_consented(self) -> bool:
+        return self.consent_at is not None
+
+
+class UserRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, user_id: int) -> User | None:
+        return await self.session.get(User, user_id)
+
+    async def touch(
+        self, *, user_id: int, first_name: str, last_name: str | None, username: str | None,
+        telegram_language: str | None, now: datetime,
+    ) -> User:
+        """Create the user on first contact, refresh what Telegram tells us otherwise.
+
+        A user who writes to the bot has evidently unblocked it."""
+        user = await self.get(user_id)
+        if user is None:
+            user = User(
+                id=user_id, first_name=first_name, last_name=last_name, username=username,
+                telegram_language=telegram_language, created_at=now, last_seen_at=now,
+            )
+            self.session.add(user)
+        else:
+            user.first_name = first_name
+            user.last_name = last_name
+            user.username = username
+            user.telegram_language = telegram_language
+            user.last_seen_at = now
+            user.blocked_at = None
+        await self.session.flush()
+        return user
+
+    async def bind_building(self, user: User, building_id: int, now: datetime) -> None:
+        user.building_id = building_id
+        if user.consent_at is None:
+            user.consent_at = now
+        await self.session.flush()
+
+    async def set_language(self, user: User, language: str | None) -> None:
+        user.language = language
+        await self.session.flush()
+
+    async def mark_blocked(self, user_id: int, now: datetime) -> None:
+        await self.session.execute(
+            update(User).where(User.id == user_id, User.blocked_at.is_(None)).values(blocked_at=now)
+        )
+
+    async def is_blocked(self, user_id: int) -> bool:
+        stmt = select(User.blocked_at).where(User.id == user_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def delete(self, user_id: int) -> None:
+        """Forget the resident: the user row and everything that only identifies them.
+
+        Staff roles are removed with it; the audit log keeps the bare id of what staff did."""
+        from storage.staff import RoleAssignment
+
+        await self.session.execute(delete(RoleAssignment).where(RoleAssignment.user_id == user_id))
+        await self.session.execute(delete(User).where(User.id == user_id))
