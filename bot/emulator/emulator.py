@@ -1,0 +1,277 @@
+"""The public facade: a Bot API server plus the users who talk to the bot."""
+
+from __future__ import annotations
+
+import html
+import secrets
+from typing import Any
+
+from .errors import EmulatorUsageError
+from .files import sample_ogg, sample_png
+from .formatting import detect_entities
+from .methods import photo_sizes
+from .server import BotApiServer
+from .views import ChatView
+from .world import CallbackRecord, ChatState, EmulatedUser, StoredMessage
+
+UserRef = EmulatedUser | int
+
+
+class BotAPIEmulator(BotApiServer):
+    """A fake Telegram: the bot talks HTTP to it, tests act as users through methods.
+
+    Every ``send_*``/``press*`` call records the user's action in the chat, builds the
+    Update dict Telegram would deliver, queues it for getUpdates unless ``queue=False``
+    (when the caller feeds it to the Dispatcher itself) and returns it.
+    """
+
+    def __init__(
+        self,
+        token: str = "123456:TEST-TOKEN",
+        bot_username: str = "gridbot_test_bot",
+        bot_name: str = "GridBot",
+        *,
+        strict_html: bool = True,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        super().__init__(
+            token, bot_username, bot_name, strict_html=strict_html, host=host, port=port
+        )
+        self.users: dict[int, EmulatedUser] = {}
+
+    # --- users and chats ----------------------------------------------------------------
+
+    def add_user(
+        self,
+        user_id: int,
+        first_name: str,
+        language_code: str | None = None,
+        username: str | None = None,
+        last_name: str | None = None,
+        phone: str | None = None,
+    ) -> EmulatedUser:
+        user = EmulatedUser(user_id, first_name, last_name, username, language_code, phone)
+        self.users[user_id] = user
+        state = self.world.chats.get(user_id)
+        if state is None:
+            self.world.chats[user_id] = ChatState(user)
+        else:
+            state.user = user
+        return user
+
+    def user(self, user: UserRef) -> EmulatedUser:
+        user_id = user if isinstance(user, int) else user.id
+        try:
+            return self.users[user_id]
+        except KeyError:
+            raise EmulatorUsageError(f"unknown user {user_id}; call add_user first") from None
+
+    def chat(self, chat_id: UserRef) -> ChatView:
+        return ChatView(self.world, self._state(chat_id))
+
+    def _state(self, user: UserRef) -> ChatState:
+        return self.world.chats[self.user(user).id]
+
+    def enqueue(self, update: dict[str, Any]) -> None:
+        """Queue a hand-built update for getUpdates."""
+        self.world.updates.push(update)
+
+    # --- user actions -------------------------------------------------------------------
+
+    def _user_message(
+        self, user: UserRef, content: dict[str, Any], queue: bool, html_text: str | None = None
+    ) -> dict[str, Any]:
+        state = self._state(user)
+        # A private chat exists for the bot once the user wrote; writing also unblocks it.
+        state.opened = True
+        self._blocked.discard(state.user.id)
+        message = self.world.add_message(state, False, content, html=html_text)
+        return self._deliver({"message": message.snapshot()}, queue)
+
+    def _deliver(self, payload: dict[str, Any], queue: bool) -> dict[str, Any]:
+        update = {"update_id": self.world.updates.next_id(), **payload}
+        if queue:
+            self.world.updates.push(update)
+        return update
+
+    def send_text(self, user: UserRef, text: str, *, queue: bool = True) -> dict[str, Any]:
+        if not text.strip():
+            raise EmulatorUsageError("Telegram clients cannot send an empty message")
+        content: dict[str, Any] = {"text": text}
+        entities = detect_entities(text)
+        if entities:
+            content["entities"] = entities
+        return self._user_message(user, content, queue, html.escape(text, quote=False))
+
+    def send_command(
+        self, user: UserRef, command: str, args: str | None = None, *, queue: bool = True
+    ) -> dict[str, Any]:
+        text = "/" + command.removeprefix("/")
+        if args:
+            text += " " + args
+        return self.send_text(user, text, queue=queue)
+
+    def send_contact(
+        self, user: UserRef, phone: str | None = None, *, queue: bool = True
+    ) -> dict[str, Any]:
+        person = self.user(user)
+        number = phone or person.phone
+        if not number:
+            raise EmulatorUsageError(f"user {person.id} has no phone; pass phone=")
+        contact: dict[str, Any] = {
+            "phone_number": number,
+            "first_name": person.first_name,
+            "user_id": person.id,
+        }
+        if person.last_name:
+            contact["last_name"] = person.last_name
+        return self._user_message(user, {"contact": contact}, queue)
+
+    def send_location(
+        self, user: UserRef, latitude: float, longitude: float, *, queue: bool = True
+    ) -> dict[str, Any]:
+        location = {"latitude": float(latitude), "longitude": float(longitude)}
+        return self._user_message(user, {"location": location}, queue)
+
+    def send_photo(
+        self,
+        user: UserRef,
+        image_bytes: bytes | None = None,
+        caption: str | None = None,
+        media_group_id: str | None = None,
+        *,
+        queue: bool = True,
+    ) -> dict[str, Any]:
+        stored = self.files.add("photo", image_bytes or sample_png(), "photo.png")
+        content: dict[str, Any] = {"photo": photo_sizes(stored)}
+        if caption:
+            content["caption"] = caption
+            entities = detect_entities(caption)
+            if entities:
+                content["caption_entities"] = entities
+        if media_group_id:
+            content["media_group_id"] = media_group_id
+        return self._user_message(user, content, queue, caption)
+
+    def send_voice(
+        self,
+        user: UserRef,
+        ogg_bytes: bytes | None = None,
+        duration: int = 3,
+        *,
+        queue: bool = True,
+    ) -> dict[str, Any]:
+        stored = self.files.add("voice", ogg_bytes or sample_ogg(duration), None, "audio/ogg")
+        voice = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "duration": duration,
+            "mime_type": "audio/ogg",
+            "file_size": stored.size,
+        }
+        return self._user_message(user, {"voice": voice}, queue)
+
+    def send_document(
+        self,
+        user: UserRef,
+        data: bytes,
+        filename: str,
+        mime_type: str | None = None,
+        *,
+        caption: str | None = None,
+        queue: bool = True,
+    ) -> dict[str, Any]:
+        stored = self.files.add("document", data, filename, mime_type)
+        document: dict[str, Any] = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_name": filename,
+            "file_size": stored.size,
+        }
+        if stored.mime_type:
+            document["mime_type"] = stored.mime_type
+        content: dict[str, Any] = {"document": document}
+        if caption:
+            content["caption"] = caption
+        return self._user_message(user, content, queue, caption)
+
+    # --- buttons ------------------------------------------------------------------------
+
+    def press(
+        self, user: UserRef, message_id: int, callback_data: str, *, queue: bool = True
+    ) -> dict[str, Any]:
+        """Press a callback button that really is on the bot's message right now."""
+        state = self._state(user)
+        message = state.find(message_id)
+        if message is None or not message.from_bot:
+            raise EmulatorUsageError(
+                f"no bot message {message_id} in chat {state.user.id}:\n"
+                + ChatView(self.world, state).transcript()
+            )
+        if not _has_callback(message, callback_data):
+            raise EmulatorUsageError(
+                f"message {message_id} has no button with callback_data {callback_data!r}; "
+                f"buttons: {message.inline_buttons()}"
+            )
+        return self._callback(state, message_id, callback_data, queue)
+
+    def press_forged(
+        self, user: UserRef, message_id: int, callback_data: str, *, queue: bool = True
+    ) -> dict[str, Any]:
+        """A callback the client could not produce honestly: stale, deleted or forged."""
+        return self._callback(self._state(user), message_id, callback_data, queue)
+
+    def press_button(self, user: UserRef, text: str, *, queue: bool = True) -> dict[str, Any]:
+        """Press the button labelled ``text`` (exact, else unique substring) on the newest
+        bot message that has such a button."""
+        state = self._state(user)
+        for message in reversed(state.messages):
+            if not message.from_bot:
+                continue
+            buttons = [
+                b for row in (message.reply_markup or {}).get("inline_keyboard", []) for b in row
+            ]
+            exact = [b for b in buttons if b["text"] == text]
+            partial = [b for b in buttons if text in b["text"]]
+            if len(partial) > 1 and not exact:
+                labels = [b["text"] for b in partial]
+                raise EmulatorUsageError(f"{text!r} is ambiguous on message: {labels}")
+            chosen = (exact or partial or [None])[0]
+            if chosen is None:
+                continue
+            if "callback_data" not in chosen:
+                raise EmulatorUsageError(f"button {chosen['text']!r} is not a callback button")
+            return self._callback(state, message.message_id, chosen["callback_data"], queue)
+        raise EmulatorUsageError(
+            f"no inline button {text!r} in chat {state.user.id}:\n"
+            + ChatView(self.world, state).transcript()
+        )
+
+    def _callback(
+        self, state: ChatState, message_id: int, data: str, queue: bool
+    ) -> dict[str, Any]:
+        state.opened = True
+        message = state.find(message_id)
+        if message is not None:
+            payload = message.snapshot()
+        else:
+            # What Telegram sends for messages the bot can no longer access.
+            payload = {"message_id": message_id, "chat": state.user.chat_dict(), "date": 0}
+        callback_id = str(secrets.randbits(62))
+        self.world.callbacks[callback_id] = CallbackRecord(
+            callback_id, state.user.id, message_id, data
+        )
+        query = {
+            "id": callback_id,
+            "from": state.user.to_dict(),
+            "message": payload,
+            "chat_instance": str(state.user.id * 2654435761 % 10**18),
+            "data": data,
+        }
+        return self._deliver({"callback_query": query}, queue)
+
+
+def _has_callback(message: StoredMessage, data: str) -> bool:
+    rows = (message.reply_markup or {}).get("inline_keyboard", [])
+    return any(button.get("callback_data") == data for row in rows for button in row)
