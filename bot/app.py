@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.dialogs import dialog_routers
+from bot.dialogs.toast import AnswerOnceMessageManager
 from bot.errors import register_error_handlers
 from bot.handlers import handler_routers
 from bot.middlewares import ActorMiddleware, DbSessionMiddleware
@@ -81,6 +82,8 @@ def create_dispatcher(
     isolation = None
     if isinstance(storage, RedisStorage):
         isolation = RedisEventIsolation(storage.redis, key_builder=storage.key_builder)
-    bg_factory = setup_dialogs(dp, events_isolation=isolation)
+    bg_factory = setup_dialogs(
+        dp, events_isolation=isolation, message_manager=AnswerOnceMessageManager()
+    )
     dp["bg_manager_factory"] = bg_factory
     return App(settings, dp, sessionmaker, clock, sender, bg_factory)

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     webhook_path: str = "/webhook"
     webhook_host: str = "0.0.0.0"
     webhook_port: int = 8080
+    bot_username: str | None = None
     qr_font: str | None = None
     log_level: str = "INFO"
 
@@ -42,7 +43,9 @@ class Settings(BaseSettings):
             try:
                 return [int(p) for p in parts]
             except ValueError:
-                raise ValueError("use numeric Telegram user ids, e.g. ADMIN_IDS=1234,5678") from None
+                raise ValueError(
+                    "use numeric Telegram user ids, e.g. ADMIN_IDS=1234,5678"
+                ) from None
         if isinstance(value, int):
             return [value]
         return value

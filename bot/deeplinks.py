@@ -24,9 +24,9 @@ def parse_payload(raw: str | None) -> Payload | None:
     if not PAYLOAD_RE.match(raw):
         return Payload("invalid")
     if raw.startswith(BUILDING_PREFIX) and len(raw) > len(BUILDING_PREFIX):
-        return Payload("building", raw[len(BUILDING_PREFIX):])
+        return Payload("building", raw[len(BUILDING_PREFIX) :])
     if raw.startswith(INVITE_PREFIX) and len(raw) > len(INVITE_PREFIX):
-        return Payload("invite", raw[len(INVITE_PREFIX):])
+        return Payload("invite", raw[len(INVITE_PREFIX) :])
     return Payload("invalid")
 
 

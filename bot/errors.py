@@ -4,6 +4,7 @@ old message) simply reopens the main menu."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from aiogram import Dispatcher
@@ -23,14 +24,13 @@ async def on_stale_dialog(
     event: ErrorEvent, dialog_manager: DialogManager, language: str = "zh"
 ) -> None:
     update = event.update
-    log.info("update %s: stale dialog (%s), reopening the main menu", update.update_id,
-             event.exception)
+    log.info(
+        "update %s: stale dialog (%s), reopening the main menu", update.update_id, event.exception
+    )
     t = translator(language)
     if update.callback_query is not None:
-        try:
+        with contextlib.suppress(TelegramAPIError):
             await update.callback_query.answer(t("errors.stale"))
-        except TelegramAPIError:
-            pass
     await dialog_manager.start(MainMenu.main, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
 
 

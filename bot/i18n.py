@@ -41,7 +41,7 @@ def placeholders(template: str) -> set[str]:
 
 
 class Translator:
-    """``t("menu.title", name=...)`` in one language, falling back to Chinese."""
+    """``t("menu.greeting", name=...)`` in one language, falling back to Chinese."""
 
     def __init__(self, language: str) -> None:
         self.language = language if language in LANGUAGES else DEFAULT_LANGUAGE

@@ -50,7 +50,8 @@ async def set_default_commands(bot: Bot) -> None:
     """The resident menu for everyone, in Chinese, and in English for English clients."""
     for language in LANGUAGES:
         await bot.set_my_commands(
-            commands(None, translator(language)), scope=BotCommandScopeDefault(),
+            commands(None, translator(language)),
+            scope=BotCommandScopeDefault(),
             language_code=None if language == "zh" else language,
         )
 
@@ -62,8 +63,9 @@ async def apply_chat_commands(bot: Bot, chat_id: int, staffing: Staffing, langua
         if staffing.top_role is None:
             await bot.delete_my_commands(scope=scope)
         else:
-            await bot.set_my_commands(commands(staffing.top_role, translator(language)),
-                                      scope=scope)
+            await bot.set_my_commands(
+                commands(staffing.top_role, translator(language)), scope=scope
+            )
     except TelegramAPIError:
         # The user may never have opened the chat yet; the menu follows on their next /start.
         pass

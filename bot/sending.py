@@ -130,7 +130,9 @@ class Sender:
                 return SendResult(chat_id, Outcome.FAILED, error=exc.message)
 
     async def send_many(
-        self, chat_ids: Iterable[int], make_call: Callable[[int], Callable[[], Awaitable[Any]]],
+        self,
+        chat_ids: Iterable[int],
+        make_call: Callable[[int], Callable[[], Awaitable[Any]]],
     ) -> list[SendResult]:
         """Send to each recipient in turn; blocked users are looked up once for the batch."""
         ids = list(dict.fromkeys(chat_ids))

@@ -32,12 +32,22 @@ class AuditRepo:
         self.session = session
 
     async def record(
-        self, *, actor_id: int | None, action: str, at: datetime, object_type: str | None = None,
-        object_id: str | int | None = None, **details: Any,
+        self,
+        *,
+        actor_id: int | None,
+        action: str,
+        at: datetime,
+        object_type: str | None = None,
+        object_id: str | int | None = None,
+        **details: Any,
     ) -> AuditEntry:
         entry = AuditEntry(
-            at=at, actor_id=actor_id, action=action, object_type=object_type,
-            object_id=None if object_id is None else str(object_id), details=details,
+            at=at,
+            actor_id=actor_id,
+            action=action,
+            object_type=object_type,
+            object_id=None if object_id is None else str(object_id),
+            details=details,
         )
         self.session.add(entry)
         await self.session.flush()

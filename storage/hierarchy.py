@@ -101,18 +101,25 @@ class HierarchyRepo:
         return await self.session.get(Node, node_id)
 
     async def by_code(self, code: str) -> Node | None:
-        return (await self.session.execute(select(Node).where(Node.code == code))).scalar_one_or_none()
+        return (
+            await self.session.execute(select(Node).where(Node.code == code))
+        ).scalar_one_or_none()
 
     async def by_qr_token(self, token: str) -> Node | None:
         stmt = select(Node).where(Node.qr_token == token, Node.kind == NodeKind.BUILDING)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def children(
-        self, parent_id: int | None, kind: NodeKind | None = None, *, offset: int = 0,
+        self,
+        parent_id: int | None,
+        kind: NodeKind | None = None,
+        *,
+        offset: int = 0,
         limit: int | None = None,
     ) -> Sequence[Node]:
-        stmt = select(Node).where(Node.parent_id.is_(None) if parent_id is None
-                                  else Node.parent_id == parent_id)
+        stmt = select(Node).where(
+            Node.parent_id.is_(None) if parent_id is None else Node.parent_id == parent_id
+        )
         if kind is not None:
             stmt = stmt.where(Node.kind == kind)
         stmt = stmt.order_by(Node.name, Node.id).offset(offset)
@@ -141,13 +148,25 @@ class HierarchyRepo:
         return {n.node_kind: n for n in await self.ancestors(node)}
 
     async def create(
-        self, *, kind: NodeKind, code: str, name: str, parent: Node | None, now: datetime,
-        households: int | None = None, timezone: str | None = None,
+        self,
+        *,
+        kind: NodeKind,
+        code: str,
+        name: str,
+        parent: Node | None,
+        now: datetime,
+        households: int | None = None,
+        timezone: str | None = None,
     ) -> Node:
         check_parent(kind, parent)
         node = Node(
-            kind=kind, code=code, name=name, parent_id=parent.id if parent else None,
-            households=households, timezone=timezone, created_at=now,
+            kind=kind,
+            code=code,
+            name=name,
+            parent_id=parent.id if parent else None,
+            households=households,
+            timezone=timezone,
+            created_at=now,
             qr_token=new_qr_token() if kind is NodeKind.BUILDING else None,
         )
         self.session.add(node)
@@ -163,11 +182,13 @@ class HierarchyRepo:
         new_prefix = f"{parent.path}{node.id}/"
         if old_prefix == new_prefix:
             return
-        subtree = (await self.session.execute(
-            select(Node).where(Node.path.startswith(old_prefix))
-        )).scalars().all()
+        subtree = (
+            (await self.session.execute(select(Node).where(Node.path.startswith(old_prefix))))
+            .scalars()
+            .all()
+        )
         for member in subtree:
-            member.path = new_prefix + member.path[len(old_prefix):]
+            member.path = new_prefix + member.path[len(old_prefix) :]
         node.parent_id = parent.id
         await self.session.flush()
 

@@ -163,30 +163,47 @@ class StaffRepo:
         return Staffing(user_id, tuple(grants))
 
     async def grant(
-        self, *, user_id: int, role: Role, node: Node | None, granted_by: int | None, now: datetime,
+        self,
+        *,
+        user_id: int,
+        role: Role,
+        node: Node | None,
+        granted_by: int | None,
+        now: datetime,
     ) -> RoleAssignment:
         check_scope(role, node)
         node_id = node.id if node else None
-        existing = (await self.session.execute(
-            select(RoleAssignment).where(
-                RoleAssignment.user_id == user_id, RoleAssignment.role == role,
-                RoleAssignment.node_id.is_(None) if node_id is None
-                else RoleAssignment.node_id == node_id,
-                RoleAssignment.revoked_at.is_(None),
+        existing = (
+            await self.session.execute(
+                select(RoleAssignment).where(
+                    RoleAssignment.user_id == user_id,
+                    RoleAssignment.role == role,
+                    RoleAssignment.node_id.is_(None)
+                    if node_id is None
+                    else RoleAssignment.node_id == node_id,
+                    RoleAssignment.revoked_at.is_(None),
+                )
             )
-        )).scalar_one_or_none()
+        ).scalar_one_or_none()
         if existing is not None:
             return existing
         assignment = RoleAssignment(
-            user_id=user_id, role=role, node_id=node_id, granted_by=granted_by, created_at=now,
+            user_id=user_id,
+            role=role,
+            node_id=node_id,
+            granted_by=granted_by,
+            created_at=now,
         )
         self.session.add(assignment)
         await self.session.flush()
         return assignment
 
     async def get_assignment(self, assignment_id: int) -> RoleAssignment | None:
-        stmt = (select(RoleAssignment).options(selectinload(RoleAssignment.node))
-                .where(RoleAssignment.id == assignment_id))
+        stmt = (
+            select(RoleAssignment)
+            .options(selectinload(RoleAssignment.node))
+            .where(RoleAssignment.id == assignment_id)
+        )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def revoke(self, assignment: RoleAssignment, *, by: int, now: datetime) -> bool:
@@ -198,7 +215,11 @@ class StaffRepo:
         return bool(getattr(result, "rowcount", 0))
 
     async def active_assignments(
-        self, *, within: Node | None = None, offset: int = 0, limit: int | None = None,
+        self,
+        *,
+        within: Node | None = None,
+        offset: int = 0,
+        limit: int | None = None,
     ) -> Sequence[RoleAssignment]:
         stmt = (
             select(RoleAssignment)
@@ -220,22 +241,35 @@ class StaffRepo:
         ids = list(node_ids)
         if not ids:
             return []
-        stmt = select(RoleAssignment.user_id).where(
-            RoleAssignment.role == role, RoleAssignment.node_id.in_(ids),
-            RoleAssignment.revoked_at.is_(None),
-        ).distinct()
+        stmt = (
+            select(RoleAssignment.user_id)
+            .where(
+                RoleAssignment.role == role,
+                RoleAssignment.node_id.in_(ids),
+                RoleAssignment.revoked_at.is_(None),
+            )
+            .distinct()
+        )
         return [int(u) for u in (await self.session.execute(stmt)).scalars().all()]
 
     # --- invites -----------------------------------------------------------------------
 
     async def create_invite(
-        self, *, role: Role, node: Node | None, created_by: int, now: datetime,
+        self,
+        *,
+        role: Role,
+        node: Node | None,
+        created_by: int,
+        now: datetime,
         ttl: timedelta = INVITE_TTL,
     ) -> Invite:
         check_scope(role, node)
         invite = Invite(
-            token=secrets.token_urlsafe(INVITE_TOKEN_BYTES), role=role,
-            node_id=node.id if node else None, created_by=created_by, created_at=now,
+            token=secrets.token_urlsafe(INVITE_TOKEN_BYTES),
+            role=role,
+            node_id=node.id if node else None,
+            created_by=created_by,
+            created_at=now,
             expires_at=now + ttl,
         )
         self.session.add(invite)
@@ -273,8 +307,11 @@ class StaffRepo:
         if not getattr(result, "rowcount", 0):
             return invite, InviteProblem.USED
         await self.grant(
-            user_id=user_id, role=Role(invite.role), node=invite.node,
-            granted_by=invite.created_by, now=now,
+            user_id=user_id,
+            role=Role(invite.role),
+            node=invite.node,
+            granted_by=invite.created_by,
+            now=now,
         )
         return invite, None
 
@@ -288,8 +325,10 @@ class StaffRepo:
 
     async def open_invites(self, now: datetime, *, limit: int = 50) -> Sequence[Invite]:
         stmt = (
-            select(Invite).options(selectinload(Invite.node))
+            select(Invite)
+            .options(selectinload(Invite.node))
             .where(Invite.used_at.is_(None), Invite.revoked_at.is_(None), Invite.expires_at > now)
-            .order_by(Invite.id.desc()).limit(limit)
+            .order_by(Invite.id.desc())
+            .limit(limit)
         )
         return (await self.session.execute(stmt)).scalars().all()

@@ -48,8 +48,14 @@ class UserRepo:
         return await self.session.get(User, user_id)
 
     async def touch(
-        self, *, user_id: int, first_name: str, last_name: str | None, username: str | None,
-        telegram_language: str | None, now: datetime,
+        self,
+        *,
+        user_id: int,
+        first_name: str,
+        last_name: str | None,
+        username: str | None,
+        telegram_language: str | None,
+        now: datetime,
     ) -> User:
         """Create the user on first contact, refresh what Telegram tells us otherwise.
 
@@ -57,8 +63,13 @@ class UserRepo:
         user = await self.get(user_id)
         if user is None:
             user = User(
-                id=user_id, first_name=first_name, last_name=last_name, username=username,
-                telegram_language=telegram_language, created_at=now, last_seen_at=now,
+                id=user_id,
+                first_name=first_name,
+                last_name=last_name,
+                username=username,
+                telegram_language=telegram_language,
+                created_at=now,
+                last_seen_at=now,
             )
             self.session.add(user)
         else:

@@ -7,4 +7,10 @@ from bot.dialogs.staff import invite_dialog, staff_dialog
 
 
 def dialog_routers() -> list[Router]:
-    return [main_menu_dialog, onboarding_dialog, privacy_dialog, invite_dialog, staff_dialog]
+    return [
+        main_menu_dialog(),
+        onboarding_dialog(),
+        privacy_dialog(),
+        invite_dialog(),
+        staff_dialog(),
+    ]

@@ -37,10 +37,21 @@ class Ctx:
 def ctx(manager: DialogManager) -> Ctx:
     data = manager.middleware_data
     return Ctx(
-        session=data["session"], t=data["t"], user=data["user"], staffing=data["staffing"],
-        clock=data["clock"], settings=data["settings"], bot=data["bot"],
+        session=data["session"],
+        t=data["t"],
+        user=data["user"],
+        staffing=data["staffing"],
+        clock=data["clock"],
+        settings=data["settings"],
+        bot=data["bot"],
         tg_user=data["event_from_user"],
     )
+
+
+def start_data(manager: DialogManager) -> dict[str, Any]:
+    """The dialog's start data; every dialog here starts with a dict or nothing."""
+    data = manager.start_data
+    return data if isinstance(data, dict) else {}
 
 
 class L(Text):

@@ -9,7 +9,7 @@ from aiogram_dialog import Dialog, DialogManager, Window
 from aiogram_dialog.widgets.kbd import Button, Column, Start
 from aiogram_dialog.widgets.text import Format
 
-from bot.dialogs.common import L, ctx
+from bot.dialogs.common import L, ctx, start_data
 from bot.dialogs.states import MainMenu, Onboarding, Privacy, StaffAdmin, StaffInvite
 from bot.formatting import e, node_path
 from bot.roles import describe_grants
@@ -22,9 +22,10 @@ async def main_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
     if c.user is not None and c.user.building_id is not None:
         node = await HierarchyRepo(c.session).get(c.user.building_id)
         if node is not None:
-            building = c.t("menu.building", building=node_path(
-                await HierarchyRepo(c.session).ancestors(node)))
-    notice = (dialog_manager.start_data or {}).get("notice", "")
+            building = c.t(
+                "menu.building", building=node_path(await HierarchyRepo(c.session).ancestors(node))
+            )
+    notice = start_data(dialog_manager).get("notice", "")
     return {
         "notice": notice,
         "name": e(c.tg_user.first_name),
@@ -43,21 +44,26 @@ async def on_help(call: CallbackQuery, _: Button, manager: DialogManager) -> Non
         await call.message.answer(help_text(c.staffing, c.t))
 
 
-main_menu_dialog = Dialog(
-    Window(
-        Format("{notice}\n", when="notice"),
-        L("menu.greeting"),
-        Format("{building}"),
-        Format("{roles}", when="roles"),
-        Column(
-            Start(L("menu.change_building"), id="building", state=Onboarding.community,
-                  data={"mode": "change"}),
-            Start(L("menu.privacy"), id="privacy", state=Privacy.overview),
-            Start(L("menu.invite"), id="invite", state=StaffInvite.role, when="is_admin"),
-            Start(L("menu.staff"), id="staff", state=StaffAdmin.staff, when="is_admin"),
-            Button(L("menu.help"), id="help", on_click=on_help),
+def main_menu_dialog() -> Dialog:
+    return Dialog(
+        Window(
+            Format("{notice}\n", when="notice"),
+            L("menu.greeting"),
+            Format("{building}"),
+            Format("{roles}", when="roles"),
+            Column(
+                Start(
+                    L("menu.change_building"),
+                    id="building",
+                    state=Onboarding.community,
+                    data={"mode": "change"},
+                ),
+                Start(L("menu.privacy"), id="privacy", state=Privacy.overview),
+                Start(L("menu.invite"), id="invite", state=StaffInvite.role, when="is_admin"),
+                Start(L("menu.staff"), id="staff", state=StaffAdmin.staff, when="is_admin"),
+                Button(L("menu.help"), id="help", on_click=on_help),
+            ),
+            state=MainMenu.main,
+            getter=main_getter,
         ),
-        state=MainMenu.main,
-        getter=main_getter,
-    ),
-)
+    )

@@ -10,8 +10,9 @@ from aiogram_dialog import Dialog, DialogManager, ShowMode, StartMode, Window
 from aiogram_dialog.widgets.kbd import Button, Row, ScrollingGroup, Select
 from aiogram_dialog.widgets.text import Format
 
-from bot.dialogs.common import L, ctx
+from bot.dialogs.common import L, ctx, start_data
 from bot.dialogs.states import MainMenu, Onboarding
+from bot.dialogs.toast import toast
 from bot.formatting import e, node_path
 from storage.audit import AuditRepo
 from storage.hierarchy import HierarchyRepo, NodeKind
@@ -22,20 +23,20 @@ PAGE_HEIGHT = 8
 
 async def consent_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
-    building_id = dialog_manager.start_data.get("building_id") if dialog_manager.start_data else None
+    building_id = start_data(dialog_manager).get("building_id")
     where = ""
     if building_id is not None:
         building = await HierarchyRepo(c.session).get(int(building_id))
         if building is not None:
             chain = await HierarchyRepo(c.session).ancestors(building)
             where = c.t("onboarding.scanned", building=node_path(chain))
-    bad_link = bool(dialog_manager.start_data and dialog_manager.start_data.get("bad_link"))
+    bad_link = bool(start_data(dialog_manager).get("bad_link"))
     return {"where": where, "bad_link": c.t("onboarding.bad_link") if bad_link else ""}
 
 
 async def on_consent(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
     manager.dialog_data["consented"] = True
-    building_id = (manager.start_data or {}).get("building_id")
+    building_id = start_data(manager).get("building_id")
     if building_id is not None:
         await _bind(manager, int(building_id))
         return
@@ -52,7 +53,7 @@ async def on_decline(call: CallbackQuery, _: Button, manager: DialogManager) -> 
 async def switch_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
     repo = HierarchyRepo(c.session)
-    new = await repo.get(int((dialog_manager.start_data or {})["building_id"]))
+    new = await repo.get(int(start_data(dialog_manager)["building_id"]))
     old = await repo.get(c.user.building_id) if c.user and c.user.building_id else None
     return {
         "new_building": node_path(await repo.ancestors(new)) if new else "—",
@@ -61,7 +62,7 @@ async def switch_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, An
 
 
 async def on_switch(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
-    await _bind(manager, int((manager.start_data or {})["building_id"]))
+    await _bind(manager, int(start_data(manager)["building_id"]))
 
 
 async def on_keep(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
@@ -114,10 +115,13 @@ async def _is_child(
     """Ids come back from buttons; only accept the kind of node the window listed."""
     c = ctx(manager)
     node = await HierarchyRepo(c.session).get(int(item)) if item.isdigit() else None
-    ok = (node is not None and node.node_kind is kind
-          and (parent_id is None or node.parent_id == parent_id))
-    if not ok and isinstance(manager.event, CallbackQuery):
-        await manager.event.answer(c.t("common.stale_button"), show_alert=True)
+    ok = (
+        node is not None
+        and node.node_kind is kind
+        and (parent_id is None or node.parent_id == parent_id)
+    )
+    if not ok:
+        await toast(manager, c.t("common.stale_button"), alert=True)
     return ok
 
 
@@ -137,20 +141,31 @@ async def _bind(manager: DialogManager, building_id: int) -> None:
     users = UserRepo(c.session)
     now = c.clock.now()
     user = c.user or await users.touch(
-        user_id=c.tg_user.id, first_name=c.tg_user.first_name, last_name=c.tg_user.last_name,
-        username=c.tg_user.username, telegram_language=c.tg_user.language_code, now=now,
+        user_id=c.tg_user.id,
+        first_name=c.tg_user.first_name,
+        last_name=c.tg_user.last_name,
+        username=c.tg_user.username,
+        telegram_language=c.tg_user.language_code,
+        now=now,
     )
     previous = user.building_id
     await users.bind_building(user, building.id, now)
     if previous is not None and previous != building.id:
         await AuditRepo(c.session).record(
-            actor_id=user.id, action="resident.change_building", at=now,
-            object_type="user", object_id=user.id, old=previous, new=building.id,
+            actor_id=user.id,
+            action="resident.change_building",
+            at=now,
+            object_type="user",
+            object_id=user.id,
+            old=previous,
+            new=building.id,
         )
     chain = await repo.ancestors(building)
     await c.session.commit()
     await manager.start(
-        MainMenu.main, mode=StartMode.RESET_STACK, show_mode=ShowMode.EDIT,
+        MainMenu.main,
+        mode=StartMode.RESET_STACK,
+        show_mode=ShowMode.EDIT,
         data={"notice": c.t("onboarding.bound", building=node_path(chain))},
     )
 
@@ -163,9 +178,17 @@ def _picker(state: Any, key: str, getter: Any, on_click: Any, back: bool) -> Win
         L(key),
         Format("{empty}"),
         ScrollingGroup(
-            Select(Format("{item[1]}"), id="s", item_id_getter=lambda x: x[0], items="items",
-                   on_click=on_click),
-            id="page", width=2, height=PAGE_HEIGHT, hide_on_single_page=True,
+            Select(
+                Format("{item[1]}"),
+                id="s",
+                item_id_getter=lambda x: x[0],
+                items="items",
+                on_click=on_click,
+            ),
+            id="page",
+            width=2,
+            height=PAGE_HEIGHT,
+            hide_on_single_page=True,
         ),
         Row(*buttons),
         state=state,
@@ -190,31 +213,47 @@ async def _cancel(call: CallbackQuery, _: Button, manager: DialogManager) -> Non
         await call.message.answer(c.t("onboarding.cancelled"))
 
 
-onboarding_dialog = Dialog(
-    Window(
-        Format("{bad_link}"),
-        L("privacy.notice"),
-        Format("{where}"),
-        Row(
-            Button(L("onboarding.agree"), id="agree", on_click=on_consent),
-            Button(L("onboarding.decline"), id="decline", on_click=on_decline),
+def onboarding_dialog() -> Dialog:
+    return Dialog(
+        Window(
+            Format("{bad_link}"),
+            L("privacy.notice"),
+            Format("{where}"),
+            Row(
+                Button(L("onboarding.agree"), id="agree", on_click=on_consent),
+                Button(L("onboarding.decline"), id="decline", on_click=on_decline),
+            ),
+            state=Onboarding.consent,
+            getter=consent_getter,
         ),
-        state=Onboarding.consent,
-        getter=consent_getter,
-    ),
-    Window(
-        L("onboarding.switch_question"),
-        Row(
-            Button(L("onboarding.switch_yes"), id="switch", on_click=on_switch),
-            Button(L("onboarding.switch_no"), id="keep", on_click=on_keep),
+        Window(
+            L("onboarding.switch_question"),
+            Row(
+                Button(L("onboarding.switch_yes"), id="switch", on_click=on_switch),
+                Button(L("onboarding.switch_no"), id="keep", on_click=on_keep),
+            ),
+            state=Onboarding.switch,
+            getter=switch_getter,
         ),
-        state=Onboarding.switch,
-        getter=switch_getter,
-    ),
-    _picker(Onboarding.community, "onboarding.pick_community", communities_getter, on_community,
-            back=False),
-    _picker(Onboarding.grid, "onboarding.pick_grid", _children_getter("community_id"), on_grid,
-            back=True),
-    _picker(Onboarding.building, "onboarding.pick_building", _children_getter("grid_id"),
-            on_building, back=True),
-)
+        _picker(
+            Onboarding.community,
+            "onboarding.pick_community",
+            communities_getter,
+            on_community,
+            back=False,
+        ),
+        _picker(
+            Onboarding.grid,
+            "onboarding.pick_grid",
+            _children_getter("community_id"),
+            on_grid,
+            back=True,
+        ),
+        _picker(
+            Onboarding.building,
+            "onboarding.pick_building",
+            _children_getter("grid_id"),
+            on_building,
+            back=True,
+        ),
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram.types import CallbackQuery
+from aiogram.types import CallbackQuery, Message
 from aiogram_dialog import Dialog, DialogManager, StartMode, Window
 from aiogram_dialog.widgets.kbd import Button, Row, SwitchTo
 from aiogram_dialog.widgets.text import Format
@@ -49,13 +49,16 @@ async def on_delete(call: CallbackQuery, _: Button, manager: DialogManager) -> N
         now = c.clock.now()
         await UserRepo(c.session).delete(c.user.id)
         await AuditRepo(c.session).record(
-            actor_id=c.user.id, action="user.delete_data", at=now, object_type="user",
+            actor_id=c.user.id,
+            action="user.delete_data",
+            at=now,
+            object_type="user",
             object_id=c.user.id,
         )
         await c.session.commit()
     await apply_chat_commands(c.bot, c.user_id, Staffing(c.user_id), c.t.language)
     await manager.done()
-    if call.message is not None:
+    if isinstance(call.message, Message):
         await call.message.edit_text(c.t("privacy.deleted"))
 
 
@@ -63,25 +66,27 @@ async def on_back(call: CallbackQuery, _: Button, manager: DialogManager) -> Non
     await manager.start(MainMenu.main, mode=StartMode.RESET_STACK)
 
 
-privacy_dialog = Dialog(
-    Window(
-        L("privacy.title"),
-        Format("{data}"),
-        L("privacy.notice_short"),
-        Row(
-            SwitchTo(L("privacy.delete"), id="delete", state=Privacy.confirm_delete,
-                     when="has_data"),
-            Button(L("common.back"), id="back", on_click=on_back),
+def privacy_dialog() -> Dialog:
+    return Dialog(
+        Window(
+            L("privacy.title"),
+            Format("{data}"),
+            L("privacy.notice_short"),
+            Row(
+                SwitchTo(
+                    L("privacy.delete"), id="delete", state=Privacy.confirm_delete, when="has_data"
+                ),
+                Button(L("common.back"), id="back", on_click=on_back),
+            ),
+            state=Privacy.overview,
+            getter=overview_getter,
         ),
-        state=Privacy.overview,
-        getter=overview_getter,
-    ),
-    Window(
-        L("privacy.confirm_delete"),
-        Row(
-            Button(L("privacy.delete_yes"), id="yes", on_click=on_delete),
-            SwitchTo(L("common.cancel"), id="no", state=Privacy.overview),
+        Window(
+            L("privacy.confirm_delete"),
+            Row(
+                Button(L("privacy.delete_yes"), id="yes", on_click=on_delete),
+                SwitchTo(L("common.cancel"), id="no", state=Privacy.overview),
+            ),
+            state=Privacy.confirm_delete,
         ),
-        state=Privacy.confirm_delete,
-    ),
-)
+    )

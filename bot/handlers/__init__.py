@@ -4,4 +4,4 @@ from bot.handlers import commands, language, start
 
 
 def handler_routers() -> list[Router]:
-    return [start.router, commands.router, language.router]
+    return [start.build_router(), commands.build_router(), language.build_router()]

@@ -13,35 +13,28 @@ from bot.roles import help_text
 from storage.staff import Staffing
 from storage.users import User
 
-router = Router(name="commands")
-router.message.filter(F.chat.type == "private")
 
-
-@router.message(Command("menu"))
 async def on_menu(message: Message, dialog_manager: DialogManager) -> None:
     await dialog_manager.start(MainMenu.main, mode=StartMode.RESET_STACK)
 
 
-@router.message(Command("help"))
 async def on_help(message: Message, staffing: Staffing, t: Translator) -> None:
     await message.answer(help_text(staffing, t))
 
 
-@router.message(Command("privacy"))
 async def on_privacy(message: Message, dialog_manager: DialogManager) -> None:
     await dialog_manager.start(Privacy.overview, mode=StartMode.RESET_STACK)
 
 
-@router.message(Command("building"))
 async def on_building(message: Message, dialog_manager: DialogManager, user: User | None) -> None:
     if user is None or not user.has_consented:
         await dialog_manager.start(Onboarding.consent, mode=StartMode.RESET_STACK, data={})
         return
-    await dialog_manager.start(Onboarding.community, mode=StartMode.RESET_STACK,
-                               data={"mode": "change"})
+    await dialog_manager.start(
+        Onboarding.community, mode=StartMode.RESET_STACK, data={"mode": "change"}
+    )
 
 
-@router.message(Command("invite"))
 async def on_invite(
     message: Message, dialog_manager: DialogManager, staffing: Staffing, t: Translator
 ) -> None:
@@ -51,7 +44,6 @@ async def on_invite(
     await dialog_manager.start(StaffInvite.role, mode=StartMode.RESET_STACK)
 
 
-@router.message(Command("staff"))
 async def on_staff(
     message: Message, dialog_manager: DialogManager, staffing: Staffing, t: Translator
 ) -> None:
@@ -59,3 +51,15 @@ async def on_staff(
         await message.answer(t("common.not_allowed"))
         return
     await dialog_manager.start(StaffAdmin.staff, mode=StartMode.RESET_STACK)
+
+
+def build_router() -> Router:
+    router = Router(name="commands")
+    router.message.filter(F.chat.type == "private")
+    router.message.register(on_menu, Command("menu"))
+    router.message.register(on_help, Command("help"))
+    router.message.register(on_privacy, Command("privacy"))
+    router.message.register(on_building, Command("building"))
+    router.message.register(on_invite, Command("invite"))
+    router.message.register(on_staff, Command("staff"))
+    return router

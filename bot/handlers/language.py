@@ -14,30 +14,36 @@ from storage.clock import Clock
 from storage.staff import Staffing
 from storage.users import User, UserRepo
 
-router = Router(name="language")
-
 
 class LanguageChoice(CallbackData, prefix="lang"):
     code: str
 
 
 def language_keyboard(t: Translator) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[[
-        InlineKeyboardButton(text=t(f"language.name_{code}"),
-                             callback_data=LanguageChoice(code=code).pack())
-        for code in LANGUAGES
-    ]])
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=t(f"language.name_{code}"), callback_data=LanguageChoice(code=code).pack()
+                )
+                for code in LANGUAGES
+            ]
+        ]
+    )
 
 
-@router.message(Command("language"), F.chat.type == "private")
 async def on_language(message: Message, t: Translator) -> None:
     await message.answer(t("language.choose"), reply_markup=language_keyboard(t))
 
 
-@router.callback_query(LanguageChoice.filter())
 async def on_choice(
-    call: CallbackQuery, callback_data: LanguageChoice, session: AsyncSession, user: User | None,
-    clock: Clock, staffing: Staffing, bot: Bot,
+    call: CallbackQuery,
+    callback_data: LanguageChoice,
+    session: AsyncSession,
+    user: User | None,
+    clock: Clock,
+    staffing: Staffing,
+    bot: Bot,
 ) -> None:
     if callback_data.code not in LANGUAGES:
         await call.answer()
@@ -45,9 +51,14 @@ async def on_choice(
     users = UserRepo(session)
     if user is None:
         tg = call.from_user
-        user = await users.touch(user_id=tg.id, first_name=tg.first_name, last_name=tg.last_name,
-                                 username=tg.username, telegram_language=tg.language_code,
-                                 now=clock.now())
+        user = await users.touch(
+            user_id=tg.id,
+            first_name=tg.first_name,
+            last_name=tg.last_name,
+            username=tg.username,
+            telegram_language=tg.language_code,
+            now=clock.now(),
+        )
     await users.set_language(user, callback_data.code)
     await session.commit()
     t = translator(callback_data.code)
@@ -56,3 +67,10 @@ async def on_choice(
         await call.message.edit_text(t("language.saved"))
     if staffing.is_staff:
         await apply_chat_commands(bot, call.from_user.id, staffing, callback_data.code)
+
+
+def build_router() -> Router:
+    router = Router(name="language")
+    router.message.register(on_language, Command("language"), F.chat.type == "private")
+    router.callback_query.register(on_choice, LanguageChoice.filter())
+    return router

@@ -1,0 +1,194 @@
+"""The ``gridbot`` command: run, db upgrade, import, seed, qr."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from bot.config import ConfigError, Settings, load_settings
+from storage.clock import SystemClock
+from storage.migrate import upgrade
+from storage.sessions import create_engine, create_sessionmaker
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gridbot",
+        description="网格通 gridbot: neighbourhood grid governance in Telegram.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser(
+        "run",
+        help="apply migrations and run the bot (polling, or webhook if set)",
+        description="Apply pending migrations, then run long polling, or a webhook "
+        "server when WEBHOOK_URL is set.",
+    )
+
+    db = sub.add_parser("db", help="database maintenance", description="Database maintenance.")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_sub.add_parser(
+        "upgrade",
+        help="apply pending migrations",
+        description="Apply pending Alembic migrations to DATABASE_URL.",
+    )
+
+    imp = sub.add_parser(
+        "import",
+        help="load the hierarchy from a CSV or YAML file",
+        description="Load districts, streets, communities, grids and buildings "
+        "from CSV (kind,code,name,parent_code,households) or YAML. "
+        "Idempotent; a file with bad rows writes nothing.",
+    )
+    imp.add_argument("file", type=Path)
+
+    seed = sub.add_parser("seed", help="load demo data", description="Load demo data.")
+    seed.add_argument(
+        "--demo",
+        action="store_true",
+        required=True,
+        help="one district, two streets, communities, grids, buildings and people",
+    )
+
+    qr = sub.add_parser(
+        "qr",
+        help="write printable QR codes for buildings",
+        description="Write a PNG per building and a PDF sheet per community.",
+    )
+    qr.add_argument("--out", type=Path, default=Path("qr-codes"), help="output folder")
+    qr.add_argument("--community", help="only this community (its code)")
+    qr.add_argument("--bot-username", help="bot username for the links (default: ask Telegram)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"gridbot: configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    commands: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]] = {
+        "run": _run,
+        "db": _db,
+        "import": _import,
+        "seed": _seed,
+        "qr": _qr,
+    }
+    try:
+        return asyncio.run(commands[args.command](args, settings))
+    except ConfigError as exc:
+        print(f"gridbot: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.runner import run
+
+    await run(settings)
+    return 0
+
+
+async def _db(args: argparse.Namespace, settings: Settings) -> int:
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    print("database is up to date")
+    return 0
+
+
+async def _import(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.importer import ImportFailed, import_file
+
+    if not args.file.exists():
+        print(f"gridbot: no such file: {args.file}", file=sys.stderr)
+        return 1
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        async with create_sessionmaker(engine)() as session:
+            try:
+                report = await import_file(session, args.file, SystemClock().now())
+            except ImportFailed as exc:
+                await session.rollback()
+                print(
+                    f"{args.file}: {len(exc.errors)} problem(s), nothing was imported:",
+                    file=sys.stderr,
+                )
+                for error in exc.errors:
+                    print(f"  line {error.line}: {error.message}", file=sys.stderr)
+                return 1
+            await session.commit()
+    finally:
+        await engine.dispose()
+    print(
+        f"imported {args.file}: {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged"
+    )
+    return 0
+
+
+async def _seed(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.demo import seed_demo
+
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        async with create_sessionmaker(engine)() as session:
+            personas = await seed_demo(session, SystemClock().now())
+            await session.commit()
+    finally:
+        await engine.dispose()
+    print(f"demo data loaded: {len(personas)} demo people")
+    for p in personas:
+        print(f"  {p.user_id:>10}  {p.role:<16} {p.name}")
+    return 0
+
+
+async def _qr(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.qr import write_qr_codes
+
+    username = args.bot_username or settings.bot_username
+    if not username:
+        from bot.app import create_bot
+
+        bot = create_bot(settings)
+        try:
+            username = (await bot.me()).username
+        finally:
+            await bot.session.close()
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        async with create_sessionmaker(engine)() as session:
+            try:
+                report = await write_qr_codes(
+                    session,
+                    args.out,
+                    str(username),
+                    community_code=args.community,
+                    font_path=settings.qr_font,
+                )
+            except ValueError as exc:
+                print(f"gridbot: {exc}", file=sys.stderr)
+                return 1
+    finally:
+        await engine.dispose()
+    print(f"wrote {len(report.pngs)} PNG files and {len(report.pdfs)} PDF sheets to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,80 @@
+"""``gridbot run``: migrate, then long polling, or an aiohttp webhook server when
+WEBHOOK_URL is set. SIGTERM and SIGINT stop it cleanly either way."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiogram import Bot
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
+
+from bot.app import App, create_bot, create_dispatcher
+from bot.config import Settings
+from bot.roles import set_default_commands
+from storage.migrate import upgrade
+from storage.sessions import create_engine, create_sessionmaker
+
+log = logging.getLogger(__name__)
+
+
+async def run(settings: Settings) -> None:
+    settings.require_token()
+    engine = create_engine(settings.database_url)
+    await upgrade(engine)
+    app = create_dispatcher(settings, create_sessionmaker(engine))
+    bot = create_bot(settings)
+    try:
+        if settings.webhook_url:
+            await _run_webhook(app, bot, settings)
+        else:
+            await _run_polling(app, bot)
+    finally:
+        await bot.session.close()
+        await engine.dispose()
+        log.info("stopped")
+
+
+async def _on_startup(bot: Bot) -> None:
+    await set_default_commands(bot)
+    me = await bot.me()
+    log.info("running as @%s", me.username)
+
+
+async def _run_polling(app: App, bot: Bot) -> None:
+    app.dispatcher.startup.register(_on_startup)
+    await bot.delete_webhook(drop_pending_updates=False)
+    # aiogram installs SIGTERM/SIGINT handlers that stop polling after the current updates.
+    await app.dispatcher.start_polling(bot, handle_signals=True, close_bot_session=False)
+
+
+async def _run_webhook(app: App, bot: Bot, settings: Settings) -> None:
+    assert settings.webhook_url is not None
+    web_app = web.Application()
+    SimpleRequestHandler(
+        dispatcher=app.dispatcher, bot=bot, secret_token=settings.webhook_secret
+    ).register(web_app, path=settings.webhook_path)
+    setup_application(web_app, app.dispatcher, bot=bot)
+    await _on_startup(bot)
+    await bot.set_webhook(
+        settings.webhook_url + settings.webhook_path,
+        secret_token=settings.webhook_secret,
+        allowed_updates=app.dispatcher.resolve_used_update_types(),
+    )
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
+    await site.start()
+    log.info("webhook listening on %s:%s", settings.webhook_host, settings.webhook_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        await runner.cleanup()
