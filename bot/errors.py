@@ -13,6 +13,7 @@ from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
 from aiogram_dialog import DialogManager, ShowMode, StartMode
 from aiogram_dialog.api.exceptions import OutdatedIntent, UnknownIntent, UnknownState
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.dialogs.states import MainMenu
 from bot.i18n import translator
@@ -21,7 +22,10 @@ log = logging.getLogger(__name__)
 
 
 async def on_stale_dialog(
-    event: ErrorEvent, dialog_manager: DialogManager, language: str = "zh"
+    event: ErrorEvent,
+    dialog_manager: DialogManager,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    language: str = "zh",
 ) -> None:
     update = event.update
     log.info(
@@ -31,7 +35,14 @@ async def on_stale_dialog(
     if update.callback_query is not None:
         with contextlib.suppress(TelegramAPIError):
             await update.callback_query.answer(t("errors.stale"))
-    await dialog_manager.start(MainMenu.main, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
+    # The update's own session closed when the exception left its middleware; the menu's
+    # getters need a live one.
+    async with sessionmaker() as session:
+        dialog_manager.middleware_data["session"] = session
+        await dialog_manager.start(
+            MainMenu.main, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND
+        )
+        await session.commit()
 
 
 async def on_error(event: ErrorEvent, language: str = "zh") -> None:

@@ -34,3 +34,13 @@ def test_language_choice() -> None:
     assert pick_language(None, "ru", "zh") == "zh"
     assert pick_language("zh", "en", "zh") == "zh"
     assert pick_language(None, None, "en") == "en"
+
+
+def test_every_text_is_valid_telegram_html() -> None:
+    from bot.emulator.formatting import parse_html, utf16_len
+
+    for language in LANGUAGES:
+        for key, template in catalog(language).items():
+            sample = template.format(**{name: "x" for name in placeholders(template)})
+            visible, _ = parse_html(sample)
+            assert utf16_len(visible) <= 4096, key

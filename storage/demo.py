@@ -1,0 +1,163 @@
+"""Demo data for ``gridbot seed --demo``: part of Yantai's Muping district with people in
+every role, so the bot (and the browser sandbox that plays these people) can be tried
+without a real roll-out. Seeding again changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.hierarchy import Node, NodeKind
+from storage.importer import ImportRow, import_rows
+from storage.staff import Role, StaffRepo
+from storage.users import User
+
+# Far below real Telegram ids handed out today, and one block, so the sandbox (and a
+# cleanup) can tell demo people from real ones.
+DEMO_USER_ID_BASE = 9_000_000
+
+DISTRICT = ("MP", "烟台市牟平区")
+STREETS = (("MP-NH", "宁海街道"), ("MP-WH", "文化街道"))
+# (street code, community code, name)
+COMMUNITIES = (
+    ("MP-NH", "MP-NH-TH", "通海社区"),
+    ("MP-NH", "MP-NH-ZY", "正阳社区"),
+    ("MP-NH", "MP-NH-BG", "北关社区"),
+    ("MP-WH", "MP-WH-WH", "文化社区"),
+    ("MP-WH", "MP-WH-DG", "东关社区"),
+)
+GRIDS = (("G1", "第一网格"), ("G2", "第二网格"))
+
+ROLE_BY_NAME: dict[str, Role] = {role.value: role for role in Role}
+
+
+@dataclass(frozen=True)
+class Persona:
+    user_id: int
+    name: str
+    role: str  # "resident" or a Role value
+    building_code: str | None
+    scope_code: str | None  # the node the role is granted at; None: resident / global admin
+    phone: str | None
+    language: str = "zh"
+
+
+def _grid_code(community: str, grid: str) -> str:
+    return f"{community}-{grid}"
+
+
+def _building_code(community: str, grid: str, number: int) -> str:
+    return f"{_grid_code(community, grid)}-B{number}"
+
+
+def _buildings_in_grid(community_index: int, grid_index: int) -> int:
+    # Alternating 4 and 3 buildings: realistic unevenness, still deterministic.
+    return 4 if (community_index + grid_index) % 2 == 0 else 3
+
+
+def demo_rows() -> list[ImportRow]:
+    rows: list[ImportRow] = []
+
+    def add(kind: NodeKind, code: str, name: str, parent: str | None, hh: int | None) -> None:
+        rows.append(ImportRow(len(rows) + 1, kind, code, name, parent, hh))
+
+    add(NodeKind.DISTRICT, DISTRICT[0], DISTRICT[1], None, None)
+    for code, name in STREETS:
+        add(NodeKind.STREET, code, name, DISTRICT[0], None)
+    for c_index, (street, community, c_name) in enumerate(COMMUNITIES):
+        add(NodeKind.COMMUNITY, community, c_name, street, None)
+        number = 0  # building numbers run on across a community's grids, as on the street
+        for g_index, (grid, g_name) in enumerate(GRIDS):
+            add(NodeKind.GRID, _grid_code(community, grid), g_name, community, None)
+            for _ in range(_buildings_in_grid(c_index, g_index)):
+                number += 1
+                households = 48 + (c_index * 7 + g_index * 5 + number * 11) % 33  # 48..80
+                add(
+                    NodeKind.BUILDING,
+                    _building_code(community, grid, number),
+                    f"{number}号楼",
+                    _grid_code(community, grid),
+                    households,
+                )
+    return rows
+
+
+def _personas() -> list[Persona]:
+    people: list[Persona] = []
+
+    def add(name: str, role: str, building: str, scope: str | None) -> None:
+        n = len(people) + 1
+        people.append(
+            Persona(
+                user_id=DEMO_USER_ID_BASE + n,
+                name=name,
+                role=str(role),
+                building_code=building,
+                scope_code=scope,
+                phone=f"+86138{n:08d}",
+            )
+        )
+
+    th, zy, bg, wh, dg = (c[1] for c in COMMUNITIES)
+    # Residents first: the sandbox opens as 9000001, an ordinary resident.
+    add("王秀英", "resident", _building_code(th, "G1", 1), None)
+    add("李建国", "resident", _building_code(th, "G2", 5), None)
+    add("张桂兰", "resident", _building_code(zy, "G1", 2), None)
+    add("刘志强", "resident", _building_code(wh, "G1", 3), None)
+    add("陈淑珍", "resident", _building_code(dg, "G2", 6), None)
+    add("杨明", "resident", _building_code(bg, "G1", 1), None)
+    # One grid worker per grid of the first two communities, living in their grid.
+    add("赵丽娟", Role.WORKER, _building_code(th, "G1", 2), _grid_code(th, "G1"))
+    add("孙海涛", Role.WORKER, _building_code(th, "G2", 6), _grid_code(th, "G2"))
+    add("周晓燕", Role.WORKER, _building_code(zy, "G1", 1), _grid_code(zy, "G1"))
+    add("吴建军", Role.WORKER, _building_code(zy, "G2", 4), _grid_code(zy, "G2"))
+    for name, community in zip(
+        ("郑红梅", "冯伟", "何静", "许文博", "高玉兰"), COMMUNITIES, strict=True
+    ):
+        add(name, Role.COMMUNITY_STAFF, _building_code(community[1], "G1", 1), community[1])
+    add("马国庆", Role.STREET_STAFF, _building_code(bg, "G2", 5), STREETS[0][0])
+    add("林慧", Role.DISTRICT_STAFF, _building_code(wh, "G2", 5), DISTRICT[0])
+    add("韩立新", Role.ADMIN, _building_code(dg, "G1", 1), None)
+    return people
+
+
+DEMO_PERSONAS: list[Persona] = _personas()
+
+
+async def seed_demo(session: AsyncSession, now: datetime) -> list[Persona]:
+    """Create (or bring back in line) the demo hierarchy and people; flushes, the caller
+    commits."""
+    await import_rows(session, demo_rows(), now)
+    codes = {p.building_code for p in DEMO_PERSONAS} | {p.scope_code for p in DEMO_PERSONAS}
+    nodes = await _nodes_by_code(session, {c for c in codes if c})
+    staff = StaffRepo(session)
+    for persona in DEMO_PERSONAS:
+        user = await session.get(User, persona.user_id)
+        if user is None:
+            user = User(id=persona.user_id, created_at=now, last_seen_at=now)
+            session.add(user)
+        user.first_name = persona.name  # Chinese names are written whole, surname first
+        user.last_name = None
+        user.language = persona.language
+        user.telegram_language = "zh-hans"
+        user.phone = persona.phone
+        user.building_id = nodes[persona.building_code].id if persona.building_code else None
+        if user.consent_at is None:
+            user.consent_at = now
+        user.blocked_at = None
+        role = ROLE_BY_NAME.get(persona.role)
+        if role is not None:
+            scope = nodes[persona.scope_code] if persona.scope_code else None
+            await staff.grant(
+                user_id=persona.user_id, role=role, node=scope, granted_by=None, now=now
+            )
+    await session.flush()
+    return list(DEMO_PERSONAS)
+
+
+async def _nodes_by_code(session: AsyncSession, codes: set[str]) -> dict[str, Node]:
+    result = await session.execute(select(Node).where(Node.code.in_(sorted(codes))))
+    return {n.code: n for n in result.scalars()}
