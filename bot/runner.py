@@ -50,13 +50,20 @@ async def _run_polling(app: App, bot: Bot) -> None:
     await app.dispatcher.start_polling(bot, handle_signals=True, close_bot_session=False)
 
 
-async def _run_webhook(app: App, bot: Bot, settings: Settings) -> None:
-    assert settings.webhook_url is not None
+def build_webhook_app(app: App, bot: Bot, settings: Settings) -> web.Application:
+    """The aiohttp application that receives updates; requests without Telegram's
+    secret-token header are refused."""
     web_app = web.Application()
     SimpleRequestHandler(
         dispatcher=app.dispatcher, bot=bot, secret_token=settings.webhook_secret
     ).register(web_app, path=settings.webhook_path)
     setup_application(web_app, app.dispatcher, bot=bot)
+    return web_app
+
+
+async def _run_webhook(app: App, bot: Bot, settings: Settings) -> None:
+    assert settings.webhook_url is not None
+    web_app = build_webhook_app(app, bot, settings)
     await _on_startup(bot)
     await bot.set_webhook(
         settings.webhook_url + settings.webhook_path,
