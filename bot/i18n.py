@@ -1,4 +1,5 @@
-"""Locale files (bot/locales/*.yaml) and the translator handlers receive as ``t``.
+"""Locale files (bot/locales/<language>/*.yaml, one file per feature) and the translator
+handlers receive as ``t``.
 
 Simplified Chinese is the default; English is chosen by /language or follows a Telegram
 client set to English. Keys are dotted paths into the YAML; values are str.format
@@ -32,8 +33,15 @@ def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
 
 @cache
 def catalog(language: str) -> dict[str, str]:
-    with (LOCALES_DIR / f"{language}.yaml").open(encoding="utf-8") as fh:
-        return _flatten(yaml.safe_load(fh) or {})
+    merged: dict[str, str] = {}
+    for path in sorted((LOCALES_DIR / language).glob("*.yaml")):
+        with path.open(encoding="utf-8") as fh:
+            flat = _flatten(yaml.safe_load(fh) or {})
+        clash = set(flat) & set(merged)
+        if clash:
+            raise ValueError(f"{path}: keys defined twice: {sorted(clash)}")
+        merged.update(flat)
+    return merged
 
 
 def placeholders(template: str) -> set[str]:
