@@ -1,0 +1,97 @@
+"""Messages the bot owes people, written in the same transaction as the change that
+caused them. A crash or restart after the commit cannot lose them; the delivery loop
+marks each one sent, so nobody gets one twice in normal operation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Index, String, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.base import Base, UTCDateTime
+
+MAX_ATTEMPTS = 5
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(48))
+    appeal_id: Mapped[int | None]
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(String(300))
+
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "failed_at", "not_before"),)
+
+
+class OutboxRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(
+        self,
+        user_ids: Iterable[int],
+        kind: str,
+        *,
+        now: datetime,
+        appeal_id: int | None = None,
+        **params: Any,
+    ) -> int:
+        count = 0
+        for user_id in dict.fromkeys(user_ids):
+            self.session.add(
+                OutboxMessage(
+                    user_id=user_id,
+                    kind=kind,
+                    appeal_id=appeal_id,
+                    params=params,
+                    created_at=now,
+                    not_before=now,
+                    attempts=0,
+                )
+            )
+            count += 1
+        return count
+
+    async def pending(self, now: datetime, limit: int = 100) -> Sequence[OutboxMessage]:
+        stmt = (
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.failed_at.is_(None),
+                OutboxMessage.not_before <= now,
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
+            # Several bot processes may deliver at once; each row goes to one of them.
+            stmt = stmt.with_for_update(skip_locked=True)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def mark_sent(self, message_id: int, now: datetime) -> None:
+        await self.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == message_id).values(sent_at=now)
+        )
+
+    async def mark_failed(
+        self, message: OutboxMessage, now: datetime, error: str, *, final: bool = False
+    ) -> None:
+        message.attempts += 1
+        message.error = error[:300]
+        if final or message.attempts >= MAX_ATTEMPTS:
+            message.failed_at = now
+        else:
+            message.not_before = now + timedelta(seconds=30 * 2**message.attempts)
+        await self.session.flush()
