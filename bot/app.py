@@ -23,7 +23,9 @@ from bot.dialogs.toast import AnswerOnceMessageManager
 from bot.errors import register_error_handlers
 from bot.handlers import handler_routers
 from bot.middlewares import ActorMiddleware, DbSessionMiddleware
+from bot.notifications import Notifier
 from bot.sending import Sender
+from storage.appeal_policy import AppealPolicy
 from storage.clock import Clock, SystemClock
 
 
@@ -58,7 +60,20 @@ class App:
     clock: Clock
     sender: Sender
     bg_manager_factory: BgManagerFactory
+    policy: AppealPolicy
+    notifier: Notifier | None = None
     extras: dict[str, object] = field(default_factory=dict)
+
+    def attach(self, bot: Bot) -> Notifier:
+        """The outbox needs a Bot to send with; made once the Bot exists."""
+        self.notifier = Notifier(
+            bot, self.sessionmaker, self.sender, self.settings, self.clock, self.policy
+        )
+        return self.notifier
+
+    def kick(self) -> None:
+        if self.notifier is not None:
+            self.notifier.kick()
 
 
 def create_dispatcher(
@@ -72,11 +87,20 @@ def create_dispatcher(
     clock = clock or SystemClock()
     storage = storage or create_storage(settings)
     sender = sender or Sender(sessionmaker, clock)
+    policy = settings.appeal_policy()
     dp = Dispatcher(storage=storage)
-    dp.update.outer_middleware(DbSessionMiddleware(sessionmaker))
+    hooks: list[App] = []
+
+    def after_commit() -> None:
+        # Whatever a handler committed may have queued messages: deliver them now.
+        for app in hooks:
+            app.kick()
+
+    dp.update.outer_middleware(DbSessionMiddleware(sessionmaker, after_commit=after_commit))
     dp.update.outer_middleware(ActorMiddleware(settings, clock))
     dp["sender"] = sender
     dp["sessionmaker"] = sessionmaker
+    dp["policy"] = policy
     register_error_handlers(dp)
     dp.include_routers(*handler_routers(), *dialog_routers())
     isolation = None
@@ -86,4 +110,6 @@ def create_dispatcher(
         dp, events_isolation=isolation, message_manager=AnswerOnceMessageManager()
     )
     dp["bg_manager_factory"] = bg_factory
-    return App(settings, dp, sessionmaker, clock, sender, bg_factory)
+    app = App(settings, dp, sessionmaker, clock, sender, bg_factory, policy)
+    hooks.append(app)
+    return app

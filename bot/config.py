@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from storage.appeal_policy import AppealPolicy
+
 TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{10,}$")
 
 
@@ -34,6 +36,11 @@ class Settings(BaseSettings):
     bot_username: str | None = None
     qr_font: str | None = None
     log_level: str = "INFO"
+    # JSON, hours per category: {"safety": {"accept": 2, "resolve": 24, "feedback": 48}};
+    # "default" replaces the 123 rule, "urgent" the urgent call's.
+    appeal_deadlines: dict[str, dict[str, float]] = Field(default_factory=dict)
+    # JSON list of {"code", "zh", "en"}; empty keeps the nine standard categories.
+    appeal_categories: list[dict[str, str]] = Field(default_factory=list)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -91,6 +98,17 @@ class Settings(BaseSettings):
                 "WEBHOOK_SECRET: required when WEBHOOK_URL is set (random A-Z a-z 0-9 _ -)"
             )
         return self
+
+    @model_validator(mode="after")
+    def _policy_is_valid(self) -> Settings:
+        try:
+            self.appeal_policy()
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"APPEAL_DEADLINES: {exc}") from None
+        return self
+
+    def appeal_policy(self) -> AppealPolicy:
+        return AppealPolicy.from_config(self.appeal_deadlines, self.appeal_categories or None)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -21,15 +21,22 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 class DbSessionMiddleware(BaseMiddleware):
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        after_commit: Callable[[], object] | None = None,
+    ) -> None:
         self.sessionmaker = sessionmaker
+        self.after_commit = after_commit
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         async with self.sessionmaker() as session:
             data["session"] = session
             result = await handler(event, data)
             await session.commit()
-            return result
+        if self.after_commit is not None:
+            self.after_commit()
+        return result
 
 
 class ActorMiddleware(BaseMiddleware):

@@ -14,6 +14,7 @@ from aiohttp import web
 from bot.app import App, create_bot, create_dispatcher
 from bot.config import Settings
 from bot.roles import set_default_commands
+from bot.scheduling import Scheduler
 from storage.migrate import upgrade
 from storage.sessions import create_engine, create_sessionmaker
 
@@ -26,12 +27,18 @@ async def run(settings: Settings) -> None:
     await upgrade(engine)
     app = create_dispatcher(settings, create_sessionmaker(engine))
     bot = create_bot(settings)
+    notifier = app.attach(bot)
+    scheduler = Scheduler(app)
+    notifier.start()
+    scheduler.start()
     try:
         if settings.webhook_url:
             await _run_webhook(app, bot, settings)
         else:
             await _run_polling(app, bot)
     finally:
+        scheduler.stop()
+        await notifier.stop()
         await bot.session.close()
         await engine.dispose()
         log.info("stopped")

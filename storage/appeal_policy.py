@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -83,7 +83,7 @@ class AppealPolicy:
     def from_config(
         cls,
         deadlines: Mapping[str, Mapping[str, Any]] | None = None,
-        categories: list[Mapping[str, str]] | None = None,
+        categories: Sequence[Mapping[str, str]] | None = None,
     ) -> AppealPolicy:
         """``deadlines``: {"safety": {"accept": 2, "resolve": 24, "feedback": 48}} in hours;
         the key "default" replaces the 123 rule and "urgent" the urgent call's."""

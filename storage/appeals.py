@@ -3,7 +3,7 @@
 Every transition is recorded as an event with who, when and a note, and what people must
 be told goes into the outbox in the same transaction. Concurrent changes to one appeal
 (two workers pressing accept at once, two bot processes sweeping deadlines) are settled
-by the version column: the second writer gets ``AppealConflict`` and changes nothing."""
+by the version column: the second writer gets ``AppealError(CONFLICT)`` and changes nothing."""
 
 from __future__ import annotations
 
@@ -28,9 +28,9 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.sql.elements import ColumnElement
 
 from storage.appeal_policy import AppealPolicy
 from storage.base import Base, UTCDateTime
@@ -848,6 +848,13 @@ class AppealService:
         elif kind is Timer.CLOSE_UNRATED:
             await self._transition(
                 appeal, None, "closed", State.CLOSED, closed_at=self.now, unrated=True
+            )
+            self.outbox.add(
+                await self.audience(appeal),
+                "appeal.status",
+                now=self.now,
+                appeal_id=appeal.id,
+                event="closed_unrated",
             )
             return kind.value
         if appeal.due_at == fired_at:

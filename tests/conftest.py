@@ -148,5 +148,6 @@ async def harness(
     sender = Sender(sessionmaker, clock, sleep=fake_time, monotonic=fake_time.monotonic)
     app = create_dispatcher(settings, sessionmaker, clock=clock, storage=fsm_storage, sender=sender)
     bot = create_bot(settings)
+    app.attach(bot)
     yield Harness(emu, app, bot)
     await bot.session.close()

@@ -22,6 +22,19 @@ class Harness:
     app: App
     bot: Bot
 
+    async def deliver(self) -> int:
+        """Send everything the outbox owes, as the delivery loop would."""
+        assert self.app.notifier is not None
+        return await self.app.notifier.deliver_pending()
+
+    async def sweep(self) -> list[tuple[int, str]]:
+        """Fire due appeal timers at the harness clock's time, then deliver."""
+        from storage.appeals import sweep
+
+        fired = await sweep(self.app.sessionmaker, self.app.policy, self.app.clock.now())
+        await self.deliver()
+        return fired
+
     async def feed(self, raw: dict[str, Any]) -> None:
         update = Update.model_validate(raw, context={"bot": self.bot})
         await self.app.dispatcher.feed_update(self.bot, update)

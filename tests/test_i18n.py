@@ -24,7 +24,7 @@ def test_every_key_used_in_code_exists() -> None:
         used.update(pattern.findall(path.read_text(encoding="utf-8")))
     assert len(used) > 30
     for language in LANGUAGES:
-        missing = {k for k in used if k not in catalog(language)}
+        missing = {k for k in used if not k.endswith(".") and k not in catalog(language)}
         assert not missing, (language, missing)
 
 

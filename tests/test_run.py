@@ -21,8 +21,8 @@ from storage.clock import ManualClock
 from tests.conftest import TOKEN
 
 
-async def _wait_for(predicate: object, timeout: float = 30.0) -> bool:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def _wait_for(predicate: object, seconds: float = 30.0) -> bool:
+    deadline = asyncio.get_running_loop().time() + seconds
     while asyncio.get_running_loop().time() < deadline:
         if callable(predicate) and predicate():
             return True
@@ -101,6 +101,6 @@ async def test_webhook_checks_the_secret_token(
             "/webhook", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-Token"}
         )
         assert accepted.status == 200
-    assert await _wait_for(lambda: emu.chat(5002).last_bot_message is not None, timeout=10)
+    assert await _wait_for(lambda: emu.chat(5002).last_bot_message is not None, seconds=10)
     assert "居民帮助" in (emu.chat(5002).last_bot_message.text or "")  # type: ignore[union-attr]
     await bot.session.close()
