@@ -10,13 +10,15 @@ from bot.formatting import e
 from bot.i18n import LANGUAGES, Translator, translator
 from storage.staff import Role, Staffing
 
-RESIDENT_COMMANDS = ("start", "menu", "building", "privacy", "language", "help")
-STAFF_COMMANDS = ("menu", "privacy", "language", "help")
-ADMIN_COMMANDS = ("menu", "invite", "staff", "language", "help")
+RESIDENT_COMMANDS = ("start", "menu", "new", "sos", "appeals", "building", "privacy", "language",
+                     "help")
+WORKER_COMMANDS = ("menu", "tasks", "stats", "privacy", "language", "help")
+STAFF_COMMANDS = ("menu", "tasks", "stats", "language", "help")
+ADMIN_COMMANDS = ("menu", "tasks", "stats", "invite", "staff", "language", "help")
 
 COMMANDS_BY_ROLE: dict[Role | None, tuple[str, ...]] = {
     None: RESIDENT_COMMANDS,
-    Role.WORKER: STAFF_COMMANDS,
+    Role.WORKER: WORKER_COMMANDS,
     Role.COMMUNITY_STAFF: STAFF_COMMANDS,
     Role.STREET_STAFF: STAFF_COMMANDS,
     Role.DISTRICT_STAFF: STAFF_COMMANDS,

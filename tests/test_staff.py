@@ -56,6 +56,8 @@ async def test_admin_invites_a_grid_worker(
     # The worker's own command menu, set for their chat.
     assert [c["command"] for c in emu.chat(2001).commands] == [
         "menu",
+        "tasks",
+        "stats",
         "privacy",
         "language",
         "help",
@@ -144,6 +146,9 @@ async def test_admin_lists_and_revokes_staff(
     assert [c["command"] for c in emu.chat(2005).commands] == [
         "start",
         "menu",
+        "new",
+        "sos",
+        "appeals",
         "building",
         "privacy",
         "language",
@@ -173,12 +178,14 @@ async def test_command_menus_differ_by_role(
     await harness.command(english, "start", f"i_{invite.token}")
     assert [c["command"] for c in emu.chat(2007).commands] == [
         "menu",
+        "tasks",
+        "stats",
         "invite",
         "staff",
         "language",
         "help",
     ]
-    assert emu.chat(2007).commands[1]["description"] == "Invite staff"
+    assert emu.chat(2007).commands[3]["description"] == "Invite staff"
     await harness.command(resident, "help")
     assert "居民帮助" in harness.last_text(resident)
     await harness.command(english, "help")

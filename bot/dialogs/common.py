@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.i18n import Translator
+from storage.appeal_policy import AppealPolicy
 from storage.clock import Clock
 from storage.staff import Staffing
 from storage.users import User
@@ -28,6 +29,7 @@ class Ctx:
     settings: Settings
     bot: Bot
     tg_user: TgUser
+    policy: AppealPolicy
 
     @property
     def user_id(self) -> int:
@@ -45,6 +47,7 @@ def ctx(manager: DialogManager) -> Ctx:
         settings=data["settings"],
         bot=data["bot"],
         tg_user=data["event_from_user"],
+        policy=data["policy"],
     )
 
 

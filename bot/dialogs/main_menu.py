@@ -10,7 +10,18 @@ from aiogram_dialog.widgets.kbd import Button, Column, Start
 from aiogram_dialog.widgets.text import Format
 
 from bot.dialogs.common import L, ctx, start_data
-from bot.dialogs.states import MainMenu, Onboarding, Privacy, StaffAdmin, StaffInvite
+from bot.dialogs.states import (
+    FileAppeal,
+    MainMenu,
+    MyAppeals,
+    Onboarding,
+    Privacy,
+    StaffAdmin,
+    StaffInvite,
+    Stats,
+    Tasks,
+    UrgentCall,
+)
 from bot.formatting import e, node_path
 from bot.roles import describe_grants
 from storage.hierarchy import HierarchyRepo
@@ -32,6 +43,7 @@ async def main_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
         "building": building or c.t("menu.no_building"),
         "roles": describe_grants(c.staffing, c.t),
         "is_admin": c.staffing.is_admin,
+        "is_staff": c.staffing.is_staff,
         "is_resident": c.user is not None and c.user.building_id is not None,
     }
 
@@ -52,6 +64,12 @@ def main_menu_dialog() -> Dialog:
             Format("{building}"),
             Format("{roles}", when="roles"),
             Column(
+                Start(L("menu.file_appeal"), id="file", state=FileAppeal.category,
+                      when="is_resident"),
+                Start(L("menu.urgent"), id="urgent", state=UrgentCall.confirm, when="is_resident"),
+                Start(L("menu.my_appeals"), id="mine", state=MyAppeals.list, when="is_resident"),
+                Start(L("menu.tasks"), id="tasks", state=Tasks.list, when="is_staff"),
+                Start(L("menu.stats"), id="stats", state=Stats.overview, when="is_staff"),
                 Start(
                     L("menu.change_building"),
                     id="building",
