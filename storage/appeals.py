@@ -1007,14 +1007,15 @@ class AppealService:
             setattr(appeal, name, value)
         if to_state is not None:
             appeal.state = to_state
-        event = await self._event(appeal, actor_id, kind, from_state, to_state, note=note, **data)
-        for file_id in photos:
-            self._media(appeal, event, "photo", file_id, actor_id)
         self._schedule(appeal)
+        # Write the appeal first: the version check decides whether this change happened.
         try:
             await self.session.flush()
         except StaleDataError:
             raise AppealError(Problem.CONFLICT) from None
+        event = await self._event(appeal, actor_id, kind, from_state, to_state, note=note, **data)
+        for file_id in photos:
+            self._media(appeal, event, "photo", file_id, actor_id)
         return event
 
     async def _event(
