@@ -34,7 +34,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from storage.appeal_policy import AppealPolicy
 from storage.base import Base, UTCDateTime
-from storage.hierarchy import HierarchyRepo, Node, NodeKind
+from storage.hierarchy import HierarchyRepo, Node, NodeKind, within_path
 from storage.outbox import OutboxRepo
 from storage.staff import ROLE_SCOPE, Role, Staffing, StaffRepo
 
@@ -382,7 +382,7 @@ class AppealService:
                 continue
             if grant.node is None:
                 continue
-            in_area = Appeal.scope_path.startswith(grant.node.path)
+            in_area = within_path(Appeal.scope_path, grant.node.path)
             kind = ROLE_SCOPE.get(grant.role)
             if grant.role in (Role.WORKER, Role.ADMIN) or kind is None:
                 clauses.append(in_area)

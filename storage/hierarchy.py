@@ -9,10 +9,12 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, func, select
+from sqlalchemy import ForeignKey, Index, String, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from storage.base import Base, UTCDateTime
 
@@ -89,6 +91,15 @@ class Node(Base):
         return self.path.startswith(other.path)
 
 
+def within_path(column: Any, path: str) -> ColumnElement[bool]:
+    """``column`` lies in the subtree at ``path``, as a range both databases can answer
+    from an index (a LIKE 'prefix%' with a bound prefix is a full scan on SQLite).
+
+    Paths are digits and "/", and "0" sorts right after "/": every path under "/1/4/" is
+    >= "/1/4/" and < "/1/40"."""
+    return and_(column >= path, column < path[:-1] + "0")
+
+
 class HierarchyError(ValueError):
     pass
 
@@ -134,7 +145,7 @@ class HierarchyRepo:
     async def of_kind(self, kind: NodeKind, within: Node | None = None) -> Sequence[Node]:
         stmt = select(Node).where(Node.kind == kind)
         if within is not None:
-            stmt = stmt.where(Node.path.startswith(within.path))
+            stmt = stmt.where(within_path(Node.path, within.path))
         return (await self.session.execute(stmt.order_by(Node.name, Node.id))).scalars().all()
 
     async def ancestors(self, node: Node) -> list[Node]:
@@ -183,7 +194,7 @@ class HierarchyRepo:
         if old_prefix == new_prefix:
             return
         subtree = (
-            (await self.session.execute(select(Node).where(Node.path.startswith(old_prefix))))
+            (await self.session.execute(select(Node).where(within_path(Node.path, old_prefix))))
             .scalars()
             .all()
         )

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from storage.base import Base, TelegramId, UTCDateTime
-from storage.hierarchy import Node, NodeKind
+from storage.hierarchy import Node, NodeKind, within_path
 
 
 class Role(StrEnum):
@@ -229,7 +229,7 @@ class StaffRepo:
         )
         if within is not None:
             stmt = stmt.join(Node, Node.id == RoleAssignment.node_id).where(
-                Node.path.startswith(within.path)
+                within_path(Node.path, within.path)
             )
         stmt = stmt.offset(offset)
         if limit is not None:
