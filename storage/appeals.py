@@ -33,7 +33,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.appeal_policy import AppealPolicy
-from storage.base import Base, UTCDateTime
+from storage.base import Base, PathString, UTCDateTime
 from storage.hierarchy import HierarchyRepo, Node, NodeKind, within_path
 from storage.outbox import OutboxRepo
 from storage.staff import ROLE_SCOPE, Role, Staffing, StaffRepo
@@ -131,7 +131,7 @@ class Appeal(Base):
     street_id: Mapped[int] = mapped_column(ForeignKey("nodes.id"))
     district_id: Mapped[int] = mapped_column(ForeignKey("nodes.id"))
     # The grid's materialized path: "may this staff member act here" without a join.
-    scope_path: Mapped[str] = mapped_column(String(255))
+    scope_path: Mapped[str] = mapped_column(PathString)
     category: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text, default="")
     latitude: Mapped[float | None] = mapped_column(Float)
@@ -170,13 +170,8 @@ class Appeal(Base):
         Index("ix_appeals_resident", "resident_id", "id"),
         Index("ix_appeals_grid_state", "grid_id", "state"),
         Index("ix_appeals_owner_state", "owner_id", "state"),
-        Index(
-            "ix_appeals_scope_open",
-            "scope_path",
-            "state",
-            "resolve_due",
-            postgresql_ops={"scope_path": "varchar_pattern_ops"},
-        ),
+        # state first: the open states are few, then a path range within each.
+        Index("ix_appeals_state_scope", "state", "scope_path"),
         Index("ix_appeals_building_category", "building_id", "category", "state"),
         Index("ix_appeals_district_submitted", "district_id", "submitted_at"),
     )
@@ -373,8 +368,9 @@ class AppealService:
         """Open appeals a staff member should see, soonest deadline first.
 
         Grid workers see their grid's; staff of a community, street or district see what
-        sits at their level or above within their area (escalated to them), plus what they
-        own themselves."""
+        sits at their level or above within their area (escalated to them). An owner always
+        sees what they own: ownership needs the area (``may_handle``) and a transfer or call-up
+        out of it clears the owner."""
         clauses: list[ColumnElement[bool]] = []
         for grant in staffing.grants:
             if grant.role is Role.ADMIN and grant.node is None:
@@ -389,7 +385,6 @@ class AppealService:
             else:
                 levels = _levels_from(Level(kind.value))
                 clauses.append(and_(in_area, Appeal.level.in_(levels)))
-        clauses.append(Appeal.owner_id == staffing.user_id)
         due = func.coalesce(Appeal.accept_due, Appeal.resolve_due)
         where = and_(Appeal.state.in_(OPEN_STATES), or_(*clauses))
         rows = (

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -52,6 +52,10 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
+
+# Materialized paths ("/1/4/9/") are compared as byte strings: subtree queries are ranges
+# that only work in byte order, which PostgreSQL's locale collations do not keep.
+PathString = String(255).with_variant(String(255, collation="C"), "postgresql")
 
 # Telegram ids exceed 32 bits; SQLite only autoincrements INTEGER PRIMARY KEY.
 TelegramId = BigInteger().with_variant(Integer(), "sqlite")

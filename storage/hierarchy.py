@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.base import Base, UTCDateTime
+from storage.base import Base, PathString, UTCDateTime
 
 
 class NodeKind(StrEnum):
@@ -65,7 +65,7 @@ class Node(Base):
     name: Mapped[str] = mapped_column(String(200))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("nodes.id", ondelete="RESTRICT"))
     # "/1/4/9/" — ancestors' ids and its own; a subtree is a prefix match.
-    path: Mapped[str] = mapped_column(String(255), default="")
+    path: Mapped[str] = mapped_column(PathString, default="")
     qr_token: Mapped[str | None] = mapped_column(String(32), unique=True)
     timezone: Mapped[str | None] = mapped_column(String(64))
     households: Mapped[int | None]
@@ -75,7 +75,7 @@ class Node(Base):
 
     __table_args__ = (
         Index("ix_nodes_parent_kind_name", "parent_id", "kind", "name"),
-        Index("ix_nodes_path", "path", postgresql_ops={"path": "varchar_pattern_ops"}),
+        Index("ix_nodes_path", "path"),
         Index("ix_nodes_kind", "kind"),
     )
 

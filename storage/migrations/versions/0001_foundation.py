@@ -40,7 +40,11 @@ def upgrade() -> None:
         sa.Column("code", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("parent_id", sa.Integer(), nullable=True),
-        sa.Column("path", sa.String(length=255), nullable=False),
+        sa.Column(
+            "path",
+            sa.String(length=255).with_variant(sa.String(length=255, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("qr_token", sa.String(length=32), nullable=True),
         sa.Column("timezone", sa.String(length=64), nullable=True),
         sa.Column("households", sa.Integer(), nullable=True),
@@ -57,9 +61,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_nodes_parent_kind_name", ["parent_id", "kind", "name"], unique=False
         )
-        batch_op.create_index(
-            "ix_nodes_path", ["path"], unique=False, postgresql_ops={"path": "varchar_pattern_ops"}
-        )
+        batch_op.create_index("ix_nodes_path", ["path"], unique=False)
 
     op.create_table(
         "invites",

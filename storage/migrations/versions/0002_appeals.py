@@ -49,7 +49,11 @@ def upgrade() -> None:
         sa.Column("community_id", sa.Integer(), nullable=False),
         sa.Column("street_id", sa.Integer(), nullable=False),
         sa.Column("district_id", sa.Integer(), nullable=False),
-        sa.Column("scope_path", sa.String(length=255), nullable=False),
+        sa.Column(
+            "scope_path",
+            sa.String(length=255).with_variant(sa.String(length=255, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("category", sa.String(length=32), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("latitude", sa.Float(), nullable=True),
@@ -107,12 +111,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_appeals_grid_state", ["grid_id", "state"], unique=False)
         batch_op.create_index("ix_appeals_owner_state", ["owner_id", "state"], unique=False)
         batch_op.create_index("ix_appeals_resident", ["resident_id", "id"], unique=False)
-        batch_op.create_index(
-            "ix_appeals_scope_open",
-            ["scope_path", "state", "resolve_due"],
-            unique=False,
-            postgresql_ops={"scope_path": "varchar_pattern_ops"},
-        )
+        batch_op.create_index("ix_appeals_state_scope", ["state", "scope_path"], unique=False)
 
     op.create_table(
         "appeal_events",
@@ -188,9 +187,7 @@ def downgrade() -> None:
 
     op.drop_table("appeal_events")
     with op.batch_alter_table("appeals", schema=None) as batch_op:
-        batch_op.drop_index(
-            "ix_appeals_scope_open", postgresql_ops={"scope_path": "varchar_pattern_ops"}
-        )
+        batch_op.drop_index("ix_appeals_state_scope")
         batch_op.drop_index("ix_appeals_resident")
         batch_op.drop_index("ix_appeals_owner_state")
         batch_op.drop_index("ix_appeals_grid_state")
