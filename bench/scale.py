@@ -208,9 +208,11 @@ async def main() -> None:
             f"{int(r['n']):>10} {r['fill_s']:>8.1f} {r['tasks_ms']:>12.2f} {r['sweep_ms']:>13.1f}"
         )
     base, big = results[0], results[-1]
+    tasks_ratio = big["tasks_ms"] / base["tasks_ms"]
+    sweep_ratio = big["sweep_ms"] / base["sweep_ms"]
     print(
-        f"ratio {int(big['n'])}/{int(base['n'])}: my tasks x{big['tasks_ms'] / base['tasks_ms']:.2f}, "
-        f"sweep x{big['sweep_ms'] / base['sweep_ms']:.2f}"
+        f"ratio {int(big['n'])}/{int(base['n'])}: my tasks x{tasks_ratio:.2f}, "
+        f"sweep x{sweep_ratio:.2f}"
     )
 
 
