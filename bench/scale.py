@@ -93,6 +93,7 @@ async def fill(sessionmaker: async_sessionmaker[AsyncSession], n: int) -> tuple[
                 "due_kind": None,
                 "accept_due": None,
                 "resolve_due": None,
+                "deadline_at": None,
             }
             if i % open_every == 0:  # still open: waiting for acceptance, due in the future
                 row.update(
@@ -105,7 +106,11 @@ async def fill(sessionmaker: async_sessionmaker[AsyncSession], n: int) -> tuple[
                     rating=None,
                     accepted_in_time=None,
                 )
-                row.update(due_at=row["accept_due"] - timedelta(hours=2), due_kind="remind_accept")
+                row.update(
+                    due_at=row["accept_due"] - timedelta(hours=2),
+                    deadline_at=row["accept_due"],
+                    due_kind="remind_accept",
+                )
             rows.append(row)
             if len(rows) >= BATCH:
                 await session.execute(insert(Appeal), rows)

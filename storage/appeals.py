@@ -157,6 +157,9 @@ class Appeal(Base):
     # The next timer to fire: one indexed column drives every deadline.
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     due_kind: Mapped[str | None] = mapped_column(String(24))
+    # The deadline in force (accept_due while unaccepted, resolve_due while being worked
+    # on): "my tasks" sorts by it straight from an index.
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     escalations: Mapped[int] = mapped_column(default=0)
     reopened: Mapped[bool] = mapped_column(Boolean, default=False)
     rating: Mapped[str | None] = mapped_column(String(16))
@@ -171,7 +174,7 @@ class Appeal(Base):
         Index("ix_appeals_grid_state", "grid_id", "state"),
         Index("ix_appeals_owner_state", "owner_id", "state"),
         # state first: the open states are few, then a path range within each.
-        Index("ix_appeals_state_scope", "state", "scope_path"),
+        Index("ix_appeals_state_scope", "state", "scope_path", "deadline_at"),
         Index("ix_appeals_building_category", "building_id", "category", "state"),
         Index("ix_appeals_district_submitted", "district_id", "submitted_at"),
     )
@@ -385,12 +388,15 @@ class AppealService:
             else:
                 levels = _levels_from(Level(kind.value))
                 clauses.append(and_(in_area, Appeal.level.in_(levels)))
-        due = func.coalesce(Appeal.accept_due, Appeal.resolve_due)
         where = and_(Appeal.state.in_(OPEN_STATES), or_(*clauses))
         rows = (
             (
                 await self.session.execute(
-                    select(Appeal).where(where).order_by(due, Appeal.id).offset(offset).limit(limit)
+                    select(Appeal)
+                    .where(where)
+                    .order_by(Appeal.deadline_at, Appeal.id)
+                    .offset(offset)
+                    .limit(limit)
                 )
             )
             .scalars()
@@ -936,6 +942,13 @@ class AppealService:
             kind, at = Timer.CLOSE_UNRATED, appeal.resolved_at + self.policy.rating_window
         appeal.due_kind = kind.value if kind else None
         appeal.due_at = at
+        appeal.deadline_at = (
+            appeal.accept_due
+            if appeal.state in UNACCEPTED
+            else appeal.resolve_due
+            if appeal.state in WORKING
+            else None
+        )
 
     def _next(
         self,

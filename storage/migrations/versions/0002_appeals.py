@@ -76,6 +76,7 @@ def upgrade() -> None:
         sa.Column("resolve_due", UTCDateTime(), nullable=True),
         sa.Column("due_at", UTCDateTime(), nullable=True),
         sa.Column("due_kind", sa.String(length=24), nullable=True),
+        sa.Column("deadline_at", UTCDateTime(), nullable=True),
         sa.Column("escalations", sa.Integer(), nullable=False),
         sa.Column("reopened", sa.Boolean(), nullable=False),
         sa.Column("rating", sa.String(length=16), nullable=True),
@@ -111,7 +112,9 @@ def upgrade() -> None:
         batch_op.create_index("ix_appeals_grid_state", ["grid_id", "state"], unique=False)
         batch_op.create_index("ix_appeals_owner_state", ["owner_id", "state"], unique=False)
         batch_op.create_index("ix_appeals_resident", ["resident_id", "id"], unique=False)
-        batch_op.create_index("ix_appeals_state_scope", ["state", "scope_path"], unique=False)
+        batch_op.create_index(
+            "ix_appeals_state_scope", ["state", "scope_path", "deadline_at"], unique=False
+        )
 
     op.create_table(
         "appeal_events",
