@@ -37,7 +37,7 @@ async def run(settings: Settings) -> None:
         else:
             await _run_polling(app, bot)
     finally:
-        scheduler.stop()
+        await scheduler.stop()
         await notifier.stop()
         await bot.session.close()
         await engine.dispose()

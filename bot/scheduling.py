@@ -4,6 +4,7 @@ kept in memory between runs, so a restart or a second process loses and doubles 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 
@@ -23,9 +24,13 @@ class Scheduler:
         self.app = app
         self.every = every
         self._scheduler = AsyncIOScheduler(timezone=UTC)
+        # One sweep at a time in this process (the interval job and an explicit call, such
+        # as the sandbox's clock control, must not overlap).
+        self._lock = asyncio.Lock()
 
     async def sweep_once(self) -> list[tuple[int, str]]:
-        fired = await sweep(self.app.sessionmaker, self.app.policy, self.app.clock.now())
+        async with self._lock:
+            fired = await sweep(self.app.sessionmaker, self.app.policy, self.app.clock.now())
         if fired:
             log.info("deadline sweep fired %d timer(s)", len(fired))
             self.app.kick()
@@ -44,9 +49,12 @@ class Scheduler:
         # A bot that was down when deadlines passed catches up at once, not in 30 s.
         self._scheduler.modify_job("appeal-deadlines", next_run_time=_now())
 
-    def stop(self) -> None:
-        if self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+    async def stop(self) -> None:
+        """Stop ticking; a sweep in flight finishes first instead of being cancelled
+        mid-transaction by APScheduler's shutdown."""
+        async with self._lock:
+            if self._scheduler.running:
+                self._scheduler.shutdown(wait=False)
 
 
 def _now() -> datetime:

@@ -1,0 +1,238 @@
+"""The sandbox itself: the real bot, unchanged, long-polling a local Bot API emulator, with
+a real SQLite database (seeded with the demo on first use), the real outbox notifier and
+deadline scheduler, and a clock only the sandbox can move. The page and its API are
+added to the emulator's own web server (see api.py), so one port serves everything."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from types import TracebackType
+
+from aiogram import Bot
+from aiohttp import web
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.app import App, create_bot, create_dispatcher
+from bot.config import ConfigError, load_settings
+from bot.emulator import BotAPIEmulator, EmulatedUser
+from bot.roles import apply_chat_commands, set_default_commands
+from bot.sandbox.api import add_routes
+from bot.sandbox.events import EventHub
+from bot.sandbox.people import Directory, load_directory
+from bot.scheduling import Scheduler
+from storage.clock import OffsetClock
+from storage.demo import seed_demo
+from storage.hierarchy import Node
+from storage.migrate import upgrade
+from storage.sessions import create_engine, create_sessionmaker
+from storage.staff import StaffRepo
+
+TOKEN = "100000:SANDBOX-gridbot-offline"
+BOT_USERNAME = "gridbot_sandbox_bot"
+BOT_NAME = "网格通 GridBot"
+# Hosts that mean "every interface".
+_ANY_HOST = ("0.0.0.0", "::", "")
+
+
+class Sandbox:
+    """``url = await sandbox.start()`` … ``await sandbox.stop()``, or ``async with``."""
+
+    def __init__(self, db_path: Path | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.db_path = db_path
+        self.host = host
+        self.port = port
+        self.clock = OffsetClock()
+        self.emu = BotAPIEmulator(TOKEN, BOT_USERNAME, BOT_NAME, host=host, port=port)
+        self.hub = EventHub(self.emu, self.clock)
+        self.sockets: set[web.WebSocketResponse] = set()
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._engine: AsyncEngine | None = None
+        self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
+        self._app: App | None = None
+        self._bot: Bot | None = None
+        self._scheduler: Scheduler | None = None
+        self._directory: Directory | None = None
+        self._polling: asyncio.Task[None] | None = None
+        add_routes(self)  # before the emulator's server starts: aiohttp freezes its router
+
+    # --- what the API needs -------------------------------------------------------------
+
+    @property
+    def app(self) -> App:
+        if self._app is None:
+            raise RuntimeError("the sandbox is not running")
+        return self._app
+
+    @property
+    def directory(self) -> Directory:
+        if self._directory is None:
+            raise RuntimeError("the sandbox is not running")
+        return self._directory
+
+    @property
+    def url(self) -> str:
+        return _local_url(self.host, self.emu.port) + "/"
+
+    @property
+    def zone_name(self) -> str:
+        return self.app.settings.timezone
+
+    def user(self, user_id: int) -> EmulatedUser | None:
+        persona = self.directory.persona(user_id)
+        return self.emu.users.get(user_id) if persona else None
+
+    async def advance(self, delta: timedelta) -> int:
+        """Move the clock, then do at once what the next scheduler tick and the delivery
+        loop would do: fire every deadline now due and send what that produced."""
+        self.clock.advance(delta)
+        assert self._scheduler is not None
+        fired = await self._scheduler.sweep_once()
+        self.app.kick()  # reminders queued for later may be due now too
+        self.hub.publish({"type": "clock", **self.clock_json()})
+        return len(fired)
+
+    def clock_json(self) -> dict[str, object]:
+        now = self.clock.now()
+        return {
+            "now": now.isoformat(),
+            "timestamp": now.timestamp(),
+            "offset_seconds": self.clock.offset.total_seconds(),
+            "zone": self.zone_name,
+            "local": now.astimezone(self.app.settings.zone).strftime("%Y-%m-%d %H:%M"),
+        }
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    async def start(self) -> str:
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+        return self.url
+
+    async def _start(self) -> None:
+        if self.db_path is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="gridbot-sandbox-")
+            db_file = Path(self._tmp.name) / "sandbox.db"
+        else:
+            db_file = self.db_path.expanduser().resolve()
+            db_file.parent.mkdir(parents=True, exist_ok=True)
+        database_url = f"sqlite+aiosqlite:///{db_file}"
+        self._engine = create_engine(database_url)
+        await upgrade(self._engine)
+        self._sessionmaker = create_sessionmaker(self._engine)
+        async with self._sessionmaker() as session:
+            if not await session.scalar(select(func.count()).select_from(Node)):
+                # Only a fresh database: seeding again would undo what was played.
+                await seed_demo(session, self.clock.now())
+                await session.commit()
+            self._directory = await load_directory(session, BOT_USERNAME)
+
+        try:
+            await self.emu.start()
+        except OSError as exc:
+            raise ConfigError(
+                f"--host {self.host} --port {self.port}: cannot listen there ({exc.strerror}); "
+                "pick another --port, or --port 0 for any free one"
+            ) from None
+        settings = load_settings(
+            bot_token=TOKEN,
+            telegram_api_url=_local_url(self.host, self.emu.port),
+            database_url=database_url,
+            redis_url=None,  # one process: in-memory FSM, whatever the environment says
+            webhook_url=None,
+            admin_ids=[],
+            bot_username=BOT_USERNAME,
+        )
+        self._app = create_dispatcher(settings, self._sessionmaker, clock=self.clock)
+        self._bot = create_bot(settings)
+        notifier = self._app.attach(self._bot)
+        self._scheduler = Scheduler(self._app)
+        await self._prepare_chats()
+        notifier.start()
+        self._scheduler.start()
+        self._polling = asyncio.create_task(
+            self._app.dispatcher.start_polling(
+                self._bot, handle_signals=False, close_bot_session=False
+            ),
+            name="sandbox-polling",
+        )
+
+    async def _prepare_chats(self) -> None:
+        """The demo people have used the bot before (the seed gave them consent and
+        roles): Telegram knows their chats, and staff have their role's command menu."""
+        assert self._bot is not None and self._sessionmaker is not None
+        for persona in self.directory.personas:
+            self.emu.add_user(
+                persona.id,
+                persona.name,
+                language_code="en" if persona.language == "en" else "zh-hans",
+                phone=persona.phone,
+            )
+            if persona.role != "newcomer":
+                self.emu.world.chats[persona.id].opened = True
+        await set_default_commands(self._bot)
+        async with self._sessionmaker() as session:
+            repo = StaffRepo(session)
+            for persona in self.directory.personas:
+                if persona.role not in ("resident", "newcomer"):
+                    staffing = await repo.staffing(persona.id)
+                    await apply_chat_commands(self._bot, persona.id, staffing, persona.language)
+
+    async def stop(self) -> None:
+        """Stops in dependency order: nothing may still talk to the emulator when it
+        goes, and open pages are told to go before the web server waits for them."""
+        if self._polling is not None:
+            if not self._polling.done() and self._app is not None:
+                with contextlib.suppress(RuntimeError):  # polling had not begun yet
+                    await self._app.dispatcher.stop_polling()
+            self._polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._polling
+            self._polling = None
+        if self._scheduler is not None:
+            await self._scheduler.stop()
+            self._scheduler = None
+        if self._app is not None and self._app.notifier is not None:
+            await self._app.notifier.stop()
+        self.hub.close()
+        for ws in list(self.sockets):
+            with contextlib.suppress(Exception):
+                await ws.close()
+        await self.emu.stop()
+        if self._bot is not None:
+            await self._bot.session.close()
+            self._bot = None
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    async def __aenter__(self) -> Sandbox:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+def _local_url(host: str, port: int) -> str:
+    """Where this machine reaches a server listening on ``host``: a server on every
+    interface is dialled (and shown) as the loopback address."""
+    shown = "127.0.0.1" if host in _ANY_HOST else host
+    if ":" in shown:
+        shown = f"[{shown}]"  # IPv6
+    return f"http://{shown}:{port}"

@@ -1,0 +1,870 @@
+// 网格通 sandbox page: chat panes side by side, each playing one demo persona against the
+// real bot. No framework and no build step. Safety rule: bot and user text only ever
+// reaches the page as text nodes (built from Telegram's entities), never as HTML.
+import { SAFE_URL, h, parseDeepLink, renderEntities } from "./render.js";
+
+const ROLE_GROUPS = [
+  ["resident", "居民 Residents"],
+  ["worker", "网格员 Grid workers"],
+  ["community_staff", "社区工作者 Community staff"],
+  ["street_staff", "街道 Street staff"],
+  ["district_staff", "区指挥中心 District"],
+  ["admin", "管理员 Admin"],
+  ["newcomer", "新用户 Newcomers"],
+];
+const LAYOUT_KEY = "gridbot-sandbox-panes";
+
+const app = {
+  personas: new Map(), // id -> persona
+  buildings: [],
+  defaults: [],
+  bot: { username: "" },
+  zone: "Asia/Shanghai",
+  clock: null, // {timestamp, offset_seconds, at: performance.now()}
+  panes: [],
+  errors: new Map(), // seq -> rejected event
+  socket: null,
+  nextPaneId: 1,
+};
+
+async function api(path, options = {}) {
+  const init = { ...options };
+  if (options.json !== undefined) {
+    init.method = init.method || "POST";
+    init.headers = { "Content-Type": "application/json" };
+    init.body = JSON.stringify(options.json);
+  }
+  const response = await fetch(path, init);
+  let body = null;
+  try {
+    body = await response.json();
+  } catch (_) {
+    body = null;
+  }
+  if (!response.ok) {
+    const message = (body && body.error) || `${response.status} ${response.statusText}`;
+    throw new Error(message);
+  }
+  return body;
+}
+
+function formatTime(seconds, withDate) {
+  const options = { timeZone: app.zone, hour: "2-digit", minute: "2-digit", hour12: false };
+  if (withDate) Object.assign(options, { year: "numeric", month: "2-digit", day: "2-digit" });
+  return new Intl.DateTimeFormat("zh-CN", options).format(new Date(seconds * 1000));
+}
+
+function dayKey(seconds) {
+  return new Intl.DateTimeFormat("zh-CN", {
+    timeZone: app.zone, year: "numeric", month: "long", day: "numeric", weekday: "short",
+  }).format(new Date(seconds * 1000));
+}
+
+function describeOffset(seconds) {
+  if (seconds < 60) return "实时 real time";
+  const minutes = Math.round(seconds / 60);
+  const days = Math.floor(minutes / 1440);
+  const hours = Math.floor((minutes % 1440) / 60);
+  const rest = minutes % 60;
+  const parts = [];
+  if (days) parts.push(`${days} 天`);
+  if (hours) parts.push(`${hours} 小时`);
+  if (rest) parts.push(`${rest} 分钟`);
+  return `已快进 +${parts.join(" ")}`;
+}
+
+// --- one chat pane --------------------------------------------------------------------------
+
+class Pane {
+  constructor(userId) {
+    this.id = app.nextPaneId++;
+    this.userId = userId;
+    this.seq = 0;
+    this.loading = true;
+    this.buffer = [];
+    this.bubbles = new Map(); // message_id -> element
+    this.lastDay = null;
+    this.keyboard = null;
+    this.keyboardHidden = false;
+    this.commands = [];
+    const template = document.getElementById("pane-template");
+    this.el = template.content.firstElementChild.cloneNode(true);
+    this.el.dataset.pane = String(this.id);
+    this.q = (selector) => this.el.querySelector(selector);
+    this.messagesEl = this.q(".messages");
+    this.input = this.q(".composer-input");
+    this.wire();
+    this.fillPicker();
+  }
+
+  get persona() {
+    return app.personas.get(this.userId);
+  }
+
+  wire() {
+    this.q(".persona").addEventListener("change", (event) => {
+      this.switchTo(Number(event.target.value));
+    });
+    this.q(".close").addEventListener("click", () => removePane(this));
+    this.q(".composer").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.sendTyped();
+    });
+    this.input.addEventListener("input", () => this.suggestCommands());
+    this.input.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") this.closePopups();
+    });
+    this.q(".menu-btn").addEventListener("click", () => this.toggleCommands());
+    this.q(".attach-btn").addEventListener("click", () => this.togglePopup(".attach-popup"));
+    this.q(".kb-btn").addEventListener("click", () => {
+      this.keyboardHidden = !this.keyboardHidden;
+      this.renderKeyboard();
+    });
+    this.q(".attach-popup").addEventListener("click", (event) => {
+      const kind = event.target.closest("[data-attach]")?.dataset.attach;
+      if (!kind) return;
+      this.closePopups();
+      if (kind === "photo") this.q(".file-photo").click();
+      if (kind === "voice") this.q(".file-voice").click();
+      if (kind === "location") this.act("location", {});
+      if (kind === "qr") this.showQrList();
+    });
+    this.q(".file-photo").addEventListener("change", (event) => this.uploadPhoto(event.target));
+    this.q(".file-voice").addEventListener("change", (event) => this.uploadVoice(event.target));
+    // Tapping a /command or a deep link inside a message, as in Telegram.
+    this.messagesEl.addEventListener("click", (event) => {
+      const command = event.target.closest(".command");
+      if (command) {
+        this.act("text", { text: command.dataset.command });
+        return;
+      }
+      const deepLink = event.target.closest("[data-start]");
+      if (deepLink) {
+        event.preventDefault();
+        this.act("start", { payload: deepLink.dataset.start });
+      }
+    });
+  }
+
+  fillPicker() {
+    const select = this.q(".persona");
+    select.replaceChildren();
+    for (const [role, label] of ROLE_GROUPS) {
+      const people = [...app.personas.values()].filter((p) => p.role === role);
+      if (!people.length) continue;
+      const group = h("optgroup", { label });
+      for (const p of people) {
+        const where = p.scope || p.place || "";
+        group.append(h("option", { value: String(p.id) }, `${p.name} · ${p.role_label}${where ? " · " + where : ""}`));
+      }
+      select.append(group);
+    }
+    select.value = String(this.userId);
+  }
+
+  renderHeader() {
+    const p = this.persona;
+    if (!p) return;
+    this.el.dataset.user = String(p.id);
+    this.el.dataset.role = p.role;
+    this.q(".avatar").textContent = p.name.replace(/^新居民\s*/, "").slice(0, 1);
+    const sub = [p.role_label];
+    // Staff are known by where they work, residents by where they live.
+    if (p.scope) sub.push(`负责 ${p.scope}`);
+    else if (p.place) sub.push(p.place);
+    else if (p.role === "newcomer") sub.push("还没有绑定楼栋 · not registered yet");
+    if (p.phone) sub.push(p.phone);
+    this.q(".sub").textContent = sub.join(" · ");
+    this.q(".persona").value = String(p.id);
+  }
+
+  switchTo(userId) {
+    this.userId = userId;
+    saveLayout();
+    this.load();
+  }
+
+  // --- snapshot and live events ---------------------------------------------------------
+
+  async load() {
+    this.loading = true;
+    this.buffer = [];
+    this.renderHeader();
+    let snapshot;
+    try {
+      snapshot = await api(`/api/chats/${this.userId}`);
+    } catch (error) {
+      this.loading = false;
+      this.toast(`无法加载 Could not load: ${error.message}`);
+      return;
+    }
+    if (snapshot.chat_id !== this.userId) return; // switched again meanwhile
+    this.messagesEl.replaceChildren();
+    this.bubbles.clear();
+    this.lastDay = null;
+    const timeline = [
+      ...snapshot.messages.map((m) => ({ at: m.sandbox_date, message: m })),
+      ...snapshot.errors.map((e) => ({ at: e.sandbox_at, error: e })),
+    ].sort((a, b) => a.at - b.at);
+    for (const item of timeline) {
+      if (item.message) this.upsert(item.message, false);
+      else this.addError(item.error);
+    }
+    this.commands = snapshot.commands;
+    this.keyboard = snapshot.reply_keyboard;
+    this.keyboardHidden = false;
+    this.renderKeyboard();
+    this.renderEmpty();
+    this.seq = snapshot.seq;
+    this.loading = false;
+    for (const event of this.buffer) this.apply(event);
+    this.buffer = [];
+    this.scrollToEnd(true);
+  }
+
+  apply(event) {
+    if (this.loading) {
+      this.buffer.push(event);
+      return;
+    }
+    if (event.seq <= this.seq) return; // already part of the snapshot
+    this.seq = event.seq;
+    const nearEnd = this.isNearEnd();
+    switch (event.type) {
+      case "message":
+        this.upsert(event.message, true);
+        if (JSON.stringify(event.reply_keyboard) !== JSON.stringify(this.keyboard)) {
+          this.keyboard = event.reply_keyboard; // a new keyboard shows up, as in Telegram
+          this.keyboardHidden = false;
+        }
+        this.renderKeyboard();
+        this.scrollToEnd(nearEnd || !event.message.from_bot);
+        break;
+      case "edit":
+        this.upsert(event.message, true);
+        break;
+      case "delete":
+        this.remove(event.message_id);
+        break;
+      case "callback_answer":
+        this.showAnswer(event.answer);
+        break;
+      case "rejected":
+        this.addError(event);
+        this.scrollToEnd(nearEnd);
+        break;
+      default:
+        break;
+    }
+    this.unblockButtons();
+    this.renderEmpty();
+  }
+
+  // --- messages ---------------------------------------------------------------------------
+
+  upsert(message, animate) {
+    const existing = this.bubbles.get(message.message_id);
+    const bubble = this.renderMessage(message);
+    if (existing) {
+      existing.replaceWith(bubble);
+      if (animate) bubble.classList.add("flash");
+    } else {
+      const day = dayKey(message.sandbox_date);
+      if (day !== this.lastDay) {
+        this.messagesEl.append(h("div", { className: "day" }, h("span", {}, day)));
+        this.lastDay = day;
+      }
+      this.messagesEl.append(bubble);
+      if (animate) bubble.classList.add("appear");
+    }
+    this.bubbles.set(message.message_id, bubble);
+  }
+
+  remove(messageId) {
+    const bubble = this.bubbles.get(messageId);
+    if (!bubble) return;
+    this.bubbles.delete(messageId);
+    bubble.classList.add("vanish");
+    bubble.addEventListener("animationend", () => bubble.remove(), { once: true });
+    setTimeout(() => bubble.remove(), 400); // in case animations are off
+  }
+
+  renderMessage(m) {
+    const outgoing = !m.from_bot;
+    const row = h("div", {
+      className: `msg ${outgoing ? "out" : "in"}`,
+      dataset: { messageId: String(m.message_id) },
+    });
+    const bubble = h("div", { className: "bubble" });
+    if (m.reply_to_message) {
+      const quoted = m.reply_to_message.text || m.reply_to_message.caption || "[媒体 media]";
+      bubble.append(h("div", { className: "reply-quote" }, quoted.slice(0, 120)));
+    }
+    bubble.append(...this.renderMedia(m));
+    const body = m.text ?? m.caption;
+    if (body) {
+      const entities = m.text !== undefined ? m.entities : m.caption_entities;
+      bubble.append(h("div", { className: "text" }, renderEntities(body, entities, app.bot.username)));
+    }
+    bubble.append(
+      h("div", { className: "meta" },
+        m.edit_date ? h("span", { className: "edited" }, "已编辑 ") : null,
+        formatTime(m.sandbox_date, false)),
+    );
+    row.append(bubble);
+    const keyboard = m.reply_markup && m.reply_markup.inline_keyboard;
+    if (keyboard && keyboard.length) row.append(this.renderInlineKeyboard(m, keyboard));
+    return row;
+  }
+
+  renderMedia(m) {
+    const parts = [];
+    if (m.photo && m.photo.length) {
+      const largest = m.photo[m.photo.length - 1];
+      const src = `/api/files/${encodeURIComponent(largest.file_id)}`;
+      parts.push(h("img", {
+        className: "photo",
+        src,
+        alt: "照片 photo",
+        loading: "lazy",
+        onclick: () => showPhoto(src),
+      }));
+    }
+    if (m.voice) {
+      parts.push(h("div", { className: "voice" },
+        h("span", { className: "voice-icon" }, "🎤"),
+        h("span", {}, `语音 Voice · ${m.voice.duration || 0}″`),
+        h("audio", { controls: true, preload: "none", src: `/api/files/${encodeURIComponent(m.voice.file_id)}` })));
+    }
+    if (m.document) {
+      parts.push(h("a", {
+        className: "document",
+        href: `/api/files/${encodeURIComponent(m.document.file_id)}`,
+        download: m.document.file_name || "file",
+      }, `📄 ${m.document.file_name || "文件 file"}`));
+    }
+    if (m.location) {
+      const { latitude, longitude } = m.location;
+      parts.push(h("div", { className: "location" },
+        h("div", { className: "map" }, h("span", { className: "pin" }, "📍")),
+        h("div", { className: "coords" }, `位置 Location ${latitude.toFixed(5)}, ${longitude.toFixed(5)}`)));
+    }
+    if (m.contact) {
+      const c = m.contact;
+      parts.push(h("div", { className: "contact" },
+        h("span", { className: "contact-icon" }, "👤"),
+        h("div", {}, h("b", {}, [c.first_name, c.last_name].filter(Boolean).join(" ")),
+          h("div", {}, c.phone_number))));
+    }
+    for (const kind of ["video", "audio", "animation", "sticker", "video_note"]) {
+      if (m[kind]) parts.push(h("div", { className: "document" }, `[${kind}]`));
+    }
+    return parts;
+  }
+
+  renderInlineKeyboard(message, rows) {
+    const keyboard = h("div", { className: "inline-keyboard" });
+    for (const row of rows) {
+      const line = h("div", { className: "kb-row" });
+      for (const button of row) line.append(this.inlineButton(message, button));
+      keyboard.append(line);
+    }
+    return keyboard;
+  }
+
+  inlineButton(message, button) {
+    if (button.callback_data !== undefined) {
+      return h("button", {
+        type: "button",
+        className: "ikb",
+        onclick: (event) => {
+          event.currentTarget.classList.add("pending");
+          this.act("press", { message_id: message.message_id, data: button.callback_data });
+        },
+      }, button.text);
+    }
+    if (button.url) {
+      const deepLink = parseDeepLink(button.url, app.bot.username);
+      if (deepLink !== null) {
+        return h("button", {
+          type: "button",
+          className: "ikb link",
+          onclick: () => this.act("start", { payload: deepLink }),
+        }, `${button.text} ↗`);
+      }
+      return h("a", {
+        className: "ikb link",
+        href: SAFE_URL.test(button.url) ? button.url : "#",
+        target: "_blank",
+        rel: "noopener noreferrer",
+      }, `${button.text} ↗`);
+    }
+    // web_app, switch_inline_query, pay, …: not part of this bot; shown, not pressable.
+    return h("button", { type: "button", className: "ikb", disabled: true, title: "沙盒不支持 not in sandbox" }, button.text);
+  }
+
+  unblockButtons() {
+    for (const pending of this.el.querySelectorAll(".ikb.pending")) pending.classList.remove("pending");
+  }
+
+  addError(event) {
+    const params = event.params || {};
+    const preview = params.text || params.caption || "";
+    const entry = h("div", { className: "sys error", dataset: { seq: String(event.seq) } },
+      h("div", { className: "error-title" }, "⚠ Telegram 会拒绝这条请求 · Rejected by Telegram"),
+      h("div", { className: "error-line" }, `${event.method} → ${event.status} ${event.error}`),
+      preview ? h("details", {}, h("summary", {}, "机器人想发送的内容 What the bot tried"),
+        h("pre", {}, String(preview))) : null);
+    this.messagesEl.append(entry);
+  }
+
+  renderEmpty() {
+    const empty = this.messagesEl.querySelector(".empty-chat");
+    const hasContent = this.messagesEl.querySelector(".msg, .sys");
+    if (hasContent) {
+      if (empty) empty.remove();
+      return;
+    }
+    if (empty) return;
+    const p = this.persona;
+    this.messagesEl.append(h("div", { className: "empty-chat" },
+      h("div", { className: "empty-logo" }, "网"),
+      h("p", {}, `${app.bot.name || "网格通"} · @${app.bot.username}`),
+      h("p", { className: "hint" }, p && p.role === "newcomer"
+        ? "新用户：点「开始」，或用 📎 → 🏠 扫楼栋二维码。"
+        : "点「开始」打开机器人 · Press START to open the bot."),
+      h("button", { type: "button", className: "start-btn primary", onclick: () => this.act("start", {}) },
+        "开始 START")));
+  }
+
+  isNearEnd() {
+    const el = this.messagesEl;
+    return el.scrollHeight - el.scrollTop - el.clientHeight < 120;
+  }
+
+  scrollToEnd(force) {
+    if (!force) return;
+    requestAnimationFrame(() => { this.messagesEl.scrollTop = this.messagesEl.scrollHeight; });
+  }
+
+  // --- reply keyboard -------------------------------------------------------------------
+
+  renderKeyboard() {
+    const box = this.q(".reply-keyboard");
+    const toggle = this.q(".kb-btn");
+    const markup = this.keyboard;
+    toggle.hidden = !markup;
+    box.replaceChildren();
+    if (!markup || this.keyboardHidden) {
+      box.hidden = true;
+      this.input.placeholder = "输入消息… Message";
+      return;
+    }
+    box.hidden = false;
+    if (markup.input_field_placeholder) this.input.placeholder = markup.input_field_placeholder;
+    for (const row of markup.keyboard) {
+      const line = h("div", { className: "kb-row" });
+      for (const raw of row) {
+        const button = typeof raw === "string" ? { text: raw } : raw;
+        line.append(h("button", {
+          type: "button",
+          className: "rkb",
+          onclick: () => this.pressReply(button, markup),
+        }, button.text));
+      }
+      box.append(line);
+    }
+  }
+
+  pressReply(button, markup) {
+    if (markup.one_time_keyboard) {
+      this.keyboardHidden = true;
+      this.renderKeyboard();
+    }
+    if (button.request_contact) this.act("contact", {});
+    else if (button.request_location) this.act("location", {});
+    else this.act("text", { text: button.text });
+  }
+
+  // --- composer ---------------------------------------------------------------------------
+
+  sendTyped() {
+    const text = this.input.value;
+    if (!text.trim()) return;
+    this.input.value = "";
+    this.closePopups();
+    this.act("text", { text });
+  }
+
+  async act(kind, body) {
+    try {
+      await api(`/api/chats/${this.userId}/${kind}`, { json: body });
+    } catch (error) {
+      this.unblockButtons();
+      this.toast(`⚠ ${error.message}`);
+    }
+  }
+
+  async uploadPhoto(inputEl) {
+    const file = inputEl.files && inputEl.files[0];
+    inputEl.value = "";
+    if (!file) return;
+    const form = new FormData();
+    form.append("file", file, file.name);
+    const caption = this.input.value.trim();
+    if (caption) {
+      form.append("caption", caption); // text typed before picking becomes the caption
+      this.input.value = "";
+    }
+    await this.upload("photo", form);
+  }
+
+  async uploadVoice(inputEl) {
+    const file = inputEl.files && inputEl.files[0];
+    inputEl.value = "";
+    if (!file) return;
+    const form = new FormData();
+    form.append("file", file, file.name);
+    form.append("duration", String(await audioDuration(file)));
+    await this.upload("voice", form);
+  }
+
+  async upload(kind, form) {
+    try {
+      await api(`/api/chats/${this.userId}/${kind}`, { method: "POST", body: form });
+    } catch (error) {
+      this.toast(`⚠ ${error.message}`);
+    }
+  }
+
+  // --- popups -------------------------------------------------------------------------------
+
+  closePopups() {
+    for (const popup of this.el.querySelectorAll(".popup")) popup.hidden = true;
+  }
+
+  togglePopup(selector) {
+    const popup = this.q(selector);
+    const wasHidden = popup.hidden;
+    this.closePopups();
+    popup.hidden = !wasHidden;
+    return !popup.hidden;
+  }
+
+  async toggleCommands() {
+    if (!this.togglePopup(".commands-popup")) return;
+    try {
+      // The menu can change with the role (after /start or an invite): ask each time.
+      this.commands = (await api(`/api/chats/${this.userId}`)).commands;
+    } catch (_) { /* keep the last known menu */ }
+    this.renderCommands(this.commands, "");
+  }
+
+  suggestCommands() {
+    const value = this.input.value;
+    if (/^\/\S*$/.test(value)) {
+      this.q(".commands-popup").hidden = false;
+      this.renderCommands(this.commands, value.slice(1).toLowerCase());
+    } else {
+      this.q(".commands-popup").hidden = true;
+    }
+  }
+
+  renderCommands(commands, prefix) {
+    const popup = this.q(".commands-popup");
+    popup.replaceChildren(h("div", { className: "popup-title" }, "命令菜单 Menu"));
+    const shown = commands.filter((c) => c.command.startsWith(prefix));
+    if (!shown.length) popup.append(h("div", { className: "popup-empty" }, "没有命令 No commands"));
+    for (const c of shown) {
+      popup.append(h("button", {
+        type: "button",
+        className: "command-item",
+        onclick: () => {
+          this.closePopups();
+          this.input.value = "";
+          this.act("text", { text: `/${c.command}` });
+        },
+      }, h("b", {}, `/${c.command}`), h("span", {}, c.description)));
+    }
+  }
+
+  showQrList() {
+    const popup = this.q(".qr-popup");
+    popup.replaceChildren(
+      h("div", { className: "popup-title" }, "扫楼栋二维码 Open a building's QR link"),
+      h("p", { className: "popup-hint" }, "等同于用手机扫楼道里的二维码：/start b_…"),
+    );
+    let community = null;
+    for (const b of app.buildings) {
+      const [head] = b.label.split(" · ");
+      if (head !== community) {
+        popup.append(h("div", { className: "popup-group" }, head));
+        community = head;
+      }
+      popup.append(h("button", {
+        type: "button",
+        className: "qr-item",
+        title: b.link,
+        onclick: () => {
+          this.closePopups();
+          this.act("start", { payload: b.payload });
+        },
+      }, h("span", {}, "🏠 " + b.label.split(" · ").slice(1).join(" · ")), h("code", {}, b.payload)));
+    }
+    this.closePopups();
+    popup.hidden = false;
+  }
+
+  // --- callback answers ---------------------------------------------------------------------
+
+  showAnswer(answer) {
+    if (!answer.text) return;
+    if (answer.show_alert) showModal(this.persona ? this.persona.name : "", answer.text);
+    else this.toast(answer.text);
+  }
+
+  toast(text) {
+    const toast = this.q(".toast");
+    toast.textContent = text;
+    toast.hidden = false;
+    toast.classList.remove("fade");
+    void toast.offsetWidth; // restart the fade animation
+    toast.classList.add("fade");
+    clearTimeout(this.toastTimer);
+    this.toastTimer = setTimeout(() => { toast.hidden = true; }, 3500);
+  }
+}
+
+// --- page-level pieces ----------------------------------------------------------------------
+
+function audioDuration(file) {
+  return new Promise((resolve) => {
+    const audio = new Audio();
+    const url = URL.createObjectURL(file);
+    const done = (seconds) => {
+      URL.revokeObjectURL(url);
+      resolve(Math.max(1, Math.round(Number.isFinite(seconds) ? seconds : 3)));
+    };
+    audio.addEventListener("loadedmetadata", () => done(audio.duration), { once: true });
+    audio.addEventListener("error", () => done(3), { once: true });
+    setTimeout(() => done(3), 2000);
+    audio.src = url;
+  });
+}
+
+function showModal(title, text) {
+  document.getElementById("modal-title").textContent = title;
+  document.getElementById("modal-body").replaceChildren(h("p", {}, text));
+  document.getElementById("modal").hidden = false;
+  document.getElementById("modal-ok").focus();
+}
+
+function showPhoto(src) {
+  document.getElementById("modal-title").textContent = "照片 Photo";
+  document.getElementById("modal-body").replaceChildren(h("img", { src, className: "photo-large", alt: "" }));
+  document.getElementById("modal").hidden = false;
+}
+
+function addPane(userId) {
+  const pane = new Pane(userId);
+  app.panes.push(pane);
+  document.getElementById("panes").append(pane.el);
+  pane.load();
+  saveLayout();
+  return pane;
+}
+
+function removePane(pane) {
+  app.panes = app.panes.filter((p) => p !== pane);
+  pane.el.remove();
+  saveLayout();
+}
+
+function saveLayout() {
+  try {
+    localStorage.setItem(LAYOUT_KEY, JSON.stringify(app.panes.map((p) => p.userId)));
+  } catch (_) { /* private mode: layout is not remembered */ }
+}
+
+function savedLayout() {
+  try {
+    const ids = JSON.parse(localStorage.getItem(LAYOUT_KEY) || "null");
+    if (Array.isArray(ids) && ids.length && ids.every((id) => app.personas.has(id))) return ids;
+  } catch (_) { /* ignore a broken entry */ }
+  return null;
+}
+
+function nextPersona() {
+  const open = new Set(app.panes.map((p) => p.userId));
+  const next = [...app.personas.values()].find((p) => !open.has(p.id));
+  return (next || app.personas.values().next().value).id;
+}
+
+// --- errors -----------------------------------------------------------------------------------
+
+function recordError(event) {
+  if (app.errors.has(event.seq)) return;
+  app.errors.set(event.seq, event);
+  const persona = app.personas.get(event.chat_id);
+  const who = persona ? `${persona.name}（${persona.role_label}）` : (event.chat_id ?? "—");
+  document.getElementById("error-list").append(h("li", {},
+    h("div", { className: "error-head" },
+      h("b", {}, `${event.method} → ${event.status}`),
+      h("span", {}, formatTime(event.sandbox_at, true))),
+    h("div", {}, event.error),
+    h("div", { className: "error-who" }, `聊天 Chat: ${who}`)));
+  renderErrorCount();
+}
+
+function renderErrorCount() {
+  const count = app.errors.size;
+  document.getElementById("error-count").textContent = String(count);
+  document.getElementById("errors-toggle").classList.toggle("has-errors", count > 0);
+  document.getElementById("errors-empty").hidden = count > 0;
+}
+
+// --- clock -------------------------------------------------------------------------------------
+
+function setClock(clock) {
+  app.zone = clock.zone || app.zone;
+  app.clock = { ...clock, at: performance.now() };
+  renderClock();
+}
+
+function renderClock() {
+  if (!app.clock) return;
+  const now = app.clock.timestamp + (performance.now() - app.clock.at) / 1000;
+  const text = new Intl.DateTimeFormat("zh-CN", {
+    timeZone: app.zone, year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false, weekday: "short",
+  }).format(new Date(now * 1000));
+  const el = document.getElementById("clock-now");
+  el.textContent = text;
+  el.dateTime = new Date(now * 1000).toISOString();
+  const offset = document.getElementById("clock-offset");
+  offset.textContent = describeOffset(app.clock.offset_seconds);
+  offset.classList.toggle("ahead", app.clock.offset_seconds >= 60);
+}
+
+async function advance(minutes, trigger) {
+  const buttons = document.querySelectorAll(".clock-buttons button");
+  buttons.forEach((b) => { b.disabled = true; });
+  try {
+    const result = await api("/api/clock/advance", { json: { minutes } });
+    setClock(result.clock);
+    const clockEl = document.querySelector(".clock");
+    clockEl.classList.remove("ticked");
+    void clockEl.offsetWidth;
+    clockEl.classList.add("ticked");
+    clockEl.dataset.fired = String(result.fired);
+  } catch (error) {
+    showModal("快进失败 Could not advance", error.message);
+  } finally {
+    buttons.forEach((b) => { b.disabled = false; });
+    if (trigger) trigger.blur();
+  }
+}
+
+// --- live feed -----------------------------------------------------------------------------------
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/api/events`);
+  app.socket = socket;
+  const conn = document.getElementById("conn");
+  socket.addEventListener("message", (message) => {
+    const event = JSON.parse(message.data);
+    if (event.type === "hello") {
+      conn.classList.add("live");
+      conn.title = "实时连接已建立 Live";
+      document.body.dataset.live = "1";
+      setClock(event.clock);
+      // Anything may have happened while disconnected: reload every pane.
+      for (const pane of app.panes) pane.load();
+      refreshErrors();
+      return;
+    }
+    if (event.type === "clock") {
+      setClock(event);
+      return;
+    }
+    if (event.type === "rejected") recordError(event);
+    for (const pane of app.panes) {
+      if (pane.userId === event.chat_id) pane.apply(event);
+    }
+  });
+  socket.addEventListener("close", () => {
+    conn.classList.remove("live");
+    conn.title = "连接中断，正在重连 Reconnecting…";
+    document.body.dataset.live = "0";
+    setTimeout(connect, 1000);
+  });
+}
+
+async function refreshErrors() {
+  try {
+    for (const event of await api("/api/errors")) recordError(event);
+  } catch (_) { /* the next hello retries */ }
+}
+
+// --- start-up ------------------------------------------------------------------------------------
+
+async function main() {
+  const state = await api("/api/state");
+  app.bot = state.bot;
+  app.buildings = state.buildings;
+  app.defaults = state.defaults;
+  for (const p of state.personas) app.personas.set(p.id, p);
+  setClock(state.clock);
+  setInterval(renderClock, 1000);
+  for (const event of state.errors) recordError(event);
+  renderErrorCount();
+
+  for (const id of savedLayout() || app.defaults) addPane(id);
+
+  document.getElementById("add-pane").addEventListener("click", () => {
+    const pane = addPane(nextPersona());
+    pane.el.scrollIntoView({ behavior: "smooth", inline: "end" });
+  });
+  document.getElementById("reset-panes").addEventListener("click", () => {
+    for (const pane of [...app.panes]) removePane(pane);
+    for (const id of app.defaults) addPane(id);
+  });
+  for (const button of document.querySelectorAll("[data-minutes]")) {
+    button.addEventListener("click", () => advance(Number(button.dataset.minutes), button));
+  }
+  document.getElementById("clock-custom").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const hours = Number(document.getElementById("clock-hours").value);
+    if (hours > 0) advance(Math.round(hours * 60), null);
+  });
+  const panel = document.getElementById("errors-panel");
+  const toggle = document.getElementById("errors-toggle");
+  toggle.addEventListener("click", () => {
+    panel.hidden = !panel.hidden;
+    toggle.setAttribute("aria-expanded", String(!panel.hidden));
+  });
+  document.getElementById("errors-close").addEventListener("click", () => {
+    panel.hidden = true;
+    toggle.setAttribute("aria-expanded", "false");
+  });
+  document.getElementById("modal-ok").addEventListener("click", () => {
+    document.getElementById("modal").hidden = true;
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") document.getElementById("modal").hidden = true;
+  });
+  // A click outside a pane's popups closes them.
+  document.addEventListener("click", (event) => {
+    for (const pane of app.panes) {
+      if (!event.target.closest || !pane.el.contains(event.target)) pane.closePopups();
+      else if (!event.target.closest(".popup, .menu-btn, .attach-btn, .composer-input")) pane.closePopups();
+    }
+  });
+  connect();
+}
+
+main().catch((error) => {
+  document.getElementById("panes").replaceChildren(
+    h("div", { className: "fatal" }, `沙盒页面无法启动 The sandbox page failed to start: ${error.message}`));
+});
