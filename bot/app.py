@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.dialogs import dialog_routers
+from bot.dialogs.ids import install_unique_intent_ids
 from bot.dialogs.toast import AnswerOnceMessageManager
 from bot.errors import register_error_handlers
 from bot.handlers import handler_routers
@@ -103,6 +104,7 @@ def create_dispatcher(
     dp["policy"] = policy
     register_error_handlers(dp)
     dp.include_routers(*handler_routers(), *dialog_routers())
+    install_unique_intent_ids()
     isolation = None
     if isinstance(storage, RedisStorage):
         isolation = RedisEventIsolation(storage.redis, key_builder=storage.key_builder)

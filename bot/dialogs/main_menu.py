@@ -25,13 +25,16 @@ from bot.dialogs.states import (
 from bot.formatting import e, node_path
 from bot.roles import describe_grants
 from storage.hierarchy import HierarchyRepo
+from storage.users import UserRepo
 
 
 async def main_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
+    # Reloaded: the menu is often opened by the very update that just bound the building.
+    user = await UserRepo(c.session).get(c.tg_user.id)
     building = ""
-    if c.user is not None and c.user.building_id is not None:
-        node = await HierarchyRepo(c.session).get(c.user.building_id)
+    if user is not None and user.building_id is not None:
+        node = await HierarchyRepo(c.session).get(user.building_id)
         if node is not None:
             building = c.t(
                 "menu.building", building=node_path(await HierarchyRepo(c.session).ancestors(node))
@@ -44,7 +47,7 @@ async def main_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
         "roles": describe_grants(c.staffing, c.t),
         "is_admin": c.staffing.is_admin,
         "is_staff": c.staffing.is_staff,
-        "is_resident": c.user is not None and c.user.building_id is not None,
+        "is_resident": user is not None and user.building_id is not None,
     }
 
 
@@ -64,8 +67,9 @@ def main_menu_dialog() -> Dialog:
             Format("{building}"),
             Format("{roles}", when="roles"),
             Column(
-                Start(L("menu.file_appeal"), id="file", state=FileAppeal.category,
-                      when="is_resident"),
+                Start(
+                    L("menu.file_appeal"), id="file", state=FileAppeal.category, when="is_resident"
+                ),
                 Start(L("menu.urgent"), id="urgent", state=UrgentCall.confirm, when="is_resident"),
                 Start(L("menu.my_appeals"), id="mine", state=MyAppeals.list, when="is_resident"),
                 Start(L("menu.tasks"), id="tasks", state=Tasks.list, when="is_staff"),
