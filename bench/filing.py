@@ -1,0 +1,171 @@
+"""Filing conversations through the real Dispatcher and the Bot API emulator, against a
+bare aiogram echo bot on the same harness in the same run.
+
+Each filing is the resident's whole conversation: /new, a category, the description,
+skip photos, skip location, not anonymous, confirm (7 updates, each answered over HTTP).
+The echo bot answers each text with one sendMessage. Both run on the same emulator,
+the same machine and the same event loop; the ratio of their figures is what we track.
+
+    uv run --extra dev python bench/filing.py --filings 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.types import Message, Update
+
+from bot.app import create_bot, create_dispatcher
+from bot.config import load_settings
+from bot.emulator import BotAPIEmulator
+from bot.emulator.world import EmulatedUser
+from storage.clock import SystemClock
+from storage.hierarchy import HierarchyRepo, NodeKind
+from storage.migrate import upgrade
+from storage.sessions import create_engine, create_sessionmaker
+from storage.users import UserRepo
+
+TOKEN = "123456:BENCH-TOKEN-gridbot"
+
+
+class Timer:
+    def __init__(self, bot: Bot, dp: Dispatcher) -> None:
+        self.bot, self.dp = bot, dp
+        self.latencies: list[float] = []
+
+    async def feed(self, raw: dict[str, Any]) -> None:
+        update = Update.model_validate(raw, context={"bot": self.bot})
+        started = time.perf_counter()
+        await self.dp.feed_update(self.bot, update)
+        self.latencies.append(time.perf_counter() - started)
+
+
+def figures(latencies: list[float]) -> tuple[float, float, float]:
+    ordered = sorted(latencies)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return len(ordered) / sum(ordered), statistics.median(ordered) * 1000, p99 * 1000
+
+
+async def bench_filing(emu: BotAPIEmulator, filings: int) -> list[float]:
+    tmp = tempfile.TemporaryDirectory()
+    engine = create_engine(f"sqlite+aiosqlite:///{Path(tmp.name) / 'bench.db'}")
+    await upgrade(engine)
+    sessionmaker = create_sessionmaker(engine)
+    clock = SystemClock()
+    async with sessionmaker() as session:
+        repo = HierarchyRepo(session)
+        now = clock.now()
+        d = await repo.create(kind=NodeKind.DISTRICT, code="D", name="牟平区", parent=None, now=now)
+        s = await repo.create(kind=NodeKind.STREET, code="S", name="宁海街道", parent=d, now=now)
+        c = await repo.create(kind=NodeKind.COMMUNITY, code="C", name="通海社区", parent=s, now=now)
+        grids = [
+            await repo.create(
+                kind=NodeKind.GRID, code=f"G{i}", name=f"第{i + 1}网格", parent=c, now=now
+            )
+            for i in range(10)
+        ]
+        users = UserRepo(session)
+        for i in range(filings):
+            # One building each: no filing meets an open appeal "of the same kind next door".
+            b = await repo.create(
+                kind=NodeKind.BUILDING,
+                code=f"B{i}",
+                name=f"{i + 1}号楼",
+                parent=grids[i % 10],
+                now=now,
+            )
+            user = await users.touch(
+                user_id=100_000 + i,
+                first_name=f"居民{i}",
+                last_name=None,
+                username=None,
+                telegram_language="zh",
+                now=now,
+            )
+            await users.bind_building(user, b.id, now)
+        await session.commit()
+    settings = load_settings(
+        bot_token=TOKEN, telegram_api_url=emu.base_url, bot_username="gridbot_bench_bot"
+    )
+    app = create_dispatcher(settings, sessionmaker, clock=clock)
+    bot = create_bot(settings)
+    timer = Timer(bot, app.dispatcher)
+    steps: list[Callable[[EmulatedUser], Awaitable[None]]] = [
+        lambda u: timer.feed(emu.send_command(u, "new", queue=False)),
+        lambda u: timer.feed(emu.press_button(u, "环境卫生", queue=False)),
+        lambda u: timer.feed(emu.send_text(u, "楼道里堆满了杂物，影响通行", queue=False)),
+        lambda u: timer.feed(emu.press_button(u, "跳过", queue=False)),
+        lambda u: timer.feed(emu.send_text(u, "跳过", queue=False)),
+        lambda u: timer.feed(emu.press_button(u, "不用匿名", queue=False)),
+        lambda u: timer.feed(emu.press_button(u, "确认提交", queue=False)),
+    ]
+    try:
+        for i in range(filings):
+            user = emu.add_user(user_id=100_000 + i, first_name=f"居民{i}", language_code="zh")
+            for step in steps:
+                await step(user)
+            text = emu.chat(user.id).last_bot_message
+            assert text is not None and "#" in (text.text or ""), text
+        assert not emu.errors, emu.errors[:3]
+    finally:
+        await bot.session.close()
+        await engine.dispose()
+        tmp.cleanup()
+    return timer.latencies
+
+
+async def bench_echo(emu: BotAPIEmulator, updates: int) -> list[float]:
+    router = Router()
+
+    @router.message()
+    async def echo(message: Message) -> None:
+        await message.answer(message.text or "")
+
+    dp = Dispatcher()
+    dp.include_router(router)
+    settings = load_settings(bot_token=TOKEN, telegram_api_url=emu.base_url)
+    bot = create_bot(settings)
+    timer = Timer(bot, dp)
+    try:
+        for i in range(updates):
+            user = emu.add_user(user_id=900_000 + i % 50, first_name="echo")
+            await timer.feed(emu.send_text(user, f"你好 {i}", queue=False))
+    finally:
+        await bot.session.close()
+    return timer.latencies
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--filings", type=int, default=200)
+    args = parser.parse_args()
+    emu = BotAPIEmulator(token=TOKEN, bot_username="gridbot_bench_bot")
+    await emu.start()
+    try:
+        echo = await bench_echo(emu, args.filings * 7)
+        filing = await bench_filing(emu, args.filings)
+    finally:
+        await emu.stop()
+    e_rate, e_p50, e_p99 = figures(echo)
+    f_rate, f_p50, f_p99 = figures(filing)
+    print(f"{'':<22} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'updates':>8}")
+    print(f"{'echo (bare aiogram)':<22} {e_rate:>10.1f} {e_p50:>8.2f} {e_p99:>8.2f} {len(echo):>8}")
+    print(
+        f"{'filing conversations':<22} {f_rate:>10.1f} {f_p50:>8.2f} {f_p99:>8.2f} {len(filing):>8}"
+    )
+    print(
+        f"ratio filing/echo: throughput x{f_rate / e_rate:.3f}, p50 x{f_p50 / e_p50:.1f}, "
+        f"p99 x{f_p99 / e_p99:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
