@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -63,6 +64,31 @@ def build_parser() -> argparse.ArgumentParser:
     qr.add_argument("--out", type=Path, default=Path("qr-codes"), help="output folder")
     qr.add_argument("--community", help="only this community (its code)")
     qr.add_argument("--bot-username", help="bot username for the links (default: ask Telegram)")
+
+    report = sub.add_parser(
+        "report",
+        help="write the monthly appeal KPIs as an XLSX file",
+        description="Write response, resolution and satisfaction rates, "
+        "times and counts per district, street, community "
+        "and grid for one month as an XLSX workbook.",
+    )
+    report.add_argument("--month", required=True, help="YYYY-MM, in TIMEZONE")
+    report.add_argument("--node", help="only this node (its code) and below")
+    report.add_argument("--out", type=Path, help="output file (default: report-YYYY-MM.xlsx)")
+
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="the whole bot offline in a browser",
+        description="Run the real bot against a local Bot API emulator "
+        "with demo data, and serve a page where residents, "
+        "grid workers and staff chat side by side. No token "
+        "or network needed.",
+    )
+    sandbox.add_argument(
+        "--db", type=Path, help="keep the sandbox's SQLite database here (default: temporary)"
+    )
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     return parser
 
 
@@ -82,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         "import": _import,
         "seed": _seed,
         "qr": _qr,
+        "report": _report,
+        "sandbox": _sandbox,
     }
     try:
         return asyncio.run(commands[args.command](args, settings))
@@ -187,6 +215,42 @@ async def _qr(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         await engine.dispose()
     print(f"wrote {len(report.pngs)} PNG files and {len(report.pdfs)} PDF sheets to {args.out}")
+    return 0
+
+
+async def _report(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.report import write_report
+
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.month):
+        print("gridbot: --month must look like 2026-11", file=sys.stderr)
+        return 2
+    out = args.out or Path(f"report-{args.month}.xlsx")
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        async with create_sessionmaker(engine)() as session:
+            try:
+                path = await write_report(
+                    session,
+                    args.month,
+                    out,
+                    settings.zone,
+                    settings.appeal_policy(),
+                    node_code=args.node,
+                )
+            except ValueError as exc:
+                print(f"gridbot: {exc}", file=sys.stderr)
+                return 1
+    finally:
+        await engine.dispose()
+    print(f"wrote {path}")
+    return 0
+
+
+async def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.sandbox.server import run_sandbox
+
+    await run_sandbox(args.db, args.host, args.port)
     return 0
 
 

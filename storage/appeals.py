@@ -176,7 +176,11 @@ class Appeal(Base):
         # state first: the open states are few, then a path range within each.
         Index("ix_appeals_state_scope", "state", "scope_path", "deadline_at"),
         Index("ix_appeals_building_category", "building_id", "category", "state"),
+        # KPIs read one node's month: one index per level.
         Index("ix_appeals_district_submitted", "district_id", "submitted_at"),
+        Index("ix_appeals_street_submitted", "street_id", "submitted_at"),
+        Index("ix_appeals_community_submitted", "community_id", "submitted_at"),
+        Index("ix_appeals_grid_submitted", "grid_id", "submitted_at"),
     )
 
     @property

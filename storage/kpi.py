@@ -43,7 +43,7 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Float, and_, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
@@ -183,6 +183,16 @@ def in_node(node: Node) -> list[ColumnElement[bool]]:
     return clauses
 
 
+async def all_districts(session: AsyncSession) -> ColumnElement[bool]:
+    """Every appeal, said so that the (district_id, submitted_at) index serves a month."""
+    ids = (
+        (await session.execute(select(Node.id).where(Node.kind == NodeKind.DISTRICT)))
+        .scalars()
+        .all()
+    )
+    return Appeal.district_id.in_(ids)
+
+
 def overdue_clause(now: datetime) -> ColumnElement[bool]:
     """``Appeal.overdue(now)`` in SQL."""
     return or_(
@@ -195,8 +205,15 @@ def rated_clause() -> ColumnElement[bool]:
     return or_(Appeal.rating.is_not(None), Appeal.reopened.is_(True))
 
 
-def _hours(start: datetime, end: datetime) -> float:
-    return (end - start).total_seconds() / 3600
+def _hours_between(dialect: str, start: Any, end: Any) -> Any:
+    """Hours from ``start`` to ``end`` computed by the database (NULL when ``end`` is):
+    no datetime objects to build per row."""
+    if dialect == "sqlite":
+        # Whole seconds: exact, where julianday() differences carry float noise.
+        seconds = func.strftime("%s", end) - func.strftime("%s", start)
+        return seconds / 3600.0
+    # Double precision: asyncpg would build a Decimal per row from numeric.
+    return cast(func.extract("epoch", end - start), Float) / 3600
 
 
 def _median(values: Sequence[float]) -> float | None:
@@ -264,17 +281,20 @@ async def _collect(
     """The month's figures of every node of ``group_kind`` that has appeals (within
     ``within`` when given), keyed by node id."""
     group = _column(group_kind)
-    scope = in_node(within) if within is not None else []
+    scope = in_node(within) if within is not None else [await all_districts(session)]
     month = [*scope, Appeal.submitted_at >= start, Appeal.submitted_at < end]
     accs: dict[int, _Acc] = {}
 
     def acc(node_id: int) -> _Acc:
         return accs.setdefault(int(node_id), _Acc())
 
+    # One pass for the counts: by state and category, summed up per state and per
+    # category below (at most 9 × 9 rows per node).
     counts = (
         select(
             group,
             Appeal.state,
+            Appeal.category,
             func.count(),
             _flag(Appeal.accepted_in_time.is_(True)),
             _flag(Appeal.resolved_at.is_not(None)),
@@ -282,38 +302,41 @@ async def _collect(
             _flag(Appeal.rating.in_(SATISFIED_RATINGS)),
         )
         .where(*month)
-        .group_by(group, Appeal.state)
+        .group_by(group, Appeal.state, Appeal.category)
     )
-    for node_id, state, n, in_time, resolved, rated, satisfied in await session.execute(counts):
+    rows = await session.execute(counts)
+    for node_id, state, category, n, in_time, resolved, rated, satisfied in rows:
         a = acc(node_id)
         a.total += int(n)
         a.by_state[str(state)] = a.by_state.get(str(state), 0) + int(n)
+        a.by_category[str(category)] = a.by_category.get(str(category), 0) + int(n)
         a.accepted_in_time += int(in_time or 0)
         a.resolved += int(resolved or 0)
         a.rated += int(rated or 0)
         a.satisfied += int(satisfied or 0)
 
-    categories = (
-        select(group, Appeal.category, func.count()).where(*month).group_by(group, Appeal.category)
-    )
-    for node_id, category, n in await session.execute(categories):
-        acc(node_id).by_category[str(category)] = int(n)
-
-    durations = select(group, Appeal.submitted_at, Appeal.accepted_at, Appeal.resolved_at).where(
-        *month, or_(Appeal.accepted_at.is_not(None), Appeal.resolved_at.is_not(None))
-    )
-    for node_id, submitted, accepted, resolved_at in await session.execute(durations):
+    dialect = session.get_bind().dialect.name
+    durations = select(
+        group,
+        _hours_between(dialect, Appeal.submitted_at, Appeal.accepted_at),
+        _hours_between(dialect, Appeal.submitted_at, Appeal.resolved_at),
+    ).where(*month, or_(Appeal.accepted_at.is_not(None), Appeal.resolved_at.is_not(None)))
+    for node_id, to_accept, to_resolve in await session.execute(durations):
         a = acc(node_id)
-        if accepted is not None:
-            a.accept_hours.append(_hours(submitted, accepted))
-        if resolved_at is not None:
-            a.resolve_hours.append(_hours(submitted, resolved_at))
+        if to_accept is not None:
+            a.accept_hours.append(float(to_accept))
+        if to_resolve is not None:
+            a.resolve_hours.append(float(to_resolve))
 
-    overdue_scope = [*scope]
+    # Open appeals only, found through the (state, scope_path) index; the scope path is
+    # the grid's, so the subtree range is the node's appeals.
+    overdue_where: list[ColumnElement[bool]] = [
+        Appeal.state.in_([s.value for s in (*UNACCEPTED, *WORKING)]),
+        overdue_clause(now),
+    ]
     if within is not None:
-        # The open-appeal index: (state, scope_path), scope_path as a range.
-        overdue_scope.append(within_path(Appeal.scope_path, within.path))
-    overdue = select(group, func.count()).where(*overdue_scope, overdue_clause(now)).group_by(group)
+        overdue_where.append(within_path(Appeal.scope_path, within.path))
+    overdue = select(group, func.count()).where(*overdue_where).group_by(group)
     for node_id, n in await session.execute(overdue):
         acc(node_id).overdue = int(n)
     return accs

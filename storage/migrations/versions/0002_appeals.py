@@ -108,6 +108,15 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_appeals_district_submitted", ["district_id", "submitted_at"], unique=False
         )
+        batch_op.create_index(
+            "ix_appeals_street_submitted", ["street_id", "submitted_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_appeals_community_submitted", ["community_id", "submitted_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_appeals_grid_submitted", ["grid_id", "submitted_at"], unique=False
+        )
         batch_op.create_index("ix_appeals_due", ["due_at"], unique=False)
         batch_op.create_index("ix_appeals_grid_state", ["grid_id", "state"], unique=False)
         batch_op.create_index("ix_appeals_owner_state", ["owner_id", "state"], unique=False)
@@ -195,6 +204,9 @@ def downgrade() -> None:
         batch_op.drop_index("ix_appeals_owner_state")
         batch_op.drop_index("ix_appeals_grid_state")
         batch_op.drop_index("ix_appeals_due")
+        batch_op.drop_index("ix_appeals_grid_submitted")
+        batch_op.drop_index("ix_appeals_community_submitted")
+        batch_op.drop_index("ix_appeals_street_submitted")
         batch_op.drop_index("ix_appeals_district_submitted")
         batch_op.drop_index("ix_appeals_building_category")
 
