@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import AppealOpen, RateAction, TaskAction
@@ -29,6 +31,7 @@ from storage.hierarchy import HierarchyRepo
 from storage.users import User
 
 TEXT_PREVIEW = 600
+MAX_CARD = 3900  # Telegram's limit is 4096 characters; leave room for a headline
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,69 @@ def timeline_text(
         body = "\n".join(event_line(ev, t, zone) for ev in events[-30:])
         text = f"{head}\n\n<b>{t('appeal.card.timeline')}</b>\n…\n{body}"
     return text
+
+
+async def resident_media(session: AsyncSession, appeal: Appeal) -> list[AppealMedia]:
+    if appeal.resident_id is None:
+        return []
+    rows = await session.execute(
+        select(AppealMedia)
+        .where(AppealMedia.appeal_id == appeal.id, AppealMedia.added_by == appeal.resident_id)
+        .order_by(AppealMedia.id)
+    )
+    return list(rows.scalars().all())
+
+
+async def task_card(
+    session: AsyncSession,
+    appeal: Appeal,
+    viewer_id: int,
+    t: Translator,
+    zone: ZoneInfo,
+    policy: AppealPolicy,
+    now: datetime,
+    *,
+    headline: str = "",
+    timeline: bool = False,
+) -> str:
+    """The staff card as the viewer may see it: the resident's name and phone only for
+    the owner (首问负责), optionally followed by the appeal's history."""
+    media = await resident_media(session, appeal)
+    owner = appeal.owner_id is not None and appeal.owner_id == viewer_id
+    resident = await session.get(User, appeal.resident_id) if owner and appeal.resident_id else None
+    text = staff_card(
+        appeal,
+        await place_of(session, appeal),
+        t,
+        zone,
+        policy,
+        photos=sum(1 for m in media if m.kind == "photo"),
+        voices=sum(1 for m in media if m.kind == "voice"),
+        resident=resident,
+        show_contact=owner,
+        overdue=appeal.overdue(now),
+        headline=headline,
+    )
+    if not timeline:
+        return text
+    events: Sequence[AppealEvent] = (
+        (
+            await session.execute(
+                select(AppealEvent)
+                .where(AppealEvent.appeal_id == appeal.id)
+                .order_by(AppealEvent.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    lines = [event_line(ev, t, zone) for ev in events[-30:]]
+    head = f"{text}\n\n<b>{t('appeal.card.timeline')}</b>\n"
+    while lines and len(head) + sum(len(x) + 1 for x in lines) > MAX_CARD:
+        lines = lines[1:]
+    if len(lines) < len(events):
+        lines.insert(0, "…")
+    return head + "\n".join(lines)
 
 
 def task_buttons(appeal: Appeal, viewer_id: int, t: Translator) -> InlineKeyboardMarkup | None:

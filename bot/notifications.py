@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.appeal_views import (
     level_name,
     open_button,
-    place_of,
     rating_buttons,
-    staff_card,
+    resident_media,
     task_buttons,
+    task_card,
 )
 from bot.config import Settings
 from bot.formatting import e, local_time
@@ -150,8 +150,16 @@ class Notifier:
                     at=local_time(at, zone),
                     level=level_name(appeal.level, t),
                 )
+            # Whoever takes over from another level gets the appeal with its history.
+            history = p.get("reason") in ("escalated", "called_up", "reopened", "transferred")
             return await self._card_calls(
-                session, chat, appeal, t, headline, with_media=message.kind == "appeal.task"
+                session,
+                chat,
+                appeal,
+                t,
+                headline,
+                with_media=message.kind == "appeal.task",
+                history=history,
             )
         if message.kind == "appeal.status":
             event = p.get("event", "")
@@ -205,41 +213,20 @@ class Notifier:
         headline: str,
         *,
         with_media: bool,
+        history: bool = False,
     ) -> list[Call]:
-        media = (
-            (
-                await session.execute(
-                    select(AppealMedia)
-                    .where(
-                        AppealMedia.appeal_id == appeal.id,
-                        AppealMedia.added_by == appeal.resident_id,
-                    )
-                    .order_by(AppealMedia.id)
-                )
-            )
-            .scalars()
-            .all()
-            if appeal.resident_id
-            else []
-        )
-        photos = [m for m in media if m.kind == "photo"]
-        voices = [m for m in media if m.kind == "voice"]
-        resident = await session.get(User, appeal.resident_id) if appeal.resident_id else None
-        place = await place_of(session, appeal)
-        text = staff_card(
+        text = await task_card(
+            session,
             appeal,
-            place,
+            chat,
             t,
             self.settings.zone,
             self.policy,
-            photos=len(photos),
-            voices=len(voices),
-            resident=resident,
-            show_contact=appeal.owner_id == chat,
-            overdue=appeal.overdue(self.clock.now()),
+            self.clock.now(),
             headline=headline,
+            timeline=history,
         )
-        calls = self._media_calls(chat, media) if with_media else []
+        calls = self._media_calls(chat, await resident_media(session, appeal)) if with_media else []
         markup = task_buttons(appeal, chat, t)
         calls.append(lambda: self.bot.send_message(chat, text, reply_markup=markup))
         return calls

@@ -10,8 +10,17 @@ from bot.formatting import e
 from bot.i18n import LANGUAGES, Translator, translator
 from storage.staff import Role, Staffing
 
-RESIDENT_COMMANDS = ("start", "menu", "new", "sos", "appeals", "building", "privacy", "language",
-                     "help")
+RESIDENT_COMMANDS = (
+    "start",
+    "menu",
+    "new",
+    "sos",
+    "appeals",
+    "building",
+    "privacy",
+    "language",
+    "help",
+)
 WORKER_COMMANDS = ("menu", "tasks", "stats", "privacy", "language", "help")
 STAFF_COMMANDS = ("menu", "tasks", "stats", "language", "help")
 ADMIN_COMMANDS = ("menu", "tasks", "stats", "invite", "staff", "language", "help")

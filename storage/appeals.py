@@ -288,6 +288,18 @@ def may_handle(staffing: Staffing, appeal: Appeal) -> bool:
     return False
 
 
+def may_take_over(staffing: Staffing, appeal: Appeal) -> bool:
+    """Once someone owns an appeal (首问负责) only they, or staff above the grid supervising
+    it, may return, call up or transfer it; another worker of the grid may not."""
+    if appeal.owner_id is None or appeal.owner_id == staffing.user_id:
+        return True
+    return any(
+        grant.role is not Role.WORKER
+        and (grant.node is None or appeal.scope_path.startswith(grant.node.path))
+        for grant in staffing.grants
+    )
+
+
 class AppealService:
     def __init__(self, session: AsyncSession, policy: AppealPolicy, now: datetime) -> None:
         self.session = session
@@ -702,7 +714,7 @@ class AppealService:
         appeal = await self._handled_by(appeal_id, staffing)
         if appeal.state not in OPEN_STATES:
             raise AppealError(Problem.WRONG_STATE)
-        if appeal.owner_id is not None and appeal.owner_id != staffing.user_id:
+        if not may_take_over(staffing, appeal):
             raise AppealError(Problem.ALREADY_TAKEN)
         if duplicate_of is not None:
             original = await self.session.get(Appeal, duplicate_of)
@@ -720,7 +732,10 @@ class AppealService:
             duplicate_of=duplicate_of,
         )
         if duplicate_of is not None and appeal.resident_id is not None:
-            await self.follow(duplicate_of, appeal.resident_id)
+            original = await self.get(duplicate_of)
+            # A finished original has nothing more to report: following it would fail.
+            if original.is_open:
+                await self.follow(duplicate_of, appeal.resident_id)
         self.outbox.add(
             await self.audience(appeal),
             "appeal.status",
@@ -735,6 +750,8 @@ class AppealService:
         appeal = await self._handled_by(appeal_id, staffing)
         if appeal.state not in OPEN_STATES:
             raise AppealError(Problem.WRONG_STATE)
+        if not may_take_over(staffing, appeal):
+            raise AppealError(Problem.ALREADY_TAKEN)
         if not reason.strip():
             raise AppealError(Problem.BAD_INPUT)
         up = appeal.level_enum.up
@@ -773,6 +790,8 @@ class AppealService:
         appeal = await self._handled_by(appeal_id, staffing)
         if appeal.state not in OPEN_STATES:
             raise AppealError(Problem.WRONG_STATE)
+        if not may_take_over(staffing, appeal):
+            raise AppealError(Problem.ALREADY_TAKEN)
         if grid.node_kind is not NodeKind.GRID or grid.id == appeal.grid_id:
             raise AppealError(Problem.BAD_INPUT, "pick another grid")
         chain = await HierarchyRepo(self.session).chain(grid)

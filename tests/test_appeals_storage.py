@@ -26,7 +26,7 @@ from storage.appeals import (
 )
 from storage.clock import ManualClock
 from storage.outbox import OutboxMessage
-from storage.staff import Role, StaffRepo, Staffing
+from storage.staff import Role, Staffing, StaffRepo
 from tests.factories import Tree, build_tree
 
 POLICY = AppealPolicy()
@@ -192,7 +192,7 @@ async def test_downtime_and_concurrent_sweeps_escalate_exactly_once(
     clock.advance(timedelta(days=3))  # the bot was down past the deadline
 
     results = await asyncio.gather(*(sweep(sessionmaker, POLICY, clock.now()) for _ in range(3)))
-    assert sorted(sum(results, [])) == [(appeal_id, "escalate_accept")]
+    assert sorted(x for fired in results for x in fired) == [(appeal_id, "escalate_accept")]
     assert await sweep(sessionmaker, POLICY, clock.now()) == []
     assert (await _events(sessionmaker, appeal_id)).count("escalated") == 1
     community_pushes = [

@@ -25,7 +25,6 @@ from aiogram_dialog.widgets.kbd import Button, Row, ScrollingGroup, Select
 from aiogram_dialog.widgets.media import DynamicMedia
 from aiogram_dialog.widgets.text import Format
 
-from bot.charts import chart_file, kpi_chart
 from bot.dialogs.common import Ctx, L, ctx
 from bot.dialogs.states import MainMenu, Stats
 from bot.dialogs.toast import toast
@@ -202,6 +201,10 @@ async def overview_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, 
     this_month = Month.of(c.clock.now(), c.settings.zone)
     kpis = await node_kpis(c.session, node, month, now=c.clock.now(), zone=c.settings.zone)
     chain = await repo.ancestors(node)
+    # matplotlib is heavy to import (and builds a font cache on first use): only when a
+    # chart is actually drawn, not at every start of the bot.
+    from bot.charts import chart_file, kpi_chart
+
     path = await asyncio.to_thread(chart_file, kpi_chart(kpis, c.t, c.policy))
     parent = await repo.get(node.parent_id) if node.parent_id is not None else None
     districts: list[tuple[int, str]] = []

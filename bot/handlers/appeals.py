@@ -1,0 +1,179 @@
+"""Staff side of appeals: the buttons on pushed task and reminder messages, and /tasks.
+
+A pushed button may be old, pressed twice, pressed by two workers at once, or forged:
+every press re-reads the appeal and goes through AppealService, which decides; a refusal
+is shown as an alert and changes nothing."""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram_dialog import DialogManager, ShowMode, StartMode
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.appeal_views import task_buttons, task_card
+from bot.callbacks import TaskAction
+from bot.config import Settings
+from bot.dialogs.states import Tasks
+from bot.dialogs.tasks import INPUT_ACTIONS, precheck, problem_text, recover
+from bot.i18n import Translator
+from storage.appeal_policy import AppealPolicy
+from storage.appeals import Appeal, AppealError, AppealService, Problem
+from storage.clock import Clock
+from storage.staff import Staffing
+from storage.users import User
+
+log = logging.getLogger(__name__)
+
+MAX_ID = 2**31 - 1  # the appeals.id column; a forged bigger number is simply not found
+
+# Refusals after which the presser may still see the appeal: refresh their message.
+_REFRESH = (Problem.ALREADY_TAKEN, Problem.WRONG_STATE, Problem.CONFLICT, Problem.TOP_LEVEL)
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _buttons(markup: InlineKeyboardMarkup | None) -> list[list[tuple[str, str | None]]]:
+    rows = markup.inline_keyboard if markup else []
+    return [[(b.text, b.callback_data) for b in row] for row in rows]
+
+
+def _unchanged(message: Message, text: str, markup: InlineKeyboardMarkup | None) -> bool:
+    """Telegram refuses an edit that changes nothing; the stale press changed nothing."""
+    visible = html.unescape(_TAG.sub("", text))
+    return message.text == visible and _buttons(message.reply_markup) == _buttons(markup)
+
+
+async def _show(
+    call: CallbackQuery, bot: Bot, text: str, markup: InlineKeyboardMarkup | None
+) -> None:
+    """Put ``text`` on the pressed message, or send it when that message is gone."""
+    message = call.message
+    if isinstance(message, Message) and message.text is not None:
+        if _unchanged(message, text, markup):
+            return
+        try:
+            await message.edit_text(text, reply_markup=markup)
+            return
+        except TelegramBadRequest as exc:
+            if "not modified" in str(exc):
+                return
+            log.info("could not edit task message %s: %s", message.message_id, exc)
+    await bot.send_message(call.from_user.id, text, reply_markup=markup)
+
+
+async def on_task_action(
+    call: CallbackQuery,
+    callback_data: TaskAction,
+    session: AsyncSession,
+    staffing: Staffing,
+    user: User | None,
+    t: Translator,
+    clock: Clock,
+    settings: Settings,
+    policy: AppealPolicy,
+    bot: Bot,
+    dialog_manager: DialogManager,
+) -> None:
+    me = call.from_user.id
+    action = callback_data.action
+    appeal_id = callback_data.appeal_id
+    service = AppealService(session, policy, clock.now())
+
+    async def card(appeal: Appeal, headline: str = "", *, timeline: bool = False) -> str:
+        return await task_card(
+            session,
+            appeal,
+            me,
+            t,
+            settings.zone,
+            policy,
+            clock.now(),
+            headline=headline,
+            timeline=timeline,
+        )
+
+    async def refuse(problem: Problem) -> None:
+        appeal = await session.get(Appeal, appeal_id) if 0 < appeal_id <= MAX_ID else None
+        if problem is Problem.CONFLICT and appeal is not None and appeal.owner_id:
+            problem = Problem.ALREADY_TAKEN
+        text = problem_text(problem, t)
+        if problem is Problem.ALREADY_TAKEN and appeal is not None and appeal.owner_id == me:
+            text = t("tasks.already_yours")
+        await call.answer(text, show_alert=True)
+        if appeal is None or problem not in _REFRESH or precheck("open", appeal, staffing):
+            return
+        headline = ""
+        if problem is Problem.ALREADY_TAKEN:
+            headline = t("tasks.card.yours" if appeal.owner_id == me else "tasks.card.taken")
+        await _show(call, bot, await card(appeal, headline), task_buttons(appeal, me, t))
+
+    appeal = await session.get(Appeal, appeal_id) if 0 < appeal_id <= MAX_ID else None
+    problem = precheck(action, appeal, staffing)
+    if problem is not None or appeal is None:
+        await refuse(problem or Problem.NOT_FOUND)
+        return
+
+    if action == "accept":
+        try:
+            appeal = await service.accept(appeal_id, staffing)
+        except AppealError as exc:
+            if exc.problem is Problem.CONFLICT:
+                # Someone else's accept won the race: start again from what is stored.
+                await recover(session, staffing, user)
+            await refuse(exc.problem)
+            return
+        await session.commit()
+        await call.answer(t("tasks.accepted_toast"))
+        await _show(
+            call, bot, await card(appeal, t("tasks.card.accepted")), task_buttons(appeal, me, t)
+        )
+        return
+
+    if action == "open":
+        await call.answer()
+        await _show(
+            call,
+            bot,
+            await card(appeal, t("tasks.card.opened"), timeline=True),
+            task_buttons(appeal, me, t),
+        )
+        return
+
+    await call.answer()
+    await dialog_manager.start(
+        INPUT_ACTIONS[action],
+        data={"appeal_id": appeal_id, "action": action},
+        mode=StartMode.RESET_STACK,
+        show_mode=ShowMode.SEND,
+    )
+
+
+async def on_bad_task_data(call: CallbackQuery, t: Translator) -> None:
+    """A task button whose data does not even parse: forged or from an old version."""
+    await call.answer(t("common.stale_button"), show_alert=True)
+
+
+async def on_tasks(
+    message: Message, dialog_manager: DialogManager, staffing: Staffing, t: Translator
+) -> None:
+    if not staffing.is_staff:
+        await message.answer(t("common.not_allowed"))
+        return
+    await dialog_manager.start(Tasks.list, mode=StartMode.RESET_STACK)
+
+
+def build_router() -> Router:
+    router = Router(name="appeals_worker")
+    router.message.filter(F.chat.type == "private")
+    router.message.register(on_tasks, Command("tasks"))
+    router.callback_query.register(on_task_action, TaskAction.filter())
+    router.callback_query.register(on_bad_task_data, F.data.startswith(f"{TaskAction.__prefix__}:"))
+    return router
