@@ -8,275 +8,70 @@ by the version column: the second writer gets ``AppealError(CONFLICT)`` and chan
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    Float,
-    ForeignKey,
-    Index,
-    String,
-    Text,
     and_,
     func,
     or_,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import ColumnElement
 
+from storage.appeal_models import (
+    FINAL_STATES,
+    LEVEL_ROLE,
+    MAX_PHOTOS,
+    MAX_TEXT,
+    OPEN_STATES,
+    UNACCEPTED,
+    WORKING,
+    Appeal,
+    AppealError,
+    AppealEvent,
+    AppealFollower,
+    AppealMedia,
+    Draft,
+    Level,
+    Problem,
+    Rating,
+    State,
+    Timeline,
+    Timer,
+)
 from storage.appeal_policy import AppealPolicy
-from storage.base import Base, PathString, UTCDateTime
 from storage.hierarchy import HierarchyRepo, Node, NodeKind, within_path
 from storage.outbox import OutboxRepo
 from storage.staff import ROLE_SCOPE, Role, Staffing, StaffRepo
 
-MAX_PHOTOS = 10
-MAX_TEXT = 2000
-
-
-class State(StrEnum):
-    SUBMITTED = "submitted"
-    ACCEPTED = "accepted"
-    IN_PROGRESS = "in_progress"
-    RESOLVED = "resolved"
-    RATED = "rated"
-    CLOSED = "closed"
-    REJECTED = "rejected"
-    CANCELLED = "cancelled"
-    REOPENED = "reopened"
-
-
-OPEN_STATES = (State.SUBMITTED, State.ACCEPTED, State.IN_PROGRESS, State.REOPENED)
-UNACCEPTED = (State.SUBMITTED,)
-WORKING = (State.ACCEPTED, State.IN_PROGRESS, State.REOPENED)
-FINAL_STATES = (State.CLOSED, State.REJECTED, State.CANCELLED)
-
-
-class Level(StrEnum):
-    GRID = "grid"
-    COMMUNITY = "community"
-    STREET = "street"
-    DISTRICT = "district"
-
-    @property
-    def up(self) -> Level | None:
-        order = list(Level)
-        i = order.index(self)
-        return order[i + 1] if i + 1 < len(order) else None
-
-    @property
-    def staff_role(self) -> Role:
-        return LEVEL_ROLE[self]
-
-
-LEVEL_ROLE = {
-    Level.GRID: Role.WORKER,
-    Level.COMMUNITY: Role.COMMUNITY_STAFF,
-    Level.STREET: Role.STREET_STAFF,
-    Level.DISTRICT: Role.DISTRICT_STAFF,
-}
-
-
-class Rating(StrEnum):
-    SATISFIED = "satisfied"  # 满意
-    BASICALLY = "basically"  # 基本满意
-    UNSATISFIED = "unsatisfied"  # 不满意
-
-
-class Timer(StrEnum):
-    REMIND_ACCEPT = "remind_accept"
-    ESCALATE_ACCEPT = "escalate_accept"
-    REMIND_RESOLVE = "remind_resolve"
-    ESCALATE_RESOLVE = "escalate_resolve"
-    CLOSE_UNRATED = "close_unrated"
-
-
-class Problem(StrEnum):
-    """Why an action was refused; the chat layer turns each into a friendly sentence."""
-
-    NOT_FOUND = "not_found"
-    NOT_ALLOWED = "not_allowed"
-    WRONG_STATE = "wrong_state"
-    ALREADY_TAKEN = "already_taken"
-    CONFLICT = "conflict"
-    TOP_LEVEL = "top_level"
-    BAD_INPUT = "bad_input"
-    TOO_MANY_PHOTOS = "too_many_photos"
-    ALREADY_REOPENED = "already_reopened"
-
-
-class AppealError(Exception):
-    def __init__(self, problem: Problem, detail: str = "") -> None:
-        super().__init__(f"{problem}: {detail}" if detail else str(problem))
-        self.problem = problem
-
-
-class Appeal(Base):
-    __tablename__ = "appeals"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    version: Mapped[int] = mapped_column(default=1)
-    resident_id: Mapped[int | None] = mapped_column(BigInteger)
-    building_id: Mapped[int | None] = mapped_column(ForeignKey("nodes.id", ondelete="SET NULL"))
-    grid_id: Mapped[int] = mapped_column(ForeignKey("nodes.id"))
-    community_id: Mapped[int] = mapped_column(ForeignKey("nodes.id"))
-    street_id: Mapped[int] = mapped_column(ForeignKey("nodes.id"))
-    district_id: Mapped[int] = mapped_column(ForeignKey("nodes.id"))
-    # The grid's materialized path: "may this staff member act here" without a join.
-    scope_path: Mapped[str] = mapped_column(PathString)
-    category: Mapped[str] = mapped_column(String(32))
-    text: Mapped[str] = mapped_column(Text, default="")
-    latitude: Mapped[float | None] = mapped_column(Float)
-    longitude: Mapped[float | None] = mapped_column(Float)
-    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
-    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
-    contact_phone: Mapped[str | None] = mapped_column(String(32))
-    state: Mapped[str] = mapped_column(String(16))
-    level: Mapped[str] = mapped_column(String(16), default=Level.GRID)
-    owner_id: Mapped[int | None] = mapped_column(BigInteger)
-    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # The promise made at filing (KPIs measure against these) ...
-    first_accept_due: Mapped[datetime] = mapped_column(UTCDateTime())
-    first_resolve_due: Mapped[datetime] = mapped_column(UTCDateTime())
-    feedback_due: Mapped[datetime] = mapped_column(UTCDateTime())
-    accepted_in_time: Mapped[bool | None] = mapped_column(Boolean)
-    # ... and the deadlines in force now, which escalation and reopening move.
-    accept_due: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    resolve_due: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # The next timer to fire: one indexed column drives every deadline.
-    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    due_kind: Mapped[str | None] = mapped_column(String(24))
-    # The deadline in force (accept_due while unaccepted, resolve_due while being worked
-    # on): "my tasks" sorts by it straight from an index.
-    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    escalations: Mapped[int] = mapped_column(default=0)
-    reopened: Mapped[bool] = mapped_column(Boolean, default=False)
-    rating: Mapped[str | None] = mapped_column(String(16))
-    rating_comment: Mapped[str | None] = mapped_column(Text)
-    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    result_note: Mapped[str | None] = mapped_column(Text)
-
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
-    __table_args__ = (
-        Index("ix_appeals_due", "due_at"),
-        Index("ix_appeals_resident", "resident_id", "id"),
-        Index("ix_appeals_grid_state", "grid_id", "state"),
-        Index("ix_appeals_owner_state", "owner_id", "state"),
-        # state first: the open states are few, then a path range within each.
-        Index("ix_appeals_state_scope", "state", "scope_path", "deadline_at"),
-        Index("ix_appeals_building_category", "building_id", "category", "state"),
-        # KPIs read one node's month: one index per level.
-        Index("ix_appeals_district_submitted", "district_id", "submitted_at"),
-        Index("ix_appeals_street_submitted", "street_id", "submitted_at"),
-        Index("ix_appeals_community_submitted", "community_id", "submitted_at"),
-        Index("ix_appeals_grid_submitted", "grid_id", "submitted_at"),
-    )
-
-    @property
-    def number(self) -> str:
-        return f"{self.id:06d}"
-
-    @property
-    def is_open(self) -> bool:
-        return self.state in OPEN_STATES
-
-    @property
-    def level_enum(self) -> Level:
-        return Level(self.level)
-
-    def level_node_id(self, level: Level | None = None) -> int:
-        level = level or self.level_enum
-        return {
-            Level.GRID: self.grid_id,
-            Level.COMMUNITY: self.community_id,
-            Level.STREET: self.street_id,
-            Level.DISTRICT: self.district_id,
-        }[level]
-
-    def overdue(self, now: datetime) -> bool:
-        if self.state in UNACCEPTED and self.accept_due is not None:
-            return self.accept_due <= now
-        if self.state in WORKING and self.resolve_due is not None:
-            return self.resolve_due <= now
-        return False
-
-
-class AppealEvent(Base):
-    __tablename__ = "appeal_events"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"))
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
-    actor_id: Mapped[int | None] = mapped_column(BigInteger)
-    kind: Mapped[str] = mapped_column(String(24))
-    from_state: Mapped[str | None] = mapped_column(String(16))
-    to_state: Mapped[str | None] = mapped_column(String(16))
-    level: Mapped[str | None] = mapped_column(String(16))
-    note: Mapped[str | None] = mapped_column(Text)
-    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-
-    __table_args__ = (Index("ix_appeal_events_appeal", "appeal_id", "id"),)
-
-
-class AppealMedia(Base):
-    __tablename__ = "appeal_media"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"))
-    event_id: Mapped[int | None] = mapped_column(
-        ForeignKey("appeal_events.id", ondelete="SET NULL")
-    )
-    kind: Mapped[str] = mapped_column(String(8))  # photo | voice
-    file_id: Mapped[str] = mapped_column(String(255))
-    added_by: Mapped[int | None] = mapped_column(BigInteger)
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-    __table_args__ = (Index("ix_appeal_media_appeal", "appeal_id", "id"),)
-
-
-class AppealFollower(Base):
-    """Residents who chose to follow an existing appeal instead of filing it twice."""
-
-    __tablename__ = "appeal_followers"
-
-    appeal_id: Mapped[int] = mapped_column(
-        ForeignKey("appeals.id", ondelete="CASCADE"), primary_key=True
-    )
-    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-@dataclass(frozen=True)
-class Draft:
-    """What a resident has entered in the filing form."""
-
-    category: str
-    text: str = ""
-    photos: tuple[str, ...] = ()
-    voice_file_id: str | None = None
-    latitude: float | None = None
-    longitude: float | None = None
-    anonymous: bool = False
-    urgent: bool = False
-    contact_phone: str | None = None
-
-
-@dataclass(frozen=True)
-class Timeline:
-    appeal: Appeal
-    events: Sequence[AppealEvent]
-    media: Sequence[AppealMedia]
+__all__ = [
+    "FINAL_STATES",
+    "LEVEL_ROLE",
+    "MAX_PHOTOS",
+    "MAX_TEXT",
+    "OPEN_STATES",
+    "UNACCEPTED",
+    "WORKING",
+    "Appeal",
+    "AppealError",
+    "AppealEvent",
+    "AppealFollower",
+    "AppealMedia",
+    "AppealService",
+    "Draft",
+    "Level",
+    "Problem",
+    "Rating",
+    "State",
+    "Timeline",
+    "Timer",
+    "may_handle",
+    "may_take_over",
+    "sweep",
+]
 
 
 def may_handle(staffing: Staffing, appeal: Appeal) -> bool:
@@ -443,6 +238,24 @@ class AppealService:
         ids = [appeal.resident_id] if appeal.resident_id else []
         return ids + [int(f) for f in followers if f != appeal.resident_id]
 
+    async def _tell_audience(self, appeal: Appeal, event: str) -> None:
+        """The resident and followers hear of every state change in plain words."""
+        self.outbox.add(
+            await self.audience(appeal),
+            "appeal.status",
+            now=self.now,
+            appeal_id=appeal.id,
+            event=event,
+        )
+
+    def _push_task(self, staff: list[int], appeal: Appeal, reason: str) -> None:
+        self.outbox.add(staff, "appeal.task", now=self.now, appeal_id=appeal.id, reason=reason)
+
+    def _remind(self, staff: list[int], appeal: Appeal, deadline: str) -> None:
+        self.outbox.add(
+            staff, "appeal.reminder", now=self.now, appeal_id=appeal.id, deadline=deadline
+        )
+
     # --- resident actions ------------------------------------------------------------
 
     async def file(self, resident_id: int, building: Node, draft: Draft) -> Appeal:
@@ -496,13 +309,7 @@ class AppealService:
         if appeal.urgent:
             # 一键呼叫: every worker of the grid and the community staff at once.
             recipients += await self.level_staff(appeal, Level.COMMUNITY)
-        self.outbox.add(
-            recipients,
-            "appeal.task",
-            now=now,
-            appeal_id=appeal.id,
-            reason="urgent" if appeal.urgent else "new",
-        )
+        self._push_task(recipients, appeal, "urgent" if appeal.urgent else "new")
         await self.session.flush()
         return appeal
 
@@ -594,9 +401,7 @@ class AppealService:
             recipients = ([appeal.owner_id] if appeal.owner_id else []) + await self.level_staff(
                 appeal, up
             )
-            self.outbox.add(
-                recipients, "appeal.task", now=self.now, appeal_id=appeal.id, reason="reopened"
-            )
+            self._push_task(recipients, appeal, "reopened")
             return appeal
         await self._event(
             appeal,
@@ -649,13 +454,7 @@ class AppealService:
             accepted_at=appeal.accepted_at or self.now,
             accepted_in_time=in_time,
         )
-        self.outbox.add(
-            await self.audience(appeal),
-            "appeal.status",
-            now=self.now,
-            appeal_id=appeal.id,
-            event="accepted",
-        )
+        await self._tell_audience(appeal, "accepted")
         return appeal
 
     async def progress(
@@ -674,13 +473,7 @@ class AppealService:
             note=note.strip()[:MAX_TEXT] or None,
             photos=photos,
         )
-        self.outbox.add(
-            await self.audience(appeal),
-            "appeal.status",
-            now=self.now,
-            appeal_id=appeal.id,
-            event="progress",
-        )
+        await self._tell_audience(appeal, "progress")
         return appeal
 
     async def resolve(
@@ -699,13 +492,7 @@ class AppealService:
             note=note.strip()[:MAX_TEXT],
             photos=photos,
         )
-        self.outbox.add(
-            await self.audience(appeal),
-            "appeal.status",
-            now=self.now,
-            appeal_id=appeal.id,
-            event="resolved",
-        )
+        await self._tell_audience(appeal, "resolved")
         return appeal
 
     async def reject(
@@ -736,13 +523,7 @@ class AppealService:
             # A finished original has nothing more to report: following it would fail.
             if original.is_open:
                 await self.follow(duplicate_of, appeal.resident_id)
-        self.outbox.add(
-            await self.audience(appeal),
-            "appeal.status",
-            now=self.now,
-            appeal_id=appeal.id,
-            event="rejected",
-        )
+        await self._tell_audience(appeal, "rejected")
         return appeal
 
     async def call_up(self, appeal_id: int, staffing: Staffing, reason: str) -> Appeal:
@@ -768,20 +549,8 @@ class AppealService:
             accept_due=self.now + deadlines.accept,
             note=reason.strip()[:MAX_TEXT],
         )
-        self.outbox.add(
-            await self.level_staff(appeal, up),
-            "appeal.task",
-            now=self.now,
-            appeal_id=appeal.id,
-            reason="called_up",
-        )
-        self.outbox.add(
-            await self.audience(appeal),
-            "appeal.status",
-            now=self.now,
-            appeal_id=appeal.id,
-            event="called_up",
-        )
+        self._push_task(await self.level_staff(appeal, up), appeal, "called_up")
+        await self._tell_audience(appeal, "called_up")
         return appeal
 
     async def transfer(
@@ -812,20 +581,8 @@ class AppealService:
             note=reason.strip()[:MAX_TEXT] or None,
             to_grid=grid.id,
         )
-        self.outbox.add(
-            await self.level_staff(appeal),
-            "appeal.task",
-            now=self.now,
-            appeal_id=appeal.id,
-            reason="transferred",
-        )
-        self.outbox.add(
-            await self.audience(appeal),
-            "appeal.status",
-            now=self.now,
-            appeal_id=appeal.id,
-            event="transferred",
-        )
+        self._push_task(await self.level_staff(appeal), appeal, "transferred")
+        await self._tell_audience(appeal, "transferred")
         return appeal
 
     # --- timers -----------------------------------------------------------------------
@@ -851,35 +608,17 @@ class AppealService:
             kind = Timer.ESCALATE_RESOLVE
         if kind is Timer.REMIND_ACCEPT:
             await self._event(appeal, None, "reminder", None, None, deadline="accept")
-            self.outbox.add(
-                await self.level_staff(appeal),
-                "appeal.reminder",
-                now=self.now,
-                appeal_id=appeal.id,
-                deadline="accept",
-            )
+            self._remind(await self.level_staff(appeal), appeal, "accept")
         elif kind is Timer.REMIND_RESOLVE:
             await self._event(appeal, None, "reminder", None, None, deadline="resolve")
-            self.outbox.add(
-                [appeal.owner_id] if appeal.owner_id else [],
-                "appeal.reminder",
-                now=self.now,
-                appeal_id=appeal.id,
-                deadline="resolve",
-            )
+            self._remind([appeal.owner_id] if appeal.owner_id else [], appeal, "resolve")
         elif kind in (Timer.ESCALATE_ACCEPT, Timer.ESCALATE_RESOLVE):
             await self._escalate(appeal, accept=kind is Timer.ESCALATE_ACCEPT)
         elif kind is Timer.CLOSE_UNRATED:
             await self._transition(
                 appeal, None, "closed", State.CLOSED, closed_at=self.now, unrated=True
             )
-            self.outbox.add(
-                await self.audience(appeal),
-                "appeal.status",
-                now=self.now,
-                appeal_id=appeal.id,
-                event="closed_unrated",
-            )
+            await self._tell_audience(appeal, "closed_unrated")
             return kind.value
         if appeal.due_at == fired_at:
             self._schedule(appeal, after=fired_at)
@@ -901,13 +640,7 @@ class AppealService:
                 appeal.accept_due = self.now + deadlines.accept
             else:
                 appeal.resolve_due = self.now + (deadlines.resolve - deadlines.accept)
-            self.outbox.add(
-                await self.level_staff(appeal),
-                "appeal.reminder",
-                now=self.now,
-                appeal_id=appeal.id,
-                deadline="overdue",
-            )
+            self._remind(await self.level_staff(appeal), appeal, "overdue")
             return
         changes: dict[str, Any] = {"level": up, "escalations": appeal.escalations + 1}
         if accept:
@@ -919,28 +652,10 @@ class AppealService:
         await self._transition(
             appeal, None, "escalated", None, deadline="accept" if accept else "resolve", **changes
         )
-        self.outbox.add(
-            await self.level_staff(appeal, up),
-            "appeal.task",
-            now=self.now,
-            appeal_id=appeal.id,
-            reason="escalated",
-        )
+        self._push_task(await self.level_staff(appeal, up), appeal, "escalated")
         if not accept and appeal.owner_id:
-            self.outbox.add(
-                [appeal.owner_id],
-                "appeal.reminder",
-                now=self.now,
-                appeal_id=appeal.id,
-                deadline="escalated",
-            )
-        self.outbox.add(
-            await self.audience(appeal),
-            "appeal.status",
-            now=self.now,
-            appeal_id=appeal.id,
-            event="escalated",
-        )
+            self._remind([appeal.owner_id], appeal, "escalated")
+        await self._tell_audience(appeal, "escalated")
 
     def _schedule(self, appeal: Appeal, after: datetime | None = None) -> None:
         """Point ``due_at`` at the next timer of the appeal's current state."""

@@ -1,6 +1,6 @@
 """Every mapped model, imported in one place so Alembic and create_all see them all."""
 
-from storage.appeals import Appeal, AppealEvent, AppealFollower, AppealMedia
+from storage.appeal_models import Appeal, AppealEvent, AppealFollower, AppealMedia
 from storage.audit import AuditEntry
 from storage.base import Base
 from storage.hierarchy import Node
