@@ -1,6 +1,5 @@
-"""Resident side of appeals (诉求): the filing form, the urgent call (一键呼叫), "my
-appeals" with their timelines, withdrawing and adding details, and the comment after a
-rating.
+"""Resident side of appeals (诉求): the filing form and the urgent call (一键呼叫);
+"my appeals" and the rating comment are in bot.dialogs.my_appeals.
 
 Everything a resident enters stays in ``dialog_data`` until they confirm: a wrong input
 (a sticker, a file, a text that is too long) only explains and asks again, and whatever
@@ -23,41 +22,43 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
-from aiogram_dialog import Dialog, DialogManager, ShowMode, StartMode, Window
+from aiogram_dialog import Dialog, DialogManager, ShowMode, Window
 from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button, Column, Group, Row, Select, Start, SwitchTo
 from aiogram_dialog.widgets.text import Format
-from sqlalchemy import select
 
-from bot.appeal_views import state_name, timeline_text
-from bot.dialogs.common import Ctx, L, ctx, start_data
+from bot.appeal_views import state_name
+from bot.dialogs.common import Ctx, L, ctx
+from bot.dialogs.my_appeals import my_appeals_dialog, rate_comment_dialog
+from bot.dialogs.resident_common import (
+    building_path,
+    cancel_to_menu,
+    clear_notice,
+    notice,
+    notice_getter,
+    photos_of,
+    problem_text,
+    remove_reply_keyboard,
+    resident_building,
+    say,
+    service,
+    take_photo,
+    text_problem,
+)
 from bot.dialogs.states import (
     FileAppeal,
-    MainMenu,
-    MyAppeals,
     Onboarding,
-    RateAppeal,
     UrgentCall,
 )
 from bot.dialogs.toast import toast
-from bot.formatting import e, local_time, node_path
-from bot.i18n import Translator
+from bot.formatting import e, local_time
 from storage.appeal_policy import URGENT_CATEGORY
 from storage.appeals import (
     MAX_PHOTOS,
-    MAX_TEXT,
     Appeal,
     AppealError,
-    AppealEvent,
-    AppealFollower,
-    AppealMedia,
-    AppealService,
     Draft,
 )
-from storage.appeals import (
-    State as AppealState,
-)
-from storage.hierarchy import HierarchyRepo, Node, NodeKind
 
 PAGE_SIZE = 5
 SIMILAR_PREVIEW = 60
@@ -86,74 +87,6 @@ HINTS: dict[State, str] = {
 }
 
 
-# --- small helpers ----------------------------------------------------------------------
-
-
-def service(c: Ctx) -> AppealService:
-    return AppealService(c.session, c.policy, c.clock.now())
-
-
-def problem_text(t: Translator, exc: AppealError) -> str:
-    return t(f"appeal.problem.{exc.problem.value}")
-
-
-async def resident_building(c: Ctx) -> Node | None:
-    if c.user is None or c.user.building_id is None:
-        return None
-    node = await HierarchyRepo(c.session).get(c.user.building_id)
-    return node if node is not None and node.node_kind is NodeKind.BUILDING else None
-
-
-async def building_path(c: Ctx, building: Node) -> str:
-    return node_path(await HierarchyRepo(c.session).ancestors(building))
-
-
-def _notice(manager: DialogManager) -> str:
-    return str(manager.dialog_data.get("notice") or "")
-
-
-def _say(manager: DialogManager, *parts: str) -> None:
-    manager.dialog_data["notice"] = "\n".join(p for p in parts if p)
-
-
-def _clear(manager: DialogManager) -> None:
-    manager.dialog_data.pop("notice", None)
-
-
-def _photos(manager: DialogManager, key: str = "photos") -> list[str]:
-    return [str(p) for p in manager.dialog_data.get(key) or []]
-
-
-def _text_problem(t: Translator, text: str) -> str | None:
-    """Why a text cannot be a description, or None when it can."""
-    if not text.strip():
-        return t("resident_appeal.input.empty")
-    if len(text.strip()) > MAX_TEXT:
-        return t("resident_appeal.input.too_long", length=len(text.strip()), max=MAX_TEXT)
-    return None
-
-
-def _stack_depth(manager: DialogManager) -> int:
-    return len(manager.current_stack().intents)
-
-
-async def close_to_menu(manager: DialogManager) -> None:
-    """Back to whatever opened this dialog, or the main menu if it was opened by a
-    command (then nothing is underneath)."""
-    if _stack_depth(manager) > 1:
-        await manager.done()
-    else:
-        await manager.start(MainMenu.main, mode=StartMode.RESET_STACK)
-
-
-async def _remove_reply_keyboard(c: Ctx, text: str) -> None:
-    await c.bot.send_message(c.user_id, text, reply_markup=ReplyKeyboardRemove())
-
-
-async def _cancel_to_menu(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
-    await close_to_menu(manager)
-
-
 # --- the filing form (FileAppeal) -------------------------------------------------------
 
 
@@ -163,7 +96,7 @@ async def on_form_start(data: Any, manager: DialogManager) -> None:
 
 
 async def _go(manager: DialogManager, state: State, show_mode: ShowMode | None = None) -> None:
-    _clear(manager)
+    clear_notice(manager)
     if state == FileAppeal.location:
         await _enter_location(manager)
         return
@@ -197,14 +130,14 @@ async def _enter_location(manager: DialogManager) -> None:
     await c.bot.send_message(
         c.user_id, c.t("resident_appeal.form.location_keyboard"), reply_markup=keyboard
     )
-    _clear(manager)
+    clear_notice(manager)
     # The window goes below the keyboard's message, so it stays the newest one.
     await manager.switch_to(FileAppeal.location, show_mode=ShowMode.SEND)
 
 
 async def _leave_location(manager: DialogManager, key: str, target: State | None) -> None:
     c = ctx(manager)
-    await _remove_reply_keyboard(c, c.t(key))
+    await remove_reply_keyboard(c, c.t(key))
     if target is None:
         await _forward(manager, FileAppeal.location, ShowMode.SEND)
     else:
@@ -224,7 +157,7 @@ async def _not_bound_getter(c: Ctx) -> dict[str, Any]:
 
 async def category_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
-    base = {"notice": _notice(dialog_manager), "categories": []}
+    base = {"notice": notice(dialog_manager), "categories": []}
     if await resident_building(c) is None:
         return base | await _not_bound_getter(c)
     categories = [(cat.code, cat.name(c.t.language)) for cat in c.policy.categories]
@@ -290,7 +223,7 @@ async def similar_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
             )
         )
     return {
-        "notice": _notice(dialog_manager),
+        "notice": notice(dialog_manager),
         "category": _category_label(c, dialog_manager.dialog_data.get("category")),
         "items": "\n".join(lines) or "—",
         "appeals": [(a.id, c.t("resident_appeal.form.follow", number=a.number)) for a in appeals],
@@ -330,7 +263,7 @@ async def description_getter(dialog_manager: DialogManager, **_: Any) -> dict[st
             voice=_voice_label(c, data),
         )
     return {
-        "notice": _notice(dialog_manager),
+        "notice": notice(dialog_manager),
         "category": _category_label(c, data.get("category")),
         "current": current,
         "has_description": has,
@@ -348,9 +281,9 @@ async def on_description_next(call: CallbackQuery, _: Button, manager: DialogMan
 
 
 async def photos_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    count = len(_photos(dialog_manager))
+    count = len(photos_of(dialog_manager))
     return {
-        "notice": _notice(dialog_manager),
+        "notice": notice(dialog_manager),
         "count": count,
         "max": MAX_PHOTOS,
         "has_photos": count > 0,
@@ -364,7 +297,7 @@ async def on_photos_done(call: CallbackQuery, _: Button, manager: DialogManager)
 
 async def on_photos_clear(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
     manager.dialog_data["photos"] = []
-    _clear(manager)
+    clear_notice(manager)
 
 
 async def on_location_skip(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
@@ -395,12 +328,12 @@ async def summary_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
     data = dialog_manager.dialog_data
     t = c.t
     nothing = t("resident_appeal.nothing")
-    photos = len(_photos(dialog_manager))
+    photos = len(photos_of(dialog_manager))
     lat, lon = data.get("lat"), data.get("lon")
     phone = data.get("phone") or (c.user.phone if c.user else None)
     sharing = bool(data.get("share_phone") and phone)
     return {
-        "notice": _notice(dialog_manager),
+        "notice": notice(dialog_manager),
         "category": _category_label(c, data.get("category")),
         "text": e(data.get("text") or "") or nothing,
         "voice": _voice_label(c, data) or nothing,
@@ -442,7 +375,7 @@ async def on_toggle_phone(call: CallbackQuery, _: Button, manager: DialogManager
         return
     manager.dialog_data["phone"] = phone
     manager.dialog_data["share_phone"] = not manager.dialog_data.get("share_phone")
-    _clear(manager)
+    clear_notice(manager)
 
 
 async def on_ask_phone(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
@@ -459,14 +392,14 @@ async def on_ask_phone(call: CallbackQuery, _: Button, manager: DialogManager) -
         c.user_id, c.t("resident_appeal.form.phone_keyboard"), reply_markup=keyboard
     )
     manager.dialog_data["asking_phone"] = True
-    _clear(manager)
+    clear_notice(manager)
     await manager.show(ShowMode.SEND)
 
 
 async def on_discard(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
     c = ctx(manager)
     await manager.done()
-    await _remove_reply_keyboard(c, c.t("resident_appeal.discarded"))
+    await remove_reply_keyboard(c, c.t("resident_appeal.discarded"))
 
 
 async def on_confirm(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
@@ -478,14 +411,14 @@ async def on_confirm(call: CallbackQuery, _: Button, manager: DialogManager) -> 
         return
     building = await resident_building(c)
     if building is None:
-        _say(manager, c.t("resident_appeal.need_building"))
+        say(manager, c.t("resident_appeal.need_building"))
         return
     phone = data.get("phone") or (c.user.phone if c.user else None)
     lat, lon = data.get("lat"), data.get("lon")
     draft = Draft(
         category=str(category),
         text=str(data.get("text") or ""),
-        photos=tuple(_photos(manager)),
+        photos=tuple(photos_of(manager)),
         voice_file_id=data.get("voice") or None,
         latitude=float(lat) if lat is not None else None,
         longitude=float(lon) if lon is not None else None,
@@ -495,7 +428,7 @@ async def on_confirm(call: CallbackQuery, _: Button, manager: DialogManager) -> 
     try:
         appeal = await service(c).file(c.user_id, building, draft)
     except AppealError as exc:
-        _say(manager, problem_text(c.t, exc))
+        say(manager, problem_text(c.t, exc))
         return
     await c.session.commit()
     text = c.t(
@@ -521,32 +454,32 @@ async def _absorb(message: Message, manager: DialogManager, hint: str) -> None:
     hint_text = t(hint)
     if message.text is not None:
         combined = "\n".join(p for p in (str(data.get("text") or ""), message.text.strip()) if p)
-        problem = _text_problem(t, combined)
+        problem = text_problem(t, combined)
         if problem:
-            _say(manager, problem)
+            say(manager, problem)
             return
         data["text"] = combined
-        _say(manager, t("resident_appeal.input.text_added"), hint_text)
+        say(manager, t("resident_appeal.input.text_added"), hint_text)
     elif message.voice is not None:
         data["voice"] = message.voice.file_id
         data["voice_seconds"] = message.voice.duration
-        _say(manager, t("resident_appeal.input.voice_added"), hint_text)
+        say(manager, t("resident_appeal.input.voice_added"), hint_text)
     elif message.photo:
-        _, note = _take_photo(manager, message)
+        _, note = take_photo(manager, message)
         if message.caption and message.caption.strip():
             combined = "\n".join(
                 p for p in (str(data.get("text") or ""), message.caption.strip()) if p
             )
-            if _text_problem(t, combined) is None:
+            if text_problem(t, combined) is None:
                 data["text"] = combined
-        _say(manager, note, hint_text)
+        say(manager, note, hint_text)
     elif message.location is not None:
         data["lat"], data["lon"] = message.location.latitude, message.location.longitude
-        _say(manager, t("resident_appeal.input.location_added"), hint_text)
+        say(manager, t("resident_appeal.input.location_added"), hint_text)
     elif message.contact is not None:
         await _take_contact(message, manager)
     else:
-        _say(manager, t("resident_appeal.input.not_supported"), hint_text)
+        say(manager, t("resident_appeal.input.not_supported"), hint_text)
 
 
 def _replace_window(manager: DialogManager, message: Message) -> None:
@@ -557,39 +490,23 @@ def _replace_window(manager: DialogManager, message: Message) -> None:
         manager.show_mode = ShowMode.DELETE_AND_SEND
 
 
-def _take_photo(
-    manager: DialogManager, message: Message, key: str = "photos", already: int = 0
-) -> tuple[bool, str]:
-    """Add the message's photo if there is room (``already``: photos stored before):
-    (added, what to tell the resident)."""
-    t: Translator = manager.middleware_data["t"]
-    photos = _photos(manager, key)
-    assert message.photo
-    count = already + len(photos)
-    if count >= MAX_PHOTOS:
-        return False, t("resident_appeal.input.too_many_photos", max=MAX_PHOTOS, count=count)
-    photos.append(message.photo[-1].file_id)
-    manager.dialog_data[key] = photos
-    return True, t("resident_appeal.input.photo_added", count=count + 1)
-
-
 async def _take_contact(message: Message, manager: DialogManager) -> None:
     c = ctx(manager)
     contact = message.contact
     assert contact is not None
     if contact.user_id != c.user_id:
-        _say(manager, c.t("resident_appeal.input.contact_not_own"))
+        say(manager, c.t("resident_appeal.input.contact_not_own"))
         return
     phone = contact.phone_number.strip()[:32]
     manager.dialog_data["phone"] = phone
     manager.dialog_data["share_phone"] = True
     if c.user is not None:
         c.user.phone = phone  # the resident chose to share it; remembered for next time
-    _clear(manager)
+    clear_notice(manager)
     if manager.dialog_data.pop("asking_phone", False):
-        await _remove_reply_keyboard(c, c.t("resident_appeal.form.phone_saved"))
+        await remove_reply_keyboard(c, c.t("resident_appeal.form.phone_saved"))
     else:
-        _say(manager, c.t("resident_appeal.form.phone_saved"))
+        say(manager, c.t("resident_appeal.form.phone_saved"))
 
 
 async def on_form_input(message: Message, _: MessageInput, manager: DialogManager) -> None:
@@ -601,9 +518,9 @@ async def on_form_input(message: Message, _: MessageInput, manager: DialogManage
         return
     if state == FileAppeal.description:
         if message.text is not None:
-            problem = _text_problem(t, message.text)
+            problem = text_problem(t, message.text)
             if problem:
-                _say(manager, problem)
+                say(manager, problem)
                 return
             data["text"] = message.text.strip()
             await _forward(manager, state)
@@ -612,31 +529,31 @@ async def on_form_input(message: Message, _: MessageInput, manager: DialogManage
             data["voice_seconds"] = message.voice.duration
             await _forward(manager, state)
         elif message.photo:
-            added, note = _take_photo(manager, message)
+            added, note = take_photo(manager, message)
             caption = (message.caption or "").strip()
-            if caption and _text_problem(t, caption) is None:
+            if caption and text_problem(t, caption) is None:
                 data["text"] = caption
                 await _forward(manager, state)
                 return
-            count = len(_photos(manager))
-            _say(
+            count = len(photos_of(manager))
+            say(
                 manager,
                 t("resident_appeal.input.photo_needs_description", count=count) if added else note,
             )
         else:
-            _say(manager, t("resident_appeal.input.not_text"))
+            say(manager, t("resident_appeal.input.not_text"))
         return
     if state == FileAppeal.photos and message.photo:
-        added, note = _take_photo(manager, message)
+        added, note = take_photo(manager, message)
         caption = (message.caption or "").strip()
         if caption:
             combined = "\n".join(p for p in (str(data.get("text") or ""), caption) if p)
-            if _text_problem(t, combined) is None:
+            if text_problem(t, combined) is None:
                 data["text"] = combined
         if added:
-            _clear(manager)
+            clear_notice(manager)
         else:
-            _say(manager, note)
+            say(manager, note)
         _replace_window(manager, message)
         return
     if state == FileAppeal.location:
@@ -656,8 +573,8 @@ async def on_form_input(message: Message, _: MessageInput, manager: DialogManage
         and message.text.strip() == t("resident_appeal.form.phone_no_thanks")
     ):
         data.pop("asking_phone", None)
-        _clear(manager)
-        await _remove_reply_keyboard(c, t("resident_appeal.form.phone_not_saved"))
+        clear_notice(manager)
+        await remove_reply_keyboard(c, t("resident_appeal.form.phone_not_saved"))
         return
     await _absorb(message, manager, HINTS.get(state, "resident_appeal.input.hint_summary"))
 
@@ -698,7 +615,7 @@ def file_appeal_dialog() -> Dialog:
                 width=2,
             ),
             _bind_button(),
-            Button(L("common.cancel"), id="cancel", on_click=_cancel_to_menu),
+            Button(L("common.cancel"), id="cancel", on_click=cancel_to_menu),
             _form_input(),
             state=FileAppeal.category,
             getter=category_getter,
@@ -771,7 +688,7 @@ def file_appeal_dialog() -> Dialog:
             _back_button(),
             _form_input(),
             state=FileAppeal.location,
-            getter=_notice_getter,
+            getter=notice_getter,
         ),
         Window(
             notice,
@@ -785,7 +702,7 @@ def file_appeal_dialog() -> Dialog:
             _back_button(),
             _form_input(),
             state=FileAppeal.anonymous,
-            getter=_notice_getter,
+            getter=notice_getter,
         ),
         Window(
             notice,
@@ -847,17 +764,13 @@ def file_appeal_dialog() -> Dialog:
     )
 
 
-async def _notice_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    return {"notice": _notice(dialog_manager)}
-
-
 # --- the urgent call (UrgentCall) ---------------------------------------------------------
 
 
 async def urgent_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
     building = await resident_building(c)
-    base = {"notice": _notice(dialog_manager)}
+    base = {"notice": notice(dialog_manager)}
     if building is None:
         return base | await _not_bound_getter(c) | {"building": ""}
     return base | {
@@ -887,7 +800,7 @@ async def on_urgent(call: CallbackQuery, _: Button, manager: DialogManager) -> N
     try:
         appeal = await service(c).file(c.user_id, building, draft)
     except AppealError as exc:
-        _say(manager, problem_text(c.t, exc))
+        say(manager, problem_text(c.t, exc))
         return
     await c.session.commit()
     await manager.done()
@@ -907,7 +820,7 @@ async def on_urgent_input(message: Message, _: MessageInput, manager: DialogMana
     if message.location is not None:
         manager.dialog_data["lat"] = message.location.latitude
         manager.dialog_data["lon"] = message.location.longitude
-        _say(manager, c.t("resident_appeal.input.location_added"))
+        say(manager, c.t("resident_appeal.input.location_added"))
 
 
 def urgent_dialog() -> Dialog:
@@ -918,402 +831,10 @@ def urgent_dialog() -> Dialog:
             Format("{need_building}", when="unbound"),
             Button(L("resident_appeal.urgent.button"), id="call", on_click=on_urgent, when="bound"),
             _bind_button(),
-            Button(L("resident_appeal.urgent.cancel"), id="cancel", on_click=_cancel_to_menu),
+            Button(L("resident_appeal.urgent.cancel"), id="cancel", on_click=cancel_to_menu),
             MessageInput(on_urgent_input, content_types=ContentType.LOCATION),
             state=UrgentCall.confirm,
             getter=urgent_getter,
-        ),
-    )
-
-
-# --- my appeals (MyAppeals) ---------------------------------------------------------------
-
-
-async def on_mine_start(data: Any, manager: DialogManager) -> None:
-    appeal_id = start_data(manager).get("appeal_id")
-    if appeal_id is not None:
-        manager.dialog_data["appeal_id"] = int(appeal_id)
-
-
-async def list_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    c = ctx(dialog_manager)
-    svc = service(c)
-    page = max(0, int(dialog_manager.dialog_data.get("page", 0)))
-    rows, total = await svc.of_resident(c.user_id, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
-    pages = max(1, -(-total // PAGE_SIZE))
-    if page >= pages:
-        page = pages - 1
-        dialog_manager.dialog_data["page"] = page
-        rows, total = await svc.of_resident(c.user_id, offset=page * PAGE_SIZE, limit=PAGE_SIZE)
-    items = [
-        (
-            a.id,
-            c.t(
-                "resident_appeal.mine.item",
-                number=a.number,
-                category=c.policy.category_name(a.category, c.t.language),
-                state=state_name(a.state, c.t),
-            ),
-        )
-        for a in rows
-    ]
-    return {
-        "notice": _notice(dialog_manager),
-        "items": items,
-        "total": total,
-        "page": page + 1,
-        "pages": pages,
-        "has_items": total > 0,
-        "empty": total == 0,
-        "has_prev": page > 0,
-        "has_next": page + 1 < pages,
-    }
-
-
-async def on_prev(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
-    manager.dialog_data["page"] = max(0, int(manager.dialog_data.get("page", 0)) - 1)
-    _clear(manager)
-
-
-async def on_next(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
-    manager.dialog_data["page"] = int(manager.dialog_data.get("page", 0)) + 1
-    _clear(manager)
-
-
-async def on_pick(call: CallbackQuery, _: Any, manager: DialogManager, item: str) -> None:
-    c = ctx(manager)
-    if not item.isdigit():
-        await toast(manager, c.t("common.stale_button"), alert=True)
-        return
-    manager.dialog_data["appeal_id"] = int(item)
-    _clear(manager)
-    await manager.switch_to(MyAppeals.detail)
-
-
-async def may_view(c: Ctx, appeal: Appeal) -> tuple[bool, bool]:
-    """(is the resident's own appeal, may see it at all: own or followed)."""
-    if appeal.resident_id == c.user_id:
-        return True, True
-    followed = await c.session.get(AppealFollower, (appeal.id, c.user_id))
-    return False, followed is not None
-
-
-async def _viewed(manager: DialogManager) -> Appeal | None:
-    c = ctx(manager)
-    appeal_id = manager.dialog_data.get("appeal_id")
-    appeal = await c.session.get(Appeal, int(appeal_id)) if appeal_id is not None else None
-    if appeal is None:
-        return None
-    _, allowed = await may_view(c, appeal)
-    return appeal if allowed else None
-
-
-async def detail_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    c = ctx(dialog_manager)
-    appeal = await _viewed(dialog_manager)
-    flags: dict[str, Any] = {"can_cancel": False, "can_add": False, "following": ""}
-    if appeal is None:
-        return {
-            "notice": _notice(dialog_manager),
-            "body": c.t("appeal.problem.not_allowed"),
-        } | flags
-    mine, _allowed = await may_view(c, appeal)
-    tl = await service(c).timeline(appeal.id)
-    body = timeline_text(tl.appeal, tl.events, tl.media, c.t, c.settings.zone, c.policy)
-    return {
-        "notice": _notice(dialog_manager),
-        "body": body,
-        "can_cancel": mine and appeal.state == AppealState.SUBMITTED,
-        "can_add": mine and appeal.is_open,
-        "following": "" if mine else c.t("resident_appeal.mine.following"),
-    }
-
-
-async def on_back_to_list(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
-    _clear(manager)
-    await manager.switch_to(MyAppeals.list)
-
-
-async def number_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    appeal = await _viewed(dialog_manager)
-    return {"notice": _notice(dialog_manager), "number": appeal.number if appeal else "—"}
-
-
-async def on_cancel_yes(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
-    c = ctx(manager)
-    appeal_id = int(manager.dialog_data.get("appeal_id", 0))
-    try:
-        appeal = await service(c).cancel(appeal_id, c.user_id)
-    except AppealError as exc:
-        _say(manager, problem_text(c.t, exc))
-        await manager.switch_to(MyAppeals.detail)
-        return
-    await c.session.commit()
-    _say(manager, c.t("resident_appeal.mine.cancelled_ok", number=appeal.number))
-    await manager.switch_to(MyAppeals.detail)
-
-
-async def on_cancel_no(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
-    _clear(manager)
-    await manager.switch_to(MyAppeals.detail)
-
-
-async def on_add_details(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
-    for key in ("d_text", "d_photos", "d_voice", "d_voice_seconds"):
-        manager.dialog_data.pop(key, None)
-    _clear(manager)
-    await manager.switch_to(MyAppeals.add_details)
-
-
-def _collected(c: Ctx, data: dict[str, Any]) -> str:
-    parts = []
-    text = str(data.get("d_text") or "")
-    if text:
-        parts.append(c.t("resident_appeal.mine.details_text", length=len(text)))
-    if data.get("d_voice"):
-        parts.append(
-            c.t("resident_appeal.voice_yes", seconds=int(data.get("d_voice_seconds") or 0))
-        )
-    photos = len(data.get("d_photos") or [])
-    if photos:
-        parts.append(c.t("resident_appeal.mine.details_photos", n=photos))
-    return " · ".join(parts) or c.t("resident_appeal.nothing")
-
-
-async def details_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    c = ctx(dialog_manager)
-    appeal = await _viewed(dialog_manager)
-    data = dialog_manager.dialog_data
-    ready = bool(data.get("d_text") or data.get("d_voice") or data.get("d_photos"))
-    return {
-        "notice": _notice(dialog_manager),
-        "number": appeal.number if appeal else "—",
-        "collected": _collected(c, data),
-        "ready": ready,
-    }
-
-
-async def _existing_photos(c: Ctx, appeal_id: int) -> int:
-    rows = await c.session.execute(
-        select(AppealMedia.id).where(
-            AppealMedia.appeal_id == appeal_id, AppealMedia.kind == "photo"
-        )
-    )
-    return len(rows.all())
-
-
-async def on_details_input(message: Message, _: MessageInput, manager: DialogManager) -> None:
-    c = ctx(manager)
-    t = c.t
-    data = manager.dialog_data
-    hint = t("resident_appeal.input.hint_details")
-    text = (
-        message.text if message.text is not None else (message.caption if message.photo else None)
-    )
-    if message.photo:
-        appeal_id = int(data.get("appeal_id", 0))
-        stored = await _existing_photos(c, appeal_id)
-        added, note = _take_photo(manager, message, key="d_photos", already=stored)
-        if added:
-            _clear(manager)
-        else:
-            _say(manager, note)
-    elif message.voice is not None:
-        data["d_voice"] = message.voice.file_id
-        data["d_voice_seconds"] = message.voice.duration
-        _clear(manager)
-    elif message.text is None:
-        _say(manager, t("resident_appeal.input.not_supported"), hint)
-        return
-    if text is not None and text.strip():
-        combined = "\n".join(p for p in (str(data.get("d_text") or ""), text.strip()) if p)
-        problem = _text_problem(t, combined)
-        if problem:
-            _say(manager, problem)
-            return
-        data["d_text"] = combined
-        if not message.photo:
-            _clear(manager)
-
-
-async def on_details_send(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
-    c = ctx(manager)
-    data = manager.dialog_data
-    try:
-        await service(c).add_details(
-            int(data.get("appeal_id", 0)),
-            c.user_id,
-            text=str(data.get("d_text") or ""),
-            photos=tuple(_photos(manager, "d_photos")),
-            voice_file_id=data.get("d_voice") or None,
-        )
-    except AppealError as exc:
-        _say(manager, problem_text(c.t, exc))
-        return
-    await c.session.commit()
-    for key in ("d_text", "d_photos", "d_voice", "d_voice_seconds"):
-        data.pop(key, None)
-    _say(manager, c.t("resident_appeal.mine.details_sent"))
-    await manager.switch_to(MyAppeals.detail)
-
-
-async def on_details_back(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
-    _clear(manager)
-    await manager.switch_to(MyAppeals.detail)
-
-
-async def on_mine_close(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
-    await close_to_menu(manager)
-
-
-def my_appeals_dialog() -> Dialog:
-    notice = Format("{notice}\n", when="notice")
-    return Dialog(
-        Window(
-            notice,
-            L("resident_appeal.mine.title", when="has_items"),
-            L("resident_appeal.mine.empty", when="empty"),
-            Column(
-                Select(
-                    Format("{item[1]}"),
-                    id="pick",
-                    item_id_getter=lambda x: x[0],
-                    items="items",
-                    on_click=on_pick,
-                ),
-            ),
-            Row(
-                Button(
-                    L("resident_appeal.mine.prev"), id="prev", on_click=on_prev, when="has_prev"
-                ),
-                Button(
-                    L("resident_appeal.mine.next"), id="next", on_click=on_next, when="has_next"
-                ),
-            ),
-            Start(L("resident_appeal.mine.new"), id="new", state=FileAppeal.category, when="empty"),
-            Button(L("resident_appeal.mine.menu"), id="menu", on_click=on_mine_close),
-            state=MyAppeals.list,
-            getter=list_getter,
-        ),
-        Window(
-            notice,
-            Format("{body}"),
-            Format("\n{following}", when="following"),
-            Button(
-                L("resident_appeal.mine.add_details"),
-                id="add",
-                on_click=on_add_details,
-                when="can_add",
-            ),
-            SwitchTo(
-                L("resident_appeal.mine.cancel"),
-                id="cancel",
-                state=MyAppeals.cancel_confirm,
-                when="can_cancel",
-            ),
-            Button(L("resident_appeal.mine.back_to_list"), id="list", on_click=on_back_to_list),
-            state=MyAppeals.detail,
-            getter=detail_getter,
-        ),
-        Window(
-            notice,
-            L("resident_appeal.mine.details_prompt"),
-            Button(
-                L("resident_appeal.mine.details_send"),
-                id="send",
-                on_click=on_details_send,
-                when="ready",
-            ),
-            Button(L("common.back"), id="back", on_click=on_details_back),
-            MessageInput(on_details_input, content_types=ContentType.ANY),
-            state=MyAppeals.add_details,
-            getter=details_getter,
-        ),
-        Window(
-            L("resident_appeal.mine.cancel_confirm"),
-            Row(
-                Button(L("resident_appeal.mine.cancel_yes"), id="yes", on_click=on_cancel_yes),
-                Button(L("resident_appeal.mine.cancel_no"), id="no", on_click=on_cancel_no),
-            ),
-            state=MyAppeals.cancel_confirm,
-            getter=number_getter,
-        ),
-        on_start=on_mine_start,
-    )
-
-
-# --- the comment after a rating (RateAppeal) ----------------------------------------------
-
-
-async def on_comment_input(message: Message, _: MessageInput, manager: DialogManager) -> None:
-    c = ctx(manager)
-    t = c.t
-    appeal_id = int(start_data(manager).get("appeal_id", 0))
-    svc = service(c)
-    try:
-        if message.text is not None:
-            problem = _text_problem(t, message.text)
-            if problem:
-                _say(manager, problem)
-                return
-            await svc.set_rating_comment(appeal_id, c.user_id, message.text)
-        elif message.voice is not None:
-            await svc.set_rating_comment(
-                appeal_id, c.user_id, t("resident_appeal.rate.voice_comment")
-            )
-            await _attach_voice_to_comment(c, appeal_id, message.voice.file_id)
-        else:
-            _say(
-                manager,
-                t("resident_appeal.input.not_supported"),
-                t("resident_appeal.input.hint_comment"),
-            )
-            return
-    except AppealError as exc:
-        _say(manager, problem_text(t, exc))
-        return
-    await c.session.commit()
-    await manager.done()
-    await c.bot.send_message(c.user_id, t("resident_appeal.rate.comment_saved"))
-
-
-async def _attach_voice_to_comment(c: Ctx, appeal_id: int, file_id: str) -> None:
-    """The storage keeps comments as text; the voice itself is kept as the comment
-    event's media so the timeline and staff can play it."""
-    event_id = (
-        await c.session.execute(
-            select(AppealEvent.id)
-            .where(AppealEvent.appeal_id == appeal_id, AppealEvent.kind == "comment")
-            .order_by(AppealEvent.id.desc())
-            .limit(1)
-        )
-    ).scalar_one_or_none()
-    c.session.add(
-        AppealMedia(
-            appeal_id=appeal_id,
-            event_id=event_id,
-            kind="voice",
-            file_id=file_id,
-            added_by=c.user_id,
-            at=c.clock.now(),
-        )
-    )
-    await c.session.flush()
-
-
-async def on_comment_skip(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
-    await manager.done()
-
-
-def rate_comment_dialog() -> Dialog:
-    return Dialog(
-        Window(
-            Format("{notice}\n", when="notice"),
-            L("resident_appeal.rate.comment"),
-            Button(L("resident_appeal.rate.skip"), id="skip", on_click=on_comment_skip),
-            MessageInput(on_comment_input, content_types=ContentType.ANY),
-            state=RateAppeal.comment,
-            getter=_notice_getter,
         ),
     )
 
