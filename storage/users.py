@@ -104,8 +104,25 @@ class UserRepo:
     async def delete(self, user_id: int) -> None:
         """Forget the resident: the user row and everything that only identifies them.
 
-        Staff roles are removed with it; the audit log keeps the bare id of what staff did."""
+        Their appeals stay as the community's record of what was reported and done, but
+        unlinked from them: no resident id, phone or location; what they follow is
+        dropped. Staff roles are removed with it; the audit log keeps the bare id of what
+        staff did."""
+        # Imported here: the appeal and staff modules build on this one.
+        from storage.appeal_models import Appeal, AppealEvent, AppealFollower, AppealMedia
         from storage.staff import RoleAssignment
 
+        await self.session.execute(
+            update(Appeal)
+            .where(Appeal.resident_id == user_id)
+            .values(resident_id=None, contact_phone=None, latitude=None, longitude=None)
+        )
+        await self.session.execute(
+            update(AppealEvent).where(AppealEvent.actor_id == user_id).values(actor_id=None)
+        )
+        await self.session.execute(
+            update(AppealMedia).where(AppealMedia.added_by == user_id).values(added_by=None)
+        )
+        await self.session.execute(delete(AppealFollower).where(AppealFollower.user_id == user_id))
         await self.session.execute(delete(RoleAssignment).where(RoleAssignment.user_id == user_id))
         await self.session.execute(delete(User).where(User.id == user_id))

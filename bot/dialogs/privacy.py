@@ -13,6 +13,7 @@ from bot.dialogs.common import L, ctx
 from bot.dialogs.states import MainMenu, Privacy
 from bot.formatting import e, local_time, node_path
 from bot.roles import apply_chat_commands, describe_grants
+from storage.appeals import AppealService
 from storage.audit import AuditRepo
 from storage.hierarchy import HierarchyRepo
 from storage.staff import Staffing
@@ -39,6 +40,9 @@ async def overview_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, 
         building=building,
         consent=local_time(user.consent_at, c.settings.zone),
         roles=describe_grants(c.staffing, c.t) or "—",
+        appeals=(
+            await AppealService(c.session, c.policy, c.clock.now()).of_resident(user.id, limit=1)
+        )[1],
     )
     return {"data": data, "has_data": True}
 
