@@ -4,6 +4,7 @@ user is (their row, staff grants and language), and the clock."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from aiogram import BaseMiddleware
@@ -16,6 +17,8 @@ from bot.i18n import pick_language, translator
 from storage.clock import Clock
 from storage.staff import StaffRepo
 from storage.users import UserRepo
+
+LAST_SEEN_RESOLUTION = timedelta(minutes=10)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -57,7 +60,10 @@ class ActorMiddleware(BaseMiddleware):
             user = await UserRepo(session).get(tg_user.id)
             if user is not None:
                 _refresh(user, tg_user)
-                user.last_seen_at = self.clock.now()
+                now = self.clock.now()
+                # Not on every update: that would make every click a database write.
+                if now - user.last_seen_at > LAST_SEEN_RESOLUTION:
+                    user.last_seen_at = now
             data["staffing"] = await StaffRepo(session).staffing(
                 tg_user.id, config_admins=self.settings.admin_ids
             )
