@@ -178,18 +178,15 @@ async def measure(url: str | None, n: int) -> dict[str, float]:
     try:
         if url:
             async with engine.begin() as conn:
-                await conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+                await conn.execute(text("DROP SCHEMA public CASCADE"))
+                await conn.execute(text("CREATE SCHEMA public"))
         await upgrade(engine)
         sessionmaker = create_sessionmaker(engine)
         started = time.perf_counter()
         worker, _ = await fill(sessionmaker, n)
         fill_s = time.perf_counter() - started
-        if engine.dialect.name == "postgresql":
-            async with engine.begin() as conn:
-                await conn.execute(text("ANALYZE"))
-        else:
-            async with engine.begin() as conn:
-                await conn.execute(text("ANALYZE"))
+        async with engine.begin() as conn:
+            await conn.execute(text("ANALYZE"))
         tasks_ms = await time_tasks(sessionmaker, worker)
         sweep_ms, fired = await time_sweep(sessionmaker)
         assert fired == 10, fired
