@@ -102,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # The interval job would log every 30 seconds at INFO.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     commands: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]] = {
         "run": _run,
         "db": _db,

@@ -8,11 +8,12 @@ import logging
 import signal
 
 from aiogram import Bot
+from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
 from bot.app import App, create_bot, create_dispatcher
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.roles import set_default_commands
 from bot.scheduling import Scheduler
 from storage.migrate import upgrade
@@ -27,6 +28,12 @@ async def run(settings: Settings) -> None:
     await upgrade(engine)
     app = create_dispatcher(settings, create_sessionmaker(engine))
     bot = create_bot(settings)
+    try:
+        await _check_telegram(bot, settings)
+    except ConfigError:
+        await bot.session.close()
+        await engine.dispose()
+        raise
     notifier = app.attach(bot)
     scheduler = Scheduler(app)
     notifier.start()
@@ -42,6 +49,22 @@ async def run(settings: Settings) -> None:
         await bot.session.close()
         await engine.dispose()
         log.info("stopped")
+
+
+async def _check_telegram(bot: Bot, settings: Settings) -> None:
+    """Fail at start with one line, not a traceback, when the Bot API cannot be used."""
+    where = settings.telegram_api_url or "https://api.telegram.org"
+    try:
+        await bot.get_me()
+    except TelegramUnauthorizedError:
+        raise ConfigError(
+            f"BOT_TOKEN: {where} does not accept this token — copy it again from @BotFather"
+        ) from None
+    except TelegramNetworkError as exc:
+        raise ConfigError(
+            f"TELEGRAM_API_URL: cannot reach the Bot API at {where} ({exc.message}); check the "
+            "network, or point TELEGRAM_API_URL at a reachable self-hosted Bot API server"
+        ) from None
 
 
 async def _on_startup(bot: Bot) -> None:

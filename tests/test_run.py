@@ -104,3 +104,28 @@ async def test_webhook_checks_the_secret_token(
     assert await _wait_for(lambda: emu.chat(5002).last_bot_message is not None, seconds=10)
     assert "居民帮助" in (emu.chat(5002).last_bot_message.text or "")  # type: ignore[union-attr]
     await bot.session.close()
+
+
+async def test_run_refuses_a_token_the_bot_api_rejects(emu: BotAPIEmulator, tmp_path: Path) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "REDIS"))},
+        "BOT_TOKEN": "999999:WRONG-token-for-this-server",
+        "TELEGRAM_API_URL": emu.base_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode == 2
+    assert stderr.decode().strip().splitlines()[-1] == (
+        f"gridbot: configuration error: BOT_TOKEN: {emu.base_url} does not accept this token "
+        "— copy it again from @BotFather"
+    )
