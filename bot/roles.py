@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.config import Settings
 from bot.formatting import e
-from bot.i18n import LANGUAGES, Translator, translator
-from storage.staff import Role, Staffing
+from bot.i18n import LANGUAGES, Translator, pick_language, translator
+from bot.sending import Sender
+from storage.staff import Role, Staffing, StaffRepo
+from storage.users import User
 
 RESIDENT_COMMANDS = (
     "start",
@@ -80,3 +86,35 @@ async def apply_chat_commands(bot: Bot, chat_id: int, staffing: Staffing, langua
     except TelegramAPIError:
         # The user may never have opened the chat yet; the menu follows on their next /start.
         pass
+
+
+async def refresh_staff_commands(
+    bot: Bot,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    sender: Sender,
+    settings: Settings,
+) -> int:
+    """Give every staff member (and every configured admin) their role's menu again, e.g.
+    after a deployment changed the menus. Paced through the sending layer."""
+    async with sessionmaker() as session:
+        repo = StaffRepo(session)
+        ids = {a.user_id for a in await repo.active_assignments()} | set(settings.admin_ids)
+        plans = []
+        for user_id in sorted(ids):
+            staffing = await repo.staffing(user_id, config_admins=settings.admin_ids)
+            user = await session.get(User, user_id)
+            language = pick_language(
+                user.language if user else None,
+                user.telegram_language if user else None,
+                settings.default_language,
+            )
+            plans.append((user_id, staffing, language))
+    for user_id, staffing, language in plans:
+        await sender.send(user_id, _menu_call(bot, user_id, staffing, language), skip_check=True)
+    return len(plans)
+
+
+def _menu_call(
+    bot: Bot, user_id: int, staffing: Staffing, language: str
+) -> Callable[[], Awaitable[None]]:
+    return lambda: apply_chat_commands(bot, user_id, staffing, language)

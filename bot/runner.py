@@ -14,7 +14,7 @@ from aiohttp import web
 
 from bot.app import App, create_bot, create_dispatcher
 from bot.config import ConfigError, Settings
-from bot.roles import set_default_commands
+from bot.roles import refresh_staff_commands, set_default_commands
 from bot.scheduling import Scheduler
 from storage.migrate import upgrade
 from storage.sessions import create_engine, create_sessionmaker
@@ -67,14 +67,18 @@ async def _check_telegram(bot: Bot, settings: Settings) -> None:
         ) from None
 
 
-async def _on_startup(bot: Bot) -> None:
+async def _on_startup(bot: Bot, app: App) -> None:
     await set_default_commands(bot)
+    staff = await refresh_staff_commands(bot, app.sessionmaker, app.sender, app.settings)
     me = await bot.me()
-    log.info("running as @%s", me.username)
+    log.info("running as @%s; command menus set for %d staff", me.username, staff)
 
 
 async def _run_polling(app: App, bot: Bot) -> None:
-    app.dispatcher.startup.register(_on_startup)
+    async def on_startup(bot: Bot) -> None:
+        await _on_startup(bot, app)
+
+    app.dispatcher.startup.register(on_startup)
     await bot.delete_webhook(drop_pending_updates=False)
     # aiogram installs SIGTERM/SIGINT handlers that stop polling after the current updates.
     await app.dispatcher.start_polling(bot, handle_signals=True, close_bot_session=False)
@@ -94,7 +98,7 @@ def build_webhook_app(app: App, bot: Bot, settings: Settings) -> web.Application
 async def _run_webhook(app: App, bot: Bot, settings: Settings) -> None:
     assert settings.webhook_url is not None
     web_app = build_webhook_app(app, bot, settings)
-    await _on_startup(bot)
+    await _on_startup(bot, app)
     await bot.set_webhook(
         settings.webhook_url + settings.webhook_path,
         secret_token=settings.webhook_secret,

@@ -250,3 +250,30 @@ async def test_buttons_and_commands_refused_to_those_who_may_not_use_them(
     # aiogram-dialog may try to strip a keyboard the forged message never had; Telegram
     # answers "not modified" and the bot carries on.
     assert all("not modified" in (r.error or "") for r in emu.errors)
+
+
+async def test_start_up_gives_every_staff_member_their_menu(
+    harness: Harness,
+    emu: BotAPIEmulator,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
+) -> None:
+    from bot.roles import refresh_staff_commands
+
+    tree = await build_tree(sessionmaker, clock)
+    async with sessionmaker() as session:
+        await StaffRepo(session).grant(
+            user_id=2010, role=Role.WORKER, node=tree.grid, granted_by=None, now=clock.now()
+        )
+        await session.commit()
+    for user_id in (2010, ADMIN_ID):
+        emu.send_text(emu.add_user(user_id=user_id, first_name="员工"), "/start", queue=False)
+
+    count = await refresh_staff_commands(
+        harness.bot, sessionmaker, harness.app.sender, harness.app.settings
+    )
+
+    assert count == 2
+    assert [c["command"] for c in emu.chat(2010).commands][:2] == ["menu", "tasks"]
+    assert "invite" in [c["command"] for c in emu.chat(ADMIN_ID).commands]
+    assert emu.errors == []
