@@ -140,23 +140,7 @@ class AppealService:
         self, resident_id: int, *, offset: int = 0, limit: int = 10
     ) -> tuple[Sequence[Appeal], int]:
         where = Appeal.resident_id == resident_id
-        rows = (
-            (
-                await self.session.execute(
-                    select(Appeal)
-                    .where(where)
-                    .order_by(Appeal.id.desc())
-                    .offset(offset)
-                    .limit(limit)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        total = (
-            await self.session.execute(select(func.count()).select_from(Appeal).where(where))
-        ).scalar_one()
-        return rows, int(total)
+        return await self._page(where, (Appeal.id.desc(),), offset, limit)
 
     async def similar_open(self, building_id: int, category: str) -> Sequence[Appeal]:
         return (
@@ -200,23 +184,16 @@ class AppealService:
                 levels = _levels_from(Level(kind.value))
                 clauses.append(and_(in_area, Appeal.level.in_(levels)))
         where = and_(Appeal.state.in_(OPEN_STATES), or_(*clauses))
-        rows = (
-            (
-                await self.session.execute(
-                    select(Appeal)
-                    .where(where)
-                    .order_by(Appeal.deadline_at, Appeal.id)
-                    .offset(offset)
-                    .limit(limit)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        total = (
-            await self.session.execute(select(func.count()).select_from(Appeal).where(where))
-        ).scalar_one()
-        return rows, int(total)
+        return await self._page(where, (Appeal.deadline_at, Appeal.id), offset, limit)
+
+    async def _page(
+        self, where: ColumnElement[bool], order: tuple[Any, ...], offset: int, limit: int
+    ) -> tuple[Sequence[Appeal], int]:
+        """One page of appeals and how many there are in all."""
+        stmt = select(Appeal).where(where).order_by(*order).offset(offset).limit(limit)
+        rows = (await self.session.execute(stmt)).scalars().all()
+        count = select(func.count()).select_from(Appeal).where(where)
+        return rows, int((await self.session.execute(count)).scalar_one())
 
     async def level_staff(self, appeal: Appeal, level: Level | None = None) -> list[int]:
         level = level or appeal.level_enum
