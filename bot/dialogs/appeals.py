@@ -579,6 +579,13 @@ async def on_form_input(message: Message, _: MessageInput, manager: DialogManage
     await _absorb(message, manager, HINTS.get(state, "resident_appeal.input.hint_summary"))
 
 
+def _edit_button(field: str, state: State) -> Button:
+    """A summary button that reopens one step of the form with the rest kept."""
+    return Button(
+        L(f"resident_appeal.form.edit_{field}"), id=f"edit_{field}", on_click=_edit(state)
+    )
+
+
 def _back_button() -> Button:
     return Button(L("common.back"), id="back", on_click=on_back)
 
@@ -709,33 +716,13 @@ def file_appeal_dialog() -> Dialog:
             L("resident_appeal.form.summary"),
             Button(L("resident_appeal.form.confirm"), id="confirm", on_click=on_confirm),
             Row(
-                Button(
-                    L("resident_appeal.form.edit_category"),
-                    id="e_cat",
-                    on_click=_edit(FileAppeal.category),
-                ),
-                Button(
-                    L("resident_appeal.form.edit_description"),
-                    id="e_desc",
-                    on_click=_edit(FileAppeal.description),
-                ),
+                _edit_button("category", FileAppeal.category),
+                _edit_button("description", FileAppeal.description),
             ),
             Row(
-                Button(
-                    L("resident_appeal.form.edit_photos"),
-                    id="e_photos",
-                    on_click=_edit(FileAppeal.photos),
-                ),
-                Button(
-                    L("resident_appeal.form.edit_location"),
-                    id="e_loc",
-                    on_click=_edit(FileAppeal.location),
-                ),
-                Button(
-                    L("resident_appeal.form.edit_anonymous"),
-                    id="e_anon",
-                    on_click=_edit(FileAppeal.anonymous),
-                ),
+                _edit_button("photos", FileAppeal.photos),
+                _edit_button("location", FileAppeal.location),
+                _edit_button("anonymous", FileAppeal.anonymous),
             ),
             Button(
                 L("resident_appeal.form.phone_share_on"),
