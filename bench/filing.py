@@ -25,8 +25,8 @@ from aiogram.types import Message, Update
 
 from bot.app import create_bot, create_dispatcher
 from bot.config import load_settings
-from bot.emulator import BotAPIEmulator
-from bot.emulator.world import EmulatedUser
+from emulator import BotAPIEmulator
+from emulator.world import EmulatedUser
 from storage.clock import SystemClock
 from storage.hierarchy import HierarchyRepo, NodeKind
 from storage.migrate import upgrade

@@ -250,7 +250,7 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.sandbox.server import run_sandbox
+    from sandbox.server import run_sandbox
 
     await run_sandbox(args.db, args.host, args.port)
     return 0

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import create_bot, create_dispatcher
 from bot.config import Settings, load_settings
-from bot.emulator import BotAPIEmulator
+from emulator import BotAPIEmulator
 from bot.sending import Sender
 from storage.clock import ManualClock
 from storage.migrate import upgrade

@@ -12,8 +12,8 @@ from aiogram import Bot
 from aiogram.types import Update
 
 from bot.app import App
-from bot.emulator import BotAPIEmulator
-from bot.emulator.world import EmulatedUser, StoredMessage
+from emulator import BotAPIEmulator
+from emulator.world import EmulatedUser, StoredMessage
 
 
 @dataclass

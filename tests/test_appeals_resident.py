@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import AppealOpen, RateAction
-from bot.emulator import BotAPIEmulator
-from bot.emulator.world import EmulatedUser
+from emulator import BotAPIEmulator
+from emulator.world import EmulatedUser
 from storage.appeals import (
     Appeal,
     AppealEvent,

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.app import create_dispatcher
 from bot.callbacks import TaskAction
 from bot.config import Settings
-from bot.emulator import BotAPIEmulator
-from bot.emulator.world import EmulatedUser, StoredMessage
+from emulator import BotAPIEmulator
+from emulator.world import EmulatedUser, StoredMessage
 from storage.appeals import (
     Appeal,
     AppealEvent,

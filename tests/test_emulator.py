@@ -34,7 +34,7 @@ from aiogram.types import (
     Update,
 )
 
-from bot.emulator import BotAPIEmulator, EmulatedUser, EmulatorUsageError, sample_png
+from emulator import BotAPIEmulator, EmulatedUser, EmulatorUsageError, sample_png
 
 TOKEN = "123456:TEST-TOKEN"
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import create_dispatcher
 from bot.config import Settings
-from bot.emulator import BotAPIEmulator
+from emulator import BotAPIEmulator
 from storage.clock import ManualClock
 from tests.factories import build_tree
 from tests.harness import Harness

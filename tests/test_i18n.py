@@ -37,7 +37,7 @@ def test_language_choice() -> None:
 
 
 def test_every_text_is_valid_telegram_html() -> None:
-    from bot.emulator.formatting import parse_html, utf16_len
+    from emulator.formatting import parse_html, utf16_len
 
     for language in LANGUAGES:
         for key, template in catalog(language).items():

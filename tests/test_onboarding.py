@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.emulator import BotAPIEmulator
+from emulator import BotAPIEmulator
 from storage.appeals import Appeal, AppealEvent, AppealService, Draft
 from storage.audit import AuditEntry
 from storage.clock import ManualClock

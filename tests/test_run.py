@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import create_bot, create_dispatcher
 from bot.config import Settings, load_settings
-from bot.emulator import BotAPIEmulator
+from emulator import BotAPIEmulator
 from bot.runner import build_webhook_app
 from storage.clock import ManualClock
 from tests.conftest import TOKEN

@@ -15,8 +15,8 @@ import aiohttp
 import pytest
 
 from bot.config import ConfigError
-from bot.emulator import sample_png
-from bot.sandbox import Sandbox, run_sandbox
+from emulator import sample_png
+from sandbox import Sandbox, run_sandbox
 from storage.demo import DEMO_PERSONAS
 from storage.users import User
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 
-from bot.emulator import sample_png
-from bot.sandbox import Sandbox
+from emulator import sample_png
+from sandbox import Sandbox
 from storage.appeals import AppealService, Draft
 from storage.hierarchy import HierarchyRepo
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.emulator import BotAPIEmulator
+from emulator import BotAPIEmulator
 from bot.sending import Outcome, RateLimiter, Sender
 from storage.clock import ManualClock
 from storage.users import User, UserRepo

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.emulator import BotAPIEmulator
+from emulator import BotAPIEmulator
 from bot.roles import set_default_commands
 from storage.audit import AuditEntry
 from storage.clock import ManualClock

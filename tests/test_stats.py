@@ -12,8 +12,8 @@ from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.emulator import BotAPIEmulator
-from bot.emulator.world import EmulatedUser
+from emulator import BotAPIEmulator
+from emulator.world import EmulatedUser
 from bot.handlers.stats import CAPTION_LIMIT, overview_text
 from bot.i18n import translator
 from bot.report import ReportError, write_report

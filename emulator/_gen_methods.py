@@ -2,8 +2,8 @@
 
 Run by hand only; it is never imported at runtime::
 
-    .venv/bin/python bot/emulator/_gen_methods.py /work/shared/telegram-bot-api/api.json
-    .venv/bin/ruff format bot/emulator/api_methods.py
+    .venv/bin/python emulator/_gen_methods.py /work/shared/telegram-bot-api/api.json
+    .venv/bin/ruff format emulator/api_methods.py
 
 The emulator must not read the dump at run time, so the result is committed as code.
 """

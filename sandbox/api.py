@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
-from bot.emulator import ApiError, EmulatedUser, EmulatorUsageError
+from emulator import ApiError, EmulatedUser, EmulatorUsageError
 
 if TYPE_CHECKING:
-    from bot.sandbox.core import Sandbox
+    from sandbox.core import Sandbox
 
 STATIC = Path(__file__).parent / "static"
 MAX_TEXT = 4096  # what a Telegram client lets a user send in one message

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bot.emulator import BotAPIEmulator
+from emulator import BotAPIEmulator
 from storage.clock import Clock
 
 # A page that falls this far behind is disconnected; it reconnects and reloads.

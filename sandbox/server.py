@@ -9,7 +9,7 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.sandbox.core import Sandbox
+from sandbox.core import Sandbox
 
 
 def _announce(url: str) -> None:

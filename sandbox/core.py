@@ -19,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import App, create_bot, create_dispatcher
 from bot.config import ConfigError, load_settings
-from bot.emulator import BotAPIEmulator, EmulatedUser
+from emulator import BotAPIEmulator, EmulatedUser
 from bot.roles import apply_chat_commands, set_default_commands
-from bot.sandbox.api import add_routes
-from bot.sandbox.events import EventHub
-from bot.sandbox.people import Directory, load_directory
+from sandbox.api import add_routes
+from sandbox.events import EventHub
+from sandbox.people import Directory, load_directory
 from bot.scheduling import Scheduler
 from storage.clock import OffsetClock
 from storage.demo import seed_demo
