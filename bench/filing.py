@@ -23,7 +23,7 @@ from typing import Any
 from aiogram import Bot, Dispatcher, Router
 from aiogram.types import Message, Update
 
-from bot.app import create_bot, create_dispatcher
+from bot.app import bootstrap, create_bot
 from bot.config import load_settings
 from emulator import BotAPIEmulator
 from emulator.world import EmulatedUser
@@ -95,8 +95,8 @@ async def bench_filing(emu: BotAPIEmulator, filings: int) -> list[float]:
     settings = load_settings(
         bot_token=TOKEN, telegram_api_url=emu.base_url, bot_username="gridbot_bench_bot"
     )
-    app = create_dispatcher(settings, sessionmaker, clock=clock)
-    bot = create_bot(settings)
+    app = bootstrap(settings, sessionmaker, clock=clock)
+    bot = app.bot
     timer = Timer(bot, app.dispatcher)
     steps: list[Callable[[EmulatedUser], Awaitable[None]]] = [
         lambda u: timer.feed(emu.send_command(u, "new", queue=False)),

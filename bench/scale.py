@@ -26,13 +26,12 @@ from typing import Any
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from storage.appeal_policy import AppealPolicy
-from storage.appeals import Appeal, AppealService, Level, State, sweep
+from storage.appeals import Appeal, AppealPolicy, AppealService, Level, State, sweep
 from storage.demo import seed_demo
 from storage.hierarchy import Node, NodeKind
 from storage.migrate import upgrade
+from storage.roles import Role, StaffRepo
 from storage.sessions import create_engine, create_sessionmaker
-from storage.staff import Role, StaffRepo
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 POLICY = AppealPolicy()

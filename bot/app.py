@@ -1,33 +1,39 @@
-"""Assembles the bot: the Bot client, FSM storage, the Dispatcher with its middlewares,
-routers and dialogs. Tests, the CLI and the sandbox all build the bot through here."""
+"""The composition root: one pass builds everything a running bot holds on to, the Bot
+client, the Dispatcher with its middlewares, the features' routers and dialogs, the
+outbox delivery and the scheduler. ``gridbot run``, the sandbox, the tests and the
+benches all start the bot here, overriding only what they must (clock, FSM storage,
+sending pace, configuration), in the manner of cosmicpython's ``bootstrap``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
-from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from aiogram_dialog import setup_dialogs
-from aiogram_dialog.api.protocols import BgManagerFactory
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.dialogs import dialog_routers
-from bot.dialogs.ids import install_unique_intent_ids
-from bot.dialogs.toast import AnswerOnceMessageManager
+from bot.delivery import Delivery
 from bot.errors import register_error_handlers
-from bot.handlers import handler_routers
-from bot.middlewares import ActorMiddleware, DbSessionMiddleware
-from bot.notifications import Notifier
+from bot.features import FEATURES
+from bot.kit.ids import install_unique_intent_ids
+from bot.kit.messages import ScreenMessageManager
+from bot.kit.stale import stale_press_guard
+from bot.middlewares import ActorMiddleware, ServicesMiddleware
+from bot.registry import Registry
+from bot.scheduling import JobContext, Scheduler
 from bot.sending import Sender
-from storage.appeal_policy import AppealPolicy
 from storage.clock import Clock, SystemClock
+from storage.services import Config, Services
 
 
 def create_bot(settings: Settings, *, token: str | None = None) -> Bot:
@@ -51,67 +57,102 @@ def create_storage(settings: Settings) -> BaseStorage:
     return MemoryStorage()
 
 
+def create_isolation(storage: BaseStorage) -> BaseEventIsolation:
+    """One update at a time per chat: a double tap waits for the first to finish. Across
+    processes the lock lives in Redis, next to the dialogs' state."""
+    if isinstance(storage, RedisStorage):
+        return RedisEventIsolation(storage.redis, key_builder=storage.key_builder)
+    return SimpleEventIsolation()
+
+
 @dataclass
 class App:
     """Everything a running bot process holds on to."""
 
     settings: Settings
-    dispatcher: Dispatcher
+    registry: Registry
+    config: Config
     sessionmaker: async_sessionmaker[AsyncSession]
     clock: Clock
+    bot: Bot
+    dispatcher: Dispatcher
     sender: Sender
-    bg_manager_factory: BgManagerFactory
-    policy: AppealPolicy
-    notifier: Notifier | None = None
-    extras: dict[str, object] = field(default_factory=dict)
-
-    def attach(self, bot: Bot) -> Notifier:
-        """The outbox needs a Bot to send with; made once the Bot exists."""
-        self.notifier = Notifier(
-            bot, self.sessionmaker, self.sender, self.settings, self.clock, self.policy
-        )
-        return self.notifier
+    delivery: Delivery
+    scheduler: Scheduler
 
     def kick(self) -> None:
-        if self.notifier is not None:
-            self.notifier.kick()
+        """Something was committed that may owe messages: deliver now, not at the next poll."""
+        self.delivery.kick()
+
+    @asynccontextmanager
+    async def services(self) -> AsyncIterator[Services]:
+        """A unit of work outside an update (CLI, tests, the sandbox): committed at the end
+        unless it raised."""
+        async with self.sessionmaker() as session:
+            services = Services(session, self.clock, self.config, on_commit=self.kick)
+            yield services
+            await services.commit()
+
+    async def tick(self) -> int:
+        """Run every feature's scheduled jobs once, then deliver what they owe."""
+        done = await self.scheduler.run_all()
+        await self.delivery.deliver_pending()
+        return done
+
+    def start(self) -> None:
+        self.delivery.start()
+        self.scheduler.start()
+
+    async def stop(self) -> None:
+        await self.scheduler.stop()
+        await self.delivery.stop()
+
+    async def close(self) -> None:
+        await self.stop()
+        await self.bot.session.close()
 
 
-def create_dispatcher(
+def bootstrap(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
     *,
     clock: Clock | None = None,
     storage: BaseStorage | None = None,
     sender: Sender | None = None,
+    bot: Bot | None = None,
+    registry: Registry | None = None,
+    config: Iterable[object] = (),
 ) -> App:
+    """Build the bot. ``config`` objects replace the features' own configuration of the
+    same type (e.g. an AppealPolicy with other deadlines)."""
     clock = clock or SystemClock()
+    registry = registry or Registry(FEATURES)
+    merged = Config(registry.config_objects()).with_overrides(config)
     storage = storage or create_storage(settings)
     sender = sender or Sender(sessionmaker, clock)
-    policy = settings.appeal_policy()
-    dp = Dispatcher(storage=storage)
-    hooks: list[App] = []
+    bot = bot or create_bot(settings)
+    isolation = create_isolation(storage)
 
-    def after_commit() -> None:
-        # Whatever a handler committed may have queued messages: deliver them now.
-        for app in hooks:
-            app.kick()
-
-    dp.update.outer_middleware(DbSessionMiddleware(sessionmaker, after_commit=after_commit))
-    dp.update.outer_middleware(ActorMiddleware(settings, clock))
+    dp = Dispatcher(storage=storage, events_isolation=isolation)
+    delivery = Delivery(bot, sessionmaker, sender, settings, clock, merged, registry.renderers)
+    dp.update.outer_middleware(
+        ServicesMiddleware(sessionmaker, clock, merged, on_commit=delivery.kick)
+    )
+    dp.update.outer_middleware(ActorMiddleware(settings))
+    dp["features"] = registry
     dp["sender"] = sender
     dp["sessionmaker"] = sessionmaker
-    dp["policy"] = policy
+    dp["clock"] = clock
+    dp["config"] = merged
     register_error_handlers(dp)
-    dp.include_routers(*handler_routers(), *dialog_routers())
+    # Every feature's commands before any dialog: a form waiting for text must never
+    # swallow another feature's /command.
+    dp.include_routers(*registry.handler_routers(), *registry.dialog_routers())
     install_unique_intent_ids()
-    isolation = None
-    if isinstance(storage, RedisStorage):
-        isolation = RedisEventIsolation(storage.redis, key_builder=storage.key_builder)
-    bg_factory = setup_dialogs(
-        dp, events_isolation=isolation, message_manager=AnswerOnceMessageManager()
+    setup_dialogs(dp, events_isolation=isolation, message_manager=ScreenMessageManager())
+    # After aiogram-dialog's own middlewares: the dialog's stack is loaded by then.
+    dp.callback_query.outer_middleware(stale_press_guard)
+    scheduler = Scheduler(registry.jobs(), JobContext(sessionmaker, clock, merged), delivery.kick)
+    return App(
+        settings, registry, merged, sessionmaker, clock, bot, dp, sender, delivery, scheduler
     )
-    dp["bg_manager_factory"] = bg_factory
-    app = App(settings, dp, sessionmaker, clock, sender, bg_factory, policy)
-    hooks.append(app)
-    return app

@@ -11,7 +11,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_config, load_settings
 from storage.clock import SystemClock
 from storage.migrate import upgrade
 from storage.sessions import create_engine, create_sessionmaker
@@ -140,7 +140,7 @@ async def _db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _import(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.importer import ImportFailed, import_file
+    from storage.onboarding.importer import ImportFailed, import_file
 
     if not args.file.exists():
         print(f"gridbot: no such file: {args.file}", file=sys.stderr)
@@ -188,7 +188,7 @@ async def _seed(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _qr(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.qr import write_qr_codes
+    from bot.handlers.onboarding.qr import write_qr_codes
 
     username = args.bot_username or settings.bot_username
     if not username:
@@ -221,7 +221,8 @@ async def _qr(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _report(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.report import write_report
+    from bot.dialogs.appeals.report import write_report
+    from bot.handlers.appeals.config import AppealSettings
 
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.month):
         print("gridbot: --month must look like 2026-11", file=sys.stderr)
@@ -237,7 +238,7 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
                     args.month,
                     out,
                     settings.zone,
-                    settings.appeal_policy(),
+                    load_config(AppealSettings).policy(),
                     node_code=args.node,
                 )
             except ValueError as exc:

@@ -5,21 +5,25 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from storage.appeal_policy import AppealPolicy
-
 TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{10,}$")
 
 
+ENV = SettingsConfigDict(
+    env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+)
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
-    )
+    """The bot's own settings; each feature reads its own (e.g. APPEAL_DEADLINES) the same
+    way through ``load_config``."""
+
+    model_config = ENV
 
     bot_token: str = Field(default="", description="from @BotFather")
     database_url: str = Field(default=f"sqlite+aiosqlite:///{Path.cwd() / 'gridbot.db'}")
@@ -36,11 +40,6 @@ class Settings(BaseSettings):
     bot_username: str | None = None
     qr_font: str | None = None
     log_level: str = "INFO"
-    # JSON, hours per category: {"safety": {"accept": 2, "resolve": 24, "feedback": 48}};
-    # "default" replaces the 123 rule, "urgent" the urgent call's.
-    appeal_deadlines: dict[str, dict[str, float]] = Field(default_factory=dict)
-    # JSON list of {"code", "zh", "en"}; empty keeps the nine standard categories.
-    appeal_categories: list[dict[str, str]] = Field(default_factory=list)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -99,17 +98,6 @@ class Settings(BaseSettings):
             )
         return self
 
-    @model_validator(mode="after")
-    def _policy_is_valid(self) -> Settings:
-        try:
-            self.appeal_policy()
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"APPEAL_DEADLINES: {exc}") from None
-        return self
-
-    def appeal_policy(self) -> AppealPolicy:
-        return AppealPolicy.from_config(self.appeal_deadlines, self.appeal_categories or None)
-
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -127,9 +115,14 @@ class ConfigError(Exception):
     """A setting that cannot work; the message is the one line shown to the operator."""
 
 
-def load_settings(**overrides: object) -> Settings:
+S = TypeVar("S", bound=BaseSettings)
+
+
+def load_config(kind: type[S], **overrides: object) -> S:
+    """Settings of ``kind`` from the environment or .env; a bad value raises ConfigError
+    with one line naming it."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return kind(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]).upper() or "SETTINGS"
@@ -137,3 +130,7 @@ def load_settings(**overrides: object) -> Settings:
         if ":" in message and message.split(":", 1)[0].isupper():
             raise ConfigError(message) from None
         raise ConfigError(f"{field}: {message}") from None
+
+
+def load_settings(**overrides: object) -> Settings:
+    return load_config(Settings, **overrides)

@@ -1,6 +1,7 @@
 """Nothing fails silently: a handler's crash is logged with the update id and the user
-gets a short apology; a dialog whose context was lost (a restart with memory storage, an
-old message) simply reopens the main menu."""
+gets a short apology. A press on a dialog that is no longer live (an old message, a
+double tap) changes nothing and says so; when the user's dialogs were lost (a restart
+with memory storage) the main menu opens again."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from aiogram_dialog import DialogManager, ShowMode, StartMode
 from aiogram_dialog.api.exceptions import OutdatedIntent, UnknownIntent, UnknownState
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.dialogs.states import MainMenu
 from bot.i18n import translator
+from bot.kit.menu import MainMenu
+from storage.clock import Clock
+from storage.services import Config, Services
 
 log = logging.getLogger(__name__)
 
@@ -25,24 +28,30 @@ async def on_stale_dialog(
     event: ErrorEvent,
     dialog_manager: DialogManager,
     sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    config: Config,
     language: str = "zh",
 ) -> None:
     update = event.update
-    log.info(
-        "update %s: stale dialog (%s), reopening the main menu", update.update_id, event.exception
-    )
     t = translator(language)
+    live = dialog_manager.has_context()
+    log.info("update %s: stale dialog (%s), live=%s", update.update_id, event.exception, live)
     if update.callback_query is not None:
         with contextlib.suppress(TelegramAPIError):
-            await update.callback_query.answer(t("errors.stale"))
+            await update.callback_query.answer(
+                t("common.stale_button") if live else t("errors.stale")
+            )
+    if live:
+        return
     # The update's own session closed when the exception left its middleware; the menu's
     # getters need a live one.
     async with sessionmaker() as session:
-        dialog_manager.middleware_data["session"] = session
+        services = Services(session, clock, config)
+        dialog_manager.middleware_data["services"] = services
         await dialog_manager.start(
             MainMenu.main, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND
         )
-        await session.commit()
+        await services.commit()
 
 
 async def on_error(event: ErrorEvent, language: str = "zh") -> None:

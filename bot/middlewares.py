@@ -1,5 +1,9 @@
-"""Per-update context: a database session (committed when the handler succeeds), who the
-user is (their row, staff grants and language), and the clock."""
+"""Per-update context: one services object over one database session (committed once
+when the handler returns, which also wakes the outbox delivery), and who the user is
+(their row, staff grants and language).
+
+Both run after aiogram's events isolation has taken the chat's lock, so a chat waiting
+for its turn holds no database connection."""
 
 from __future__ import annotations
 
@@ -8,37 +12,40 @@ from datetime import timedelta
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, Update
+from aiogram.types import TelegramObject
 from aiogram.types import User as TgUser
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.i18n import pick_language, translator
 from storage.clock import Clock
-from storage.staff import StaffRepo
-from storage.users import UserRepo
+from storage.services import Config, Services
+from storage.users import User
 
 LAST_SEEN_RESOLUTION = timedelta(minutes=10)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
-class DbSessionMiddleware(BaseMiddleware):
+class ServicesMiddleware(BaseMiddleware):
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
-        after_commit: Callable[[], object] | None = None,
+        clock: Clock,
+        config: Config,
+        on_commit: Callable[[], object] | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
-        self.after_commit = after_commit
+        self.clock = clock
+        self.config = config
+        self.on_commit = on_commit
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         async with self.sessionmaker() as session:
-            data["session"] = session
+            services = Services(session, self.clock, self.config, on_commit=self.on_commit)
+            data["services"] = services
             result = await handler(event, data)
-            await session.commit()
-        if self.after_commit is not None:
-            self.after_commit()
+            await services.commit()
         return result
 
 
@@ -46,25 +53,23 @@ class ActorMiddleware(BaseMiddleware):
     """Loads the user behind the update. Nothing is stored for someone who has not yet
     consented or been made staff: the privacy notice comes first."""
 
-    def __init__(self, settings: Settings, clock: Clock) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.clock = clock
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        session: AsyncSession = data["session"]
+        services: Services = data["services"]
         tg_user: TgUser | None = data.get("event_from_user")
-        data["clock"] = self.clock
         data["settings"] = self.settings
         user = None
         if tg_user is not None:
-            user = await UserRepo(session).get(tg_user.id)
+            user = await services.users.get(tg_user.id)
             if user is not None:
                 _refresh(user, tg_user)
-                now = self.clock.now()
+                now = services.now()
                 # Not on every update: that would make every click a database write.
                 if now - user.last_seen_at > LAST_SEEN_RESOLUTION:
                     user.last_seen_at = now
-            data["staffing"] = await StaffRepo(session).staffing(
+            data["staffing"] = await services.staff.staffing(
                 tg_user.id, config_admins=self.settings.admin_ids
             )
         data["user"] = user
@@ -78,14 +83,16 @@ class ActorMiddleware(BaseMiddleware):
         return await handler(event, data)
 
 
-def _refresh(user: Any, tg_user: TgUser) -> None:
-    user.first_name = tg_user.first_name
-    user.last_name = tg_user.last_name
-    user.username = tg_user.username
-    user.telegram_language = tg_user.language_code
-    # Writing to us means the bot is no longer blocked by this user.
-    user.blocked_at = None
-
-
-def update_id_of(event: TelegramObject) -> int | None:
-    return event.update_id if isinstance(event, Update) else None
+def _refresh(user: User, tg_user: TgUser) -> None:
+    # Only what changed: an unchanged attribute set again would still be an UPDATE.
+    for name, value in (
+        ("first_name", tg_user.first_name),
+        ("last_name", tg_user.last_name),
+        ("username", tg_user.username),
+        ("telegram_language", tg_user.language_code),
+    ):
+        if getattr(user, name) != value:
+            setattr(user, name, value)
+    if user.blocked_at is not None:
+        # Writing to us means the bot is no longer blocked by this user.
+        user.blocked_at = None

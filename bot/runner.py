@@ -12,10 +12,9 @@ from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
-from bot.app import App, create_bot, create_dispatcher
+from bot.app import App, bootstrap
+from bot.commands import refresh_staff_commands, set_default_commands
 from bot.config import ConfigError, Settings
-from bot.roles import refresh_staff_commands, set_default_commands
-from bot.scheduling import Scheduler
 from storage.migrate import upgrade
 from storage.sessions import create_engine, create_sessionmaker
 
@@ -25,28 +24,26 @@ log = logging.getLogger(__name__)
 async def run(settings: Settings) -> None:
     settings.require_token()
     engine = create_engine(settings.database_url)
-    await upgrade(engine)
-    app = create_dispatcher(settings, create_sessionmaker(engine))
-    bot = create_bot(settings)
     try:
-        await _check_telegram(bot, settings)
-    except ConfigError:
-        await bot.session.close()
+        await upgrade(engine)
+        app = bootstrap(settings, create_sessionmaker(engine))
+    except BaseException:
         await engine.dispose()
         raise
-    notifier = app.attach(bot)
-    scheduler = Scheduler(app)
-    notifier.start()
-    scheduler.start()
+    try:
+        await _check_telegram(app.bot, settings)
+    except ConfigError:
+        await app.bot.session.close()
+        await engine.dispose()
+        raise
+    app.start()
     try:
         if settings.webhook_url:
-            await _run_webhook(app, bot, settings)
+            await _run_webhook(app, settings)
         else:
-            await _run_polling(app, bot)
+            await _run_polling(app)
     finally:
-        await scheduler.stop()
-        await notifier.stop()
-        await bot.session.close()
+        await app.close()
         await engine.dispose()
         log.info("stopped")
 
@@ -68,13 +65,17 @@ async def _check_telegram(bot: Bot, settings: Settings) -> None:
 
 
 async def _on_startup(bot: Bot, app: App) -> None:
-    await set_default_commands(bot)
-    staff = await refresh_staff_commands(bot, app.sessionmaker, app.sender, app.settings)
+    await set_default_commands(bot, app.registry)
+    staff = await refresh_staff_commands(
+        bot, app.registry, app.sessionmaker, app.sender, app.settings
+    )
     me = await bot.me()
     log.info("running as @%s; command menus set for %d staff", me.username, staff)
 
 
-async def _run_polling(app: App, bot: Bot) -> None:
+async def _run_polling(app: App) -> None:
+    bot = app.bot
+
     async def on_startup(bot: Bot) -> None:
         await _on_startup(bot, app)
 
@@ -84,20 +85,21 @@ async def _run_polling(app: App, bot: Bot) -> None:
     await app.dispatcher.start_polling(bot, handle_signals=True, close_bot_session=False)
 
 
-def build_webhook_app(app: App, bot: Bot, settings: Settings) -> web.Application:
+def build_webhook_app(app: App, settings: Settings) -> web.Application:
     """The aiohttp application that receives updates; requests without Telegram's
     secret-token header are refused."""
     web_app = web.Application()
     SimpleRequestHandler(
-        dispatcher=app.dispatcher, bot=bot, secret_token=settings.webhook_secret
+        dispatcher=app.dispatcher, bot=app.bot, secret_token=settings.webhook_secret
     ).register(web_app, path=settings.webhook_path)
-    setup_application(web_app, app.dispatcher, bot=bot)
+    setup_application(web_app, app.dispatcher, bot=app.bot)
     return web_app
 
 
-async def _run_webhook(app: App, bot: Bot, settings: Settings) -> None:
+async def _run_webhook(app: App, settings: Settings) -> None:
     assert settings.webhook_url is not None
-    web_app = build_webhook_app(app, bot, settings)
+    bot = app.bot
+    web_app = build_webhook_app(app, settings)
     await _on_startup(bot, app)
     await bot.set_webhook(
         settings.webhook_url + settings.webhook_path,

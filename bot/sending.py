@@ -38,6 +38,7 @@ class Outcome(StrEnum):
     SENT = "sent"
     BLOCKED = "blocked"  # 403 now, or marked blocked before
     FAILED = "failed"  # rejected or still rate-limited after the retries
+    GONE = "gone"  # nothing left to send (what the message was about no longer exists)
 
 
 @dataclass(frozen=True)

@@ -12,25 +12,23 @@ from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 
-from aiogram import Bot
 from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.app import App, create_bot, create_dispatcher
+from bot.app import App, bootstrap
+from bot.commands import apply_chat_commands, set_default_commands
 from bot.config import ConfigError, load_settings
 from emulator import BotAPIEmulator, EmulatedUser
-from bot.roles import apply_chat_commands, set_default_commands
 from sandbox.api import add_routes
 from sandbox.events import EventHub
 from sandbox.people import Directory, load_directory
-from bot.scheduling import Scheduler
 from storage.clock import OffsetClock
 from storage.demo import seed_demo
 from storage.hierarchy import Node
 from storage.migrate import upgrade
+from storage.roles import StaffRepo
 from storage.sessions import create_engine, create_sessionmaker
-from storage.staff import StaffRepo
 
 TOKEN = "100000:SANDBOX-gridbot-offline"
 BOT_USERNAME = "gridbot_sandbox_bot"
@@ -54,8 +52,6 @@ class Sandbox:
         self._engine: AsyncEngine | None = None
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
         self._app: App | None = None
-        self._bot: Bot | None = None
-        self._scheduler: Scheduler | None = None
         self._directory: Directory | None = None
         self._polling: asyncio.Task[None] | None = None
         add_routes(self)  # before the emulator's server starts: aiohttp freezes its router
@@ -88,13 +84,12 @@ class Sandbox:
 
     async def advance(self, delta: timedelta) -> int:
         """Move the clock, then do at once what the next scheduler tick and the delivery
-        loop would do: fire every deadline now due and send what that produced."""
+        loop would do: run every feature's due work and send what that produced."""
         self.clock.advance(delta)
-        assert self._scheduler is not None
-        fired = await self._scheduler.sweep_once()
-        self.app.kick()  # reminders queued for later may be due now too
+        done = await self.app.scheduler.run_all()
+        self.app.kick()  # messages queued for later may be due now too
         self.hub.publish({"type": "clock", **self.clock_json()})
-        return len(fired)
+        return done
 
     def clock_json(self) -> dict[str, object]:
         now = self.clock.now()
@@ -150,16 +145,12 @@ class Sandbox:
             admin_ids=[],
             bot_username=BOT_USERNAME,
         )
-        self._app = create_dispatcher(settings, self._sessionmaker, clock=self.clock)
-        self._bot = create_bot(settings)
-        notifier = self._app.attach(self._bot)
-        self._scheduler = Scheduler(self._app)
+        self._app = bootstrap(settings, self._sessionmaker, clock=self.clock)
         await self._prepare_chats()
-        notifier.start()
-        self._scheduler.start()
+        self._app.start()
         self._polling = asyncio.create_task(
             self._app.dispatcher.start_polling(
-                self._bot, handle_signals=False, close_bot_session=False
+                self._app.bot, handle_signals=False, close_bot_session=False
             ),
             name="sandbox-polling",
         )
@@ -167,7 +158,8 @@ class Sandbox:
     async def _prepare_chats(self) -> None:
         """The demo people have used the bot before (the seed gave them consent and
         roles): Telegram knows their chats, and staff have their role's command menu."""
-        assert self._bot is not None and self._sessionmaker is not None
+        assert self._app is not None and self._sessionmaker is not None
+        bot, registry = self._app.bot, self._app.registry
         for persona in self.directory.personas:
             self.emu.add_user(
                 persona.id,
@@ -177,13 +169,13 @@ class Sandbox:
             )
             if persona.role != "newcomer":
                 self.emu.world.chats[persona.id].opened = True
-        await set_default_commands(self._bot)
+        await set_default_commands(bot, registry)
         async with self._sessionmaker() as session:
             repo = StaffRepo(session)
             for persona in self.directory.personas:
                 if persona.role not in ("resident", "newcomer"):
                     staffing = await repo.staffing(persona.id)
-                    await apply_chat_commands(self._bot, persona.id, staffing, persona.language)
+                    await apply_chat_commands(bot, registry, persona.id, staffing, persona.language)
 
     async def stop(self) -> None:
         """Stops in dependency order: nothing may still talk to the emulator when it
@@ -196,19 +188,16 @@ class Sandbox:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._polling
             self._polling = None
-        if self._scheduler is not None:
-            await self._scheduler.stop()
-            self._scheduler = None
-        if self._app is not None and self._app.notifier is not None:
-            await self._app.notifier.stop()
+        if self._app is not None:
+            await self._app.stop()
         self.hub.close()
         for ws in list(self.sockets):
             with contextlib.suppress(Exception):
                 await ws.close()
         await self.emu.stop()
-        if self._bot is not None:
-            await self._bot.session.close()
-            self._bot = None
+        if self._app is not None:
+            await self._app.bot.session.close()
+            self._app = None
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None

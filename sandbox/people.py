@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.deeplinks import BUILDING_PREFIX, building_link
+from bot.handlers.onboarding.deeplinks import BUILDING_PREFIX, building_link
 from bot.i18n import translator
 from storage.demo import DEMO_PERSONAS, DEMO_USER_ID_BASE, Persona
 from storage.hierarchy import Node, NodeKind

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.hierarchy import Node, NodeKind
-from storage.importer import ImportRow, import_rows
-from storage.staff import Role, StaffRepo
+from storage.onboarding.importer import ImportRow, import_rows
+from storage.roles import Role, StaffRepo
 from storage.users import User
 
 # Far below real Telegram ids handed out today, and one block, so the sandbox (and a

@@ -102,27 +102,10 @@ class UserRepo:
         return (await self.session.execute(stmt)).scalar_one_or_none() is not None
 
     async def delete(self, user_id: int) -> None:
-        """Forget the resident: the user row and everything that only identifies them.
+        """Remove the user row and their staff roles. What features keep about them is
+        forgotten first by each feature's own hook (storage.privacy.forget_user); the
+        audit log keeps the bare id of what staff did."""
+        from storage.roles import RoleAssignment  # roles build on this module
 
-        Their appeals stay as the community's record of what was reported and done, but
-        unlinked from them: no resident id, phone or location; what they follow is
-        dropped. Staff roles are removed with it; the audit log keeps the bare id of what
-        staff did."""
-        # Imported here: the appeal and staff modules build on this one.
-        from storage.appeal_models import Appeal, AppealEvent, AppealFollower, AppealMedia
-        from storage.staff import RoleAssignment
-
-        await self.session.execute(
-            update(Appeal)
-            .where(Appeal.resident_id == user_id)
-            .values(resident_id=None, contact_phone=None, latitude=None, longitude=None)
-        )
-        await self.session.execute(
-            update(AppealEvent).where(AppealEvent.actor_id == user_id).values(actor_id=None)
-        )
-        await self.session.execute(
-            update(AppealMedia).where(AppealMedia.added_by == user_id).values(added_by=None)
-        )
-        await self.session.execute(delete(AppealFollower).where(AppealFollower.user_id == user_id))
         await self.session.execute(delete(RoleAssignment).where(RoleAssignment.user_id == user_id))
         await self.session.execute(delete(User).where(User.id == user_id))

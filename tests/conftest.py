@@ -17,14 +17,14 @@ from aiogram.fsm.storage.redis import RedisStorage
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.app import create_bot, create_dispatcher
+from bot.app import bootstrap
 from bot.config import Settings, load_settings
-from emulator import BotAPIEmulator
 from bot.sending import Sender
+from emulator import BotAPIEmulator
 from storage.clock import ManualClock
 from storage.migrate import upgrade
 from storage.sessions import create_engine, create_sessionmaker, normalize_url
-from tests.harness import Harness
+from tests.harness import Harness, World
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
@@ -146,8 +146,12 @@ async def harness(
 ) -> AsyncIterator[Harness]:
     fake_time = RecordingSleep()
     sender = Sender(sessionmaker, clock, sleep=fake_time, monotonic=fake_time.monotonic)
-    app = create_dispatcher(settings, sessionmaker, clock=clock, storage=fsm_storage, sender=sender)
-    bot = create_bot(settings)
-    app.attach(bot)
-    yield Harness(emu, app, bot)
-    await bot.session.close()
+    app = bootstrap(settings, sessionmaker, clock=clock, storage=fsm_storage, sender=sender)
+    yield Harness(emu, app)
+    await app.bot.session.close()
+
+
+@pytest.fixture
+async def world(harness: Harness) -> World:
+    """The small district of tests.factories, and people made in one line each."""
+    return await World.build(harness)

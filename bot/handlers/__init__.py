@@ -1,14 +1,2 @@
-from aiogram import Router
-
-from bot.handlers import appeals, appeals_resident, commands, language, start, stats
-
-
-def handler_routers() -> list[Router]:
-    return [
-        start.build_router(),
-        commands.build_router(),
-        language.build_router(),
-        appeals_resident.build_router(),
-        appeals.build_router(),
-        stats.build_router(),
-    ]
+"""Each feature's commands, button handlers and push renderers: one sub-package per
+feature, whose ``FEATURE`` record is listed in bot.features."""

@@ -1,0 +1,44 @@
+from aiogram.fsm.state import State, StatesGroup
+
+
+class FileAppeal(StatesGroup):
+    category = State()
+    similar = State()
+    description = State()
+    photos = State()
+    location = State()
+    anonymous = State()
+    summary = State()
+
+
+class UrgentCall(StatesGroup):
+    confirm = State()
+
+
+class MyAppeals(StatesGroup):
+    list = State()
+    detail = State()
+    add_details = State()
+    cancel_confirm = State()
+
+
+class RateAppeal(StatesGroup):
+    comment = State()
+
+
+class Tasks(StatesGroup):
+    list = State()
+    detail = State()
+
+
+class TaskInput(StatesGroup):
+    reason = State()
+    duplicate = State()
+    progress = State()
+    resolve = State()
+    transfer_community = State()
+    transfer_grid = State()
+
+
+class Stats(StatesGroup):
+    overview = State()

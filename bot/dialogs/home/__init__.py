@@ -1,0 +1,1 @@
+"""The home feature's dialogs: the main menu."""

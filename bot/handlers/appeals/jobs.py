@@ -1,0 +1,11 @@
+"""The appeal deadline sweep, run by the scheduler every 30 seconds."""
+
+from __future__ import annotations
+
+from bot.scheduling import JobContext
+from storage.appeals import AppealPolicy, sweep
+
+
+async def sweep_deadlines(context: JobContext) -> int:
+    fired = await sweep(context.sessionmaker, context.config.get(AppealPolicy), context.clock.now())
+    return len(fired)

@@ -1,0 +1,18 @@
+"""Home: the main menu, /menu, /help and /language."""
+
+from __future__ import annotations
+
+from bot.dialogs.home.menu import main_menu_dialog
+from bot.handlers.home import commands, language
+from bot.registry import EVERYONE, Command, Feature
+
+FEATURE = Feature(
+    name="home",
+    routers=lambda: [commands.build_router(), language.build_router()],
+    dialogs=lambda: [main_menu_dialog()],
+    commands=(
+        Command("menu", "menu.commands.menu", EVERYONE, rank=10),
+        Command("language", "language.commands.language", EVERYONE, rank=70),
+        Command("help", "menu.commands.help", EVERYONE, rank=80),
+    ),
+)

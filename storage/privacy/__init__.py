@@ -1,0 +1,1 @@
+"""The privacy feature's storage: forgetting a person across every feature."""

@@ -1,0 +1,1 @@
+"""The staff feature's storage: invites that grant roles."""
