@@ -1,5 +1,5 @@
-"""Locale files (bot/locales/<language>/*.yaml, one file per feature) and the translator
-handlers receive as ``t``.
+"""Locale files (bot/locales/<language>/<key>.yaml, one file per top-level key) and the
+translator handlers receive as ``t``.
 
 Simplified Chinese is the default; English is chosen by /language or follows a Telegram
 client set to English. Keys are dotted paths into the YAML; values are str.format

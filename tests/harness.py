@@ -4,7 +4,9 @@ what that user's chat shows. ``World`` makes the people of a test in one line ea
 
 from __future__ import annotations
 
+import html
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +23,8 @@ from storage.hierarchy import Node
 from storage.roles import Role
 from storage.users import User
 from tests.factories import Tree, build_tree
+
+_TAG = re.compile(r"<[^>]+>")
 
 
 @dataclass
@@ -55,9 +59,9 @@ class Harness:
         await self.feed(self.emu.press_button(user, button_text, queue=False))
 
     def label(self, user: EmulatedUser, key: str, **values: Any) -> str:
-        """A locale text as ``user`` sees it, in their language."""
+        """A locale text as ``user`` sees it: in their language, without the HTML tags."""
         language = pick_language(None, user.language_code, self.app.settings.default_language)
-        return translator(language)(key, **values)
+        return html.unescape(_TAG.sub("", translator(language)(key, **values)))
 
     async def press_key(self, user: EmulatedUser, key: str, **values: Any) -> None:
         """Press the button labelled with locale ``key`` in the user's language."""

@@ -15,8 +15,10 @@ class MainMenu(StatesGroup):
     main = State()
 
 
-async def open_menu(manager: DialogManager) -> None:
-    await manager.start(MainMenu.main, mode=StartMode.RESET_STACK)
+async def open_menu(manager: DialogManager, notice: str = "") -> None:
+    """The main menu, afresh: whatever dialogs were open are closed."""
+    data = {"notice": notice} if notice else {}
+    await manager.start(MainMenu.main, mode=StartMode.RESET_STACK, data=data)
 
 
 async def to_menu(call: CallbackQuery, _: Button, manager: DialogManager) -> None:

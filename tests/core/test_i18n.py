@@ -44,3 +44,14 @@ def test_every_text_is_valid_telegram_html() -> None:
             sample = template.format(**{name: "x" for name in placeholders(template)})
             visible, _ = parse_html(sample)
             assert utf16_len(visible) <= 4096, key
+
+
+def test_each_locale_file_is_named_after_its_one_top_level_key() -> None:
+    import yaml
+
+    for language in LANGUAGES:
+        files = sorted((ROOT / "bot" / "locales" / language).glob("*.yaml"))
+        assert len(files) >= 10
+        for path in files:
+            tree = yaml.safe_load(path.read_text(encoding="utf-8"))
+            assert list(tree) == [path.stem], path

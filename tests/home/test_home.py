@@ -6,9 +6,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from emulator import BotAPIEmulator
 from storage.clock import ManualClock
+from storage.roles import Role
 from storage.users import User
 from tests.factories import build_tree
-from tests.harness import Harness
+from tests.harness import Harness, World
 
 
 async def _user(sessionmaker: async_sessionmaker[AsyncSession], user_id: int) -> User | None:
@@ -37,3 +38,51 @@ async def test_english_follows_telegram_and_language_command(
     assert "help for residents" in harness.last_text(zh_user)
     user = await _user(sessionmaker, 1011)
     assert user is not None and user.language == "en"
+
+
+async def test_help_from_the_menu_does_not_send_the_unchanged_menu_again(
+    harness: Harness, world: World
+) -> None:
+    resident = await world.resident()
+    await harness.command(resident, "menu")
+    menu = harness.last(resident)
+    for _ in range(2):
+        await harness.press_key(resident, "menu.help")
+    assert "居民帮助" in harness.last_text(resident)
+    assert harness.emu.chat(resident.id).find(menu.message_id) is not None
+    # Telegram refuses an edit that changes nothing ("message is not modified").
+    assert harness.emu.errors == []
+
+
+async def test_the_menu_offers_each_person_what_their_roles_admit(
+    harness: Harness, world: World
+) -> None:
+    resident = await world.resident()
+    worker = await world.staff(Role.WORKER, world.tree.grid, "网格员")
+    admin = await world.staff(Role.ADMIN, None, "管理员")
+    shown: dict[int, list[str]] = {}
+    for person in (resident, worker, admin):
+        await harness.command(person, "menu")
+        shown[person.id] = harness.buttons(person)
+    label = harness.label
+    assert label(resident, "menu.file_appeal") in shown[resident.id]
+    assert label(resident, "menu.tasks") not in shown[resident.id]
+    assert label(worker, "menu.tasks") in shown[worker.id]
+    assert label(worker, "menu.invite") not in shown[worker.id]
+    assert label(admin, "menu.invite") in shown[admin.id]
+
+    # A resident who forges the hidden "tasks" entry gets a refusal and no task list.
+    menu = harness.last(resident)
+    data = next(
+        b["callback_data"]
+        for row in (menu.reply_markup or {})["inline_keyboard"]
+        for b in row
+        if b["text"] == label(resident, "menu.file_appeal")
+    )
+    await harness.press_data(
+        resident, menu.message_id, data.replace(":file", ":tasks"), forged=True
+    )
+    answers = harness.emu.chat(resident.id).callback_answers
+    assert answers[-1]["text"] == label(resident, "common.not_allowed")
+    assert label(resident, "tasks.list.empty") not in harness.last_text(resident)
+    assert harness.emu.errors == []

@@ -171,13 +171,14 @@ async def _bind(manager: DialogManager, building_id: int) -> None:
 
 
 def _picker(state: Any, key: str, getter: Any, on_click: Any, back: bool) -> Window:
-    buttons: list[Any] = [Button(L("common.cancel"), id="cancel", on_click=_cancel)]
+    name = state.state.split(":")[-1]
+    buttons: list[Any] = [Button(L("common.cancel"), id=f"{name}_cancel", on_click=_cancel)]
     if back:
-        buttons.insert(0, Button(L("common.back"), id="back", on_click=_back))
+        buttons.insert(0, Button(L("common.back"), id=f"{name}_back", on_click=_back))
     return Window(
         L(key),
         Format("{empty}"),
-        picker("s", "items", on_click, width=2, height=PAGE_HEIGHT),
+        picker(name, "items", on_click, width=2, height=PAGE_HEIGHT),
         Row(*buttons),
         state=state,
         getter=getter,

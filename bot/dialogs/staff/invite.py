@@ -157,7 +157,7 @@ def invite_dialog() -> Dialog:
         Window(
             L("staff.choose_role"),
             picker("role", "roles", on_role),
-            Button(L("common.back"), id="menu", on_click=to_menu),
+            Button(L("common.back"), id="role_menu", on_click=to_menu),
             state=StaffInvite.role,
             getter=roles_getter,
         ),
@@ -177,7 +177,7 @@ def invite_dialog() -> Dialog:
         ),
         Window(
             L("staff.invite_created"),
-            Button(L("common.done"), id="menu", on_click=to_menu),
+            Button(L("common.done"), id="done_menu", on_click=to_menu),
             state=StaffInvite.done,
             getter=done_getter,
         ),

@@ -170,7 +170,7 @@ def staff_dialog() -> Dialog:
             Format("{details}"),
             Row(
                 Button(L("staff.revoke"), id="revoke", on_click=on_revoke, when="active"),
-                SwitchTo(L("common.back"), id="list", state=StaffAdmin.staff),
+                SwitchTo(L("common.back"), id="member_list", state=StaffAdmin.staff),
             ),
             state=StaffAdmin.member,
             getter=member_getter,
@@ -178,7 +178,7 @@ def staff_dialog() -> Dialog:
         Window(
             L("staff.invites_title"),
             picker("i", "items", on_invite, height=PAGE_HEIGHT, label="✖ {item[1]}"),
-            SwitchTo(L("common.back"), id="list", state=StaffAdmin.staff),
+            SwitchTo(L("common.back"), id="invites_list", state=StaffAdmin.staff),
             state=StaffAdmin.invites,
             getter=invites_getter,
         ),

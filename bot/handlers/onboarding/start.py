@@ -10,7 +10,7 @@ from aiogram_dialog import DialogManager, StartMode
 from bot.dialogs.onboarding.states import Onboarding
 from bot.handlers.onboarding.deeplinks import building_token
 from bot.i18n import Translator
-from bot.kit.menu import MainMenu
+from bot.kit.menu import open_menu
 from storage.services import Services
 from storage.users import User
 
@@ -29,15 +29,14 @@ async def on_start(
     consented = user is not None and user.has_consented
     if building is not None and consented and user is not None:
         if user.building_id == building.id:
-            await dialog_manager.start(MainMenu.main, mode=StartMode.RESET_STACK)
+            await open_menu(dialog_manager)
         else:
             await dialog_manager.start(
                 Onboarding.switch, mode=StartMode.RESET_STACK, data={"building_id": building.id}
             )
         return
     if consented and user is not None and user.building_id is not None:
-        data = {"notice": t("onboarding.bad_link")} if bad_link else {}
-        await dialog_manager.start(MainMenu.main, mode=StartMode.RESET_STACK, data=data)
+        await open_menu(dialog_manager, t("onboarding.bad_link") if bad_link else "")
         return
     if consented:
         await dialog_manager.start(

@@ -14,7 +14,7 @@ from bot.dialogs.staff.common import INVITE_PREFIX
 from bot.dialogs.staff.states import StaffAdmin, StaffInvite
 from bot.formatting import e, node_path
 from bot.i18n import Translator
-from bot.kit.menu import MainMenu
+from bot.kit.menu import open_menu
 from bot.kit.roles import role_name
 from bot.registry import Registry
 from storage.roles import Role, Staffing
@@ -97,7 +97,7 @@ async def on_redeem(
     await apply_chat_commands(bot, features, tg_user.id, staffing, language)
     # The menu shows the new role at once, not from the next update on.
     dialog_manager.middleware_data["staffing"] = staffing
-    await dialog_manager.start(MainMenu.main, mode=StartMode.RESET_STACK)
+    await open_menu(dialog_manager)
 
 
 def build_router() -> Router:
