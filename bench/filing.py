@@ -90,7 +90,7 @@ async def bench_filing(emu: BotAPIEmulator, filings: int) -> list[float]:
                 telegram_language="zh",
                 now=now,
             )
-            await users.bind_building(user, b.id, now)
+            user.consent_at, user.building_id = now, b.id
         await session.commit()
     settings = load_settings(
         bot_token=TOKEN, telegram_api_url=emu.base_url, bot_username="gridbot_bench_bot"

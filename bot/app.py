@@ -147,7 +147,9 @@ def bootstrap(
     register_error_handlers(dp)
     # Every feature's commands before any dialog: a form waiting for text must never
     # swallow another feature's /command.
-    dp.include_routers(*registry.handler_routers(), *registry.dialog_routers())
+    dp.include_routers(
+        *registry.handler_routers(), *registry.dialog_routers(), *registry.fallback_routers()
+    )
     install_unique_intent_ids()
     setup_dialogs(dp, events_isolation=isolation, message_manager=ScreenMessageManager())
     # After aiogram-dialog's own middlewares: the dialog's stack is loaded by then.

@@ -107,6 +107,8 @@ class Feature:
     name: str
     routers: Callable[[], Sequence[Router]] = lambda: ()
     dialogs: Callable[[], Sequence[Router]] = lambda: ()
+    # Tried after every dialog: what no command, button or form took.
+    fallbacks: Callable[[], Sequence[Router]] = lambda: ()
     renderers: Mapping[str, Renderer] = field(default_factory=dict)
     jobs: Sequence[Job] = ()
     menu: Sequence[MenuEntry] = ()
@@ -143,6 +145,9 @@ class Registry:
 
     def dialog_routers(self) -> list[Router]:
         return [d for f in self.features for d in f.dialogs()]
+
+    def fallback_routers(self) -> list[Router]:
+        return [r for f in self.features for r in f.fallbacks()]
 
     def jobs(self) -> list[Job]:
         return [j for f in self.features for j in f.jobs]

@@ -113,6 +113,21 @@ class OutboxRepo:
             stmt = stmt.with_for_update(skip_locked=True)
         return (await self.session.execute(stmt)).scalars().all()
 
+    async def release(self, kind: str, subject_id: int, now: datetime) -> int:
+        """Send now what was held back until later (e.g. a card waiting for a reason)."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.kind == kind,
+                OutboxMessage.subject_id == subject_id,
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.failed_at.is_(None),
+                OutboxMessage.not_before > now,
+            )
+            .values(not_before=now)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def mark_sent(self, message_id: int, now: datetime) -> None:
         await self.session.execute(
             update(OutboxMessage).where(OutboxMessage.id == message_id).values(sent_at=now)

@@ -82,12 +82,6 @@ class UserRepo:
         await self.session.flush()
         return user
 
-    async def bind_building(self, user: User, building_id: int, now: datetime) -> None:
-        user.building_id = building_id
-        if user.consent_at is None:
-            user.consent_at = now
-        await self.session.flush()
-
     async def set_language(self, user: User, language: str | None) -> None:
         user.language = language
         await self.session.flush()

@@ -44,9 +44,13 @@ class Harness:
         """Run every feature's scheduled jobs at the clock's time, then deliver."""
         return await self.app.tick()
 
-    async def feed(self, raw: dict[str, Any]) -> None:
+    async def feed(self, raw: dict[str, Any], *, deliver: bool = True) -> None:
+        """Handle one update, then send what it made owed, as the delivery loop (woken
+        by the update's commit) does in a running bot."""
         update = Update.model_validate(raw, context={"bot": self.bot})
         await self.app.dispatcher.feed_update(self.bot, update)
+        if deliver:
+            await self.deliver()
 
     async def text(self, user: EmulatedUser, text: str) -> None:
         await self.feed(self.emu.send_text(user, text, queue=False))

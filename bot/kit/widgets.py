@@ -14,6 +14,7 @@ from aiogram_dialog import DialogManager
 from aiogram_dialog.widgets.common import ManagedScroll, WhenCondition
 from aiogram_dialog.widgets.kbd import (
     Column,
+    CurrentPage,
     Group,
     Keyboard,
     NextPage,
@@ -46,12 +47,27 @@ def picker(
         Format(label), id=widget_id, item_id_getter=itemgetter(0), items=items, on_click=on_click
     )
     if height is not None:
-        return ScrollingGroup(
-            select,
-            id=f"{widget_id}_pages",
-            width=width,
-            height=height,
-            hide_on_single_page=True,
+        scroll_id = f"{widget_id}_pages"
+        # aiogram-dialog's own pager reads "1 < 1 > 2"; ours says where one is.
+        return Group(
+            ScrollingGroup(select, id=scroll_id, width=width, height=height, hide_pager=True),
+            Row(
+                PrevPage(
+                    scroll=scroll_id,
+                    id=f"{scroll_id}_prev",
+                    text=L("common.prev_page"),
+                    when=_has_prev,
+                ),
+                CurrentPage(
+                    scroll=scroll_id, id=f"{scroll_id}_at", text=L("common.page_of"), when=_several
+                ),
+                NextPage(
+                    scroll=scroll_id,
+                    id=f"{scroll_id}_next",
+                    text=L("common.next_page"),
+                    when=_has_next,
+                ),
+            ),
             when=when,
         )
     if width == 1:
@@ -65,6 +81,10 @@ def _has_prev(data: dict[str, Any], _: Any, __: DialogManager) -> bool:
 
 def _has_next(data: dict[str, Any], _: Any, __: DialogManager) -> bool:
     return bool(data["current_page"] + 1 < data["pages"])
+
+
+def _several(data: dict[str, Any], _: Any, __: DialogManager) -> bool:
+    return bool(data["pages"] > 1)
 
 
 def pager(

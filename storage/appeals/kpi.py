@@ -7,26 +7,31 @@ column, i.e. where the appeal sits now) submitted in the month:
   midnight of the 1st to local midnight of the 1st of the next month, converted to UTC.
   An appeal counts in the month it was *submitted* (``submitted_at``), whatever happened
   to it later.
-- **total**: every appeal submitted in the month, in any state (cancelled and rejected
-  ones included: "/ all" as 接诉即办 reports it).
-- **response rate** (响应率) = appeals accepted within the first accept deadline
-  (``accepted_in_time`` is true) / total.
-- **resolution rate** (办结率) = resolved / total, where *resolved* means the appeal holds
-  a resolution now: ``resolved_at`` is set. That is the states resolved (awaiting the
-  rating), rated and closed after a resolution (rated, or closed unrated after the rating
-  window). An appeal the resident reopened as unsatisfied is *not* resolved until it is
-  resolved again (reopening clears ``resolved_at``); rejected and cancelled appeals never
-  are.
+- **filed**: every appeal submitted in the month, in any state.
+- **base** (``total``): filed, less those the resident cancelled and those rejected as
+  duplicates of another appeal (接诉即办 counts neither against anyone). Every rate but
+  satisfaction is over the base.
+- **response rate** (响应率) = appeals of the base accepted within the accept promise
+  (``accepted_in_time`` is true) / base.
+- **resolution rate** (办结率) = resolved / base, where *resolved* means the appeal holds
+  a resolution now: ``resolved_at`` is set. An appeal the resident reopened as
+  unsatisfied is *not* resolved until it is resolved again (reopening clears
+  ``resolved_at``); rejected and cancelled appeals never are.
 - **satisfaction rate** (满意率) = (满意 + 基本满意) / rated, over each appeal's *latest*
   rating. Reopening clears the stored rating, so an appeal with ``reopened`` set and no
   rating counts as rated 不满意 (the rating that reopened it) until the resident rates it
   again; otherwise rated means ``rating`` is set.
 - **median time to accept / resolve**: hours from ``submitted_at`` to ``accepted_at``
-  (the first acceptance) / to ``resolved_at`` (the current resolution), over the month's
+  (the first acceptance) / to ``resolved_at`` (the current resolution), over the base's
   appeals that have one; ``None`` without data.
-- **overdue now**: open appeals of the node (whatever their month) past the deadline in
-  force at ``now``: not yet accepted and ``accept_due <= now``, or being worked on
-  (accepted, in progress, reopened) and ``resolve_due <= now`` — ``Appeal.overdue``.
+- **late** (超时): appeals of the base that missed a promise made at filing — accepted
+  after the accept promise, resolved after the resolve promise, or still waiting past
+  one. Once late, late for good: escalation gives the next level a window of its own,
+  never a new promise.
+- **closed unsatisfied**: closed after a second 不满意.
+- **overdue now**: open appeals of the node (whatever their month) past the promise of
+  the step still to come (for a reopened appeal, past its handling window) at ``now`` —
+  ``Appeal.overdue``.
 
 Rates are exact ``Fraction``s, ``None`` when the denominator is 0. Counts are SQL
 aggregates (GROUP BY); only the medians are computed in Python, over the month's
@@ -115,7 +120,8 @@ class Figures:
     code: str
     name: str
     kind: NodeKind
-    total: int = 0
+    total: int = 0  # the base: filed less cancelled and duplicates
+    filed: int = 0
     by_state: Mapping[str, int] = field(default_factory=dict)
     by_category: Mapping[str, int] = field(default_factory=dict)
     accepted_in_time: int = 0
@@ -125,6 +131,13 @@ class Figures:
     median_accept_hours: float | None = None
     median_resolve_hours: float | None = None
     overdue: int = 0
+    late: int = 0
+    closed_unsatisfied: int = 0
+
+    @property
+    def excluded(self) -> int:
+        """Cancelled by the resident or rejected as a duplicate: not in the base."""
+        return self.filed - self.total
 
     @property
     def response_rate(self) -> Fraction | None:
@@ -194,11 +207,34 @@ async def all_districts(session: AsyncSession) -> ColumnElement[bool]:
 
 
 def overdue_clause(now: datetime) -> ColumnElement[bool]:
-    """``Appeal.overdue(now)`` in SQL."""
-    return or_(
-        and_(Appeal.state.in_([s.value for s in UNACCEPTED]), Appeal.accept_due <= now),
-        and_(Appeal.state.in_([s.value for s in WORKING]), Appeal.resolve_due <= now),
+    """``Appeal.overdue(now)`` in SQL: the service keeps ``deadline_at`` on the promise
+    still to keep (the window, for a reopened appeal)."""
+    return and_(
+        Appeal.state.in_([s.value for s in (*UNACCEPTED, *WORKING)]),
+        Appeal.deadline_at <= now,
     )
+
+
+def late_clause(now: datetime) -> ColumnElement[bool]:
+    """Missed a promise made at filing, at any time up to ``now``."""
+    return or_(
+        Appeal.accepted_in_time.is_(False),
+        Appeal.resolved_in_time.is_(False),
+        and_(
+            Appeal.state.in_([s.value for s in UNACCEPTED]),
+            Appeal.first_accept_due <= now,
+        ),
+        and_(
+            Appeal.state.in_([s.value for s in WORKING]),
+            Appeal.resolved_in_time.is_(None),
+            Appeal.first_resolve_due <= now,
+        ),
+    )
+
+
+def in_base() -> ColumnElement[bool]:
+    """Counted in the KPIs: not cancelled by the resident, not a duplicate."""
+    return and_(Appeal.state != State.CANCELLED.value, Appeal.duplicate_of.is_(None))
 
 
 def rated_clause() -> ColumnElement[bool]:
@@ -222,7 +258,8 @@ def _median(values: Sequence[float]) -> float | None:
 
 @dataclass
 class _Acc:
-    total: int = 0
+    total: int = 0  # the base: filed less cancelled and duplicates
+    filed: int = 0
     by_state: dict[str, int] = field(default_factory=dict)
     by_category: dict[str, int] = field(default_factory=dict)
     accepted_in_time: int = 0
@@ -232,9 +269,14 @@ class _Acc:
     accept_hours: list[float] = field(default_factory=list)
     resolve_hours: list[float] = field(default_factory=list)
     overdue: int = 0
+    late: int = 0
+    closed_unsatisfied: int = 0
 
     def merge(self, other: _Acc) -> None:
         self.total += other.total
+        self.filed += other.filed
+        self.late += other.late
+        self.closed_unsatisfied += other.closed_unsatisfied
         for key, n in other.by_state.items():
             self.by_state[key] = self.by_state.get(key, 0) + n
         for key, n in other.by_category.items():
@@ -254,6 +296,7 @@ class _Acc:
             name=node.name,
             kind=node.node_kind,
             total=self.total,
+            filed=self.filed,
             by_state=dict(self.by_state),
             by_category=dict(sorted(self.by_category.items(), key=lambda kv: (-kv[1], kv[0]))),
             accepted_in_time=self.accepted_in_time,
@@ -263,6 +306,8 @@ class _Acc:
             median_accept_hours=_median(self.accept_hours),
             median_resolve_hours=_median(self.resolve_hours),
             overdue=self.overdue,
+            late=self.late,
+            closed_unsatisfied=self.closed_unsatisfied,
         )
 
 
@@ -296,31 +341,45 @@ async def _collect(
             Appeal.state,
             Appeal.category,
             func.count(),
-            _flag(Appeal.accepted_in_time.is_(True)),
-            _flag(Appeal.resolved_at.is_not(None)),
+            _flag(in_base()),
+            _flag(and_(in_base(), Appeal.accepted_in_time.is_(True))),
+            _flag(and_(in_base(), Appeal.resolved_at.is_not(None))),
             _flag(rated_clause()),
             _flag(Appeal.rating.in_(SATISFIED_RATINGS)),
+            _flag(and_(in_base(), late_clause(now))),
+            _flag(
+                and_(
+                    Appeal.state == State.CLOSED.value,
+                    Appeal.rating == Rating.UNSATISFIED.value,
+                )
+            ),
         )
         .where(*month)
         .group_by(group, Appeal.state, Appeal.category)
     )
     rows = await session.execute(counts)
-    for node_id, state, category, n, in_time, resolved, rated, satisfied in rows:
+    for row in rows:
+        node_id, state, category, n, base, in_time, resolved, rated, satisfied, late, unsat = row
         a = acc(node_id)
-        a.total += int(n)
+        a.filed += int(n)
+        a.total += int(base or 0)
         a.by_state[str(state)] = a.by_state.get(str(state), 0) + int(n)
         a.by_category[str(category)] = a.by_category.get(str(category), 0) + int(n)
         a.accepted_in_time += int(in_time or 0)
         a.resolved += int(resolved or 0)
         a.rated += int(rated or 0)
         a.satisfied += int(satisfied or 0)
+        a.late += int(late or 0)
+        a.closed_unsatisfied += int(unsat or 0)
 
     dialect = session.get_bind().dialect.name
     durations = select(
         group,
         _hours_between(dialect, Appeal.submitted_at, Appeal.accepted_at),
         _hours_between(dialect, Appeal.submitted_at, Appeal.resolved_at),
-    ).where(*month, or_(Appeal.accepted_at.is_not(None), Appeal.resolved_at.is_not(None)))
+    ).where(
+        *month, in_base(), or_(Appeal.accepted_at.is_not(None), Appeal.resolved_at.is_not(None))
+    )
     for node_id, to_accept, to_resolve in await session.execute(durations):
         a = acc(node_id)
         if to_accept is not None:
@@ -330,10 +389,7 @@ async def _collect(
 
     # Open appeals only, found through the (state, scope_path) index; the scope path is
     # the grid's, so the subtree range is the node's appeals.
-    overdue_where: list[ColumnElement[bool]] = [
-        Appeal.state.in_([s.value for s in (*UNACCEPTED, *WORKING)]),
-        overdue_clause(now),
-    ]
+    overdue_where: list[ColumnElement[bool]] = [overdue_clause(now)]
     if within is not None:
         overdue_where.append(within_path(Appeal.scope_path, within.path))
     overdue = select(group, func.count()).where(*overdue_where).group_by(group)

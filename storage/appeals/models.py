@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -87,8 +87,11 @@ class Problem(StrEnum):
     CONFLICT = "conflict"
     TOP_LEVEL = "top_level"
     BAD_INPUT = "bad_input"
+    TOO_LONG = "too_long"
     TOO_MANY_PHOTOS = "too_many_photos"
     ALREADY_REOPENED = "already_reopened"
+    ESCALATED = "escalated"  # held by a level above the person who pressed
+    URGENT = "urgent"  # an urgent call is never sent back
 
 
 class AppealError(Exception):
@@ -124,19 +127,22 @@ class Appeal(Base):
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # The promise made at filing (KPIs measure against these) ...
+    # The promise made to the resident at filing (受理 / 办结 / 反馈 by): it never moves.
+    # Past it the appeal is overdue until the step happens, and late in the KPIs for good.
     first_accept_due: Mapped[datetime] = mapped_column(UTCDateTime())
     first_resolve_due: Mapped[datetime] = mapped_column(UTCDateTime())
     feedback_due: Mapped[datetime] = mapped_column(UTCDateTime())
     accepted_in_time: Mapped[bool | None] = mapped_column(Boolean)
-    # ... and the deadlines in force now, which escalation and reopening move.
-    accept_due: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    resolve_due: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_in_time: Mapped[bool | None] = mapped_column(Boolean)
+    # The handling window of the level holding the appeal now (办理时限): the promise at
+    # the grid, a window of its own for a level the appeal was escalated to or assigned
+    # from. Missing it moves the appeal one level up.
+    window_due: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The next timer to fire: one indexed column drives every deadline.
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     due_kind: Mapped[str | None] = mapped_column(String(24))
-    # The deadline in force (accept_due while unaccepted, resolve_due while being worked
-    # on): "my tasks" sorts by it straight from an index.
+    # What "my tasks" sorts by, straight from an index: the promise of the step still to
+    # come, so overdue appeals come first.
     deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     escalations: Mapped[int] = mapped_column(default=0)
     reopened: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -144,6 +150,9 @@ class Appeal(Base):
     rating_comment: Mapped[str | None] = mapped_column(Text)
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     result_note: Mapped[str | None] = mapped_column(Text)
+    duplicate_of: Mapped[int | None]
+    # The filing form's id: confirming the same form twice files one appeal.
+    draft_key: Mapped[str | None] = mapped_column(String(32), unique=True)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
     __table_args__ = (
@@ -182,12 +191,44 @@ class Appeal(Base):
             Level.DISTRICT: self.district_id,
         }[level]
 
+    @property
+    def promise_due(self) -> datetime | None:
+        """The promised moment of the step still to come: accepting, then resolving. A
+        reopened appeal was resolved once within (or past) its promise; what follows is
+        a handling window, not a new promise."""
+        if self.state in UNACCEPTED:
+            return self.first_accept_due
+        if self.state in WORKING and not self.reopened:
+            return self.first_resolve_due
+        return None
+
+    @property
+    def pending_due(self) -> datetime | None:
+        """The deadline that matters now: the promise, or the handling window where
+        there is no promise."""
+        if self.state not in (*UNACCEPTED, *WORKING):
+            return None
+        return self.promise_due or self.window_due
+
     def overdue(self, now: datetime) -> bool:
-        if self.state in UNACCEPTED and self.accept_due is not None:
-            return self.accept_due <= now
-        if self.state in WORKING and self.resolve_due is not None:
-            return self.resolve_due <= now
-        return False
+        due = self.pending_due
+        return due is not None and due <= now
+
+    def overdue_by(self, now: datetime) -> timedelta | None:
+        due = self.pending_due
+        return now - due if due is not None and due <= now else None
+
+    def window_missed(self, now: datetime) -> bool:
+        return (
+            self.state in (*UNACCEPTED, *WORKING)
+            and self.window_due is not None
+            and self.window_due <= now
+        )
+
+    @property
+    def late(self) -> bool:
+        """Missed a promise at some point: counted late for good."""
+        return self.accepted_in_time is False or self.resolved_in_time is False
 
 
 class AppealEvent(Base):
@@ -248,6 +289,7 @@ class Draft:
     anonymous: bool = False
     urgent: bool = False
     contact_phone: str | None = None
+    key: str | None = None  # the form's id: the same form confirmed twice files once
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,12 @@ class Deadlines:
     def resolve_reminder_lead(self) -> timedelta:
         return _lead(self.resolve)
 
+    @property
+    def work_window(self) -> timedelta:
+        """The handling window for the work itself once accepted (24 h of the 123 rule):
+        what a level the appeal reaches, or a worker it is assigned to, gets."""
+        return self.resolve - self.accept
+
 
 def _lead(window: timedelta) -> timedelta:
     """Remind two hours ahead, or a third of a short window (10 minutes of 30)."""
@@ -45,6 +51,9 @@ def _lead(window: timedelta) -> timedelta:
 STANDARD = Deadlines(timedelta(hours=24), timedelta(hours=48), timedelta(hours=72))
 URGENT = Deadlines(timedelta(minutes=30), timedelta(hours=24), timedelta(hours=48))
 RATING_WINDOW = timedelta(days=7)
+# After 不满意 the owner's card waits this long for the resident's reason, so that it
+# arrives with it; a reason typed sooner sends it at once.
+REASON_WAIT = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,7 @@ class AppealPolicy:
     urgent: Deadlines = URGENT
     per_category: Mapping[str, Deadlines] = field(default_factory=dict)
     rating_window: timedelta = RATING_WINDOW
+    reason_wait: timedelta = REASON_WAIT
 
     def deadlines(self, category: str, *, urgent: bool) -> Deadlines:
         if urgent:

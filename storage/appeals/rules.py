@@ -2,13 +2,20 @@
 
 The service refuses with these before it changes anything; the chat layer asks the same
 function which buttons to show (a card never offers a press that would be refused) and
-again before acting on a press, because a shown button can be old or forged."""
+again before acting on a press, because a shown button can be old or forged.
+
+The level holding an appeal (``Appeal.level``) decides who may take it: at the grid its
+workers; once escalated or called up, only staff of that level or above, who either take
+it themselves or assign it (指派) to a worker of its grid. Once someone owns it (首问负责)
+only they work on it; the holding level's staff may still send it back, pass it on or
+call it up."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from storage.appeals.models import OPEN_STATES, WORKING, Appeal, Problem, State
+from storage.appeals.models import OPEN_STATES, WORKING, Appeal, Level, Problem, State
+from storage.hierarchy import NodeKind
 from storage.roles import Role, Staffing
 
 
@@ -16,6 +23,7 @@ class Action(StrEnum):
     """What staff do to an appeal; the values travel in callback data."""
 
     ACCEPT = "accept"
+    ASSIGN = "assign"
     REJECT = "reject"
     CALL_UP = "callup"
     TRANSFER = "transfer"
@@ -31,58 +39,100 @@ class ResidentAction(StrEnum):
     COMMENT = "comment"
 
 
+_ROLE_LEVEL = {
+    Role.WORKER: Level.GRID,
+    Role.COMMUNITY_STAFF: Level.COMMUNITY,
+    Role.STREET_STAFF: Level.STREET,
+    Role.DISTRICT_STAFF: Level.DISTRICT,
+}
+_NODE_LEVEL = {
+    NodeKind.GRID: Level.GRID,
+    NodeKind.COMMUNITY: Level.COMMUNITY,
+    NodeKind.STREET: Level.STREET,
+    NodeKind.DISTRICT: Level.DISTRICT,
+}
+_ORDER = list(Level)
+
+
+def staff_level(staffing: Staffing, appeal: Appeal) -> Level | None:
+    """The highest level at which ``staffing`` covers the appeal's grid, or None when it
+    does not cover it at all. An admin acts at the level of the node they administer."""
+    best: Level | None = None
+    for grant in staffing.grants:
+        if grant.node is not None and not appeal.scope_path.startswith(grant.node.path):
+            continue
+        if grant.role is Role.ADMIN:
+            level = Level.DISTRICT if grant.node is None else _NODE_LEVEL.get(grant.node.node_kind)
+        else:
+            level = _ROLE_LEVEL.get(grant.role)
+        if level is not None and (best is None or _ORDER.index(level) > _ORDER.index(best)):
+            best = level
+    return best
+
+
 def may_handle(staffing: Staffing, appeal: Appeal) -> bool:
-    """Staff whose scope covers the appeal's grid may see it and act on it: its own grid
-    workers and every level above."""
-    return any(
-        grant.node is None or appeal.scope_path.startswith(grant.node.path)
-        for grant in staffing.grants
-    )
+    """Staff whose scope covers the appeal's grid may see it: its own grid workers and
+    every level above."""
+    return staff_level(staffing, appeal) is not None
+
+
+def holds(staffing: Staffing, appeal: Appeal) -> bool:
+    """Staff of the level holding the appeal, or above it."""
+    level = staff_level(staffing, appeal)
+    return level is not None and _ORDER.index(level) >= _ORDER.index(appeal.level_enum)
 
 
 def is_supervisor(staffing: Staffing, appeal: Appeal) -> bool:
-    """Staff above the grid whose area covers the appeal."""
-    return any(
-        grant.role is not Role.WORKER
-        and (grant.node is None or appeal.scope_path.startswith(grant.node.path))
-        for grant in staffing.grants
-    )
+    """Staff above the grid whose area covers the appeal, at or above its level."""
+    level = staff_level(staffing, appeal)
+    return level is not None and level is not Level.GRID and holds(staffing, appeal)
 
 
 def may_take_over(staffing: Staffing, appeal: Appeal) -> bool:
-    """Once someone owns an appeal (首问负责) only they, or a supervisor, may return, call
-    up or transfer it; another worker of the grid may not."""
+    """Once someone owns an appeal only they, or a supervisor of the level holding it,
+    may send it back, call it up or pass it on; another worker of the grid may not."""
     if appeal.owner_id is None or appeal.owner_id == staffing.user_id:
-        return True
+        return holds(staffing, appeal) or appeal.owner_id == staffing.user_id
     return is_supervisor(staffing, appeal)
 
 
 def refusal(action: Action, appeal: Appeal | None, staffing: Staffing) -> Problem | None:
     """Why ``staffing`` may not do ``action`` to ``appeal`` now, or None when they may.
-    Input the action needs (a reason, a target grid) is checked where it is given."""
+    Input the action needs (a reason, a target grid, a worker) is checked where it is
+    given."""
     if appeal is None:
         return Problem.NOT_FOUND
     if not may_handle(staffing, appeal):
         return Problem.NOT_ALLOWED
     if action is Action.OPEN:
         return None
-    if action is Action.ACCEPT:
-        if appeal.state in WORKING and appeal.owner_id is not None:
-            return Problem.ALREADY_TAKEN
-        if appeal.state != State.SUBMITTED:
-            return Problem.WRONG_STATE
-        return None
+    if appeal.state not in OPEN_STATES:
+        return Problem.WRONG_STATE
+    mine = appeal.owner_id == staffing.user_id
     if action in (Action.PROGRESS, Action.RESOLVE):
         if appeal.state not in WORKING:
             return Problem.WRONG_STATE
-        if appeal.owner_id != staffing.user_id:
+        if not mine:
             return Problem.ALREADY_TAKEN if appeal.owner_id else Problem.WRONG_STATE
         return None
-    # reject, call up, transfer
-    if appeal.state not in OPEN_STATES:
-        return Problem.WRONG_STATE
+    if action is Action.ACCEPT:
+        if appeal.owner_id is not None:
+            return Problem.ALREADY_TAKEN
+        if appeal.state != State.SUBMITTED:
+            return Problem.WRONG_STATE
+    if not holds(staffing, appeal) and not mine:
+        return Problem.ESCALATED if appeal.level_enum is not Level.GRID else Problem.NOT_ALLOWED
+    if action is Action.ACCEPT:
+        return None
+    if action is Action.ASSIGN:
+        if not is_supervisor(staffing, appeal):
+            return Problem.NOT_ALLOWED
+        return None
+    # send back, call up, pass on to another grid
     if not may_take_over(staffing, appeal):
         return Problem.ALREADY_TAKEN
+    if action is Action.REJECT and appeal.urgent:
+        return Problem.URGENT
     if action is Action.CALL_UP and appeal.level_enum.up is None:
         return Problem.TOP_LEVEL
     return None

@@ -127,13 +127,13 @@ class AppealService:
     async def tasks(
         self, staffing: Staffing, *, offset: int = 0, limit: int = 10
     ) -> tuple[Sequence[Appeal], int]:
-        """Open appeals a staff member should see, soonest deadline first.
+        """Open appeals a staff member should act on, overdue first, then by the promise.
 
-        Grid workers see their grid's; staff of a community, street or district see what
-        sits at their level or above within their area (escalated to them). An owner always
-        sees what they own: ownership needs the area (``may_handle``) and a transfer or call-up
-        out of it clears the owner."""
-        clauses: list[ColumnElement[bool]] = []
+        Grid workers see their grid's appeals held at the grid; staff of a community,
+        street or district see what is held at their level or above within their area
+        (escalated or called up to them). Everyone sees what they own, wherever it is
+        held."""
+        clauses: list[ColumnElement[bool]] = [Appeal.owner_id == staffing.user_id]
         for grant in staffing.grants:
             if grant.role is Role.ADMIN and grant.node is None:
                 clauses.append(Appeal.id.is_not(None))
@@ -142,7 +142,7 @@ class AppealService:
                 continue
             in_area = within_path(Appeal.scope_path, grant.node.path)
             kind = ROLE_SCOPE.get(grant.role)
-            if grant.role in (Role.WORKER, Role.ADMIN) or kind is None:
+            if grant.role is Role.ADMIN or kind is None:
                 clauses.append(in_area)
             else:
                 levels = _levels_from(Level(kind.value))
@@ -179,10 +179,11 @@ class AppealService:
         ids = [appeal.resident_id] if appeal.resident_id else []
         return ids + [int(f) for f in followers if f != appeal.resident_id]
 
-    async def _tell_audience(self, appeal: Appeal, event: str) -> None:
-        """The resident and followers hear of every state change in plain words."""
+    async def _tell_audience(self, appeal: Appeal, event: str, *, but: int | None = None) -> None:
+        """The resident and followers hear of every state change in plain words (``but``:
+        whoever caused it and was answered on the spot)."""
         self.outbox.add(
-            await self.audience(appeal),
+            [u for u in await self.audience(appeal) if u != but],
             "appeal.status",
             now=self.now,
             subject_id=appeal.id,
@@ -212,6 +213,14 @@ class AppealService:
     # --- resident actions ------------------------------------------------------------
 
     async def file(self, resident_id: int, building: Node, draft: Draft) -> Appeal:
+        """File the resident's appeal. The same form confirmed twice (``draft.key``) files
+        it once: the second time returns the appeal already filed."""
+        if draft.key is not None:
+            existing = await self.by_draft(draft.key)
+            if existing is not None:
+                if existing.resident_id != resident_id:
+                    raise AppealError(Problem.NOT_ALLOWED)
+                return existing
         if building.node_kind is not NodeKind.BUILDING:
             raise AppealError(Problem.BAD_INPUT, "not a building")
         if not draft.urgent and self.policy.category(draft.category) is None:
@@ -233,7 +242,7 @@ class AppealService:
             district_id=chain[NodeKind.DISTRICT].id,
             scope_path=grid.path,
             category=draft.category,
-            text=draft.text.strip()[:MAX_TEXT],
+            text=_text(draft.text),
             latitude=draft.latitude,
             longitude=draft.longitude,
             anonymous=draft.anonymous,
@@ -245,10 +254,10 @@ class AppealService:
             first_accept_due=now + deadlines.accept,
             first_resolve_due=now + deadlines.resolve,
             feedback_due=now + deadlines.feedback,
-            accept_due=now + deadlines.accept,
-            resolve_due=now + deadlines.resolve,
+            window_due=now + deadlines.accept,
             escalations=0,
             reopened=False,
+            draft_key=draft.key,
         )
         self.session.add(appeal)
         await self.session.flush()
@@ -263,8 +272,21 @@ class AppealService:
             # 一键呼叫: every worker of the grid and the community staff at once.
             recipients += await self.level_staff(appeal, Level.COMMUNITY)
         self._push_task(recipients, appeal, "urgent" if appeal.urgent else "new")
+        # What the resident is told is owed in the same transaction: a crash after the
+        # commit still tells them, and a second confirm finds the appeal above.
+        self.outbox.add(
+            [resident_id],
+            "appeal.filed",
+            now=now,
+            lane=Lane.URGENT if appeal.urgent else Lane.TASK,
+            subject_id=appeal.id,
+        )
         await self.session.flush()
         return appeal
+
+    async def by_draft(self, key: str) -> Appeal | None:
+        stmt = select(Appeal).where(Appeal.draft_key == key)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def follow(self, appeal_id: int, user_id: int) -> Appeal:
         appeal = await self.get(appeal_id)
@@ -302,7 +324,7 @@ class AppealService:
         if existing + len(photos) > MAX_PHOTOS:
             raise AppealError(Problem.TOO_MANY_PHOTOS)
         event = await self._event(
-            appeal, resident_id, "details", None, None, note=text.strip()[:MAX_TEXT] or None
+            appeal, resident_id, "details", None, None, note=_text(text) or None
         )
         for file_id in photos:
             self._media(appeal, event, "photo", file_id, resident_id)
@@ -323,38 +345,12 @@ class AppealService:
     async def rate(
         self, appeal_id: int, resident_id: int, rating: Rating, comment: str | None = None
     ) -> Appeal:
+        """满意 and 基本满意 close the appeal. The first 不满意 reopens it: back to its owner
+        with the level above them watching, their card waiting briefly for the resident's
+        reason. A second 不满意 closes it as unsatisfied and tells the supervising level."""
         appeal = await self._as_resident(ResidentAction.RATE, appeal_id, resident_id)
-        comment = (comment or "").strip()[:MAX_TEXT] or None
+        comment = _text(comment or "") or None
         appeal.rating, appeal.rating_comment, appeal.rated_at = rating, comment, self.now
-        if rating is Rating.UNSATISFIED and not appeal.reopened:
-            await self._event(
-                appeal,
-                resident_id,
-                "rated",
-                State.RESOLVED,
-                State.RATED,
-                note=comment,
-                rating=rating.value,
-            )
-            up = _level_above_owner(appeal)
-            deadlines = self.policy.deadlines(appeal.category, urgent=False)
-            await self._transition(
-                appeal,
-                resident_id,
-                "reopened",
-                State.REOPENED,
-                reopened=True,
-                level=up,
-                resolve_due=self.now + deadlines.resolve,
-                resolved_at=None,
-                rating=None,
-                note=comment,
-            )
-            recipients = ([appeal.owner_id] if appeal.owner_id else []) + await self.level_staff(
-                appeal, up
-            )
-            self._push_task(recipients, appeal, "reopened")
-            return appeal
         await self._event(
             appeal,
             resident_id,
@@ -364,6 +360,48 @@ class AppealService:
             note=comment,
             rating=rating.value,
         )
+        if rating is Rating.UNSATISFIED and not appeal.reopened:
+            up = _level_above_owner(appeal)
+            deadlines = self.policy.deadlines(appeal.category, urgent=False)
+            await self._transition(
+                appeal,
+                resident_id,
+                "reopened",
+                State.REOPENED,
+                reopened=True,
+                level=up,
+                window_due=self.now + deadlines.resolve,
+                resolved_at=None,
+                rating=None,
+                note=comment,
+            )
+            recipients = ([appeal.owner_id] if appeal.owner_id else []) + await self.level_staff(
+                appeal, up
+            )
+            self.outbox.add(
+                recipients,
+                "appeal.task",
+                now=self.now,
+                lane=Lane.TASK,
+                subject_id=appeal.id,
+                not_before=None if comment else self.now + self.policy.reason_wait,
+                reason="reopened",
+            )
+            await self._tell_audience(appeal, "reopened", but=resident_id)
+            return appeal
+        if rating is Rating.UNSATISFIED:
+            await self._transition(
+                appeal, resident_id, "closed", State.CLOSED, closed_at=self.now, unsatisfied=True
+            )
+            supervising = appeal.level_enum if appeal.level_enum is not Level.GRID else None
+            supervisors = await self.level_staff(appeal, supervising or _level_above_owner(appeal))
+            self._push_task(
+                [*([appeal.owner_id] if appeal.owner_id else []), *supervisors],
+                appeal,
+                "closed_unsatisfied",
+            )
+            await self._tell_audience(appeal, "closed_unsatisfied", but=resident_id)
+            return appeal
         await self._transition(appeal, resident_id, "closed", State.CLOSED, closed_at=self.now)
         if appeal.owner_id:
             self.outbox.add(
@@ -379,10 +417,15 @@ class AppealService:
         appeal = await self._as_resident(ResidentAction.COMMENT, appeal_id, resident_id)
         if not comment.strip():
             raise AppealError(Problem.BAD_INPUT)
-        appeal.rating_comment = comment.strip()[:MAX_TEXT]
+        appeal.rating_comment = _text(comment)
         await self._event(appeal, resident_id, "comment", None, None, note=appeal.rating_comment)
+        await self.release_reason_wait(appeal.id)
         await self.session.flush()
         return appeal
+
+    async def release_reason_wait(self, appeal_id: int) -> int:
+        """The resident gave their reason (or chose not to): the reopened card goes now."""
+        return await self.outbox.release("appeal.task", appeal_id, self.now)
 
     # --- staff actions ---------------------------------------------------------------
 
@@ -401,9 +444,51 @@ class AppealService:
             owner_id=staffing.user_id,
             accepted_at=appeal.accepted_at or self.now,
             accepted_in_time=in_time,
+            window_due=self._work_window(appeal),
         )
+        if appeal.level_enum is not Level.GRID:
+            # The rest of the level that held it hears who took it.
+            others = [u for u in await self.level_staff(appeal) if u != staffing.user_id]
+            self._remind(others, appeal, "taken")
         await self._tell_audience(appeal, "accepted")
         return appeal
+
+    async def assign(
+        self, appeal_id: int, staffing: Staffing, worker_id: int, window: timedelta
+    ) -> Appeal:
+        """指派: the level holding the appeal hands it to a worker of its grid, who owns it
+        from now on with ``window`` to resolve it; that level keeps supervising."""
+        appeal = await self._as_staff(Action.ASSIGN, appeal_id, staffing)
+        workers = await self.level_staff(appeal, Level.GRID)
+        if worker_id not in workers or worker_id == appeal.owner_id:
+            raise AppealError(Problem.BAD_INPUT, "not a worker of the grid")
+        if window <= timedelta(0):
+            raise AppealError(Problem.BAD_INPUT, "no time to do it")
+        in_time = (
+            self.now <= appeal.first_accept_due
+            if appeal.accepted_in_time is None
+            else appeal.accepted_in_time
+        )
+        await self._transition(
+            appeal,
+            staffing.user_id,
+            "assigned",
+            State.ACCEPTED if appeal.state == State.SUBMITTED else None,
+            owner_id=worker_id,
+            accepted_at=appeal.accepted_at or self.now,
+            accepted_in_time=in_time,
+            window_due=self.now + window,
+            to_user=worker_id,
+        )
+        self._push_task([worker_id], appeal, "assigned")
+        await self._tell_audience(appeal, "assigned")
+        return appeal
+
+    def _work_window(self, appeal: Appeal) -> datetime:
+        """Once accepted: the resolve promise at the grid; a level that took over an
+        escalated appeal gets at least the work window of its own."""
+        deadlines = self.policy.deadlines(appeal.category, urgent=appeal.urgent)
+        return max(appeal.first_resolve_due, self.now + deadlines.work_window)
 
     async def progress(
         self, appeal_id: int, staffing: Staffing, note: str, photos: Sequence[str] = ()
@@ -418,7 +503,7 @@ class AppealService:
             staffing.user_id,
             "progress",
             State.IN_PROGRESS,
-            note=note.strip()[:MAX_TEXT] or None,
+            note=_text(note) or None,
             photos=photos,
         )
         await self._tell_audience(appeal, "progress")
@@ -430,14 +515,20 @@ class AppealService:
         appeal = await self._as_staff(Action.RESOLVE, appeal_id, staffing)
         if not note.strip():
             raise AppealError(Problem.BAD_INPUT)
+        in_time = (
+            self.now <= appeal.first_resolve_due
+            if appeal.resolved_in_time is None
+            else appeal.resolved_in_time
+        )
         await self._transition(
             appeal,
             staffing.user_id,
             "resolved",
             State.RESOLVED,
             resolved_at=self.now,
-            result_note=note.strip()[:MAX_TEXT],
-            note=note.strip()[:MAX_TEXT],
+            resolved_in_time=in_time,
+            result_note=_text(note),
+            note=_text(note),
             photos=photos,
         )
         await self._tell_audience(appeal, "resolved")
@@ -459,7 +550,7 @@ class AppealService:
             "rejected",
             State.REJECTED,
             closed_at=self.now,
-            note=reason.strip()[:MAX_TEXT],
+            note=_text(reason),
             duplicate_of=duplicate_of,
         )
         if duplicate_of is not None and appeal.resident_id is not None:
@@ -478,6 +569,8 @@ class AppealService:
         up = appeal.level_enum.up
         assert up is not None  # the rule refuses a call-up from the top level
         deadlines = self.policy.deadlines(appeal.category, urgent=appeal.urgent)
+        left_grid = appeal.level_enum is Level.GRID
+        grid_workers = await self.level_staff(appeal, Level.GRID) if left_grid else []
         await self._transition(
             appeal,
             staffing.user_id,
@@ -485,10 +578,12 @@ class AppealService:
             State.SUBMITTED,
             level=up,
             owner_id=None,
-            accept_due=self.now + deadlines.accept,
-            note=reason.strip()[:MAX_TEXT],
+            window_due=self.now + deadlines.accept,
+            note=_text(reason),
         )
         self._push_task(await self.level_staff(appeal, up), appeal, "called_up")
+        if left_grid:
+            self._remind([u for u in grid_workers if u != staffing.user_id], appeal, "left")
         await self._tell_audience(appeal, "called_up")
         return appeal
 
@@ -512,8 +607,8 @@ class AppealService:
             street_id=chain[NodeKind.STREET].id,
             district_id=chain[NodeKind.DISTRICT].id,
             scope_path=grid.path,
-            accept_due=self.now + deadlines.accept,
-            note=reason.strip()[:MAX_TEXT] or None,
+            window_due=self.now + deadlines.accept,
+            note=_text(reason) or None,
             to_grid=grid.id,
         )
         self._push_task(await self.level_staff(appeal), appeal, "transferred")
@@ -535,11 +630,12 @@ class AppealService:
             return None
         fired_at = appeal.due_at
         kind = Timer(appeal.due_kind) if appeal.due_kind else None
-        # After downtime a reminder may come due only once its deadline has passed too:
-        # then the deadline is what matters.
-        if kind is Timer.REMIND_ACCEPT and appeal.accept_due and appeal.accept_due <= self.now:
+        # After downtime a reminder may come due only once its window has passed too:
+        # then the window is what matters.
+        missed = appeal.window_missed(self.now)
+        if kind is Timer.REMIND_ACCEPT and missed:
             kind = Timer.ESCALATE_ACCEPT
-        if kind is Timer.REMIND_RESOLVE and appeal.resolve_due and appeal.resolve_due <= self.now:
+        if kind is Timer.REMIND_RESOLVE and missed:
             kind = Timer.ESCALATE_RESOLVE
         if kind is Timer.REMIND_ACCEPT:
             await self._event(appeal, None, "reminder", None, None, deadline="accept")
@@ -564,64 +660,65 @@ class AppealService:
         return kind.value if kind else None
 
     async def _escalate(self, appeal: Appeal, *, accept: bool) -> None:
+        """下呼上应: the holding level missed its window. The appeal moves one level up,
+        which gets a handling window of its own; the promise to the resident stays as it
+        was (and the appeal stays overdue until the step happens)."""
         up = appeal.level_enum.up
         deadlines = self.policy.deadlines(appeal.category, urgent=appeal.urgent)
+        window = deadlines.accept if accept else deadlines.work_window
+        deadline = "accept" if accept else "resolve"
         if up is None:
             # The district is the top: keep reminding its staff each window.
-            await self._event(
-                appeal, None, "overdue", None, None, deadline="accept" if accept else "resolve"
-            )
-            if accept:
-                appeal.accept_due = self.now + deadlines.accept
-            else:
-                appeal.resolve_due = self.now + (deadlines.resolve - deadlines.accept)
+            await self._event(appeal, None, "overdue", None, None, deadline=deadline)
+            appeal.window_due = self.now + window
             self._remind(await self.level_staff(appeal), appeal, "overdue")
             return
-        changes: dict[str, Any] = {"level": up, "escalations": appeal.escalations + 1}
-        if accept:
-            changes["accept_due"] = self.now + deadlines.accept
-        else:
-            # Supervision (督导督办): the owner keeps the appeal, the level above watches
-            # and a fresh window starts before the next step up.
-            changes["resolve_due"] = self.now + (deadlines.resolve - deadlines.accept)
+        left_grid = appeal.level_enum is Level.GRID
+        grid_workers = await self.level_staff(appeal) if left_grid else []
         await self._transition(
-            appeal, None, "escalated", None, deadline="accept" if accept else "resolve", **changes
+            appeal,
+            None,
+            "escalated",
+            None,
+            deadline=deadline,
+            level=up,
+            escalations=appeal.escalations + 1,
+            window_due=self.now + window,
         )
         self._push_task(await self.level_staff(appeal, up), appeal, "escalated")
-        if not accept and appeal.owner_id:
+        if appeal.owner_id:
+            # Supervision (督导督办): the owner keeps the appeal and is reminded.
             self._remind([appeal.owner_id], appeal, "escalated")
+        elif grid_workers:
+            self._remind(grid_workers, appeal, "left")
         await self._tell_audience(appeal, "escalated")
 
     def _schedule(self, appeal: Appeal, after: datetime | None = None) -> None:
-        """Point ``due_at`` at the next timer of the appeal's current state."""
+        """Point ``due_at`` at the next timer of the appeal's current state, and keep the
+        sort key of "my tasks" on the promise still to keep."""
         kind, at = None, None
-        if appeal.state in UNACCEPTED and appeal.accept_due is not None:
+        deadlines = self.policy.deadlines(appeal.category, urgent=appeal.urgent)
+        if appeal.state in UNACCEPTED and appeal.window_due is not None:
             kind, at = self._next(
-                appeal.accept_due,
+                appeal.window_due,
                 Timer.REMIND_ACCEPT,
                 Timer.ESCALATE_ACCEPT,
-                self.policy.deadlines(appeal.category, urgent=appeal.urgent).accept_reminder_lead,
+                deadlines.accept_reminder_lead,
                 after,
             )
-        elif appeal.state in WORKING and appeal.resolve_due is not None:
+        elif appeal.state in WORKING and appeal.window_due is not None:
             kind, at = self._next(
-                appeal.resolve_due,
+                appeal.window_due,
                 Timer.REMIND_RESOLVE,
                 Timer.ESCALATE_RESOLVE,
-                self.policy.deadlines(appeal.category, urgent=appeal.urgent).resolve_reminder_lead,
+                deadlines.resolve_reminder_lead,
                 after,
             )
         elif appeal.state == State.RESOLVED and appeal.resolved_at is not None:
             kind, at = Timer.CLOSE_UNRATED, appeal.resolved_at + self.policy.rating_window
         appeal.due_kind = kind.value if kind else None
         appeal.due_at = at
-        appeal.deadline_at = (
-            appeal.accept_due
-            if appeal.state in UNACCEPTED
-            else appeal.resolve_due
-            if appeal.state in WORKING
-            else None
-        )
+        appeal.deadline_at = appeal.pending_due
 
     def _next(
         self,
@@ -674,11 +771,13 @@ class AppealService:
         photos: Sequence[str] = (),
         **changes: Any,
     ) -> AppealEvent:
-        data = {
+        data: dict[str, Any] = {
             k: changes.pop(k)
-            for k in ("duplicate_of", "to_grid", "deadline", "unrated")
+            for k in ("to_grid", "deadline", "unrated", "unsatisfied", "to_user")
             if k in changes
         }
+        if "duplicate_of" in changes:
+            data["duplicate_of"] = changes["duplicate_of"]
         from_state = appeal.state
         for name, value in changes.items():
             setattr(appeal, name, value)
@@ -743,3 +842,11 @@ def _levels_from(level: Level) -> list[str]:
 
 def _level_above_owner(appeal: Appeal) -> Level:
     return appeal.level_enum.up or appeal.level_enum
+
+
+def _text(value: str) -> str:
+    """What a person wrote, stripped; refused rather than cut when too long."""
+    text = value.strip()
+    if len(text) > MAX_TEXT:
+        raise AppealError(Problem.TOO_LONG, f"{len(text)} > {MAX_TEXT}")
+    return text

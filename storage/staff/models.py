@@ -1,11 +1,12 @@
-"""One-time invite links that grant a staff role at a node."""
+"""One-time invite links that grant a staff role at a node, and what a staff member
+chooses to make public about themselves (a work phone, their name on door posters)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.base import Base, TelegramId, UTCDateTime
@@ -34,3 +35,16 @@ class InviteProblem(StrEnum):
     USED = "used"
     EXPIRED = "expired"
     REVOKED = "revoked"
+
+
+class StaffProfile(Base):
+    """A grid worker's public card (网格员公示牌): shown on the building posters of her
+    grid and in the notice a resident gets when she accepts an appeal, only if she chose
+    to. Nothing here is shown otherwise."""
+
+    __tablename__ = "staff_profiles"
+
+    user_id: Mapped[int] = mapped_column(TelegramId, primary_key=True, autoincrement=False)
+    work_phone: Mapped[str | None] = mapped_column(String(32))
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -27,30 +27,39 @@ async def _tap_tap(harness: Harness, presses: list[dict[str, Any]], *, together:
             await harness.feed(press)
 
 
-async def _to_photo_step(harness: Harness, resident: EmulatedUser) -> None:
+async def _to_summary(harness: Harness, resident: EmulatedUser) -> None:
     await harness.command(resident, "new")
     await harness.press(resident, "环境卫生")
     await harness.text(resident, "楼道里堆满了杂物")
-    assert harness.has_button(resident, "resident_appeal.form.photos_skip")
+    assert harness.has_button(resident, "resident_appeal.form.add_location")
 
 
-async def test_double_tapped_skip_on_photos_does_not_skip_the_location_too(
+async def test_double_tapped_add_location_asks_once_and_keeps_the_form(
     harness: Harness, world: World
 ) -> None:
     for together in (False, True):
-        resident = await world.resident(f"居民{int(together)}")
-        await _to_photo_step(harness, resident)
-        skip = harness.label(resident, "resident_appeal.form.photos_skip")
-        await _tap_tap(harness, _twice(harness.emu, resident, skip), together=together)
+        home = world.tree.building2 if together else world.tree.building
+        resident = await world.resident(f"居民{int(together)}", home)
+        await _to_summary(harness, resident)
+        add = harness.label(resident, "resident_appeal.form.add_location")
+        asked = len(harness.texts(resident))
+        await _tap_tap(harness, _twice(harness.emu, resident, add), together=together)
 
-        # Still asked for the location: the second press did not answer that question.
+        # One keyboard prompt and one location window, still waiting for the location.
         chat = harness.emu.chat(resident.id)
+        new = harness.texts(resident)[asked:]
+        keyboard_prompt = harness.label(resident, "resident_appeal.form.location_keyboard")
+        assert new.count(keyboard_prompt) == 1
         assert chat.reply_keyboard is not None
         assert harness.label(resident, "resident_appeal.form.location") in harness.last_text(
             resident
         )
         answers = [a.get("text") or "" for a in chat.callback_answers]
         assert answers[-2:].count(harness.label(resident, "common.stale_button")) == 1
+        # The form goes on as if tapped once.
+        await harness.feed(harness.emu.send_location(resident, 37.4, 121.6, queue=False))
+        await harness.press_key(resident, "resident_appeal.form.confirm")
+        assert "#" in harness.last_text(resident)
     assert harness.emu.errors == []
 
 

@@ -21,8 +21,9 @@ UTC+8, so November 2026 there runs from 2026-10-31 16:00 to 2026-11-30 16:00 UTC
     A12    C2G1  11-05 01:00       sanitation  +1h     +2h      satisfied      closed
 
 "now" for the figures is 2026-12-01 10:00 UTC. A3's first accept (30 h) missed the 24 h
-deadline; its "unsatisfied" reopened it one level up with a new 48 h resolve window
-(ending 11-06 18:00), which has passed."""
+promise; its "unsatisfied" reopened it one level up with a 48 h handling window
+(ending 11-06 18:00), which has passed. The base of the rates leaves out A6 (cancelled by
+the resident); A8 was rejected as out of scope, not as a duplicate, and stays in it."""
 
 from __future__ import annotations
 
@@ -30,12 +31,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.appeals import AppealPolicy, AppealService, Draft, Rating, State
 from storage.appeals.kpi import Month, level_kpis, node_kpis
 from storage.clock import ManualClock
 from storage.hierarchy import HierarchyRepo, Node, NodeKind
+from storage.outbox import OutboxMessage
 from storage.roles import Role, StaffRepo
 from tests.factories import Tree, build_tree
 
@@ -132,6 +135,12 @@ async def build_appeals(
                 assert spec.resolve is not None
                 await at(spec.resolve + 1).rate(appeal.id, resident, spec.rating)
             await session.commit()
+    async with sessionmaker() as session:
+        # What these appeals owed people was delivered when it happened, weeks ago.
+        await session.execute(
+            update(OutboxMessage).where(OutboxMessage.sent_at.is_(None)).values(sent_at=NOW)
+        )
+        await session.commit()
     clock.set(NOW)
     return tree, ids
 
@@ -167,7 +176,8 @@ async def test_grid_figures(
     g1 = kpis.node
     assert kpis.children == () and kpis.child_kind is None
     # A1 (Nov 1 01:00 local) counts; A0 (Oct 31 23:00 local) and A13 (October) do not.
-    assert g1.total == 6
+    # A6 was cancelled by its resident: filed, but not in the base.
+    assert (g1.filed, g1.total, g1.excluded) == (6, 5, 1)
     assert dict(g1.by_state) == {
         "closed": 2,  # A1, A2
         "reopened": 1,  # A3
@@ -180,10 +190,10 @@ async def test_grid_figures(
     assert list(g1.by_category) == ["sanitation", "facilities", "other", "property"]
     # In time: A1 1h, A2 3h, A4 2h, A5 4h; A3 (30 h) late, A6 never accepted.
     assert g1.accepted_in_time == 4
-    assert g1.response_rate == Fraction(2, 3)
+    assert g1.response_rate == Fraction(4, 5)
     # Resolved now: A1, A2, A4. A3 was resolved but reopened, which clears it.
     assert g1.resolved == 3
-    assert g1.resolution_rate == Fraction(1, 2)
+    assert g1.resolution_rate == Fraction(3, 5)
     # Rated: A1 satisfied, A2 basically, A3 unsatisfied (reopened, not rated again).
     assert (g1.rated, g1.satisfied) == (3, 2)
     assert g1.satisfaction_rate == Fraction(2, 3)
@@ -192,6 +202,8 @@ async def test_grid_figures(
     # Overdue now: A3 (reopened, due 11-06 18:00), A5 (due 11-07 01:00) and A13 from
     # October (accept due 10-21).
     assert g1.overdue == 3
+    # Late for good: A3 (accepted 30 h after filing), A5 (past its 48 h resolve promise).
+    assert g1.late == 2 and g1.closed_unsatisfied == 0
 
 
 async def test_community_figures_and_children(
@@ -204,8 +216,9 @@ async def test_community_figures_and_children(
         )
     c1 = kpis.node
     assert kpis.start == utc(10, 31, 16) and kpis.end == utc(11, 30, 16)
-    # G1's 6 + G2's A7, A8, A9, A10 (A10 is Nov 30 23:00 local; A11 is Dec 1 00:00).
-    assert c1.total == 10
+    # G1's 6 + G2's A7, A8, A9, A10 (A10 is Nov 30 23:00 local; A11 is Dec 1 00:00);
+    # A8 was rejected as out of scope (not as a duplicate): it stays in the base.
+    assert (c1.filed, c1.total) == (10, 9)
     assert dict(c1.by_state) == {
         "closed": 3,
         "reopened": 1,
@@ -222,17 +235,18 @@ async def test_community_figures_and_children(
         "facilities": 1,
         "other": 1,
     }
-    assert c1.response_rate == Fraction(5, 10)  # + A7 in 6 h
-    assert c1.resolution_rate == Fraction(4, 10)  # + A7
+    assert c1.response_rate == Fraction(5, 9)  # + A7 in 6 h
+    assert c1.resolution_rate == Fraction(4, 9)  # + A7
     assert c1.satisfaction_rate == Fraction(3, 4)  # + A7 satisfied
     assert c1.median_accept_hours == 3.5  # 1, 2, 3, 4, 6, 30
     assert c1.median_resolve_hours == 14.0  # 5, 8, 20, 30
     assert c1.overdue == 4  # + A9 (accept due 11-11 05:00); A10, A11 not yet due
+    assert c1.late == 3  # + A9
 
     assert kpis.child_kind is NodeKind.GRID
     assert [c.name for c in kpis.children] == ["第一网格", "第二网格"]
     g1, g2 = kpis.children
-    assert (g1.total, g1.overdue, g1.response_rate) == (6, 3, Fraction(2, 3))
+    assert (g1.total, g1.overdue, g1.response_rate) == (5, 3, Fraction(4, 5))
     assert g2.total == 4
     assert dict(g2.by_state) == {"closed": 1, "rejected": 1, "submitted": 2}
     assert g2.response_rate == Fraction(1, 4)
@@ -261,26 +275,26 @@ async def test_district_street_and_levels(
             session, await _node(session, tree.community), "2026-12", now=NOW, zone=ZONE
         )
     d = district.node
-    # The community's 10 and A12 in the other community.
-    assert d.total == 11
-    assert d.response_rate == Fraction(6, 11)
-    assert d.resolution_rate == Fraction(5, 11)
+    # The community's 9 and A12 in the other community.
+    assert (d.filed, d.total) == (11, 10)
+    assert d.response_rate == Fraction(6, 10)
+    assert d.resolution_rate == Fraction(5, 10)
     assert d.satisfaction_rate == Fraction(4, 5)
     assert d.median_accept_hours == 3.0  # 1, 1, 2, 3, 4, 6, 30
     assert d.median_resolve_hours == 8.0  # 2, 5, 8, 20, 30
     assert d.overdue == 4
     assert [c.code for c in district.children] == ["D-S"]
-    assert district.children[0].total == 11
-    assert street.node.total == 11
+    assert district.children[0].total == 10
+    assert street.node.total == 10
     # Children by name: 正阳社区 (U+6B63) before 通海社区 (U+901A).
-    assert [(c.code, c.total) for c in street.children] == [("D-S-C2", 1), ("D-S-C1", 10)]
+    assert [(c.code, c.total) for c in street.children] == [("D-S-C2", 1), ("D-S-C1", 9)]
     other = street.children[0]
     assert (other.response_rate, other.satisfaction_rate, other.overdue) == (
         Fraction(1),
         Fraction(1),
         0,
     )
-    assert {f.code: f.total for f in communities} == {"D-S-C1": 10, "D-S-C2": 1}
+    assert {f.code: f.total for f in communities} == {"D-S-C1": 9, "D-S-C2": 1}
     # October: A0 (closed, satisfied) and A13 (never accepted); overdue is not monthly.
     assert october.node.total == 2
     assert october.node.response_rate == Fraction(1, 2)
@@ -331,3 +345,29 @@ async def test_rerated_reopened_appeal_counts_its_latest_rating(
     assert (g1.rated, g1.satisfied) == (3, 3)
     assert g1.median_resolve_hours == 14.0  # 5, 8, 20, 681 (A3: 11-03 01:00 → 12-01 10:00)
     assert g1.overdue == 2
+
+
+async def test_duplicates_leave_the_base_and_closed_unsatisfied_is_counted(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    tree, ids = await build_appeals(sessionmaker, clock)
+    policy = AppealPolicy()
+    async with sessionmaker() as session:
+        staffing = await StaffRepo(session).staffing(WORKERS["G1"])
+        g2 = await StaffRepo(session).staffing(WORKERS["G2"])
+        service = AppealService(session, policy, NOW)
+        # A9 turns out to be A7's problem again; A3 is resolved and rated unsatisfied twice.
+        await service.reject(ids["A9"], g2, "重复", duplicate_of=ids["A7"])
+        await service.resolve(ids["A3"], staffing, "又处理了一次")
+        await service.rate(ids["A3"], 4004, Rating.UNSATISFIED, "还是没修好")
+        await session.commit()
+    async with sessionmaker() as session:
+        c1 = (
+            await node_kpis(
+                session, await _node(session, tree.community), NOVEMBER, now=NOW, zone=ZONE
+            )
+        ).node
+    assert (c1.filed, c1.total, c1.excluded) == (10, 8, 2)  # A6 cancelled, A9 duplicate
+    assert c1.closed_unsatisfied == 1
+    assert c1.late == 2  # A3 and A5; A9 no longer counts
+    assert (c1.rated, c1.satisfied) == (4, 3)

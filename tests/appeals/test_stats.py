@@ -32,9 +32,10 @@ STAFF_ID = 5001
 NOVEMBER_LINES = (
     "📊 通海社区 · 2026年11月",
     "牟平区 › 宁海街道",
-    "诉求 10 件 · 当前超期 4 件",
-    "响应率 50.0%（按时受理 5/10）",
-    "办结率 40.0%（已办结 4/10）",
+    "诉求 9 件（另有撤销、重复 1 件不计）",
+    "超时 3 件 · 当前超期 4 件 · 两次不满意结案 0 件",
+    "响应率 55.6%（按时受理 5/9）",
+    "办结率 44.4%（已办结 4/9）",
     "满意率 75.0%（满意及基本满意 3/4）",
     "用时中位数：受理 3.5 小时 · 办结 14 小时",
     "状态：待受理 2 · 办理中 1 · 已办结 1 · 已结案 3 · 已退回 1 · 已撤销 1 · 重新办理 1",
@@ -83,7 +84,7 @@ async def test_stats_for_community_staff(
     await harness.command(staff, "stats")
     december = _photo_message(harness, staff)
     assert "通海社区 · 2026年12月" in december
-    assert "诉求 1 件 · 当前超期 4 件" in december  # A11; overdue is not monthly
+    assert "诉求 1 件\n超时 0 件 · 当前超期 4 件" in december  # A11; overdue is not monthly
     assert "满意率 —（满意及基本满意 0/0）" in december
     assert "用时中位数：受理 — · 办结 —" in december
     buttons = harness.buttons(staff)
@@ -95,7 +96,7 @@ async def test_stats_for_community_staff(
     await harness.press(staff, "◀ 2026年11月")
     november = _photo_message(harness, staff)
     assert november.splitlines()[: len(NOVEMBER_LINES)] == list(NOVEMBER_LINES)
-    assert "第一网格 · 6" in harness.buttons(staff)
+    assert "第一网格 · 5" in harness.buttons(staff)
     assert "2026年12月 ▶" in harness.buttons(staff)
 
     # Drill into a grid, keeping the month.
@@ -103,24 +104,25 @@ async def test_stats_for_community_staff(
     grid = _photo_message(harness, staff)
     assert "📊 第一网格 · 2026年11月" in grid
     assert "牟平区 › 宁海街道 › 通海社区" in grid
-    assert "诉求 6 件 · 当前超期 3 件" in grid
-    assert "响应率 66.7%（按时受理 4/6）" in grid
-    assert "办结率 50.0%（已办结 3/6）" in grid
+    assert "诉求 5 件（另有撤销、重复 1 件不计）" in grid
+    assert "超时 2 件 · 当前超期 3 件" in grid
+    assert "响应率 80.0%（按时受理 4/5）" in grid
+    assert "办结率 60.0%（已办结 3/5）" in grid
     assert "满意率 66.7%（满意及基本满意 2/3）" in grid
     assert "用时中位数：受理 3 小时 · 办结 8 小时" in grid
     assert not any("网格 ·" in b for b in harness.buttons(staff))  # a grid has no children
 
     await harness.press(staff, "⬆ 通海社区")
-    assert "诉求 10 件 · 当前超期 4 件" in _photo_message(harness, staff)
+    assert "诉求 9 件（另有撤销、重复 1 件不计）" in _photo_message(harness, staff)
 
     await harness.press(staff, "◀ 2026年10月")
     october = _photo_message(harness, staff)
     assert "通海社区 · 2026年10月" in october
-    assert "诉求 2 件 · 当前超期 4 件" in october
+    assert "诉求 2 件\n超时 1 件 · 当前超期 4 件" in october
     assert "响应率 50.0%（按时受理 1/2）" in october
 
     await harness.press(staff, "2026年11月 ▶")
-    assert "诉求 10 件" in _photo_message(harness, staff)
+    assert "诉求 9 件" in _photo_message(harness, staff)
 
     # One message, edited in place: the chart was replaced, not resent.
     photos = [m for m in emu.chat(staff.id).bot_messages if m.photo]
@@ -206,17 +208,18 @@ async def test_global_admin_walks_the_hierarchy(
 
     await harness.press(admin, "◀ 2026年11月")
     district = _photo_message(harness, admin)
-    assert "诉求 11 件 · 当前超期 4 件" in district
-    assert "响应率 54.5%（按时受理 6/11）" in district
+    assert "诉求 10 件（另有撤销、重复 1 件不计）" in district
+    assert "超时 3 件 · 当前超期 4 件" in district
+    assert "响应率 60.0%（按时受理 6/10）" in district
     assert "满意率 80.0%（满意及基本满意 4/5）" in district
     assert "点下面的街道查看明细。" in district
 
-    await harness.press(admin, "宁海街道 · 11")
+    await harness.press(admin, "宁海街道 · 10")
     assert "📊 宁海街道 · 2026年11月" in _photo_message(harness, admin)
-    assert {"正阳社区 · 1", "通海社区 · 10", "⬆ 牟平区"} <= set(harness.buttons(admin))
+    assert {"正阳社区 · 1", "通海社区 · 9", "⬆ 牟平区"} <= set(harness.buttons(admin))
     await harness.press(admin, "正阳社区 · 1")
     other = _photo_message(harness, admin)
-    assert "诉求 1 件 · 当前超期 0 件" in other
+    assert "诉求 1 件\n超时 0 件 · 当前超期 0 件" in other
     assert "满意率 100.0%（满意及基本满意 1/1）" in other
     await harness.press(admin, "⬆ 宁海街道")
     await harness.press(admin, "⬆ 牟平区")
@@ -225,7 +228,7 @@ async def test_global_admin_walks_the_hierarchy(
     await harness.press(admin, "芝罘区")
     empty = _photo_message(harness, admin)
     assert "📊 芝罘区 · 2026年11月" in empty
-    assert "诉求 0 件 · 当前超期 0 件" in empty
+    assert "诉求 0 件\n超时 0 件 · 当前超期 0 件" in empty
     assert "响应率 —（按时受理 0/0）" in empty
     assert "牟平区" in harness.buttons(admin)
     assert emu.errors == []
@@ -296,30 +299,31 @@ async def test_report_workbook(
 
     district = _table(wb["汇总"])["D"]
     assert district["名称"] == "牟平区"
-    assert district["诉求总数"] == 11
+    assert (district["提交总数"], district["诉求总数"]) == (11, 10)
     assert district["按时受理"] == 6
     # Rates are stored as numbers shown as percentages (Excel keeps 15 digits).
-    assert district["响应率"] == pytest.approx(6 / 11, rel=1e-12)
-    assert district["办结率"] == pytest.approx(5 / 11, rel=1e-12)
+    assert district["响应率"] == pytest.approx(6 / 10, rel=1e-12)
+    assert district["办结率"] == pytest.approx(5 / 10, rel=1e-12)
     assert district["满意率"] == pytest.approx(4 / 5, rel=1e-12)
     assert district["受理用时中位数（小时）"] == 3
     assert district["办结用时中位数（小时）"] == 8
     assert district["当前超期"] == 4
+    assert (district["超时（未兑现承诺）"], district["两次不满意结案"]) == (3, 0)
     assert district["已结案"] == 4 and district["待受理"] == 2
 
-    assert _table(wb["街道"])["D-S"]["诉求总数"] == 11
+    assert _table(wb["街道"])["D-S"]["诉求总数"] == 10
     communities = _table(wb["社区"])
-    assert communities["D-S-C1"]["诉求总数"] == 10
+    assert communities["D-S-C1"]["诉求总数"] == 9
     assert communities["D-S-C1"]["满意率"] == pytest.approx(3 / 4, rel=1e-12)
     assert communities["D-S-C1"]["受理用时中位数（小时）"] == 3.5
     assert communities["D-S-C2"]["诉求总数"] == 1
     grids = _table(wb["网格"])
     assert set(grids) == {"D-S-C1-G1", "D-S-C1-G2", "D-S-C2-G1"}
     g1, g2 = grids["D-S-C1-G1"], grids["D-S-C1-G2"]
-    assert (g1["诉求总数"], g1["当前超期"], g1["重新办理"]) == (6, 3, 1)
-    assert [g1["响应率"], g1["办结率"], g1["满意率"]] == pytest.approx([4 / 6, 3 / 6, 2 / 3])
+    assert (g1["诉求总数"], g1["当前超期"], g1["重新办理"]) == (5, 3, 1)
+    assert [g1["响应率"], g1["办结率"], g1["满意率"]] == pytest.approx([4 / 5, 3 / 5, 2 / 3])
     assert (g2["诉求总数"], g2["满意率"], g2["办结用时中位数（小时）"]) == (4, 1, 30)
-    assert wb["社区"]["F2"].number_format == "0.0%"
+    assert wb["社区"]["G2"].number_format == "0.0%"
 
     appeals = _rows(wb["诉求明细"])
     assert appeals[0] == [
@@ -332,6 +336,7 @@ async def test_report_workbook(
         "受理时间",
         "办结时间",
         "评价",
+        "超时（未兑现承诺）",
     ]
     body = appeals[1:]
     assert len(body) == 11  # November's, in submission order
@@ -339,9 +344,9 @@ async def test_report_workbook(
     assert first[1] == datetime(2026, 11, 1, 1, 0)
     assert first[2:6] == ["环境卫生", "已结案", "网格", "D-S-C1-G1 第一网格"]
     assert first[6] == datetime(2026, 11, 1, 2, 0) and first[7] == datetime(2026, 11, 1, 6, 0)
-    assert first[8] == "满意"
+    assert first[8] == "满意" and first[9] is None  # in time
     reopened = next(r for r in body if r[3] == "重新办理")  # A3
-    assert (reopened[4], reopened[7], reopened[8]) == ("社区", None, "不满意")
+    assert (reopened[4], reopened[7], reopened[8], reopened[9]) == ("社区", None, "不满意", "是")
     assert body[-1][1] == datetime(2026, 11, 30, 23, 0)  # A10; A11 is December's
     # No personal data: the appeal texts ("诉求 A1" …) are not in the workbook.
     everything = [c for ws in wb.worksheets for r in _rows(ws) for c in r]
@@ -392,7 +397,7 @@ async def test_excel_button_sends_the_report(
     assert stored is not None
     wb = load_workbook(io.BytesIO(stored.data))
     summary = _table(wb["汇总"])["D-S-C1"]
-    assert (summary["诉求总数"], summary["响应率"], summary["当前超期"]) == (10, 0.5, 4)
+    assert (summary["诉求总数"], summary["响应率"], summary["当前超期"]) == (9, 5 / 9, 4)
     # The stats follow below the document, still on November.
     assert "通海社区 · 2026年11月" in _photo_message(harness, staff)
     assert emu.errors == []

@@ -130,6 +130,7 @@ async def test_filing_sets_the_123_deadlines_and_pushes_to_the_grid(
     assert (appeal.grid_id, appeal.community_id) == (tree.grid.id, tree.community.id)
     assert appeal.due_kind == "remind_accept" and appeal.due_at == start + timedelta(hours=22)
     assert sorted(await _outbox(sessionmaker, appeal_id)) == [
+        (RESIDENT, "appeal.filed", "None"),
         (WORKER, "appeal.task", "new"),
         (WORKER2, "appeal.task", "new"),
     ]
@@ -142,9 +143,11 @@ async def test_urgent_call_reaches_grid_and_community_with_a_short_deadline(
     await _staff(sessionmaker, clock, tree)
     appeal_id = await _file(sessionmaker, clock, tree, category="urgent", urgent=True, text="")
     appeal = await _appeal(sessionmaker, appeal_id)
-    assert appeal.accept_due == clock.now() + timedelta(minutes=30)
+    assert appeal.first_accept_due == appeal.window_due == clock.now() + timedelta(minutes=30)
     assert appeal.due_at == clock.now() + timedelta(minutes=20)  # reminder 10 minutes ahead
-    assert sorted(u for u, _, _ in await _outbox(sessionmaker, appeal_id)) == [
+    assert sorted(
+        u for u, k, _ in await _outbox(sessionmaker, appeal_id) if k == "appeal.task"
+    ) == [
         WORKER,
         WORKER2,
         COMMUNITY_STAFF,
@@ -165,7 +168,10 @@ async def test_unaccepted_appeal_escalates_level_by_level_once_per_deadline(
     assert await sweep(sessionmaker, POLICY, clock.now()) == [(appeal_id, "escalate_accept")]
     appeal = await _appeal(sessionmaker, appeal_id)
     assert appeal.level == Level.COMMUNITY and appeal.escalations == 1
-    assert appeal.accept_due == clock.now() + timedelta(hours=24)
+    # The community gets a window of its own; the promise to the resident stays.
+    assert appeal.window_due == clock.now() + timedelta(hours=24)
+    assert appeal.first_accept_due == clock.now() and appeal.overdue(clock.now())
+    assert appeal.deadline_at == appeal.first_accept_due
 
     clock.advance(timedelta(hours=24))
     fired = await sweep(sessionmaker, POLICY, clock.now())
@@ -176,7 +182,13 @@ async def test_unaccepted_appeal_escalates_level_by_level_once_per_deadline(
     outbox = await _outbox(sessionmaker, appeal_id)
     assert (COMMUNITY_STAFF, "appeal.task", "escalated") in outbox
     assert (STREET_STAFF, "appeal.task", "escalated") in outbox
+    # The grid's workers hear that it left their grid (once: the second step was above).
+    assert (WORKER, "appeal.reminder", "left") in outbox
+    assert [o for o in outbox if o == (WORKER, "appeal.reminder", "left")] == [
+        (WORKER, "appeal.reminder", "left")
+    ]
     assert [o for o in outbox if o[0] == RESIDENT] == [
+        (RESIDENT, "appeal.filed", "None"),
         (RESIDENT, "appeal.status", "escalated"),
         (RESIDENT, "appeal.status", "escalated"),
     ]
@@ -343,3 +355,126 @@ async def test_tasks_are_sorted_by_deadline_and_scoped(
         await session.commit()
         rows, _ = await service.tasks(staff[COMMUNITY_STAFF])
         assert [a.id for a in rows] == [later]
+
+
+# --- the promise, ownership after escalation, closing the loop ---------------------------
+
+
+async def test_the_promise_never_moves_and_late_stays_late(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    tree = await build_tree(sessionmaker, clock)
+    staff = await _staff(sessionmaker, clock, tree)
+    appeal_id = await _file(sessionmaker, clock, tree)
+    filed = await _appeal(sessionmaker, appeal_id)
+    for _ in range(3):  # grid → community → street → district, a day each
+        clock.advance(timedelta(hours=24))
+        await sweep(sessionmaker, POLICY, clock.now())
+    appeal = await _appeal(sessionmaker, appeal_id)
+    assert appeal.level == Level.DISTRICT
+    assert (appeal.first_accept_due, appeal.first_resolve_due) == (
+        filed.first_accept_due,
+        filed.first_resolve_due,
+    )
+    assert appeal.overdue_by(clock.now()) == timedelta(hours=48)
+    async with sessionmaker() as session:
+        service = AppealService(session, POLICY, clock.now())
+        appeal = await service.accept(appeal_id, staff[DISTRICT_STAFF])
+        await session.commit()
+    # Accepted two days late: late for good, and now the resolve promise is overdue.
+    assert appeal.accepted_in_time is False and appeal.late
+    assert appeal.overdue(clock.now()) and appeal.deadline_at == filed.first_resolve_due
+    # The district's window to do the work is its own, after the promise.
+    assert appeal.window_due == clock.now() + POLICY.standard.work_window
+
+
+async def test_once_escalated_the_grid_cannot_accept_and_the_level_assigns(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    tree = await build_tree(sessionmaker, clock)
+    staff = await _staff(sessionmaker, clock, tree)
+    appeal_id = await _file(sessionmaker, clock, tree)
+    clock.advance(timedelta(hours=24))
+    await sweep(sessionmaker, POLICY, clock.now())
+    async with sessionmaker() as session:
+        service = AppealService(session, POLICY, clock.now())
+        with pytest.raises(AppealError) as info:
+            await service.accept(appeal_id, staff[WORKER])
+        assert info.value.problem is Problem.ESCALATED
+        with pytest.raises(AppealError) as info:  # only a worker of the appeal's grid
+            await service.assign(
+                appeal_id, staff[COMMUNITY_STAFF], OTHER_GRID_WORKER, timedelta(hours=4)
+            )
+        assert info.value.problem is Problem.BAD_INPUT
+        appeal = await service.assign(
+            appeal_id, staff[COMMUNITY_STAFF], WORKER2, timedelta(hours=4)
+        )
+        await session.commit()
+    assert appeal.owner_id == WORKER2 and appeal.state == State.ACCEPTED
+    assert appeal.level == Level.COMMUNITY  # the community keeps supervising
+    assert appeal.window_due == clock.now() + timedelta(hours=4)
+    outbox = await _outbox(sessionmaker, appeal_id)
+    assert (WORKER2, "appeal.task", "assigned") in outbox
+    assert (RESIDENT, "appeal.status", "assigned") in outbox
+    async with sessionmaker() as session:
+        service = AppealService(session, POLICY, clock.now())
+        await service.resolve(appeal_id, staff[WORKER2], "已清理")
+        await session.commit()
+
+
+async def test_reopened_card_waits_for_the_reason_and_a_second_unsatisfied_closes(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    tree = await build_tree(sessionmaker, clock)
+    staff = await _staff(sessionmaker, clock, tree)
+    appeal_id = await _file(sessionmaker, clock, tree)
+    async with sessionmaker() as session:
+        service = AppealService(session, POLICY, clock.now())
+        await service.accept(appeal_id, staff[WORKER])
+        await service.resolve(appeal_id, staff[WORKER], "已清理")
+        await service.rate(appeal_id, RESIDENT, Rating.UNSATISFIED)
+        await session.commit()
+
+    async def held_back() -> list[int]:
+        async with sessionmaker() as session:
+            rows = await session.execute(
+                select(OutboxMessage.user_id).where(
+                    OutboxMessage.subject_id == appeal_id,
+                    OutboxMessage.kind == "appeal.task",
+                    OutboxMessage.not_before > clock.now(),
+                )
+            )
+            return sorted(int(u) for u in rows.scalars())
+
+    assert await held_back() == [WORKER, COMMUNITY_STAFF]
+    async with sessionmaker() as session:
+        service = AppealService(session, POLICY, clock.now())
+        await service.set_rating_comment(appeal_id, RESIDENT, "楼道里还有两袋垃圾")
+        await session.commit()
+    assert await held_back() == []  # the reason is in: the cards go now, with it
+
+    async with sessionmaker() as session:
+        service = AppealService(session, POLICY, clock.now())
+        await service.resolve(appeal_id, staff[WORKER], "全部清理完毕")
+        appeal = await service.rate(appeal_id, RESIDENT, Rating.UNSATISFIED, "还是不行")
+        await session.commit()
+    assert appeal.state == State.CLOSED and appeal.rating == Rating.UNSATISFIED
+    outbox = await _outbox(sessionmaker, appeal_id)
+    assert (COMMUNITY_STAFF, "appeal.task", "closed_unsatisfied") in outbox
+    assert (WORKER, "appeal.task", "closed_unsatisfied") in outbox
+
+
+async def test_the_same_form_confirmed_twice_files_once_and_long_texts_are_refused(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    tree = await build_tree(sessionmaker, clock)
+    await _staff(sessionmaker, clock, tree)
+    first = await _file(sessionmaker, clock, tree, key="form-1")
+    again = await _file(sessionmaker, clock, tree, key="form-1")
+    assert first == again
+    async with sessionmaker() as session:
+        count = await session.scalar(select(func.count()).select_from(Appeal))
+    assert count == 1
+    with pytest.raises(AppealError) as info:
+        await _file(sessionmaker, clock, tree, text="字" * 2001)
+    assert info.value.problem is Problem.TOO_LONG

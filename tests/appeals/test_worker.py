@@ -179,7 +179,7 @@ async def test_accept_progress_with_photo_resolve_and_the_resident_hears_each_st
     assert edited is not None and "您已受理" in _text(edited)
     assert _labels(edited) == [PROGRESS, RESOLVE, REJECT, TRANSFER, CALLUP, OPEN]
     await harness.deliver()
-    assert "已被受理" in harness.last_text(world.resident)
+    assert "已由网格员受理" in harness.last_text(world.resident)
 
     # Progress: a note and a photo, then submit.
     await harness.press(world[W1], PROGRESS)
@@ -200,6 +200,7 @@ async def test_accept_progress_with_photo_resolve_and_the_resident_hears_each_st
     assert "还需要写明办理结果" in harness.last_text(world[W1])
     assert "确认办结" not in " ".join(harness.buttons(world[W1]))
     await harness.text(world[W1], "杂物已全部清走")
+    sent_before = len(emu.chat(RESIDENT).bot_messages)
     await harness.press(world[W1], "确认办结")
     assert "已办结" in harness.last_text(world[W1])
     appeal = await _appeal(sessionmaker, appeal_id)
@@ -214,8 +215,6 @@ async def test_accept_progress_with_photo_resolve_and_the_resident_hears_each_st
         ).scalar_one()
     assert photos == 2
 
-    sent_before = len(emu.chat(RESIDENT).bot_messages)
-    await harness.deliver()
     new = emu.chat(RESIDENT).bot_messages[sent_before:]
     assert new[0].photo is not None  # the result photo first
     assert "已办结" in _text(new[-1]) and "杂物已全部清走" in _text(new[-1])
@@ -401,7 +400,7 @@ async def test_unaccepted_appeal_escalates_grid_community_street(
     # Overdue and escalated: the street sees it in its tasks, marked.
     clock.advance(timedelta(hours=25))
     await harness.command(world[STREET_STAFF], "tasks")
-    assert any(b.startswith("⚠️ #") for b in harness.buttons(world[STREET_STAFF]))
+    assert any(b.startswith("⚠️ 超时 2 天") for b in harness.buttons(world[STREET_STAFF]))
     assert emu.errors == []
 
 
@@ -442,6 +441,8 @@ async def test_restart_between_deadline_and_escalation_escalates_once(
         ).all()
     assert sorted(tuple(r) for r in rows) == [
         (RESIDENT, "appeal.status"),
+        (W1, "appeal.reminder"),  # told it left their grid
+        (W2, "appeal.reminder"),
         (COMMUNITY_STAFF, "appeal.task"),
     ]
     pushes = [t for t in harness.texts(world[COMMUNITY_STAFF]) if "超时上报" in t]
@@ -472,14 +473,14 @@ async def test_two_workers_accept_at_once_one_owns_it(
     assert (await _events(sessionmaker, appeal_id)).count("accepted") == 1
     winner, loser = (W1, W2) if appeal.owner_id == W1 else (W2, W1)
     loser_message = m2 if loser == W2 else m1
-    assert _alerts(emu, loser)[-1] == "这条诉求已经有人受理了。"
+    assert _alerts(emu, loser)[-1] == "这条诉求已由网格员受理。"
     refreshed = emu.chat(loser).find(loser_message.message_id)
     assert refreshed is not None and "已经有人受理了" in _text(refreshed)
     assert _labels(refreshed) == [OPEN]
     assert _alerts(emu, winner)[-1].startswith("✅ 已受理")
     await harness.deliver()
-    assert [t for t in harness.texts(world.resident) if "已被受理" in t] != []
-    assert len([t for t in harness.texts(world.resident) if "已被受理" in t]) == 1
+    assert [t for t in harness.texts(world.resident) if "已由网格员受理" in t] != []
+    assert len([t for t in harness.texts(world.resident) if "已由网格员受理" in t]) == 1
     assert emu.errors == []
 
 
@@ -541,13 +542,13 @@ async def test_forged_and_stale_buttons_change_nothing(
     # The second worker's push still shows accept: pressing it is refused and refreshes it.
     m2 = _task_message(emu, W2, appeal_id)
     await harness.press_data(world[W2], m2.message_id, _data("accept", appeal_id))
-    assert _alerts(emu, W2)[-1] == "这条诉求已经有人受理了。"
+    assert _alerts(emu, W2)[-1] == "这条诉求已由网格员受理。"
     assert _labels(emu.chat(W2).find(m2.message_id) or m2) == [OPEN]
     # ... and W2 cannot report progress or reject on someone else's task either.
     await harness.press_data(world[W2], m2.message_id, _data("progress", appeal_id), forged=True)
-    assert _alerts(emu, W2)[-1] == "这条诉求已经有人受理了。"
+    assert _alerts(emu, W2)[-1] == "这条诉求已由网格员受理。"
     await harness.press_data(world[W2], m2.message_id, _data("reject", appeal_id), forged=True)
-    assert _alerts(emu, W2)[-1] == "这条诉求已经有人受理了。"
+    assert _alerts(emu, W2)[-1] == "这条诉求已由网格员受理。"
 
     appeal = await _appeal(sessionmaker, appeal_id)
     assert appeal.state == State.ACCEPTED and appeal.owner_id == W1
@@ -563,7 +564,7 @@ async def test_forged_and_stale_buttons_change_nothing(
         await session.commit()
     await harness.press(world[W1], "确认办结")
     assert _alerts(emu, W1)[-1] == "这条诉求的状态已经变了，这个操作不能再做了。"
-    assert "状态已经变了" in harness.last_text(world[W1])
+    assert any("状态已经变了" in t for t in harness.texts(world[W1]))
     appeal = await _appeal(sessionmaker, appeal_id)
     assert appeal.state == State.SUBMITTED and appeal.level == Level.COMMUNITY
     assert emu.errors == []
@@ -590,7 +591,8 @@ async def test_tasks_sorted_by_deadline_with_overdue_marked_and_paged(
     assert "共 10 条" in harness.last_text(world[W1]) and "第 1/2 页" in harness.last_text(
         world[W1]
     )
-    assert page1[0] == f"⚠️ 🆘 #{urgent:06d} 一键呼叫 · 1号楼 · ⏰ 11-02 10:30"
+    # Overdue first, saying by how long.
+    assert page1[0] == f"⚠️ 超时 10 分钟 · 🆘 #{urgent:06d} 一键呼叫 · 1号楼"
     assert page1[1] == f"#{first:06d} 环境卫生 · 1号楼 · ⏰ 11-03 09:00"
     assert [b.split(" ")[0] for b in page1[2:]] == [f"#{i:06d}" for i in later[:6]]
     assert len(page1) == 8 and "下一页 »" in harness.buttons(world[W1])

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import bootstrap
 from bot.config import Settings
+from bot.features import FEATURES
+from bot.registry import Feature, Registry
 from emulator import BotAPIEmulator
 from storage.clock import ManualClock
 from tests.factories import build_tree
@@ -19,7 +21,12 @@ from tests.harness import Harness
 
 
 async def test_unexpected_exception_is_logged_and_user_gets_an_apology(
-    harness: Harness, emu: BotAPIEmulator, caplog: pytest.LogCaptureFixture
+    harness: Harness,
+    emu: BotAPIEmulator,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     router = Router()
 
@@ -27,7 +34,9 @@ async def test_unexpected_exception_is_logged_and_user_gets_an_apology(
     async def boom(message: Message) -> None:
         raise RuntimeError("kaput")
 
-    harness.app.dispatcher.include_router(router)
+    # A feature whose handler crashes, plugged in like any other.
+    registry = Registry([*FEATURES, Feature(name="boom", routers=lambda: [router])])
+    harness.app = bootstrap(settings, sessionmaker, clock=clock, bot=harness.bot, registry=registry)
     user = emu.add_user(user_id=4001, first_name="测试", language_code="zh-hans")
     raw = emu.send_command(user, "boom", queue=False)
     with caplog.at_level(logging.ERROR, logger="bot.errors"):

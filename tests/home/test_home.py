@@ -33,7 +33,16 @@ async def test_english_follows_telegram_and_language_command(
     zh_user = emu.add_user(user_id=1011, first_name="马可", language_code="zh-hans")
     await harness.command(zh_user, "language")
     await harness.press(zh_user, "English")
-    assert harness.last_text(zh_user) == "Language set to English."
+    assert "Language set to English." in harness.texts(zh_user)
+    # A newcomer goes on to the privacy notice, now in English.
+    assert "What is stored" in harness.last_text(zh_user)
+    await harness.press(zh_user, "Agree and continue")
+    await harness.command(zh_user, "language")
+    await harness.press(zh_user, "简体中文")
+    assert "语言已设置为简体中文。" in harness.texts(zh_user)
+    assert "您好" in harness.last_text(zh_user) or "社区" in harness.last_text(zh_user)
+    await harness.command(zh_user, "language")
+    await harness.press(zh_user, "English")
     await harness.command(zh_user, "help")
     assert "help for residents" in harness.last_text(zh_user)
     user = await _user(sessionmaker, 1011)

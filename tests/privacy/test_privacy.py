@@ -52,6 +52,9 @@ async def test_privacy_shows_and_deletes_data(
             ),
         )
         await session.commit()
+    await harness.deliver()
+    await harness.command(resident, "privacy")
+    assert "诉求：1 件" in harness.last_text(resident)
 
     await harness.press(resident, "删除我的数据")
     assert "确定要删除" in harness.last_text(resident)

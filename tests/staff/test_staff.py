@@ -113,7 +113,7 @@ async def test_expired_and_revoked_invites(
         await session.commit()
     await harness.command(admin, "staff")
     await harness.press(admin, "未使用的邀请")
-    await harness.press(admin, "社区工作者 · 通海社区")
+    await harness.press(admin, "社区工作者 · 宁海街道 › 通海社区")
     assert "邀请已撤销" in emu.chat(ADMIN_ID).callback_answers[-1]["text"]
     await harness.command(late, "start", f"i_{fresh.token}")
     assert any("已被撤销" in t for t in harness.texts(late))
@@ -136,13 +136,24 @@ async def test_admin_lists_and_revokes_staff(
     await harness.command(worker, "start", payload)
     admin = emu.chat(ADMIN_ID).user
 
+    # The admin hears that the invite was used, and by whom.
+    assert any("小李" in t and "已通过您的邀请" in t for t in harness.texts(admin))
+
     await harness.command(admin, "staff")
-    assert any("小李 · 网格员 · 第一网格" in b for b in harness.buttons(admin))
+    # The community is named: two 第一网格 can be told apart.
+    assert any("小李 · 网格员 · 通海社区 › 第一网格" in b for b in harness.buttons(admin))
     await harness.press(admin, "小李 · 网格员")
     assert "2005" in harness.last_text(admin)
     await harness.press(admin, "撤销此职务")
+    # One tap is not enough: it asks first, and cancelling changes nothing.
+    assert "确定要撤销" in harness.last_text(admin)
+    await harness.press(admin, "取消")
+    assert await _roles(sessionmaker, 2005) == {"worker@D-S-C1-G1"}
+    await harness.press(admin, "撤销此职务")
+    await harness.press(admin, "确定撤销")
 
     assert await _roles(sessionmaker, 2005) == set()
+    assert "已被管理员撤销" in harness.last_text(worker)  # the person is told
     assert not any("小李" in b for b in harness.buttons(admin))
     # Back to the resident menu: the chat-scoped staff menu is removed.
     assert [c["command"] for c in emu.chat(2005).commands] == [
@@ -213,6 +224,8 @@ async def test_buttons_and_commands_refused_to_those_who_may_not_use_them(
             role=Role.ADMIN, node=tree.community, created_by=ADMIN_ID, now=clock.now()
         )
         await session.commit()
+    admin = emu.add_user(user_id=ADMIN_ID, first_name="管理员")
+    emu.world.chats[ADMIN_ID].opened = True  # the admin who made the invite uses the bot
     scoped = emu.add_user(user_id=2009, first_name="社区管理员")
     await harness.command(scoped, "start", f"i_{invite.token}")
     await harness.command(scoped, "invite")
@@ -230,7 +243,6 @@ async def test_buttons_and_commands_refused_to_those_who_may_not_use_them(
     assert "没有权限" in emu.chat(2009).callback_answers[-1]["text"]
 
     # The resident replays the admin's button: the dialog is not theirs, nothing happens.
-    admin = emu.add_user(user_id=ADMIN_ID, first_name="管理员")
     await harness.command(admin, "invite")
     admin_menu = emu.chat(ADMIN_ID).last_bot_message
     assert admin_menu is not None
@@ -251,7 +263,7 @@ async def test_buttons_and_commands_refused_to_those_who_may_not_use_them(
     assert "您好" in harness.last_text(resident)  # back at their own main menu
     # aiogram-dialog may try to strip a keyboard the forged message never had; Telegram
     # answers "not modified" and the bot carries on.
-    assert all("not modified" in (r.error or "") for r in emu.errors)
+    assert all("not modified" in (r.error or "") for r in emu.errors), emu.errors
 
 
 async def test_start_up_gives_every_staff_member_their_menu(

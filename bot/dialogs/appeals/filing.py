@@ -1,15 +1,17 @@
-"""The resident's filing form (诉求); the urgent call is in urgent.py, "my appeals" in
-my_appeals.py.
+"""The resident's filing form (诉求): the common path is three steps (a category, the
+problem in words or a voice note, confirm); photos, the location, a phone number and
+hiding one's name from neighbours are optional buttons on the summary.
 
 Everything a resident enters stays in ``dialog_data`` until they confirm: a wrong input
 (a sticker, a file, a text that is too long) only explains and asks again, and whatever
-they send out of turn (a photo while asked for words, words while asked for photos) is
-kept rather than dropped. The location and phone steps use a reply keyboard (Telegram
-only offers "send my location / my number" there); it is always removed again with
-ReplyKeyboardRemove before the form moves on."""
+they send out of turn (a photo while asked for words, words on the summary) is kept
+rather than dropped. The location and phone use a reply keyboard (Telegram offers "send
+my location / my number" only there); it is always removed again before the form moves
+on. The form carries an id: confirming it twice (a double tap, a restart) files once."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,7 +22,6 @@ from aiogram.types import (
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
 )
 from aiogram_dialog import Dialog, DialogManager, ShowMode, Window
 from aiogram_dialog.widgets.input import MessageInput
@@ -51,89 +52,47 @@ from bot.kit.widgets import picker
 from storage.appeals import MAX_PHOTOS, Appeal, AppealError, Draft
 from storage.appeals.policy import URGENT_CATEGORY
 
-PAGE_SIZE = 5
 SIMILAR_PREVIEW = 60
 
-# The form's steps in order; the similar-appeals window is entered only when needed.
-NEXT_STEP: dict[State, State] = {
-    FileAppeal.similar: FileAppeal.description,
-    FileAppeal.description: FileAppeal.photos,
-    FileAppeal.photos: FileAppeal.location,
-    FileAppeal.location: FileAppeal.anonymous,
-    FileAppeal.anonymous: FileAppeal.summary,
-}
-PREVIOUS_STEP: dict[State, State] = {
-    FileAppeal.description: FileAppeal.category,
-    FileAppeal.photos: FileAppeal.description,
-    FileAppeal.location: FileAppeal.photos,
-    FileAppeal.anonymous: FileAppeal.location,
-}
 HINTS: dict[State, str] = {
     FileAppeal.category: "resident_appeal.input.hint_category",
     FileAppeal.similar: "resident_appeal.input.hint_similar",
     FileAppeal.photos: "resident_appeal.input.hint_photos",
     FileAppeal.location: "resident_appeal.input.hint_location",
-    FileAppeal.anonymous: "resident_appeal.input.hint_anonymous",
     FileAppeal.summary: "resident_appeal.input.hint_summary",
 }
 
 
-# --- the filing form (FileAppeal) -------------------------------------------------------
+def has_description(data: dict[str, Any]) -> bool:
+    return bool(str(data.get("text") or "").strip() or data.get("voice"))
+
+
+# --- moving through the form ---------------------------------------------------------------
 
 
 async def on_form_start(data: Any, manager: DialogManager) -> None:
     manager.dialog_data.setdefault("photos", [])
     manager.dialog_data.setdefault("share_phone", False)
+    manager.dialog_data.setdefault("key", secrets.token_hex(8))
 
 
 async def _go(manager: DialogManager, state: State, show_mode: ShowMode | None = None) -> None:
     clear_notice(manager)
-    if state == FileAppeal.location:
-        await _enter_location(manager)
-        return
     await manager.switch_to(state, show_mode=show_mode)
 
 
-async def _forward(
-    manager: DialogManager, current: State, show_mode: ShowMode | None = None
-) -> None:
-    """To the next step; back to the summary when the resident came from it to edit."""
-    if manager.dialog_data.pop("editing", False):
-        await _go(manager, FileAppeal.summary, show_mode)
-        return
-    await _go(manager, NEXT_STEP[current], show_mode)
+async def _after_description(manager: DialogManager, show_mode: ShowMode | None = None) -> None:
+    await _go(manager, FileAppeal.summary, show_mode)
 
 
-async def _enter_location(manager: DialogManager) -> None:
-    c = ctx(manager)
-    keyboard = ReplyKeyboardMarkup(
-        keyboard=[
-            [
-                KeyboardButton(
-                    text=c.t("resident_appeal.form.location_button"), request_location=True
-                )
-            ],
-            [KeyboardButton(text=c.t("resident_appeal.form.location_skip"))],
-        ],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
-    await c.bot.send_message(
-        c.user_id, c.t("resident_appeal.form.location_keyboard"), reply_markup=keyboard
-    )
-    clear_notice(manager)
-    # The window goes below the keyboard's message, so it stays the newest one.
-    await manager.switch_to(FileAppeal.location, show_mode=ShowMode.SEND)
-
-
-async def _leave_location(manager: DialogManager, key: str, target: State | None) -> None:
+async def _leave_location(manager: DialogManager, key: str) -> None:
     c = ctx(manager)
     await remove_reply_keyboard(c, c.t(key))
-    if target is None:
-        await _forward(manager, FileAppeal.location, ShowMode.SEND)
-    else:
-        manager.dialog_data.pop("editing", None)
-        await _go(manager, target, ShowMode.SEND)
+    # The summary goes below the message that took the keyboard away.
+    await _go(manager, FileAppeal.summary, ShowMode.SEND)
+
+
+# --- category and similar appeals -----------------------------------------------------------
 
 
 async def category_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
@@ -161,9 +120,6 @@ async def on_category(call: CallbackQuery, _: Any, manager: DialogManager, item:
         await manager.show()
         return
     manager.dialog_data["category"] = item
-    if manager.dialog_data.pop("editing", False):
-        await _go(manager, FileAppeal.summary)
-        return
     similar = [
         a.id for a in await service(c).similar_open(building.id, item) if a.resident_id != c.user_id
     ]
@@ -171,7 +127,14 @@ async def on_category(call: CallbackQuery, _: Any, manager: DialogManager, item:
         manager.dialog_data["similar"] = similar
         await _go(manager, FileAppeal.similar)
         return
-    await _go(manager, FileAppeal.description)
+    await _next_after_category(manager)
+
+
+async def _next_after_category(manager: DialogManager) -> None:
+    if has_description(manager.dialog_data):
+        await _go(manager, FileAppeal.summary)
+    else:
+        await _go(manager, FileAppeal.description)
 
 
 def _category_label(c: Ctx, code: str | None) -> str:
@@ -227,26 +190,18 @@ async def on_follow(call: CallbackQuery, _: Any, manager: DialogManager, item: s
 
 
 async def on_still_file(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
-    await _go(manager, FileAppeal.description)
+    await _next_after_category(manager)
+
+
+# --- the description ----------------------------------------------------------------------
 
 
 async def description_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
-    data = dialog_manager.dialog_data
-    text = str(data.get("text") or "")
-    has = bool(text or data.get("voice"))
-    current = ""
-    if has:
-        current = c.t(
-            "resident_appeal.form.description_current",
-            text=e(text) if text else "—",
-            voice=_voice_label(c, data),
-        )
     return {
         "notice": notice(dialog_manager),
-        "category": _category_label(c, data.get("category")),
-        "current": current,
-        "has_description": has,
+        "category": _category_label(c, dialog_manager.dialog_data.get("category")),
+        "has_description": has_description(dialog_manager.dialog_data),
     }
 
 
@@ -256,8 +211,11 @@ def _voice_label(c: Ctx, data: dict[str, Any]) -> str:
     return c.t("resident_appeal.voice_yes", seconds=int(data.get("voice_seconds") or 0))
 
 
-async def on_description_next(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
-    await _forward(manager, FileAppeal.description)
+async def on_back_to_summary(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
+    await _go(manager, FileAppeal.summary)
+
+
+# --- photos and location, from the summary --------------------------------------------------
 
 
 async def photos_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
@@ -267,12 +225,7 @@ async def photos_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, An
         "count": count,
         "max": MAX_PHOTOS,
         "has_photos": count > 0,
-        "no_photos": count == 0,
     }
-
-
-async def on_photos_done(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
-    await _forward(manager, FileAppeal.photos)
 
 
 async def on_photos_clear(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
@@ -280,27 +233,38 @@ async def on_photos_clear(call: CallbackQuery, _: Button, manager: DialogManager
     clear_notice(manager)
 
 
-async def on_location_skip(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
-    await _leave_location(manager, "resident_appeal.form.location_skipped", None)
-
-
-async def on_back(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
-    current = manager.current_context().state
-    target = (
-        FileAppeal.summary
-        if manager.dialog_data.get("editing")
-        else PREVIOUS_STEP.get(current, FileAppeal.category)
+async def on_add_location(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
+    c = ctx(manager)
+    keyboard = ReplyKeyboardMarkup(
+        keyboard=[
+            [
+                KeyboardButton(
+                    text=c.t("resident_appeal.form.location_button"), request_location=True
+                )
+            ],
+            [KeyboardButton(text=c.t("resident_appeal.form.location_cancel"))],
+        ],
+        resize_keyboard=True,
+        one_time_keyboard=True,
     )
-    if current == FileAppeal.location:
-        await _leave_location(manager, "resident_appeal.form.went_back", target)
-        return
-    manager.dialog_data.pop("editing", None)
-    await _go(manager, target)
+    await c.bot.send_message(
+        c.user_id, c.t("resident_appeal.form.location_keyboard"), reply_markup=keyboard
+    )
+    clear_notice(manager)
+    # The window goes below the keyboard's message, so it stays the newest one.
+    await manager.switch_to(FileAppeal.location, show_mode=ShowMode.SEND)
 
 
-async def on_anonymous(call: CallbackQuery, button: Button, manager: DialogManager) -> None:
-    manager.dialog_data["anonymous"] = button.widget_id == "anon_yes"
-    await _forward(manager, FileAppeal.anonymous)
+async def on_location_back(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
+    await _leave_location(manager, "resident_appeal.form.location_skipped")
+
+
+# --- the summary --------------------------------------------------------------------------
+
+
+def _phone(c: Ctx, data: dict[str, Any]) -> str | None:
+    phone = data.get("phone") or (c.user.phone if c.user else None)
+    return str(phone) if phone else None
 
 
 async def summary_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
@@ -310,8 +274,9 @@ async def summary_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
     nothing = t("resident_appeal.nothing")
     photos = len(photos_of(dialog_manager))
     lat, lon = data.get("lat"), data.get("lon")
-    phone = data.get("phone") or (c.user.phone if c.user else None)
+    phone = _phone(c, data)
     sharing = bool(data.get("share_phone") and phone)
+    hidden = bool(data.get("anonymous"))
     return {
         "notice": notice(dialog_manager),
         "category": _category_label(c, data.get("category")),
@@ -323,17 +288,18 @@ async def summary_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
             if lat is not None and lon is not None
             else nothing
         ),
-        "anonymous": t(
-            "resident_appeal.form.answer_yes"
-            if data.get("anonymous")
-            else "resident_appeal.form.answer_no"
+        "privacy": t(
+            "resident_appeal.form.privacy_hidden"
+            if hidden
+            else "resident_appeal.form.privacy_shown"
         ),
         "phone": (
             t("resident_appeal.form.phone_yes", phone=e(phone))
-            if sharing
+            if sharing and phone
             else t("resident_appeal.form.phone_no")
         ),
-        "has_phone": bool(phone),
+        "hidden": hidden,
+        "shown": not hidden,
         "no_phone": not phone,
         "sharing": sharing,
         "not_sharing": bool(phone) and not sharing,
@@ -342,15 +308,19 @@ async def summary_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
 
 def _edit(state: State) -> Callable[[CallbackQuery, Button, DialogManager], Awaitable[None]]:
     async def handler(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
-        manager.dialog_data["editing"] = True
         await _go(manager, state)
 
     return handler
 
 
+async def on_toggle_name(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
+    manager.dialog_data["anonymous"] = not manager.dialog_data.get("anonymous")
+    clear_notice(manager)
+
+
 async def on_toggle_phone(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
     c = ctx(manager)
-    phone = manager.dialog_data.get("phone") or (c.user.phone if c.user else None)
+    phone = _phone(c, manager.dialog_data)
     if not phone:
         return
     manager.dialog_data["phone"] = phone
@@ -389,11 +359,22 @@ async def on_confirm(call: CallbackQuery, _: Button, manager: DialogManager) -> 
     if not category:
         await _go(manager, FileAppeal.category)
         return
+    if not has_description(data):
+        await _go(manager, FileAppeal.description)
+        return
     building = await resident_building(c)
     if building is None:
         say(manager, c.t("resident_appeal.need_building"))
         return
-    phone = data.get("phone") or (c.user.phone if c.user else None)
+    key = str(data.get("key") or secrets.token_hex(8))
+    already = await service(c).by_draft(key)
+    if already is not None:
+        await manager.done()
+        await c.bot.send_message(
+            c.user_id, c.t("resident_appeal.form.already_filed", number=already.number)
+        )
+        return
+    phone = _phone(c, data)
     lat, lon = data.get("lat"), data.get("lon")
     draft = Draft(
         category=str(category),
@@ -403,26 +384,31 @@ async def on_confirm(call: CallbackQuery, _: Button, manager: DialogManager) -> 
         latitude=float(lat) if lat is not None else None,
         longitude=float(lon) if lon is not None else None,
         anonymous=bool(data.get("anonymous")),
-        contact_phone=str(phone) if data.get("share_phone") and phone else None,
+        contact_phone=phone if data.get("share_phone") and phone else None,
+        key=key,
     )
     try:
-        appeal = await service(c).file(c.user_id, building, draft)
+        await service(c).file(c.user_id, building, draft)
     except AppealError as exc:
         say(manager, problem_text(c.t, exc))
         return
-    text = c.t(
-        "resident_appeal.form.filed",
-        number=appeal.number,
-        category=_category_label(c, appeal.category),
-        accept_by=local_time(appeal.accept_due, c.zone),
-        resolve_by=local_time(appeal.first_resolve_due, c.zone),
-    )
+    # "Filed" is owed through the outbox, written with the appeal: it reaches the
+    # resident even if this process stops right after the commit.
     await manager.done()
-    # ReplyKeyboardRemove: no location or phone keyboard outlives the form.
-    await c.bot.send_message(c.user_id, text, reply_markup=ReplyKeyboardRemove())
 
 
 # --- what the resident sends while the form is open --------------------------------------
+
+
+def _append_text(manager: DialogManager, addition: str) -> str | None:
+    """Add words to the description; the problem with it, if it would be too long."""
+    t = ctx(manager).t
+    data = manager.dialog_data
+    combined = "\n".join(p for p in (str(data.get("text") or ""), addition.strip()) if p)
+    problem = text_problem(t, combined)
+    if problem is None:
+        data["text"] = combined
+    return problem
 
 
 async def _absorb(message: Message, manager: DialogManager, hint: str) -> None:
@@ -432,12 +418,10 @@ async def _absorb(message: Message, manager: DialogManager, hint: str) -> None:
     data = manager.dialog_data
     hint_text = t(hint)
     if message.text is not None:
-        combined = "\n".join(p for p in (str(data.get("text") or ""), message.text.strip()) if p)
-        problem = text_problem(t, combined)
+        problem = _append_text(manager, message.text)
         if problem:
             say(manager, problem)
             return
-        data["text"] = combined
         say(manager, t("resident_appeal.input.text_added"), hint_text)
     elif message.voice is not None:
         data["voice"] = message.voice.file_id
@@ -446,11 +430,7 @@ async def _absorb(message: Message, manager: DialogManager, hint: str) -> None:
     elif message.photo:
         _, note = take_photo(manager, message)
         if message.caption and message.caption.strip():
-            combined = "\n".join(
-                p for p in (str(data.get("text") or ""), message.caption.strip()) if p
-            )
-            if text_problem(t, combined) is None:
-                data["text"] = combined
+            _append_text(manager, message.caption)
         say(manager, note, hint_text)
     elif message.location is not None:
         data["lat"], data["lon"] = message.location.latitude, message.location.longitude
@@ -488,6 +468,37 @@ async def _take_contact(message: Message, manager: DialogManager) -> None:
         say(manager, c.t("resident_appeal.form.phone_saved"))
 
 
+async def _describe(message: Message, manager: DialogManager) -> None:
+    c = ctx(manager)
+    t = c.t
+    data = manager.dialog_data
+    if message.text is not None:
+        problem = text_problem(t, message.text)
+        if problem:
+            say(manager, problem)
+            return
+        data["text"] = message.text.strip()
+        await _after_description(manager)
+    elif message.voice is not None:
+        data["voice"] = message.voice.file_id
+        data["voice_seconds"] = message.voice.duration
+        await _after_description(manager)
+    elif message.photo:
+        added, note = take_photo(manager, message)
+        caption = (message.caption or "").strip()
+        if caption and text_problem(t, caption) is None:
+            data["text"] = caption
+            await _after_description(manager)
+            return
+        count = len(photos_of(manager))
+        say(
+            manager,
+            t("resident_appeal.input.photo_needs_description", count=count) if added else note,
+        )
+    else:
+        say(manager, t("resident_appeal.input.not_text"))
+
+
 async def on_form_input(message: Message, _: MessageInput, manager: DialogManager) -> None:
     c = ctx(manager)
     t = c.t
@@ -496,39 +507,12 @@ async def on_form_input(message: Message, _: MessageInput, manager: DialogManage
     if state == FileAppeal.category and await resident_building(c) is None:
         return
     if state == FileAppeal.description:
-        if message.text is not None:
-            problem = text_problem(t, message.text)
-            if problem:
-                say(manager, problem)
-                return
-            data["text"] = message.text.strip()
-            await _forward(manager, state)
-        elif message.voice is not None:
-            data["voice"] = message.voice.file_id
-            data["voice_seconds"] = message.voice.duration
-            await _forward(manager, state)
-        elif message.photo:
-            added, note = take_photo(manager, message)
-            caption = (message.caption or "").strip()
-            if caption and text_problem(t, caption) is None:
-                data["text"] = caption
-                await _forward(manager, state)
-                return
-            count = len(photos_of(manager))
-            say(
-                manager,
-                t("resident_appeal.input.photo_needs_description", count=count) if added else note,
-            )
-        else:
-            say(manager, t("resident_appeal.input.not_text"))
+        await _describe(message, manager)
         return
     if state == FileAppeal.photos and message.photo:
         added, note = take_photo(manager, message)
-        caption = (message.caption or "").strip()
-        if caption:
-            combined = "\n".join(p for p in (str(data.get("text") or ""), caption) if p)
-            if text_problem(t, combined) is None:
-                data["text"] = combined
+        if message.caption and message.caption.strip():
+            _append_text(manager, message.caption)
         if added:
             clear_notice(manager)
         else:
@@ -538,12 +522,12 @@ async def on_form_input(message: Message, _: MessageInput, manager: DialogManage
     if state == FileAppeal.location:
         if message.location is not None:
             data["lat"], data["lon"] = message.location.latitude, message.location.longitude
-            await _leave_location(manager, "resident_appeal.form.location_received", None)
+            await _leave_location(manager, "resident_appeal.form.location_received")
             return
         if message.text is not None and message.text.strip() == t(
-            "resident_appeal.form.location_skip"
+            "resident_appeal.form.location_cancel"
         ):
-            await _leave_location(manager, "resident_appeal.form.location_skipped", None)
+            await _leave_location(manager, "resident_appeal.form.location_skipped")
             return
     if (
         state == FileAppeal.summary
@@ -556,17 +540,6 @@ async def on_form_input(message: Message, _: MessageInput, manager: DialogManage
         await remove_reply_keyboard(c, t("resident_appeal.form.phone_not_saved"))
         return
     await _absorb(message, manager, HINTS.get(state, "resident_appeal.input.hint_summary"))
-
-
-def _edit_button(field: str, state: State) -> Button:
-    """A summary button that reopens one step of the form with the rest kept."""
-    return Button(
-        L(f"resident_appeal.form.edit_{field}"), id=f"edit_{field}", on_click=_edit(state)
-    )
-
-
-def _back_button(window: str) -> Button:
-    return Button(L("common.back"), id=f"{window}_back", on_click=on_back)
 
 
 def _form_input() -> MessageInput:
@@ -602,83 +575,30 @@ def file_appeal_dialog() -> Dialog:
         Window(
             notice,
             L("resident_appeal.form.description"),
-            Format("{current}", when="current"),
             Button(
-                L("resident_appeal.form.next"),
-                id="desc_next",
-                on_click=on_description_next,
+                L("resident_appeal.form.back_to_summary"),
+                id="desc_summary",
+                on_click=on_back_to_summary,
                 when="has_description",
             ),
-            _back_button("desc"),
+            SwitchTo(L("common.back"), id="desc_back", state=FileAppeal.category),
             _form_input(),
             state=FileAppeal.description,
             getter=description_getter,
         ),
         Window(
             notice,
-            L("resident_appeal.form.photos"),
-            Button(
-                L("resident_appeal.form.photos_done"),
-                id="photos_done",
-                on_click=on_photos_done,
-                when="has_photos",
-            ),
-            Button(
-                L("resident_appeal.form.photos_skip"),
-                id="photos_skip",
-                on_click=on_photos_done,
-                when="no_photos",
-            ),
-            Row(
-                _back_button("photos"),
-                Button(
-                    L("resident_appeal.form.photos_clear"),
-                    id="photos_clear",
-                    on_click=on_photos_clear,
-                    when="has_photos",
-                ),
-            ),
-            _form_input(),
-            state=FileAppeal.photos,
-            getter=photos_getter,
-        ),
-        Window(
-            notice,
-            L("resident_appeal.form.location"),
-            Button(
-                L("resident_appeal.form.location_skip"), id="loc_skip", on_click=on_location_skip
-            ),
-            _back_button("loc"),
-            _form_input(),
-            state=FileAppeal.location,
-            getter=notice_getter,
-        ),
-        Window(
-            notice,
-            L("resident_appeal.form.anonymous"),
-            Row(
-                Button(
-                    L("resident_appeal.form.anonymous_yes"), id="anon_yes", on_click=on_anonymous
-                ),
-                Button(L("resident_appeal.form.anonymous_no"), id="anon_no", on_click=on_anonymous),
-            ),
-            _back_button("anon"),
-            _form_input(),
-            state=FileAppeal.anonymous,
-            getter=notice_getter,
-        ),
-        Window(
-            notice,
             L("resident_appeal.form.summary"),
             Button(L("resident_appeal.form.confirm"), id="confirm", on_click=on_confirm),
             Row(
-                _edit_button("category", FileAppeal.category),
-                _edit_button("description", FileAppeal.description),
-            ),
-            Row(
-                _edit_button("photos", FileAppeal.photos),
-                _edit_button("location", FileAppeal.location),
-                _edit_button("anonymous", FileAppeal.anonymous),
+                SwitchTo(
+                    L("resident_appeal.form.add_photos"), id="add_photos", state=FileAppeal.photos
+                ),
+                Button(
+                    L("resident_appeal.form.add_location"),
+                    id="add_location",
+                    on_click=on_add_location,
+                ),
             ),
             Button(
                 L("resident_appeal.form.phone_share_on"),
@@ -698,10 +618,60 @@ def file_appeal_dialog() -> Dialog:
                 on_click=on_ask_phone,
                 when="no_phone",
             ),
+            Button(
+                L("resident_appeal.form.hide_name"),
+                id="hide_name",
+                on_click=on_toggle_name,
+                when="shown",
+            ),
+            Button(
+                L("resident_appeal.form.show_name"),
+                id="show_name",
+                on_click=on_toggle_name,
+                when="hidden",
+            ),
+            Row(
+                Button(
+                    L("resident_appeal.form.edit_category"),
+                    id="edit_category",
+                    on_click=_edit(FileAppeal.category),
+                ),
+                Button(
+                    L("resident_appeal.form.edit_description"),
+                    id="edit_description",
+                    on_click=_edit(FileAppeal.description),
+                ),
+            ),
             Button(L("resident_appeal.discard"), id="discard", on_click=on_discard),
             _form_input(),
             state=FileAppeal.summary,
             getter=summary_getter,
+        ),
+        Window(
+            notice,
+            L("resident_appeal.form.photos"),
+            Button(
+                L("resident_appeal.form.photos_done"), id="photos_done", on_click=on_back_to_summary
+            ),
+            Button(
+                L("resident_appeal.form.photos_clear"),
+                id="photos_clear",
+                on_click=on_photos_clear,
+                when="has_photos",
+            ),
+            _form_input(),
+            state=FileAppeal.photos,
+            getter=photos_getter,
+        ),
+        Window(
+            notice,
+            L("resident_appeal.form.location"),
+            Button(
+                L("resident_appeal.form.back_to_summary"), id="loc_back", on_click=on_location_back
+            ),
+            _form_input(),
+            state=FileAppeal.location,
+            getter=notice_getter,
         ),
         on_start=on_form_start,
     )

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from aiogram.types import CallbackQuery, ContentType, Message
-from aiogram_dialog import Dialog, DialogManager, Window
+from aiogram_dialog import Dialog, DialogManager, ShowMode, Window
 from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button, Row, Start, SwitchTo
 from aiogram_dialog.widgets.text import Format
@@ -22,7 +22,7 @@ from bot.dialogs.appeals.common import (
     text_problem,
 )
 from bot.dialogs.appeals.states import FileAppeal, MyAppeals
-from bot.dialogs.appeals.views import state_name, timeline_text
+from bot.dialogs.appeals.views import Viewing, full_pages, resident_detail, state_name
 from bot.kit.context import Ctx, ctx, start_data
 from bot.kit.menu import close
 from bot.kit.notice import clear_notice, notice, say
@@ -107,22 +107,43 @@ async def _viewed(manager: DialogManager) -> Appeal | None:
 async def detail_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
     appeal = await _viewed(dialog_manager)
-    flags: dict[str, Any] = {"can_cancel": False, "can_add": False, "following": ""}
+    flags: dict[str, Any] = {
+        "can_cancel": False,
+        "can_add": False,
+        "following": "",
+        "shortened": False,
+    }
     if appeal is None:
         return {
             "notice": notice(dialog_manager),
             "body": c.t("appeal.problem.not_allowed"),
         } | flags
     mine, _allowed = await may_view(c, appeal)
-    tl = await service(c).timeline(appeal.id)
-    body = timeline_text(tl.appeal, tl.events, tl.media, c.t, c.zone, policy(c))
+    body, shortened = await resident_detail(_viewing(c), appeal)
     return {
         "notice": notice(dialog_manager),
         "body": body,
         "can_cancel": mine and appeal.state == AppealState.SUBMITTED,
         "can_add": mine and appeal.is_open,
         "following": "" if mine else c.t("resident_appeal.mine.following"),
+        "shortened": shortened,
     }
+
+
+def _viewing(c: Ctx) -> Viewing:
+    return Viewing(c.session, c.t, c.zone, policy(c), c.clock.now())
+
+
+async def on_full_text(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
+    c = ctx(manager)
+    appeal = await _viewed(manager)
+    if appeal is None:
+        await toast(manager, c.t("appeal.problem.not_allowed"), alert=True)
+        return
+    for page in await full_pages(_viewing(c), appeal, None):
+        await c.bot.send_message(c.user_id, page)
+    # The appeal's buttons follow below what was just sent.
+    manager.show_mode = ShowMode.DELETE_AND_SEND
 
 
 async def on_back_to_list(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
@@ -274,6 +295,7 @@ def my_appeals_dialog() -> Dialog:
             notice,
             Format("{body}"),
             Format("\n{following}", when="following"),
+            Button(L("appeal.button.open"), id="full", on_click=on_full_text, when="shortened"),
             Button(
                 L("resident_appeal.mine.add_details"),
                 id="add",

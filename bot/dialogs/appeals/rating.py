@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram.types import CallbackQuery, ContentType, Message
 from aiogram_dialog import Dialog, DialogManager, Window
 from aiogram_dialog.widgets.input import MessageInput
@@ -12,7 +14,7 @@ from sqlalchemy import select
 from bot.dialogs.appeals.common import problem_text, service, text_problem
 from bot.dialogs.appeals.states import RateAppeal
 from bot.kit.context import Ctx, ctx, start_data
-from bot.kit.notice import notice_getter, say
+from bot.kit.notice import notice, say
 from bot.kit.text import L
 from storage.appeals import AppealError, AppealEvent, AppealMedia
 
@@ -73,17 +75,30 @@ async def _attach_voice_to_comment(c: Ctx, appeal_id: int, file_id: str) -> None
 
 
 async def on_comment_skip(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
+    c = ctx(manager)
+    # No reason coming: the reopened card need not wait for one.
+    await service(c).release_reason_wait(int(start_data(manager).get("appeal_id", 0)))
     await manager.done()
+
+
+async def comment_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    asking_reason = bool(start_data(dialog_manager).get("reason"))
+    return {
+        "notice": notice(dialog_manager),
+        "reason": asking_reason,
+        "comment": not asking_reason,
+    }
 
 
 def rate_comment_dialog() -> Dialog:
     return Dialog(
         Window(
             Format("{notice}\n", when="notice"),
-            L("resident_appeal.rate.comment"),
+            L("resident_appeal.rate.comment", when="comment"),
+            L("resident_appeal.rate.reason", when="reason"),
             Button(L("resident_appeal.rate.skip"), id="skip", on_click=on_comment_skip),
             MessageInput(on_comment_input, content_types=ContentType.ANY),
             state=RateAppeal.comment,
-            getter=notice_getter,
+            getter=comment_getter,
         ),
     )

@@ -24,7 +24,15 @@ from sqlalchemy.orm import aliased
 
 from bot.i18n import Translator, translator
 from storage.appeals import Appeal, Rating, State
-from storage.appeals.kpi import Figures, Month, all_districts, as_zone, in_node, level_kpis
+from storage.appeals.kpi import (
+    Figures,
+    Month,
+    all_districts,
+    as_zone,
+    in_node,
+    late_clause,
+    level_kpis,
+)
 from storage.appeals.policy import AppealPolicy
 from storage.hierarchy import HierarchyRepo, Node, NodeKind
 
@@ -37,6 +45,7 @@ FIGURE_COLUMNS = (
     "code",
     "name",
     "level",
+    "filed",
     "total",
     "accepted_in_time",
     "response_rate",
@@ -47,7 +56,9 @@ FIGURE_COLUMNS = (
     "satisfaction_rate",
     "median_accept",
     "median_resolve",
+    "late",
     "overdue",
+    "closed_unsatisfied",
 )
 APPEAL_COLUMNS = (
     "number",
@@ -59,6 +70,7 @@ APPEAL_COLUMNS = (
     "accepted",
     "resolved_at",
     "rating",
+    "late",
 )
 SHEET_KINDS = (NodeKind.STREET, NodeKind.COMMUNITY, NodeKind.GRID)
 
@@ -102,7 +114,7 @@ async def write_report(
             levels.append(
                 (kind, await level_kpis(session, kind, the_month, now=now, zone=tz, within=node))
             )
-    appeals = await _appeal_rows(session, the_month, tz, node, policy, t)
+    appeals = await _appeal_rows(session, the_month, tz, node, policy, t, now)
     # Writing the workbook is CPU work (about 0.4 ms a row): off the event loop.
     await asyncio.to_thread(_save, out_path, t, the_month, tz, now, node, summary, levels, appeals)
     return out_path
@@ -182,6 +194,7 @@ def _figure_table(ws: WriteOnlyWorksheet, rows: Sequence[Figures], t: Translator
                 f.code,
                 f.name,
                 t(f"levels.{f.kind.value}"),
+                f.filed,
                 f.total,
                 f.accepted_in_time,
                 _cell(ws, _float(f.response_rate), PERCENT),
@@ -192,7 +205,9 @@ def _figure_table(ws: WriteOnlyWorksheet, rows: Sequence[Figures], t: Translator
                 _cell(ws, _float(f.satisfaction_rate), PERCENT),
                 _cell(ws, f.median_accept_hours, HOURS),
                 _cell(ws, f.median_resolve_hours, HOURS),
+                f.late,
                 f.overdue,
+                f.closed_unsatisfied,
             ]
             + [f.state_count(s) for s in State]
         )
@@ -219,6 +234,7 @@ async def _appeal_rows(
     node: Node | None,
     policy: AppealPolicy,
     t: Translator,
+    now: datetime,
 ) -> list[list[Any]]:
     """The month's appeals, oldest first, as sheet rows (datetimes are naive local times:
     openpyxl formats them as dates)."""
@@ -238,6 +254,7 @@ async def _appeal_rows(
             Appeal.resolved_at,
             Appeal.rating,
             Appeal.reopened,
+            late_clause(now),
         )
         .join(grid, grid.id == Appeal.grid_id)
         .where(
@@ -265,6 +282,7 @@ async def _appeal_rows(
             resolved,
             rating,
             reopened,
+            late,
         ) in partition:
             rows.append(
                 [
@@ -277,6 +295,7 @@ async def _appeal_rows(
                     _local(accepted, zone),
                     _local(resolved, zone),
                     _rating_name(rating, bool(reopened), t),
+                    t("stats.report.late_mark") if late else None,
                 ]
             )
     return rows

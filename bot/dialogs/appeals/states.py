@@ -5,10 +5,9 @@ class FileAppeal(StatesGroup):
     category = State()
     similar = State()
     description = State()
+    summary = State()
     photos = State()
     location = State()
-    anonymous = State()
-    summary = State()
 
 
 class UrgentCall(StatesGroup):
@@ -29,6 +28,11 @@ class RateAppeal(StatesGroup):
 class Tasks(StatesGroup):
     list = State()
     detail = State()
+
+
+class AssignTask(StatesGroup):
+    worker = State()
+    window = State()
 
 
 class TaskInput(StatesGroup):

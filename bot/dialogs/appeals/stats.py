@@ -70,7 +70,9 @@ def overview_text(kpis: NodeKpis, chain: list[Node], t: Translator, policy: Appe
     if len(chain) > 1:
         head.append(t("stats.path", path=node_path(chain[:-1])))
     head += [
-        t("stats.total", total=f.total, overdue=f.overdue),
+        t("stats.total", total=f.total)
+        + (t("stats.excluded", excluded=f.excluded) if f.excluded else ""),
+        t("stats.late", late=f.late, overdue=f.overdue, unsatisfied=f.closed_unsatisfied),
         t(
             "stats.response",
             rate=percent(f.response_rate, t),

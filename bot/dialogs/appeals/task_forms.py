@@ -21,7 +21,7 @@ from aiogram_dialog.widgets.text import Format
 
 from bot.dialogs.appeals.common import policy, problem_text, service
 from bot.dialogs.appeals.states import TaskInput
-from bot.dialogs.appeals.views import category_name, task_buttons, task_card
+from bot.dialogs.appeals.views import Viewing, category_name, task_buttons, task_card
 from bot.formatting import e
 from bot.kit.context import Ctx, ctx, start_data
 from bot.kit.text import L
@@ -29,6 +29,7 @@ from bot.kit.toast import toast
 from bot.kit.widgets import picker
 from storage.appeals import (
     MAX_PHOTOS,
+    MAX_TEXT,
     Action,
     Appeal,
     AppealError,
@@ -42,7 +43,7 @@ from storage.hierarchy import Node, NodeKind
 _NUMBER = re.compile(r"^\s*(?:#|＃|no\.?\s*)?\s*(\d{1,12})\s*$", re.IGNORECASE)
 
 
-def _appeal_id(manager: DialogManager) -> int:
+def form_appeal_id(manager: DialogManager) -> int:
     return int(start_data(manager).get("appeal_id", 0))
 
 
@@ -61,12 +62,12 @@ async def _head(c: Ctx, appeal: Appeal | None) -> str:
 
 async def _input_base(manager: DialogManager) -> tuple[Ctx, Appeal | None, dict[str, Any]]:
     c = ctx(manager)
-    appeal = await c.session.get(Appeal, _appeal_id(manager))
+    appeal = await c.session.get(Appeal, form_appeal_id(manager))
     d = manager.dialog_data
     return c, appeal, {"head": await _head(c, appeal), "notice": d.get("notice", "")}
 
 
-async def _end(manager: DialogManager, notice: str, appeal_id: int) -> None:
+async def end_form(manager: DialogManager, notice: str, appeal_id: int) -> None:
     """Close the form. Back in the task's detail window the notice shows there; a form
     started from a pushed message sends the updated card with its buttons instead."""
     c = ctx(manager)
@@ -77,13 +78,14 @@ async def _end(manager: DialogManager, notice: str, appeal_id: int) -> None:
     if appeal is None or not (may_handle(c.staffing, appeal) or appeal.owner_id == c.user_id):
         await c.bot.send_message(c.user_id, notice)
         return
-    card = await task_card(c.session, appeal, c.user_id, c.t, c.zone, policy(c), c.clock.now())
+    view = Viewing(c.session, c.t, c.zone, policy(c), c.clock.now())
+    card = await task_card(view, appeal, c.staffing)
     await c.bot.send_message(
         c.user_id, f"{notice}\n\n{card}", reply_markup=task_buttons(appeal, c.staffing, c.t)
     )
 
 
-async def _carry_out(
+async def carry_out(
     manager: DialogManager,
     action: Action,
     run: Callable[[AppealService], Awaitable[Appeal]],
@@ -94,7 +96,7 @@ async def _carry_out(
     user can fix (bad input) keeps the form open; any other refusal closes it, saying
     why. Returns whether the form is still open."""
     c = ctx(manager)
-    appeal_id = _appeal_id(manager)
+    appeal_id = form_appeal_id(manager)
     appeal = await c.session.get(Appeal, appeal_id) if appeal_id else None
     problem = refusal(action, appeal, c.staffing)
     if problem is None:
@@ -104,20 +106,20 @@ async def _carry_out(
             problem = exc.problem
             await c.rollback()
     if problem is None and appeal is not None:
-        await _end(manager, c.t(done_key, number=appeal.number, **values), appeal_id)
+        await end_form(manager, c.t(done_key, number=appeal.number, **values), appeal_id)
         return False
     assert problem is not None
     if problem in (Problem.BAD_INPUT, Problem.TOO_MANY_PHOTOS):
         manager.dialog_data["notice"] = problem_text(c.t, problem)
         return True
     await toast(manager, problem_text(c.t, problem), alert=True)
-    await _end(manager, problem_text(c.t, problem), appeal_id)
+    await end_form(manager, problem_text(c.t, problem), appeal_id)
     return False
 
 
 async def on_cancel(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
     c = ctx(manager)
-    await _end(manager, c.t("tasks.input.cancelled"), _appeal_id(manager))
+    await end_form(manager, c.t("tasks.input.cancelled"), form_appeal_id(manager))
 
 
 def _kept(c: Ctx, text: str) -> str:
@@ -155,17 +157,17 @@ async def reason_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, An
 
 async def _reject_scope(manager: DialogManager, reason: str) -> None:
     c = ctx(manager)
-    appeal_id = _appeal_id(manager)
+    appeal_id = form_appeal_id(manager)
 
     async def run(service: AppealService) -> Appeal:
         return await service.reject(appeal_id, c.staffing, reason)
 
-    await _carry_out(manager, Action.REJECT, run, "tasks.reject.done")
+    await carry_out(manager, Action.REJECT, run, "tasks.reject.done")
 
 
 async def _call_up(manager: DialogManager, reason: str) -> None:
     c = ctx(manager)
-    appeal_id = _appeal_id(manager)
+    appeal_id = form_appeal_id(manager)
 
     async def run(service: AppealService) -> Appeal:
         return await service.call_up(appeal_id, c.staffing, reason)
@@ -173,7 +175,7 @@ async def _call_up(manager: DialogManager, reason: str) -> None:
     appeal = await c.session.get(Appeal, appeal_id)
     up = appeal.level_enum.up if appeal else None
     level = c.t(f"appeal.level.{up.value}") if up else "—"
-    await _carry_out(manager, Action.CALL_UP, run, "tasks.callup.done", level=level)
+    await carry_out(manager, Action.CALL_UP, run, "tasks.callup.done", level=level)
 
 
 async def on_reason_input(message: Message, _: MessageInput, manager: DialogManager) -> None:
@@ -182,6 +184,9 @@ async def on_reason_input(message: Message, _: MessageInput, manager: DialogMana
     text = (message.text or "").strip()
     if not text:
         d["notice"] = c.t("tasks.input.text_needed")
+        return
+    if len(text) > MAX_TEXT:
+        d["notice"] = problem_text(c.t, Problem.TOO_LONG)
         return
     d["draft"] = text
     d["notice"] = ""
@@ -232,7 +237,7 @@ async def on_duplicate_input(message: Message, _: MessageInput, manager: DialogM
         d["notice"] = c.t("tasks.reject.dup_format", text=e(typed[:100]))
         return
     number = int(match.group(1))
-    appeal_id = _appeal_id(manager)
+    appeal_id = form_appeal_id(manager)
     shown = f"{number:06d}"
     original = await c.session.get(Appeal, number) if number < 2**31 else None
     if number == appeal_id:
@@ -253,7 +258,7 @@ async def on_duplicate_input(message: Message, _: MessageInput, manager: DialogM
         return await service.reject(appeal_id, c.staffing, reason, duplicate_of=number)
 
     d["notice"] = ""
-    await _carry_out(manager, Action.REJECT, run, "tasks.reject.done")
+    await carry_out(manager, Action.REJECT, run, "tasks.reject.done")
 
 
 async def on_duplicate_back(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
@@ -305,7 +310,11 @@ async def on_note_input(message: Message, _: MessageInput, manager: DialogManage
         d["notice"] = c.t("tasks.input.unsupported")
     if added.strip():
         note = str(d.get("note", ""))
-        d["note"] = f"{note}\n{added.strip()}" if note else added.strip()
+        combined = f"{note}\n{added.strip()}" if note else added.strip()
+        if len(combined) > MAX_TEXT:
+            d["notice"] = problem_text(c.t, Problem.TOO_LONG)
+        else:
+            d["note"] = combined
     if (
         manager.current_context().state == TaskInput.resolve
         and not str(d.get("note", "")).strip()
@@ -316,19 +325,19 @@ async def on_note_input(message: Message, _: MessageInput, manager: DialogManage
 
 async def on_progress_submit(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
     c = ctx(manager)
-    appeal_id = _appeal_id(manager)
+    appeal_id = form_appeal_id(manager)
     note = str(manager.dialog_data.get("note", ""))
     photos = list(manager.dialog_data.get("photos", []))
 
     async def run(service: AppealService) -> Appeal:
         return await service.progress(appeal_id, c.staffing, note, photos)
 
-    await _carry_out(manager, Action.PROGRESS, run, "tasks.progress.done")
+    await carry_out(manager, Action.PROGRESS, run, "tasks.progress.done")
 
 
 async def on_resolve_submit(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
     c = ctx(manager)
-    appeal_id = _appeal_id(manager)
+    appeal_id = form_appeal_id(manager)
     note = str(manager.dialog_data.get("note", ""))
     photos = list(manager.dialog_data.get("photos", []))
     if not note.strip():
@@ -338,7 +347,7 @@ async def on_resolve_submit(call: CallbackQuery, _: Button, manager: DialogManag
     async def run(service: AppealService) -> Appeal:
         return await service.resolve(appeal_id, c.staffing, note, photos)
 
-    await _carry_out(manager, Action.RESOLVE, run, "tasks.resolve.done")
+    await carry_out(manager, Action.RESOLVE, run, "tasks.resolve.done")
 
 
 # transfer: community, then grid, within the appeal's district
@@ -362,7 +371,7 @@ async def community_getter(dialog_manager: DialogManager, **_: Any) -> dict[str,
 
 async def on_community(call: CallbackQuery, _: Any, manager: DialogManager, item: str) -> None:
     c = ctx(manager)
-    appeal = await c.session.get(Appeal, _appeal_id(manager))
+    appeal = await c.session.get(Appeal, form_appeal_id(manager))
     node = await c.services.hierarchy.get(int(item)) if item.isdigit() else None
     district = await _district(c, appeal)
     if (
@@ -401,7 +410,7 @@ async def grid_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
 
 async def on_grid(call: CallbackQuery, _: Any, manager: DialogManager, item: str) -> None:
     c = ctx(manager)
-    appeal_id = _appeal_id(manager)
+    appeal_id = form_appeal_id(manager)
     appeal = await c.session.get(Appeal, appeal_id)
     grid = await c.services.hierarchy.get(int(item)) if item.isdigit() else None
     district = await _district(c, appeal)
@@ -418,7 +427,7 @@ async def on_grid(call: CallbackQuery, _: Any, manager: DialogManager, item: str
     async def run(service: AppealService) -> Appeal:
         return await service.transfer(appeal_id, c.staffing, target)
 
-    await _carry_out(manager, Action.TRANSFER, run, "tasks.transfer.done", grid=e(grid.name))
+    await carry_out(manager, Action.TRANSFER, run, "tasks.transfer.done", grid=e(grid.name))
 
 
 async def on_grid_back(call: CallbackQuery, _: Button, manager: DialogManager) -> None:

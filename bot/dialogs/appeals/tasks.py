@@ -5,9 +5,7 @@ behind the buttons that need input are in task_forms.py."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiogram.types import CallbackQuery, InputMediaPhoto
 from aiogram_dialog import Dialog, DialogManager, ShowMode, Window
@@ -16,8 +14,14 @@ from aiogram_dialog.widgets.text import Format
 from sqlalchemy import select
 
 from bot.dialogs.appeals.common import policy, problem_text, service
-from bot.dialogs.appeals.states import TaskInput, Tasks
-from bot.dialogs.appeals.views import resident_media, task_card
+from bot.dialogs.appeals.states import AssignTask, TaskInput, Tasks
+from bot.dialogs.appeals.views import (
+    Viewing,
+    full_pages,
+    resident_media,
+    short_deadline,
+    task_detail,
+)
 from bot.kit.context import Ctx, ctx
 from bot.kit.menu import menu_button
 from bot.kit.notice import take_notice
@@ -26,8 +30,6 @@ from bot.kit.toast import toast
 from bot.kit.widgets import current_page, fetch_page, page_count, pager, picker
 from storage.appeals import (
     MAX_PHOTOS,
-    UNACCEPTED,
-    WORKING,
     Action,
     Appeal,
     AppealError,
@@ -41,6 +43,7 @@ PAGE_SIZE = 8
 SCROLL = "tasks_pages"
 # The actions that need input open a form; accept and open act at once.
 INPUT_ACTIONS = {
+    Action.ASSIGN: AssignTask.worker,
     Action.REJECT: TaskInput.reason,
     Action.CALL_UP: TaskInput.reason,
     Action.PROGRESS: TaskInput.progress,
@@ -49,16 +52,8 @@ INPUT_ACTIONS = {
 }
 
 
-def short_time(moment: datetime | None, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).strftime("%m-%d %H:%M") if moment else "—"
-
-
-def current_deadline(appeal: Appeal) -> datetime | None:
-    if appeal.state in UNACCEPTED:
-        return appeal.accept_due
-    if appeal.state in WORKING:
-        return appeal.resolve_due
-    return None
+def viewing(c: Ctx) -> Viewing:
+    return Viewing(c.session, c.t, c.zone, policy(c), c.clock.now())
 
 
 # --- My tasks ------------------------------------------------------------------------------
@@ -72,14 +67,17 @@ async def _building_names(c: Ctx, appeals: Sequence[Appeal]) -> dict[int, str]:
     return {int(i): str(n) for i, n in rows.all()}
 
 
-def task_row(appeal: Appeal, building: str, c: Ctx, now: datetime) -> str:
+def task_row(appeal: Appeal, building: str, c: Ctx) -> str:
+    """One line of the list: overdue ones say by how long, in front."""
+    v = viewing(c)
     parts = [f"#{appeal.number} {policy(c).category_name(appeal.category, c.t.language)}"]
     if building:
         parts.append(building)
-    parts.append(f"⏰ {short_time(current_deadline(appeal), c.zone)}")
-    mark = "⚠️ " if appeal.overdue(now) else ""
+    deadline = short_deadline(appeal, v)
     urgent = "🆘 " if appeal.urgent else ""
-    return mark + urgent + " · ".join(parts)
+    if appeal.overdue(v.now):
+        return f"{deadline} · {urgent}" + " · ".join(parts)
+    return urgent + " · ".join([*parts, deadline] if deadline else parts)
 
 
 async def list_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
@@ -95,7 +93,7 @@ async def list_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
     pages = page_count(total, PAGE_SIZE)
     now = c.clock.now()
     names = await _building_names(c, rows)
-    items = [(a.id, task_row(a, names.get(a.building_id or 0, ""), c, now)) for a in rows]
+    items = [(a.id, task_row(a, names.get(a.building_id or 0, ""), c)) for a in rows]
     if not items:
         text = c.t("tasks.list.empty")
     else:
@@ -129,16 +127,32 @@ async def detail_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, An
     flags = {f"can_{a.value}": False for a in DETAIL_FLAGS}
     if refusal(Action.OPEN, appeal, c.staffing) is not None or appeal is None:
         text = c.t("tasks.detail.gone")
-        return {"text": f"{notice}\n\n{text}" if notice else text, "has_media": False, **flags}
-    card = await task_card(
-        c.session, appeal, c.user_id, c.t, c.zone, policy(c), c.clock.now(), timeline=True
-    )
+        return {
+            "text": f"{notice}\n\n{text}" if notice else text,
+            "has_media": False,
+            "shortened": False,
+            **flags,
+        }
+    card, shortened = await task_detail(viewing(c), appeal, c.staffing)
     allowed = allowed_actions(appeal, c.staffing)
     return {
         "text": f"{notice}\n\n{card}" if notice else card,
         "has_media": bool(await resident_media(c.session, appeal)),
+        "shortened": shortened,
         **{f"can_{a.value}": a in allowed for a in DETAIL_FLAGS},
     }
+
+
+async def on_full_text(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
+    c = ctx(manager)
+    appeal = await _detail_appeal(manager)
+    if refusal(Action.OPEN, appeal, c.staffing) is not None or appeal is None:
+        await toast(manager, problem_text(c.t, Problem.NOT_ALLOWED), alert=True)
+        return
+    for page in await full_pages(viewing(c), appeal, c.staffing):
+        await c.bot.send_message(c.user_id, page)
+    # Keep the task's buttons below what was just sent.
+    manager.show_mode = ShowMode.DELETE_AND_SEND
 
 
 async def _detail_appeal(manager: DialogManager) -> Appeal | None:
@@ -232,14 +246,24 @@ def tasks_dialog() -> Dialog:
         ),
         Window(
             Format("{text}"),
-            _action_button(Action.ACCEPT),
+            Row(_action_button(Action.ACCEPT), _action_button(Action.ASSIGN)),
             Row(_action_button(Action.PROGRESS), _action_button(Action.RESOLVE)),
             Row(
                 _action_button(Action.REJECT),
                 _action_button(Action.TRANSFER),
                 _action_button(Action.CALL_UP),
             ),
-            Button(L("tasks.detail.media"), id="detail_media", on_click=on_media, when="has_media"),
+            Row(
+                Button(
+                    L("appeal.button.open"),
+                    id="detail_full",
+                    on_click=on_full_text,
+                    when="shortened",
+                ),
+                Button(
+                    L("tasks.detail.media"), id="detail_media", on_click=on_media, when="has_media"
+                ),
+            ),
             Button(L("tasks.detail.back"), id="detail_list", on_click=_back_to_list),
             state=Tasks.detail,
             getter=detail_getter,

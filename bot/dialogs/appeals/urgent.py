@@ -3,6 +3,7 @@ community staff at once; a location sent on the confirmation screen goes with it
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from aiogram.types import CallbackQuery, ContentType, Message
@@ -20,13 +21,17 @@ from bot.dialogs.appeals.common import (
     service,
 )
 from bot.dialogs.appeals.states import UrgentCall
-from bot.formatting import local_time
 from bot.kit.context import ctx
 from bot.kit.menu import close
 from bot.kit.notice import notice, say
 from bot.kit.text import L
 from storage.appeals import AppealError, Draft
 from storage.appeals.policy import URGENT_CATEGORY
+
+
+async def on_urgent_start(data: Any, manager: DialogManager) -> None:
+    # The call's id, fixed before the button can be pressed: pressing twice calls once.
+    manager.dialog_data.setdefault("key", secrets.token_hex(8))
 
 
 async def urgent_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
@@ -58,21 +63,16 @@ async def on_urgent(call: CallbackQuery, _: Button, manager: DialogManager) -> N
         latitude=float(lat) if lat is not None else None,
         longitude=float(lon) if lon is not None else None,
         contact_phone=c.user.phone if c.user is not None else None,
+        key=str(data.get("key") or secrets.token_hex(8)),
     )
     try:
-        appeal = await service(c).file(c.user_id, building, draft)
+        await service(c).file(c.user_id, building, draft)
     except AppealError as exc:
         say(manager, problem_text(c.t, exc))
         return
+    # "Help is on its way" is owed through the outbox, in the urgent lane, written with
+    # the call itself.
     await manager.done()
-    await c.bot.send_message(
-        c.user_id,
-        c.t(
-            "resident_appeal.urgent.sent",
-            number=appeal.number,
-            accept_by=local_time(appeal.accept_due, c.zone),
-        ),
-    )
 
 
 async def on_urgent_input(message: Message, _: MessageInput, manager: DialogManager) -> None:
@@ -97,4 +97,5 @@ def urgent_dialog() -> Dialog:
             state=UrgentCall.confirm,
             getter=urgent_getter,
         ),
+        on_start=on_urgent_start,
     )

@@ -1,10 +1,16 @@
 """How an appeal reads in the chat: cards for staff, summaries and timelines for
 residents, and the buttons a staff member may press on it. Shared by pushes, /tasks and
-"my appeals" so an appeal looks the same everywhere."""
+"my appeals", so an appeal looks the same everywhere.
+
+Whatever a person wrote is readable in full one tap away: cards and windows show a
+preview that says how long the whole text is, and "📄 详情 / 全文" sends everything, split
+across messages under Telegram's limit, never cut."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import html
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -14,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dialogs.appeals.callbacks import AppealOpen, RateAction, TaskAction
-from bot.formatting import e, local_time, node_path
+from bot.formatting import e, local_time, node_path, span
 from bot.i18n import Translator
 from storage.appeals import (
     UNACCEPTED,
@@ -29,29 +35,34 @@ from storage.appeals import (
     State,
     allowed_actions,
 )
+from storage.appeals.rules import staff_level
 from storage.hierarchy import HierarchyRepo
-from storage.roles import Staffing
+from storage.roles import Role, Staffing, StaffRepo
 from storage.users import User
 
-TEXT_PREVIEW = 600
-MAX_CARD = 3900  # Telegram's limit is 4096 characters; leave room for a headline
+PREVIEW = 300  # characters of a text on a card or in a window
+NOTE_PREVIEW = 160  # of a note in a timeline
+MESSAGE_LIMIT = 4000  # Telegram allows 4096 visible characters; room for a headline
+RECENT_EVENTS = 12
+
+_TAG = re.compile(r"<[^>]+>")
+_LEVEL_ROLE = {
+    Level.GRID: Role.WORKER,
+    Level.COMMUNITY: Role.COMMUNITY_STAFF,
+    Level.STREET: Role.STREET_STAFF,
+    Level.DISTRICT: Role.DISTRICT_STAFF,
+}
 
 
 @dataclass(frozen=True)
-class Place:
-    building: str  # escaped path, district → building
-    grid: str
+class Viewing:
+    """Everything rendering needs besides the appeal: where, in which language, when."""
 
-
-async def place_of(session: AsyncSession, appeal: Appeal) -> Place:
-    repo = HierarchyRepo(session)
-    node = await repo.get(appeal.building_id) if appeal.building_id else None
-    node = node or await repo.get(appeal.grid_id)
-    chain = await repo.ancestors(node) if node else []
-    grid = await repo.get(appeal.grid_id)
-    return Place(
-        node_path(chain[1:]) if len(chain) > 1 else node_path(chain), e(grid.name) if grid else "—"
-    )
+    session: AsyncSession
+    t: Translator
+    zone: ZoneInfo
+    policy: AppealPolicy
+    now: datetime
 
 
 def state_name(state: str, t: Translator) -> str:
@@ -66,109 +77,128 @@ def category_name(appeal: Appeal, policy: AppealPolicy, t: Translator) -> str:
     return e(policy.category_name(appeal.category, t.language))
 
 
-def deadline_line(appeal: Appeal, t: Translator, zone: ZoneInfo, now_overdue: bool) -> str:
-    if appeal.state in UNACCEPTED and appeal.accept_due:
-        line = t("appeal.card.accept_by", at=local_time(appeal.accept_due, zone))
-    elif appeal.state in WORKING and appeal.resolve_due:
-        line = t("appeal.card.resolve_by", at=local_time(appeal.resolve_due, zone))
-    else:
-        return ""
-    return line + (t("appeal.card.overdue") if now_overdue else "")
+def visible_length(html_text: str) -> int:
+    return len(html.unescape(_TAG.sub("", html_text)))
 
 
-def staff_card(
-    appeal: Appeal,
-    place: Place,
-    t: Translator,
-    zone: ZoneInfo,
-    policy: AppealPolicy,
-    *,
-    photos: int = 0,
-    voices: int = 0,
-    resident: User | None = None,
-    show_contact: bool = False,
-    overdue: bool = False,
-    headline: str = "",
-) -> str:
-    lines = [headline] if headline else []
-    title = t("appeal.card.title", number=appeal.number, category=category_name(appeal, policy, t))
-    if appeal.urgent:
-        title += t("appeal.card.urgent")
-    lines.append(title)
-    lines.append(t("appeal.card.place", place=place.building))
-    lines.append(
-        t("appeal.card.state", state=state_name(appeal.state, t), level=level_name(appeal.level, t))
-    )
-    deadline = deadline_line(appeal, t, zone, overdue)
-    if deadline:
-        lines.append(deadline)
-    if show_contact:
-        name = e(resident.display_name) if resident else "—"
-        phone = e(appeal.contact_phone) if appeal.contact_phone else t("appeal.card.no_phone")
-        lines.append(t("appeal.card.contact", name=name, phone=phone))
-    if appeal.latitude is not None and appeal.longitude is not None:
+def preview(text: str, limit: int, t: Translator) -> tuple[str, bool]:
+    """``text`` escaped, or its first ``limit`` characters and how long the whole is."""
+    if len(text) <= limit:
+        return e(text), False
+    return e(text[:limit]) + t("appeal.card.more", n=len(text)), True
+
+
+def split_messages(blocks: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Join HTML blocks (each well under ``limit`` and with balanced tags) into as few
+    messages as fit, breaking only between blocks."""
+    messages: list[str] = []
+    current: list[str] = []
+    size = 0
+    for block in blocks:
+        length = visible_length(block) + 1
+        if current and size + length > limit:
+            messages.append("\n".join(current))
+            current, size = [], 0
+        current.append(block)
+        size += length
+    if current:
+        messages.append("\n".join(current))
+    return messages
+
+
+# --- who and where --------------------------------------------------------------------------
+
+
+async def place_of(session: AsyncSession, appeal: Appeal) -> str:
+    """The building (or grid) as an escaped path below the district."""
+    repo = HierarchyRepo(session)
+    node = await repo.get(appeal.building_id) if appeal.building_id else None
+    node = node or await repo.get(appeal.grid_id)
+    chain = await repo.ancestors(node) if node else []
+    return node_path(chain[1:]) if len(chain) > 1 else node_path(chain)
+
+
+async def owner_name(v: Viewing, appeal: Appeal) -> str:
+    """ "赵丽娟（网格员）": the owner and the role they act in on this appeal."""
+    t = v.t
+    if appeal.owner_id is None:
+        return "—"
+    owner = await v.session.get(User, appeal.owner_id)
+    staffing = await StaffRepo(v.session).staffing(appeal.owner_id)
+    level = staff_level(staffing, appeal)
+    role = t(f"roles.{_LEVEL_ROLE[level].value}") if level else t("appeal.card.staff")
+    if owner is None:
+        return role
+    return t("appeal.card.who", name=e(owner.display_name), role=role)
+
+
+async def owner_line(v: Viewing, appeal: Appeal) -> str:
+    """ "办理人：赵丽娟（网格员）· 督办：通海社区" — who owns it and who supervises."""
+    t = v.t
+    parts = []
+    if appeal.owner_id is not None:
+        parts.append(t("appeal.card.owner", who=await owner_name(v, appeal)))
+    if appeal.level_enum is not Level.GRID:
+        node = await HierarchyRepo(v.session).get(appeal.level_node_id())
+        where = e(node.name) if node else level_name(appeal.level, t)
+        parts.append(t("appeal.card.supervisor", node=where))
+    return " · ".join(parts)
+
+
+async def holder_name(session: AsyncSession, appeal: Appeal, t: Translator) -> str:
+    node = await HierarchyRepo(session).get(appeal.level_node_id())
+    return e(node.name) if node else level_name(appeal.level, t)
+
+
+# --- deadlines ------------------------------------------------------------------------------
+
+
+def deadline_lines(appeal: Appeal, v: Viewing) -> list[str]:
+    """The promise still to keep, overdue or not, and the holding level's own window
+    where it is not the promise."""
+    t, zone = v.t, v.zone
+    lines = []
+    overdue = appeal.overdue_by(v.now)
+    if appeal.state in UNACCEPTED:
+        lines.append(t("appeal.card.promise_accept", at=local_time(appeal.first_accept_due, zone)))
+    elif appeal.state in WORKING and not appeal.reopened:
         lines.append(
-            t("appeal.card.location", lat=f"{appeal.latitude:.5f}", lon=f"{appeal.longitude:.5f}")
+            t("appeal.card.promise_resolve", at=local_time(appeal.first_resolve_due, zone))
         )
-    attachments = []
-    if photos:
-        attachments.append(t("appeal.card.photos", n=photos))
-    if voices:
-        attachments.append(t("appeal.card.voice"))
-    if attachments:
-        lines.append(" · ".join(attachments))
-    text = appeal.text if len(appeal.text) <= TEXT_PREVIEW else appeal.text[:TEXT_PREVIEW] + "…"
-    if text:
-        lines.append("")
-        lines.append(e(text))
-    return "\n".join(lines)
+    elif appeal.state in WORKING and appeal.window_due:
+        lines.append(t("appeal.card.reopen_by", at=local_time(appeal.window_due, zone)))
+    if lines and overdue is not None:
+        lines[-1] += t("appeal.card.overdue_by", span=span(overdue, t))
+    promise = appeal.promise_due
+    if (
+        lines
+        and appeal.level_enum is not Level.GRID
+        and appeal.window_due is not None
+        and promise is not None
+        and appeal.window_due != promise
+    ):
+        lines.append(
+            t(
+                "appeal.card.window",
+                level=level_name(appeal.level, t),
+                at=local_time(appeal.window_due, zone),
+            )
+        )
+    return lines
 
 
-def resident_summary(appeal: Appeal, t: Translator, zone: ZoneInfo, policy: AppealPolicy) -> str:
-    lines = [
-        t("appeal.card.title", number=appeal.number, category=category_name(appeal, policy, t)),
-        t("appeal.card.state_simple", state=state_name(appeal.state, t)),
-        t("appeal.card.submitted", at=local_time(appeal.submitted_at, zone)),
-    ]
-    deadline = deadline_line(appeal, t, zone, False)
-    if deadline:
-        lines.append(deadline)
-    if appeal.text:
-        preview = appeal.text[:200] + ("…" if len(appeal.text) > 200 else "")
-        lines += ["", e(preview)]
-    return "\n".join(lines)
+def short_deadline(appeal: Appeal, v: Viewing) -> str:
+    """For one line of a list: ⚠️ with how long when overdue, else the time."""
+    due = appeal.pending_due
+    if due is None:
+        return ""
+    overdue = appeal.overdue_by(v.now)
+    if overdue is not None:
+        return v.t("appeal.card.list_overdue", span=span(overdue, v.t))
+    return "⏰ " + due.astimezone(v.zone).strftime("%m-%d %H:%M")
 
 
-def event_line(event: AppealEvent, t: Translator, zone: ZoneInfo) -> str:
-    key = f"appeal.event.{event.kind}"
-    what = t(key) if t.has(key) else e(event.kind)
-    line = f"{local_time(event.at, zone)} · {what}"
-    if event.kind == "escalated" or event.kind == "called_up":
-        line += f" → {level_name(event.level or Level.GRID, t)}"
-    if event.kind == "rated" and event.data.get("rating"):
-        line += f"：{t('appeal.rating.' + str(event.data['rating']))}"
-    if event.note:
-        line += f"\n    {e(event.note[:300])}"
-    return line
-
-
-def timeline_text(
-    appeal: Appeal,
-    events: Sequence[AppealEvent],
-    media: Sequence[AppealMedia],
-    t: Translator,
-    zone: ZoneInfo,
-    policy: AppealPolicy,
-) -> str:
-    head = resident_summary(appeal, t, zone, policy)
-    body = "\n".join(event_line(ev, t, zone) for ev in events[-30:])
-    text = f"{head}\n\n<b>{t('appeal.card.timeline')}</b>\n{body}"
-    # Telegram caps messages at 4096 characters; keep the newest events.
-    while len(text) > 3900 and events:
-        events = events[1:]
-        body = "\n".join(event_line(ev, t, zone) for ev in events[-30:])
-        text = f"{head}\n\n<b>{t('appeal.card.timeline')}</b>\n…\n{body}"
-    return text
+# --- staff --------------------------------------------------------------------------------
 
 
 async def resident_media(session: AsyncSession, appeal: Appeal) -> list[AppealMedia]:
@@ -182,61 +212,174 @@ async def resident_media(session: AsyncSession, appeal: Appeal) -> list[AppealMe
     return list(rows.scalars().all())
 
 
-async def task_card(
-    session: AsyncSession,
-    appeal: Appeal,
-    viewer_id: int,
-    t: Translator,
-    zone: ZoneInfo,
-    policy: AppealPolicy,
-    now: datetime,
-    *,
-    headline: str = "",
-    timeline: bool = False,
-) -> str:
-    """The staff card as the viewer may see it: the resident's name and phone only for
-    the owner (首问负责), optionally followed by the appeal's history."""
-    media = await resident_media(session, appeal)
-    owner = appeal.owner_id is not None and appeal.owner_id == viewer_id
-    resident = await session.get(User, appeal.resident_id) if owner and appeal.resident_id else None
-    text = staff_card(
-        appeal,
-        await place_of(session, appeal),
-        t,
-        zone,
-        policy,
-        photos=sum(1 for m in media if m.kind == "photo"),
-        voices=sum(1 for m in media if m.kind == "voice"),
-        resident=resident,
-        show_contact=owner,
-        overdue=appeal.overdue(now),
-        headline=headline,
-    )
-    if not timeline:
-        return text
-    events: Sequence[AppealEvent] = (
-        (
-            await session.execute(
-                select(AppealEvent)
-                .where(AppealEvent.appeal_id == appeal.id)
-                .order_by(AppealEvent.id)
-            )
-        )
-        .scalars()
-        .all()
-    )
-    lines = [event_line(ev, t, zone) for ev in events[-30:]]
-    head = f"{text}\n\n<b>{t('appeal.card.timeline')}</b>\n"
-    while lines and len(head) + sum(len(x) + 1 for x in lines) > MAX_CARD:
-        lines = lines[1:]
-    if len(lines) < len(events):
-        lines.insert(0, "…")
-    return head + "\n".join(lines)
+def sees_contact(appeal: Appeal, viewer: Staffing) -> bool:
+    """The resident's name and phone: for the owner (首问负责), and at once for everyone
+    an urgent call reaches."""
+    if appeal.owner_id is not None and appeal.owner_id == viewer.user_id:
+        return True
+    return appeal.urgent and staff_level(viewer, appeal) is not None
 
+
+async def _card_head(
+    v: Viewing, appeal: Appeal, viewer: Staffing, headline: str, *, full: bool
+) -> tuple[list[str], bool]:
+    t = v.t
+    lines = [headline] if headline else []
+    title = t(
+        "appeal.card.title", number=appeal.number, category=category_name(appeal, v.policy, t)
+    )
+    if appeal.urgent:
+        title += t("appeal.card.urgent")
+    lines.append(title)
+    lines.append(t("appeal.card.place", place=await place_of(v.session, appeal)))
+    status = t("appeal.card.state", state=state_name(appeal.state, t))
+    who = await owner_line(v, appeal)
+    lines.append(f"{status} · {who}" if who else status)
+    lines += deadline_lines(appeal, v)
+    if sees_contact(appeal, viewer):
+        resident = await v.session.get(User, appeal.resident_id) if appeal.resident_id else None
+        name = e(resident.display_name) if resident else "—"
+        phone = e(appeal.contact_phone) if appeal.contact_phone else t("appeal.card.no_phone")
+        lines.append(t("appeal.card.contact", name=name, phone=phone))
+    if appeal.latitude is not None and appeal.longitude is not None:
+        lines.append(
+            t("appeal.card.location", lat=f"{appeal.latitude:.5f}", lon=f"{appeal.longitude:.5f}")
+        )
+    media = await resident_media(v.session, appeal)
+    attachments = []
+    photos = sum(1 for m in media if m.kind == "photo")
+    if photos:
+        attachments.append(t("appeal.card.photos", n=photos))
+    if any(m.kind == "voice" for m in media):
+        attachments.append(t("appeal.card.voice"))
+    if attachments:
+        lines.append(" · ".join(attachments))
+    level = staff_level(viewer, appeal)
+    if (
+        level is not None
+        and list(Level).index(level) < list(Level).index(appeal.level_enum)
+        and appeal.owner_id != viewer.user_id
+        and appeal.is_open
+    ):
+        lines.append(t("appeal.card.held_above", node=await holder_name(v.session, appeal, t)))
+    cut = False
+    if appeal.text:
+        body, cut = (e(appeal.text), False) if full else preview(appeal.text, PREVIEW, t)
+        lines += ["", body]
+    return lines, cut
+
+
+async def task_card(v: Viewing, appeal: Appeal, viewer: Staffing, *, headline: str = "") -> str:
+    """The staff card as ``viewer`` may see it (one message)."""
+    lines, _ = await _card_head(v, appeal, viewer, headline, full=False)
+    return "\n".join(lines)
+
+
+async def events_of(session: AsyncSession, appeal: Appeal) -> Sequence[AppealEvent]:
+    rows = await session.execute(
+        select(AppealEvent).where(AppealEvent.appeal_id == appeal.id).order_by(AppealEvent.id)
+    )
+    return rows.scalars().all()
+
+
+def event_line(event: AppealEvent, v: Viewing, *, full: bool) -> tuple[str, bool]:
+    t = v.t
+    key = f"appeal.event.{event.kind}"
+    what = t(key) if t.has(key) else e(event.kind)
+    line = f"{local_time(event.at, v.zone)} · {what}"
+    if event.kind in ("escalated", "called_up"):
+        line += f" → {level_name(event.level or Level.GRID, t)}"
+    if event.kind == "rated" and event.data.get("rating"):
+        line += f"：{t('appeal.rating.' + str(event.data['rating']))}"
+    cut = False
+    if event.note:
+        note, cut = (e(event.note), False) if full else preview(event.note, NOTE_PREVIEW, t)
+        line += f"\n    {note}"
+    return line, cut
+
+
+async def task_detail(
+    v: Viewing, appeal: Appeal, viewer: Staffing, *, headline: str = ""
+) -> tuple[str, bool]:
+    """The card with the recent history, for one window or one message: (text, whether
+    anything was shortened, so that a "full text" button is offered)."""
+    lines, cut = await _card_head(v, appeal, viewer, headline, full=False)
+    events = await events_of(v.session, appeal)
+    history = [event_line(ev, v, full=False) for ev in events[-RECENT_EVENTS:]]
+    cut = cut or any(c for _, c in history) or len(events) > RECENT_EVENTS
+    body = [line for line, _ in history]
+    if len(events) > RECENT_EVENTS:
+        body.insert(0, v.t("appeal.card.earlier", n=len(events) - RECENT_EVENTS))
+    text = "\n".join([*lines, "", f"<b>{v.t('appeal.card.timeline')}</b>", *body])
+    while visible_length(text) > MESSAGE_LIMIT and len(body) > 1:
+        body = body[1:]
+        cut = True
+        text = "\n".join([*lines, "", f"<b>{v.t('appeal.card.timeline')}</b>", "…", *body])
+    return text, cut
+
+
+async def full_pages(
+    v: Viewing, appeal: Appeal, viewer: Staffing | None, *, headline: str = ""
+) -> list[str]:
+    """Everything: the card (for staff) or the summary (for the resident) with the whole
+    text, then every event with every note in full, split into messages."""
+    if viewer is not None:
+        head, _ = await _card_head(v, appeal, viewer, headline, full=True)
+    else:
+        head = [headline] if headline else []
+        head += resident_summary_lines(appeal, v, full=True)
+    events = await events_of(v.session, appeal)
+    blocks = ["\n".join(head), f"\n<b>{v.t('appeal.card.timeline')}</b>"]
+    blocks += [event_line(ev, v, full=True)[0] for ev in events]
+    pages = split_messages(blocks)
+    if len(pages) > 1:
+        pages = [
+            f"{page}\n\n{v.t('appeal.card.page', page=i + 1, pages=len(pages))}"
+            for i, page in enumerate(pages)
+        ]
+    return pages
+
+
+# --- residents ----------------------------------------------------------------------------
+
+
+def resident_summary_lines(appeal: Appeal, v: Viewing, *, full: bool) -> list[str]:
+    t = v.t
+    lines = [
+        t("appeal.card.title", number=appeal.number, category=category_name(appeal, v.policy, t)),
+        t("appeal.card.state_simple", state=state_name(appeal.state, t)),
+        t("appeal.card.submitted", at=local_time(appeal.submitted_at, v.zone)),
+        *deadline_lines(appeal, v),
+    ]
+    if appeal.text:
+        body = e(appeal.text) if full else preview(appeal.text, PREVIEW, t)[0]
+        lines += ["", body]
+    return lines
+
+
+async def resident_detail(v: Viewing, appeal: Appeal) -> tuple[str, bool]:
+    """The resident's view for one window: (text, whether anything was shortened)."""
+    lines = resident_summary_lines(appeal, v, full=False)
+    cut = bool(appeal.text) and len(appeal.text) > PREVIEW
+    events = await events_of(v.session, appeal)
+    history = [event_line(ev, v, full=False) for ev in events[-RECENT_EVENTS:]]
+    cut = cut or any(c for _, c in history) or len(events) > RECENT_EVENTS
+    body = [line for line, _ in history]
+    if len(events) > RECENT_EVENTS:
+        body.insert(0, v.t("appeal.card.earlier", n=len(events) - RECENT_EVENTS))
+    text = "\n".join([*lines, "", f"<b>{v.t('appeal.card.timeline')}</b>", *body])
+    while visible_length(text) > MESSAGE_LIMIT and len(body) > 1:
+        body = body[1:]
+        cut = True
+        text = "\n".join([*lines, "", f"<b>{v.t('appeal.card.timeline')}</b>", "…", *body])
+    return text, cut
+
+
+# --- buttons ------------------------------------------------------------------------------
 
 # How the staff buttons are laid out; which of them a viewer gets is the domain's rule.
 BUTTON_ROWS: tuple[tuple[Action, ...], ...] = (
-    (Action.ACCEPT,),
+    (Action.ACCEPT, Action.ASSIGN),
     (Action.PROGRESS, Action.RESOLVE),
     (Action.REJECT, Action.TRANSFER, Action.CALL_UP),
     (Action.OPEN,),

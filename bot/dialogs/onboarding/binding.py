@@ -18,13 +18,16 @@ from bot.kit.text import L
 from bot.kit.toast import toast
 from bot.kit.widgets import picker
 from storage.hierarchy import NodeKind
+from storage.onboarding.residents import ConsentMissing, bind
 
 PAGE_HEIGHT = 8
 
 
 async def consent_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
-    building_id = start_data(dialog_manager).get("building_id")
+    building_id = dialog_manager.dialog_data.get("building_id") or start_data(dialog_manager).get(
+        "building_id"
+    )
     where = ""
     if building_id is not None:
         building = await c.services.hierarchy.get(int(building_id))
@@ -37,7 +40,7 @@ async def consent_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
 
 async def on_consent(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
     manager.dialog_data["consented"] = True
-    building_id = start_data(manager).get("building_id")
+    building_id = manager.dialog_data.get("building_id") or start_data(manager).get("building_id")
     if building_id is not None:
         await _bind(manager, int(building_id))
         return
@@ -150,7 +153,15 @@ async def _bind(manager: DialogManager, building_id: int) -> None:
         now=now,
     )
     previous = user.building_id
-    await users.bind_building(user, building.id, now)
+    try:
+        await bind(
+            c.session, user, building, now, consenting=bool(manager.dialog_data.get("consented"))
+        )
+    except ConsentMissing:
+        # Never bound without the notice: show it, and bind this building once agreed.
+        manager.dialog_data["building_id"] = building.id
+        await manager.switch_to(Onboarding.consent)
+        return
     if previous is not None and previous != building.id:
         await c.services.audit.record(
             actor_id=user.id,
@@ -202,6 +213,15 @@ async def _cancel(call: CallbackQuery, _: Button, manager: DialogManager) -> Non
         await call.message.answer(c.t("onboarding.cancelled"))
 
 
+async def on_start(data: Any, manager: DialogManager) -> None:
+    """Whatever opened it (the menu, /building, a link), someone who has not agreed to
+    the privacy notice sees it first."""
+    c = ctx(manager)
+    consented = c.user is not None and c.user.has_consented
+    if not consented and manager.current_context().state != Onboarding.consent:
+        await manager.switch_to(Onboarding.consent)
+
+
 def onboarding_dialog() -> Dialog:
     return Dialog(
         Window(
@@ -245,4 +265,5 @@ def onboarding_dialog() -> Dialog:
             on_building,
             back=True,
         ),
+        on_start=on_start,
     )

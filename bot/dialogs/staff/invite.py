@@ -24,6 +24,8 @@ from storage.staff.rules import admin_scopes, is_global_admin, may_manage
 
 async def roles_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
+    if not c.staffing.is_admin:
+        return {"roles": []}
     return {"roles": [(r.value, role_name(r, c.t)) for r in Role]}
 
 

@@ -1,5 +1,9 @@
-"""Admins list the staff of the nodes they administer, and revoke roles and unused
-invites."""
+"""Admins list the staff of the nodes they administer, and revoke roles (after a
+confirmation; the person is told) and unused invites.
+
+Every getter and every press asks the domain's rule (storage.staff.rules) itself: a
+resident or an admin of another node who sends a hidden or old button's data sees
+nothing of anyone and changes nothing."""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from sqlalchemy import select
 from bot.commands import apply_chat_commands
 from bot.dialogs.staff.common import PAGE_HEIGHT, deny
 from bot.dialogs.staff.states import StaffAdmin
-from bot.formatting import e, local_time, node_path
+from bot.formatting import SEPARATOR, e, local_time, node_path
 from bot.kit.context import Ctx, ctx
 from bot.kit.menu import to_menu
 from bot.kit.roles import role_name
@@ -22,7 +26,8 @@ from bot.kit.text import L
 from bot.kit.toast import toast
 from bot.kit.widgets import picker
 from storage.hierarchy import Node
-from storage.roles import Role
+from storage.outbox import Lane
+from storage.roles import Role, RoleAssignment
 from storage.staff.invites import InviteRepo
 from storage.staff.rules import admin_scopes, may_manage
 from storage.users import User
@@ -35,43 +40,66 @@ async def _names(c: Ctx, user_ids: list[int]) -> dict[int, str]:
     return {u.id: u.display_name for u in rows}
 
 
-def _scope_root(c: Ctx) -> tuple[bool, list[Node]]:
-    scopes = admin_scopes(c.staffing)
-    return None in scopes, [n for n in scopes if n is not None]
+async def short_place(c: Ctx, node: Node | None) -> str:
+    """Where a role sits, in words that tell two 第一网格 apart: "通海社区 › 第一网格"."""
+    if node is None:
+        return c.t("roles.everywhere")
+    chain = await c.services.hierarchy.ancestors(node)
+    return SEPARATOR.join(n.name for n in chain[-2:])
+
+
+async def _assignment(c: Ctx, manager: DialogManager) -> RoleAssignment | None:
+    """The chosen assignment, if the user may manage it; None otherwise."""
+    raw = manager.dialog_data.get("assignment_id")
+    if raw is None:
+        return None
+    a = await c.services.staff.get_assignment(int(raw))
+    if a is None or not may_manage(c.staffing, a.node):
+        return None
+    return a
 
 
 async def staff_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
+    if not c.staffing.is_admin:
+        return {"items": [], "count": 0, "allowed": False, "refused": c.t("common.not_allowed")}
     repo = c.services.staff
-    everywhere, roots = _scope_root(c)
-    if everywhere:
+    scopes = admin_scopes(c.staffing)
+    if None in scopes:
         rows = list(await repo.active_assignments())
     else:
         rows = []
-        for root in roots:
+        for root in (n for n in scopes if n is not None):
             rows.extend(await repo.active_assignments(within=root))
     names = await _names(c, [r.user_id for r in rows])
-    items = [
-        (
-            r.id,
-            f"{names.get(r.user_id, r.user_id)} · {role_name(Role(r.role), c.t)} · "
-            f"{r.node.name if r.node else c.t('roles.everywhere')}",
+    items = []
+    for r in rows:
+        label = " · ".join(
+            [
+                names.get(r.user_id, str(r.user_id)),
+                role_name(Role(r.role), c.t),
+                await short_place(c, r.node),
+            ]
         )
-        for r in rows
-    ]
-    return {"items": items, "count": len(items)}
+        items.append((r.id, label))
+    return {"items": items, "count": len(items), "allowed": True, "refused": ""}
 
 
 async def on_member(call: CallbackQuery, _: Any, manager: DialogManager, item: str) -> None:
-    manager.dialog_data["assignment_id"] = int(item)
+    c = ctx(manager)
+    manager.dialog_data["assignment_id"] = int(item) if item.isdigit() else None
+    if await _assignment(c, manager) is None:
+        manager.dialog_data.pop("assignment_id", None)
+        await deny(manager)
+        return
     await manager.switch_to(StaffAdmin.member)
 
 
 async def member_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
-    a = await c.services.staff.get_assignment(int(dialog_manager.dialog_data["assignment_id"]))
+    a = await _assignment(c, dialog_manager)
     if a is None:
-        return {"details": c.t("common.stale_button"), "active": False}
+        return {"details": c.t("common.not_allowed"), "active": False}
     names = await _names(c, [a.user_id])
     where = (
         node_path(await c.services.hierarchy.ancestors(a.node))
@@ -81,7 +109,7 @@ async def member_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, An
     return {
         "details": c.t(
             "staff.member",
-            name=e(names.get(a.user_id, a.user_id)),
+            name=e(names.get(a.user_id, str(a.user_id))),
             user_id=a.user_id,
             role=role_name(Role(a.role), c.t),
             where=where,
@@ -91,13 +119,38 @@ async def member_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, An
     }
 
 
-async def on_revoke(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
+async def confirm_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    c = ctx(dialog_manager)
+    a = await _assignment(c, dialog_manager)
+    if a is None:
+        return {"question": c.t("common.not_allowed"), "active": False}
+    names = await _names(c, [a.user_id])
+    return {
+        "question": c.t(
+            "staff.revoke_confirm",
+            name=e(names.get(a.user_id, str(a.user_id))),
+            role=role_name(Role(a.role), c.t),
+            where=e(await short_place(c, a.node)),
+        ),
+        "active": a.revoked_at is None,
+    }
+
+
+async def on_revoke_asked(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
     c = ctx(manager)
-    repo = c.services.staff
-    a = await repo.get_assignment(int(manager.dialog_data["assignment_id"]))
-    if a is None or not may_manage(c.staffing, a.node):
+    if await _assignment(c, manager) is None:
         await deny(manager)
         return
+    await manager.switch_to(StaffAdmin.confirm_revoke)
+
+
+async def on_revoke(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
+    c = ctx(manager)
+    a = await _assignment(c, manager)
+    if a is None:
+        await deny(manager)
+        return
+    repo = c.services.staff
     now = c.clock.now()
     if await repo.revoke(a, by=c.user_id, now=now):
         await c.services.audit.record(
@@ -110,6 +163,14 @@ async def on_revoke(call: CallbackQuery, _: Button, manager: DialogManager) -> N
             role=a.role,
             node_id=a.node_id,
         )
+        # The person hears it from the bot, not by finding buttons gone.
+        c.services.outbox.add(
+            [a.user_id],
+            "staff.revoked",
+            now=now,
+            lane=Lane.STATUS,
+            subject_id=a.id,
+        )
         staffing = await repo.staffing(a.user_id, config_admins=c.settings.admin_ids)
         target = await c.session.get(User, a.user_id)
         language = (target.language if target else None) or c.t.language
@@ -120,13 +181,14 @@ async def on_revoke(call: CallbackQuery, _: Button, manager: DialogManager) -> N
 
 async def invites_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
+    if not c.staffing.is_admin:
+        return {"items": [], "count": 0}
     invites = await c.services.get(InviteRepo).open(c.clock.now())
     visible = [i for i in invites if may_manage(c.staffing, i.node)]
     items = [
         (
             i.id,
-            f"{role_name(Role(i.role), c.t)} · "
-            f"{i.node.name if i.node else c.t('roles.everywhere')} · "
+            f"{role_name(Role(i.role), c.t)} · {await short_place(c, i.node)} · "
             f"{local_time(i.expires_at, c.settings.zone)}",
         )
         for i in visible
@@ -136,7 +198,7 @@ async def invites_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
 
 async def on_invite(call: CallbackQuery, _: Any, manager: DialogManager, item: str) -> None:
     c = ctx(manager)
-    invite = await c.services.get(InviteRepo).get(int(item))
+    invite = await c.services.get(InviteRepo).get(int(item)) if item.isdigit() else None
     if invite is None or not may_manage(c.staffing, invite.node):
         await deny(manager)
         return
@@ -157,10 +219,13 @@ async def on_invite(call: CallbackQuery, _: Any, manager: DialogManager, item: s
 def staff_dialog() -> Dialog:
     return Dialog(
         Window(
-            L("staff.list_title"),
+            L("staff.list_title", when="allowed"),
+            Format("{refused}", when="refused"),
             picker("m", "items", on_member, height=PAGE_HEIGHT),
             Row(
-                SwitchTo(L("staff.open_invites"), id="invites", state=StaffAdmin.invites),
+                SwitchTo(
+                    L("staff.open_invites"), id="invites", state=StaffAdmin.invites, when="allowed"
+                ),
                 Button(L("common.back"), id="menu", on_click=to_menu),
             ),
             state=StaffAdmin.staff,
@@ -169,11 +234,20 @@ def staff_dialog() -> Dialog:
         Window(
             Format("{details}"),
             Row(
-                Button(L("staff.revoke"), id="revoke", on_click=on_revoke, when="active"),
+                Button(L("staff.revoke"), id="revoke", on_click=on_revoke_asked, when="active"),
                 SwitchTo(L("common.back"), id="member_list", state=StaffAdmin.staff),
             ),
             state=StaffAdmin.member,
             getter=member_getter,
+        ),
+        Window(
+            Format("{question}"),
+            Row(
+                Button(L("staff.revoke_yes"), id="revoke_yes", on_click=on_revoke, when="active"),
+                SwitchTo(L("common.cancel"), id="revoke_no", state=StaffAdmin.member),
+            ),
+            state=StaffAdmin.confirm_revoke,
+            getter=confirm_getter,
         ),
         Window(
             L("staff.invites_title"),

@@ -10,4 +10,10 @@ class StaffInvite(StatesGroup):
 class StaffAdmin(StatesGroup):
     staff = State()
     member = State()
+    confirm_revoke = State()
     invites = State()
+
+
+class StaffProfile(StatesGroup):
+    card = State()
+    phone = State()

@@ -4,6 +4,7 @@ see the KPIs (/stats, XLSX)."""
 
 from __future__ import annotations
 
+from bot.dialogs.appeals.assign import assign_dialog
 from bot.dialogs.appeals.filing import file_appeal_dialog
 from bot.dialogs.appeals.my_appeals import my_appeals_dialog
 from bot.dialogs.appeals.rating import rate_comment_dialog
@@ -29,6 +30,7 @@ FEATURE = Feature(
         rate_comment_dialog(),
         tasks_dialog(),
         task_input_dialog(),
+        assign_dialog(),
         stats_dialog(),
     ],
     renderers=RENDERERS,

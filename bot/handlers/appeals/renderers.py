@@ -7,12 +7,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aiogram.types import InlineKeyboardMarkup, InputMediaPhoto
+from aiogram.types import InlineKeyboardMarkup, InputMediaPhoto, ReplyKeyboardRemove
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery import Gone, Renderer, Rendering, Send
 from bot.dialogs.appeals.views import (
+    Viewing,
+    category_name,
+    holder_name,
     level_name,
     open_button,
     rating_buttons,
@@ -21,10 +24,11 @@ from bot.dialogs.appeals.views import (
     task_card,
 )
 from bot.formatting import e, local_time
+from bot.i18n import Translator
 from storage.appeals import Appeal, AppealEvent, AppealMedia, AppealPolicy
-
-# Whoever takes over from another level gets the appeal with its history.
-_WITH_HISTORY = ("escalated", "called_up", "reopened", "transferred")
+from storage.roles import Role, StaffRepo
+from storage.staff.profiles import ProfileRepo
+from storage.users import User
 
 
 async def _appeal(r: Rendering) -> Appeal:
@@ -33,6 +37,17 @@ async def _appeal(r: Rendering) -> Appeal:
     if appeal is None:
         raise Gone("appeal gone")
     return appeal
+
+
+def _viewing(r: Rendering) -> Viewing:
+    return Viewing(
+        r.services.session, r.t, r.settings.zone, r.services.config(AppealPolicy), r.services.now()
+    )
+
+
+def _text(r: Rendering, text: str, markup: Any = None) -> Send:
+    chat = r.chat_id
+    return lambda: r.bot.send_message(chat, text, reply_markup=markup)
 
 
 def _media_sends(r: Rendering, media: Sequence[AppealMedia]) -> list[Send]:
@@ -54,84 +69,65 @@ def _voice(r: Rendering, file_id: str) -> Send:
     return lambda: r.bot.send_voice(chat, file_id)
 
 
+async def who(session: AsyncSession, user_id: int | None, t: Translator) -> tuple[str, str | None]:
+    """A staff member as the resident hears of them: "赵丽娟（网格员）", and the work phone
+    only if they chose to share it."""
+    if user_id is None:
+        return t("appeal.card.staff"), None
+    user = await session.get(User, user_id)
+    staffing = await StaffRepo(session).staffing(user_id)
+    role = t(f"roles.{(staffing.top_role or Role.WORKER).value}")
+    contact = await ProfileRepo(session).public_contact(user_id)
+    phone = e(contact.phone) if contact and contact.phone else None
+    if user is None:
+        return role, phone
+    return t("appeal.card.who", name=e(user.display_name), role=role), phone
+
+
+# --- to staff -------------------------------------------------------------------------------
+
+
 async def _card_sends(
     r: Rendering, appeal: Appeal, headline: str, *, with_media: bool
 ) -> list[Send]:
-    text = await task_card(
-        r.services.session,
-        appeal,
-        r.chat_id,
-        r.t,
-        r.settings.zone,
-        r.services.config(AppealPolicy),
-        r.services.now(),
-        headline=headline,
-        timeline=r.params.get("reason") in _WITH_HISTORY,
-    )
-    sends = _media_sends(r, await resident_media(r.services.session, appeal)) if with_media else []
-    markup = task_buttons(appeal, await r.staffing(), r.t)
-    chat = r.chat_id
-    sends.append(lambda: r.bot.send_message(chat, text, reply_markup=markup))
+    staffing = await r.staffing()
+    text = await task_card(_viewing(r), appeal, staffing, headline=headline)
+    media = await resident_media(r.services.session, appeal) if with_media else []
+    sends = _media_sends(r, media)
+    sends.append(_text(r, text, task_buttons(appeal, staffing, r.t)))
     return sends
 
 
 async def render_task(r: Rendering) -> list[Send]:
     appeal = await _appeal(r)
-    headline = r.t(f"appeal.notify.task_{r.params.get('reason', 'new')}")
-    return await _card_sends(r, appeal, headline, with_media=True)
+    reason = str(r.params.get("reason", "new"))
+    session = r.services.session
+    if reason == "reopened":
+        said = e(appeal.rating_comment) if appeal.rating_comment else r.t("appeal.notify.no_reason")
+        headline = r.t("appeal.notify.task_reopened", reason=said)
+    elif reason == "assigned":
+        assigner = await holder_name(session, appeal, r.t)
+        at = local_time(appeal.window_due, r.settings.zone)
+        headline = r.t("appeal.notify.task_assigned", assigner=assigner, at=at)
+    else:
+        headline = r.t(f"appeal.notify.task_{reason}")
+    return await _card_sends(r, appeal, headline, with_media=reason not in ("closed_unsatisfied",))
 
 
 async def render_reminder(r: Rendering) -> list[Send]:
     appeal = await _appeal(r)
-    deadline = r.params.get("deadline", "accept")
-    at = appeal.accept_due if deadline == "accept" else appeal.resolve_due
-    headline = r.t(
-        f"appeal.notify.reminder_{deadline}",
-        number=appeal.number,
-        at=local_time(at, r.settings.zone),
-        level=level_name(appeal.level, r.t),
-    )
-    return await _card_sends(r, appeal, headline, with_media=False)
-
-
-async def render_status(r: Rendering) -> list[Send]:
-    appeal = await _appeal(r)
     session = r.services.session
-    event = r.params.get("event", "")
-    note = e(await _last_note(session, appeal.id, event) or "—")
-    text = r.t(
-        f"appeal.notify.status_{event}",
-        number=appeal.number,
-        note=note,
-        level=level_name(appeal.level, r.t),
-    )
-    markup: InlineKeyboardMarkup = (
-        rating_buttons(appeal, r.t) if event == "resolved" else open_button(appeal, r.t)
-    )
-    sends: list[Send] = []
-    if event == "resolved":
-        sends += _media_sends(r, await _media_of_last(session, appeal.id, "resolved"))
-    chat = r.chat_id
-    sends.append(lambda: r.bot.send_message(chat, text, reply_markup=markup))
-    return sends
-
-
-async def render_cancelled(r: Rendering) -> list[Send]:
-    appeal = await _appeal(r)
-    text = r.t("appeal.notify.cancelled", number=appeal.number)
-    chat = r.chat_id
-    return [lambda: r.bot.send_message(chat, text)]
-
-
-async def render_rated(r: Rendering) -> list[Send]:
-    appeal = await _appeal(r)
-    text = r.t(
-        "appeal.notify.rated",
-        number=appeal.number,
-        rating=r.t(f"appeal.rating.{r.params.get('rating', 'satisfied')}"),
-    )
-    chat = r.chat_id
-    return [lambda: r.bot.send_message(chat, text)]
+    deadline = str(r.params.get("deadline", "accept"))
+    values: dict[str, str] = {
+        "number": appeal.number,
+        "at": local_time(appeal.window_due, r.settings.zone),
+        "level": level_name(appeal.level, r.t),
+        "node": await holder_name(session, appeal, r.t),
+    }
+    if deadline == "taken":
+        values["who"] = (await who(session, appeal.owner_id, r.t))[0]
+    headline = r.t(f"appeal.notify.reminder_{deadline}", **values)
+    return await _card_sends(r, appeal, headline, with_media=False)
 
 
 async def render_details(r: Rendering) -> list[Send]:
@@ -141,9 +137,65 @@ async def render_details(r: Rendering) -> list[Send]:
     note = e(event.note) if event and event.note else ""
     text = r.t("appeal.notify.details", number=appeal.number) + (f"\n{note}" if note else "")
     sends = _media_sends(r, await _media_of_event(session, event.id if event else None))
-    markup = task_buttons(appeal, await r.staffing(), r.t)
-    chat = r.chat_id
-    sends.append(lambda: r.bot.send_message(chat, text, reply_markup=markup))
+    sends.append(_text(r, text, task_buttons(appeal, await r.staffing(), r.t)))
+    return sends
+
+
+async def render_cancelled(r: Rendering) -> list[Send]:
+    appeal = await _appeal(r)
+    return [_text(r, r.t("appeal.notify.cancelled", number=appeal.number))]
+
+
+async def render_rated(r: Rendering) -> list[Send]:
+    appeal = await _appeal(r)
+    rating = r.t(f"appeal.rating.{r.params.get('rating', 'satisfied')}")
+    return [_text(r, r.t("appeal.notify.rated", number=appeal.number, rating=rating))]
+
+
+# --- to the resident ------------------------------------------------------------------------
+
+
+async def render_filed(r: Rendering) -> list[Send]:
+    appeal = await _appeal(r)
+    zone = r.settings.zone
+    if appeal.urgent:
+        text = r.t("appeal.notify.filed_urgent", number=appeal.number)
+    else:
+        text = r.t(
+            "appeal.notify.filed",
+            number=appeal.number,
+            category=category_name(appeal, r.services.config(AppealPolicy), r.t),
+            accept_by=local_time(appeal.first_accept_due, zone),
+            resolve_by=local_time(appeal.first_resolve_due, zone),
+        )
+    # No location or phone keyboard outlives the form.
+    return [_text(r, text, ReplyKeyboardRemove())]
+
+
+async def render_status(r: Rendering) -> list[Send]:
+    appeal = await _appeal(r)
+    session = r.services.session
+    event = str(r.params.get("event", ""))
+    note = e(await _last_note(session, appeal.id, event) or "—")
+    values = {
+        "number": appeal.number,
+        "note": note,
+        "level": await holder_name(session, appeal, r.t),
+    }
+    key = f"appeal.notify.status_{event}"
+    if event in ("accepted", "assigned"):
+        values["who"], phone = await who(session, appeal.owner_id, r.t)
+        if event == "accepted" and phone:
+            key, values["phone"] = "appeal.notify.status_accepted_phone", phone
+    if event in ("escalated", "called_up"):
+        values["level"] = level_name(appeal.level, r.t)
+    markup: InlineKeyboardMarkup = (
+        rating_buttons(appeal, r.t) if event == "resolved" else open_button(appeal, r.t)
+    )
+    sends: list[Send] = []
+    if event == "resolved":
+        sends += _media_sends(r, await _media_of_last(session, appeal.id, "resolved"))
+    sends.append(_text(r, r.t(key, **values), markup))
     return sends
 
 
@@ -182,8 +234,9 @@ async def _last_note(session: AsyncSession, appeal_id: int, kind: str) -> str | 
 RENDERERS: dict[str, Renderer] = {
     "appeal.task": render_task,
     "appeal.reminder": render_reminder,
-    "appeal.status": render_status,
+    "appeal.details": render_details,
     "appeal.cancelled": render_cancelled,
     "appeal.rated": render_rated,
-    "appeal.details": render_details,
+    "appeal.filed": render_filed,
+    "appeal.status": render_status,
 }

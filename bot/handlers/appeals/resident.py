@@ -17,7 +17,7 @@ from aiogram_dialog import DialogManager, ShowMode, StartMode
 
 from bot.dialogs.appeals.callbacks import AppealOpen, RateAction
 from bot.dialogs.appeals.states import FileAppeal, MyAppeals, RateAppeal, UrgentCall
-from bot.dialogs.appeals.views import level_name
+from bot.dialogs.appeals.views import holder_name
 from bot.dialogs.onboarding.states import Onboarding
 from bot.i18n import Translator
 from storage.appeals import Appeal, AppealError, AppealFollower, AppealService, Problem, Rating
@@ -155,12 +155,14 @@ async def on_rate(
         await callback.answer(t(key), show_alert=True)
         return
     reopened = appeal.state == AppealState.REOPENED
+    unsatisfied = rating is Rating.UNSATISFIED
     await callback.answer(t("resident_appeal.rate.thanks"))
     # The comment window first: opening it takes the buttons off the pressed message,
-    # which is then edited to show the rating.
+    # which is then edited to show the rating. After 不满意 it asks for the reason, which
+    # goes to whoever handled the appeal.
     await dialog_manager.start(
         RateAppeal.comment,
-        data={"appeal_id": appeal.id},
+        data={"appeal_id": appeal.id, "reason": reopened},
         mode=_start_mode(dialog_manager),
         show_mode=ShowMode.SEND,
     )
@@ -168,8 +170,11 @@ async def on_rate(
     if isinstance(message, Message):
         shown = message.html_text if (message.text or message.caption) else ""
         result = t("resident_appeal.rate.done", rating=t(f"appeal.rating.{rating.value}"))
+        level = await holder_name(services.session, appeal, t)
         if reopened:
-            result += "\n" + t("resident_appeal.rate.reopened", level=level_name(appeal.level, t))
+            result += "\n" + t("resident_appeal.rate.reopened", level=level)
+        elif unsatisfied:
+            result += "\n" + t("resident_appeal.rate.closed_unsatisfied", level=level)
         with contextlib.suppress(TelegramAPIError):
             await message.edit_text(f"{shown}\n\n{result}".strip(), reply_markup=None)
 

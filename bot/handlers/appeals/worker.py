@@ -22,7 +22,13 @@ from bot.dialogs.appeals.callbacks import TaskAction
 from bot.dialogs.appeals.common import problem_text
 from bot.dialogs.appeals.states import Tasks
 from bot.dialogs.appeals.tasks import INPUT_ACTIONS
-from bot.dialogs.appeals.views import task_buttons, task_card
+from bot.dialogs.appeals.views import (
+    Viewing,
+    full_pages,
+    owner_name,
+    task_buttons,
+    task_card,
+)
 from bot.i18n import Translator
 from storage.appeals import (
     Action,
@@ -42,7 +48,13 @@ log = logging.getLogger(__name__)
 MAX_ID = 2**31 - 1  # the appeals.id column; a forged bigger number is simply not found
 
 # Refusals after which the presser may still see the appeal: refresh their message.
-_REFRESH = (Problem.ALREADY_TAKEN, Problem.WRONG_STATE, Problem.CONFLICT, Problem.TOP_LEVEL)
+_REFRESH = (
+    Problem.ALREADY_TAKEN,
+    Problem.WRONG_STATE,
+    Problem.CONFLICT,
+    Problem.TOP_LEVEL,
+    Problem.ESCALATED,
+)
 
 _TAG = re.compile(r"<[^>]+>")
 
@@ -93,20 +105,9 @@ async def on_task_action(
 ) -> None:
     me = call.from_user.id
     appeal_id = callback_data.appeal_id
-    policy = services.config(AppealPolicy)
-
-    async def card(appeal: Appeal, headline: str = "", *, timeline: bool = False) -> str:
-        return await task_card(
-            services.session,
-            appeal,
-            me,
-            t,
-            settings.zone,
-            policy,
-            services.now(),
-            headline=headline,
-            timeline=timeline,
-        )
+    view = Viewing(
+        services.session, t, settings.zone, services.config(AppealPolicy), services.now()
+    )
 
     async def load() -> Appeal | None:
         return await services.session.get(Appeal, appeal_id) if 0 < appeal_id <= MAX_ID else None
@@ -116,8 +117,11 @@ async def on_task_action(
         if problem is Problem.CONFLICT and appeal is not None and appeal.owner_id:
             problem = Problem.ALREADY_TAKEN
         text = problem_text(t, problem)
-        if problem is Problem.ALREADY_TAKEN and appeal is not None and appeal.owner_id == me:
-            text = t("tasks.already_yours")
+        if problem is Problem.ALREADY_TAKEN and appeal is not None and appeal.owner_id:
+            if appeal.owner_id == me:
+                text = t("tasks.already_yours")
+            else:
+                text = t("tasks.taken_by", who=html.unescape(await owner_name(view, appeal)))
         await call.answer(text, show_alert=True)
         if (
             appeal is None
@@ -128,7 +132,8 @@ async def on_task_action(
         headline = ""
         if problem is Problem.ALREADY_TAKEN:
             headline = t("tasks.card.yours" if appeal.owner_id == me else "tasks.card.taken")
-        await _show(call, bot, await card(appeal, headline), task_buttons(appeal, staffing, t))
+        card = await task_card(view, appeal, staffing, headline=headline)
+        await _show(call, bot, card, task_buttons(appeal, staffing, t))
 
     action = _action(callback_data.action)
     appeal = await load()
@@ -148,22 +153,16 @@ async def on_task_action(
             await refuse(exc.problem)
             return
         await call.answer(t("tasks.accepted_toast"))
-        await _show(
-            call,
-            bot,
-            await card(appeal, t("tasks.card.accepted")),
-            task_buttons(appeal, staffing, t),
-        )
+        card = await task_card(view, appeal, staffing, headline=t("tasks.card.accepted"))
+        await _show(call, bot, card, task_buttons(appeal, staffing, t))
         return
 
     if action is Action.OPEN:
         await call.answer()
-        await _show(
-            call,
-            bot,
-            await card(appeal, t("tasks.card.opened"), timeline=True),
-            task_buttons(appeal, staffing, t),
-        )
+        pages = await full_pages(view, appeal, staffing, headline=t("tasks.card.opened"))
+        await _show(call, bot, pages[0], task_buttons(appeal, staffing, t))
+        for page in pages[1:]:
+            await bot.send_message(me, page)
         return
 
     await call.answer()

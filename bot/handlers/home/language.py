@@ -6,9 +6,12 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram_dialog import DialogManager, ShowMode, StartMode
 
 from bot.commands import apply_chat_commands
+from bot.dialogs.onboarding.states import Onboarding
 from bot.i18n import LANGUAGES, Translator, translator
+from bot.kit.menu import MainMenu
 from bot.registry import Registry
 from storage.roles import Staffing
 from storage.services import Services
@@ -44,6 +47,7 @@ async def on_choice(
     staffing: Staffing,
     bot: Bot,
     features: Registry,
+    dialog_manager: DialogManager,
 ) -> None:
     if callback_data.code not in LANGUAGES:
         await call.answer()
@@ -66,6 +70,16 @@ async def on_choice(
         await call.message.edit_text(t("language.saved"))
     if staffing.is_staff:
         await apply_chat_commands(bot, features, call.from_user.id, staffing, callback_data.code)
+    # Carry on in the new language: the menu, or the privacy notice for a newcomer.
+    dialog_manager.middleware_data["t"] = t
+    if user.has_consented or staffing.is_staff:
+        await dialog_manager.start(
+            MainMenu.main, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND
+        )
+    else:
+        await dialog_manager.start(
+            Onboarding.consent, mode=StartMode.RESET_STACK, data={}, show_mode=ShowMode.SEND
+        )
 
 
 def build_router() -> Router:

@@ -17,6 +17,7 @@ from bot.i18n import Translator
 from bot.kit.menu import open_menu
 from bot.kit.roles import role_name
 from bot.registry import Registry
+from storage.outbox import Lane
 from storage.roles import Role, Staffing
 from storage.services import Services
 from storage.staff.invites import InviteRepo
@@ -71,6 +72,10 @@ async def on_redeem(
             telegram_language=tg_user.language_code,
             now=now,
         )
+    # The admin who made the link hears that it was used, and by whom.
+    services.outbox.add(
+        [invite.created_by], "staff.joined", now=now, lane=Lane.STATUS, subject_id=invite.id
+    )
     await services.audit.record(
         actor_id=tg_user.id,
         action="staff.join",
