@@ -10,21 +10,23 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
-from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+from aiogram.fsm.storage.redis import RedisStorage
 from aiogram_dialog import setup_dialogs
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.delivery import Delivery
+from bot.dispatcher import GridDispatcher, MemorySeen, RedisSeen, SeenUpdates
 from bot.errors import register_error_handlers
 from bot.features import FEATURES
+from bot.isolation import RenewingRedisIsolation, bounded_redis
 from bot.kit.ids import install_unique_intent_ids
 from bot.kit.messages import ScreenMessageManager
 from bot.kit.stale import stale_press_guard
@@ -50,10 +52,9 @@ def create_bot(settings: Settings, *, token: str | None = None) -> Bot:
 
 def create_storage(settings: Settings) -> BaseStorage:
     if settings.redis_url:
+        redis = bounded_redis(settings.redis_url, settings.redis_connections)
         # aiogram-dialog keeps several stacks per chat; keys must carry the destiny.
-        return RedisStorage.from_url(
-            settings.redis_url, key_builder=DefaultKeyBuilder(with_destiny=True)
-        )
+        return RedisStorage(redis, key_builder=DefaultKeyBuilder(with_destiny=True))
     return MemoryStorage()
 
 
@@ -61,8 +62,17 @@ def create_isolation(storage: BaseStorage) -> BaseEventIsolation:
     """One update at a time per chat: a double tap waits for the first to finish. Across
     processes the lock lives in Redis, next to the dialogs' state."""
     if isinstance(storage, RedisStorage):
-        return RedisEventIsolation(storage.redis, key_builder=storage.key_builder)
+        return RenewingRedisIsolation(storage.redis, storage.key_builder)
     return SimpleEventIsolation()
+
+
+def create_seen(storage: BaseStorage) -> SeenUpdates:
+    if isinstance(storage, RedisStorage):
+        # Beside the dialogs' keys: a deployment (or a test) with its own prefix keeps
+        # its own update ids.
+        prefix = getattr(storage.key_builder, "prefix", "fsm")
+        return RedisSeen(storage.redis, prefix=f"{prefix}:update")
+    return MemorySeen()
 
 
 @dataclass
@@ -75,7 +85,7 @@ class App:
     sessionmaker: async_sessionmaker[AsyncSession]
     clock: Clock
     bot: Bot
-    dispatcher: Dispatcher
+    dispatcher: GridDispatcher
     sender: Sender
     delivery: Delivery
     scheduler: Scheduler
@@ -129,12 +139,27 @@ def bootstrap(
     registry = registry or Registry(FEATURES)
     merged = Config(registry.config_objects()).with_overrides(config)
     storage = storage or create_storage(settings)
-    sender = sender or Sender(sessionmaker, clock)
+    sender = sender or Sender(sessionmaker, clock, global_rate=settings.send_rate)
     bot = bot or create_bot(settings)
     isolation = create_isolation(storage)
 
-    dp = Dispatcher(storage=storage, events_isolation=isolation)
-    delivery = Delivery(bot, sessionmaker, sender, settings, clock, merged, registry.renderers)
+    dp = GridDispatcher(
+        storage=storage,
+        events_isolation=isolation,
+        seen=create_seen(storage),
+        max_concurrent=settings.max_concurrent_updates,
+    )
+    delivery = Delivery(
+        bot,
+        sessionmaker,
+        sender,
+        settings,
+        clock,
+        merged,
+        registry.renderers,
+        at_most_once=registry.at_most_once(),
+        workers=settings.outbox_workers,
+    )
     dp.update.outer_middleware(
         ServicesMiddleware(sessionmaker, clock, merged, on_commit=delivery.kick)
     )

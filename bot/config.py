@@ -40,6 +40,15 @@ class Settings(BaseSettings):
     bot_username: str | None = None
     qr_font: str | None = None
     log_level: str = "INFO"
+    # Messages a second for the whole bot: Telegram's 30, more for a self-hosted Bot API
+    # server or paid broadcasts.
+    send_rate: float = Field(default=30.0, gt=0, le=1000)
+    outbox_workers: int = Field(default=8, ge=1, le=64)
+    # Updates handled at once; the rest wait, holding no connection. Keep it below the
+    # database pool (DATABASE_POOL) less the outbox workers.
+    max_concurrent_updates: int = Field(default=16, ge=1, le=256)
+    database_pool: int = Field(default=32, ge=2, le=256)
+    redis_connections: int = Field(default=64, ge=4, le=1024)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -1,25 +1,35 @@
 """Delivers the outbox: renders each owed message in its recipient's language with the
 renderer its feature registered for the message's kind, and sends it through the paced
-sending layer. The most urgent lane goes first; one short transaction per message, so a
-restart resumes where it stopped and several processes never send the same row."""
+sending layer.
+
+Several workers send at once (Telegram allows about 30 messages a second, each one takes
+a round trip), each claiming one message at a time: the most urgent lane first, never a
+second message for a chat that has one in flight, never a row another worker or process
+holds. The claim is committed before the send and the result after it, each in a short
+transaction of its own; claims left by a process that died are taken back after a lease
+(see storage.outbox for what that means for duplicates)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+import secrets
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from aiogram import Bot
+from aiogram.types import Message, MessageId
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.faults import crash_point
 from bot.i18n import Translator, pick_language, translator
 from bot.sending import Outcome, Sender
 from storage.clock import Clock
-from storage.outbox import OutboxMessage, OutboxRepo
+from storage.outbox import OutboxMessage, OutboxRepo, Recovered
 from storage.roles import Staffing
 from storage.services import Config, Services
 from storage.users import User
@@ -27,6 +37,11 @@ from storage.users import User
 log = logging.getLogger(__name__)
 
 Send = Callable[[], Awaitable[Any]]
+
+LEASE = timedelta(seconds=60)  # a claim older than this belongs to a sender that stopped
+HEARTBEAT_SECONDS = 20.0  # a slow send (a long 429 wait) renews its claim this often
+IDLE_SECONDS = 2.0  # how long an idle worker waits before looking again unprompted
+RECOVER_EVERY = 30.0
 
 
 class Gone(Exception):
@@ -66,6 +81,14 @@ class Rendering:
 Renderer = Callable[[Rendering], Awaitable[list[Send]]]
 
 
+def _message_id(value: Any) -> int | None:
+    if isinstance(value, Message | MessageId):
+        return int(value.message_id)
+    if isinstance(value, list) and value and isinstance(value[-1], Message):
+        return int(value[-1].message_id)
+    return None
+
+
 class Delivery:
     def __init__(
         self,
@@ -76,6 +99,10 @@ class Delivery:
         clock: Clock,
         config: Config,
         renderers: Mapping[str, Renderer],
+        *,
+        at_most_once: Collection[str] = (),
+        workers: int = 8,
+        shared_database: bool | None = None,
     ) -> None:
         self.bot = bot
         self.sessionmaker = sessionmaker
@@ -84,68 +111,152 @@ class Delivery:
         self.clock = clock
         self.config = config
         self.renderers = dict(renderers)
+        self.at_most_once = frozenset(at_most_once)
+        self.workers = max(1, workers)
+        self.me = f"{secrets.token_hex(4)}"
+        # SQLite serves one process: at start-up every claim is this process's own past.
+        # A database other processes share waits out the lease instead.
+        self.shared_database = (
+            shared_database
+            if shared_database is not None
+            else sessionmaker.kw.get("bind") is not None
+            and sessionmaker.kw["bind"].dialect.name != "sqlite"
+        )
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._sending: set[int] = set()  # chats this process has a message in flight to
+        self.sent = 0
 
-    # --- the loop ---------------------------------------------------------------------
+    # --- running ----------------------------------------------------------------------
 
     def kick(self) -> None:
         self._wake.set()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="outbox-delivery")
+        self._tasks = [
+            asyncio.create_task(self._worker(), name=f"outbox-worker-{i}")
+            for i in range(self.workers)
+        ]
+        self._tasks.append(asyncio.create_task(self._janitor(), name="outbox-recovery"))
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._tasks = []
 
-    async def _loop(self) -> None:
+    async def _worker(self) -> None:
         while True:
             try:
-                await self.deliver_pending()
+                handled = await self.deliver_one()
             except Exception:
                 log.exception("outbox delivery failed; retrying shortly")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=2.0)
-            self._wake.clear()
+                handled = False
+            if not handled:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=IDLE_SECONDS)
+                self._wake.clear()
 
-    async def deliver_pending(self, limit: int = 500) -> int:
-        """Send what is owed now, most urgent first; returns how many were handled."""
+    async def _janitor(self) -> None:
+        first = True
+        while True:
+            try:
+                recovered = await self.recover(everything=first and not self.shared_database)
+                if recovered.released or recovered.uncertain:
+                    log.warning(
+                        "outbox: %d message(s) in flight when a sender stopped: %d to send "
+                        "again, %d set aside as uncertain",
+                        recovered.released + recovered.uncertain,
+                        recovered.released,
+                        recovered.uncertain,
+                    )
+                    self.kick()
+                first = False
+            except Exception:
+                log.exception("outbox recovery failed")
+            await asyncio.sleep(RECOVER_EVERY)
+
+    async def recover(self, *, everything: bool = False) -> Recovered:
+        """Take back claims of senders that stopped (``everything``: all claims, when
+        this is the only process and it just started)."""
+        now = self.clock.now()
+        older_than = now + timedelta(seconds=1) if everything else now - LEASE
+        async with self.sessionmaker() as session:
+            recovered = await OutboxRepo(session).recover(older_than, now, self.at_most_once)
+            await session.commit()
+        return recovered
+
+    async def deliver_pending(self, limit: int = 10_000) -> int:
+        """Send what is owed now, one after the other, most urgent first; returns how
+        many were handled. (The running bot's workers do the same concurrently.)"""
         done = 0
-        while done < limit:
+        while done < limit and await self.deliver_one():
+            done += 1
+        return done
+
+    # --- one message --------------------------------------------------------------------
+
+    async def deliver_one(self) -> bool:
+        """Claim, send and record one message; False when nothing can be sent now."""
+        async with self.sessionmaker() as session:
+            message = await OutboxRepo(session).claim(
+                self.clock.now(), self.me, avoid=self._sending
+            )
+            if message is None:
+                return False
+            await session.commit()
+        self._sending.add(message.user_id)
+        try:
+            await self._send_claimed(message)
+        finally:
+            self._sending.discard(message.user_id)
+        return True
+
+    async def _send_claimed(self, message: OutboxMessage) -> None:
+        heartbeat = asyncio.create_task(self._heartbeat(message.id))
+        try:
             async with self.sessionmaker() as session:
-                repo = OutboxRepo(session)
-                batch = await repo.pending(self.clock.now(), limit=1)
-                if not batch:
-                    return done
-                message = batch[0]
                 services = Services(session, self.clock, self.config)
                 try:
-                    outcome, error = await self._deliver(services, message)
+                    outcome, error, sent_id = await self._deliver(services, message)
                 except Gone as exc:
-                    outcome, error = Outcome.GONE, str(exc) or "gone"
+                    outcome, error, sent_id = Outcome.GONE, str(exc) or "gone", None
                 except Exception as exc:  # a rendering bug must not block the queue
                     log.exception("outbox message %s could not be rendered", message.id)
-                    outcome, error = Outcome.FAILED, repr(exc)
-                now = self.clock.now()
-                if outcome is Outcome.SENT:
-                    await repo.mark_sent(message.id, now)
-                else:
-                    final = outcome in (Outcome.BLOCKED, Outcome.GONE)
-                    await repo.mark_failed(message, now, error or outcome.value, final=final)
+                    outcome, error, sent_id = Outcome.FAILED, repr(exc), None
+                await session.rollback()  # rendering only reads
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+        if outcome is Outcome.SENT:
+            crash_point("delivery.sent")
+        async with self.sessionmaker() as session:
+            repo = OutboxRepo(session)
+            now = self.clock.now()
+            if outcome is Outcome.SENT:
+                await repo.mark_sent(message.id, now, sent_id)
+                self.sent += 1
+            else:
+                final = outcome in (Outcome.BLOCKED, Outcome.GONE)
+                await repo.mark_failed(message, now, error or outcome.value, final=final)
+            await session.commit()
+
+    async def _heartbeat(self, message_id: int) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            async with self.sessionmaker() as session:
+                await OutboxRepo(session).touch(message_id, self.clock.now())
                 await session.commit()
-                done += 1
-        return done
 
     async def _deliver(
         self, services: Services, message: OutboxMessage
-    ) -> tuple[Outcome, str | None]:
+    ) -> tuple[Outcome, str | None, int | None]:
         user = await services.users.get(message.user_id)
         if user is not None and user.blocked_at is not None:
-            return Outcome.BLOCKED, "blocked"
+            return Outcome.BLOCKED, "blocked", None
         renderer = self.renderers.get(message.kind)
         if renderer is None:
             raise Gone(f"no renderer for {message.kind!r}")
@@ -157,8 +268,10 @@ class Delivery:
         rendering = Rendering(
             self.bot, services, translator(language), self.settings, message, user
         )
+        sent_id = None
         for send in await renderer(rendering):
             result = await self.sender.send(message.user_id, send, skip_check=True)
             if not result.ok:
-                return result.outcome, result.error
-        return Outcome.SENT, None
+                return result.outcome, result.error, None
+            sent_id = _message_id(result.value) or sent_id
+        return Outcome.SENT, None, sent_id

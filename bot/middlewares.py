@@ -17,6 +17,7 @@ from aiogram.types import User as TgUser
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.faults import crash_point
 from bot.i18n import pick_language, translator
 from storage.clock import Clock
 from storage.services import Config, Services
@@ -46,6 +47,7 @@ class ServicesMiddleware(BaseMiddleware):
             data["services"] = services
             result = await handler(event, data)
             await services.commit()
+            crash_point("update.committed")
         return result
 
 

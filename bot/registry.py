@@ -110,6 +110,9 @@ class Feature:
     # Tried after every dialog: what no command, button or form took.
     fallbacks: Callable[[], Sequence[Router]] = lambda: ()
     renderers: Mapping[str, Renderer] = field(default_factory=dict)
+    # Kinds sent at most once: after a crash mid-send they are set aside, not resent
+    # (broadcasts to thousands); every other kind is sent at least once.
+    at_most_once: frozenset[str] = frozenset()
     jobs: Sequence[Job] = ()
     menu: Sequence[MenuEntry] = ()
     commands: Sequence[Command] = ()
@@ -145,6 +148,9 @@ class Registry:
 
     def dialog_routers(self) -> list[Router]:
         return [d for f in self.features for d in f.dialogs()]
+
+    def at_most_once(self) -> frozenset[str]:
+        return frozenset(k for f in self.features for k in f.at_most_once)
 
     def fallback_routers(self) -> list[Router]:
         return [r for f in self.features for r in f.fallbacks()]

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 async def run(settings: Settings) -> None:
     settings.require_token()
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, pool=settings.database_pool)
     try:
         await upgrade(engine)
         app = bootstrap(settings, create_sessionmaker(engine))
@@ -82,15 +82,25 @@ async def _run_polling(app: App) -> None:
     app.dispatcher.startup.register(on_startup)
     await bot.delete_webhook(drop_pending_updates=False)
     # aiogram installs SIGTERM/SIGINT handlers that stop polling after the current updates.
-    await app.dispatcher.start_polling(bot, handle_signals=True, close_bot_session=False)
+    await app.dispatcher.start_polling(
+        bot,
+        handle_signals=True,
+        close_bot_session=False,
+        tasks_concurrency_limit=app.settings.max_concurrent_updates,
+    )
 
 
 def build_webhook_app(app: App, settings: Settings) -> web.Application:
     """The aiohttp application that receives updates; requests without Telegram's
     secret-token header are refused."""
     web_app = web.Application()
+    # Answered once handled, not on arrival: if the process dies mid-update, Telegram
+    # retries it (and the dispatcher drops copies of updates it did handle).
     SimpleRequestHandler(
-        dispatcher=app.dispatcher, bot=app.bot, secret_token=settings.webhook_secret
+        dispatcher=app.dispatcher,
+        bot=app.bot,
+        secret_token=settings.webhook_secret,
+        handle_in_background=False,
     ).register(web_app, path=settings.webhook_path)
     setup_application(web_app, app.dispatcher, bot=app.bot)
     return web_app

@@ -1,9 +1,11 @@
 """The one way the bot sends messages it starts itself (push tasks, reminders, notices).
 
-Paced under Telegram's limits (about 30 messages/s per bot, 1/s per chat), retried after
-429's ``retry_after`` a bounded number of times, users who blocked the bot (403) are
-marked and skipped from then on, and one failing recipient never stops the others.
-Direct replies to a user's own action do not go through here."""
+Paced under Telegram's limits (about 30 messages/s per bot, configurable for a
+self-hosted Bot API or paid broadcasts; 1/s per chat). A 429 is about the whole bot, not
+one chat: every send waits out its ``retry_after`` before going on, and the one that got
+it retries a bounded number of times. Users who blocked the bot (403) are marked and
+skipped from then on, and one failing recipient never stops the others. Direct replies to
+a user's own action do not go through here."""
 
 from __future__ import annotations
 
@@ -92,6 +94,25 @@ class Sender:
         self._global = RateLimiter(global_rate, sleep=sleep, monotonic=monotonic)
         self._per_chat_rate = per_chat_rate
         self._chats: dict[int, RateLimiter] = {}
+        self._paused_until = 0.0
+        self.pauses = 0  # 429s seen: the whole sender waited each time
+
+    @property
+    def rate(self) -> float:
+        return 1.0 / self._global.interval
+
+    async def _wait_turn(self, chat_id: int) -> None:
+        while (pause := self._paused_until - self._monotonic()) > 0:
+            await self._sleep(pause)
+        await self._chat_limiter(chat_id).wait()
+        await self._global.wait()
+        # A 429 that came in while this send waited for its slot holds it too.
+        while (pause := self._paused_until - self._monotonic()) > 0:
+            await self._sleep(pause)
+
+    def _pause(self, seconds: float) -> None:
+        self.pauses += 1
+        self._paused_until = max(self._paused_until, self._monotonic() + seconds)
 
     def _chat_limiter(self, chat_id: int) -> RateLimiter:
         limiter = self._chats.get(chat_id)
@@ -108,8 +129,7 @@ class Sender:
             return SendResult(chat_id, Outcome.BLOCKED, error="blocked earlier")
         attempt = 0
         while True:
-            await self._chat_limiter(chat_id).wait()
-            await self._global.wait()
+            await self._wait_turn(chat_id)
             try:
                 return SendResult(chat_id, Outcome.SENT, value=await call())
             except TelegramRetryAfter as exc:
@@ -117,7 +137,7 @@ class Sender:
                 if attempt > self.max_retries or exc.retry_after > self.max_retry_wait:
                     log.warning("chat %s still rate limited after %s tries", chat_id, attempt)
                     return SendResult(chat_id, Outcome.FAILED, error=exc.message)
-                await self._sleep(float(exc.retry_after))
+                self._pause(float(exc.retry_after))
             except TelegramForbiddenError as exc:
                 await self._mark_blocked(chat_id)
                 return SendResult(chat_id, Outcome.BLOCKED, error=exc.message)

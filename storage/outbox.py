@@ -1,25 +1,46 @@
 """Messages the bot owes people, written in the same transaction as the change that
-caused them. A crash or restart after the commit cannot lose them; the delivery loop
-marks each one sent, so nobody gets one twice in normal operation.
+caused them: a crash or restart after the commit cannot lose them.
 
 A message names its ``kind`` (rendered by the feature that registered it) and, where it
 is about one thing, that thing's id (``subject_id``: an appeal, a notice…). Delivery
-takes the most urgent ``lane`` first, so an urgent call never waits behind a broadcast."""
+takes the most urgent ``lane`` first, so an urgent call never waits behind a broadcast.
+
+Delivery claims a message before sending it (``claimed_at``, committed), so several
+workers and several processes never send the same row, and one chat has at most one
+message in flight. Telegram has no idempotent send: a process that dies between the
+send and its record leaves a stale claim. For most kinds the message is sent again after
+the lease (at least once: a duplicate is possible, a loss is not); kinds registered as
+at most once (broadcasts to thousands) are set aside as "uncertain" instead and can be
+resent by hand."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, SmallInteger, String, select, text, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Index,
+    SmallInteger,
+    String,
+    and_,
+    exists,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from storage.base import Base, UTCDateTime
 
 MAX_ATTEMPTS = 5
+UNCERTAIN = "uncertain: the sender stopped between sending and recording it"
 
 
 class Lane(IntEnum):
@@ -31,7 +52,8 @@ class Lane(IntEnum):
     BULK = 3  # notices and other broadcasts
 
 
-_PENDING = text("sent_at IS NULL AND failed_at IS NULL")
+_WAITING = text("sent_at IS NULL AND failed_at IS NULL AND claimed_at IS NULL")
+_IN_FLIGHT = text("sent_at IS NULL AND failed_at IS NULL AND claimed_at IS NOT NULL")
 
 
 class OutboxMessage(Base):
@@ -45,22 +67,33 @@ class OutboxMessage(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     not_before: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(40))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(String(300))
+    # The message the recipient got (for a recall): the last one sent for this row.
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
 
-    # Only the rows still owed, in delivery order: the index stays small however long
-    # the history grows.
+    # Partial indexes: only the rows still owed, or in flight. They stay small however
+    # long the history grows.
     __table_args__ = (
+        Index("ix_outbox_waiting", "lane", "id", sqlite_where=_WAITING, postgresql_where=_WAITING),
         Index(
-            "ix_outbox_pending",
-            "lane",
-            "id",
-            sqlite_where=_PENDING,
-            postgresql_where=_PENDING,
+            "ix_outbox_in_flight",
+            "user_id",
+            sqlite_where=_IN_FLIGHT,
+            postgresql_where=_IN_FLIGHT,
         ),
+        Index("ix_outbox_subject", "kind", "subject_id"),
     )
+
+
+@dataclass(frozen=True)
+class Recovered:
+    released: int  # sent again later (at least once)
+    uncertain: int  # set aside: may or may not have arrived (at most once)
 
 
 class OutboxRepo:
@@ -96,6 +129,53 @@ class OutboxRepo:
             count += 1
         return count
 
+    def _postgres(self) -> bool:
+        bind = self.session.bind
+        return bind is not None and bind.dialect.name == "postgresql"
+
+    async def claim(
+        self, now: datetime, worker: str, *, avoid: Collection[int] = ()
+    ) -> OutboxMessage | None:
+        """Take the most urgent message owed now whose chat has nothing in flight, and
+        mark it claimed by ``worker``. The caller commits before sending."""
+        busy = aliased(OutboxMessage)
+        chat_in_flight = exists().where(
+            busy.user_id == OutboxMessage.user_id,
+            busy.claimed_at.is_not(None),
+            busy.sent_at.is_(None),
+            busy.failed_at.is_(None),
+        )
+        stmt = (
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.failed_at.is_(None),
+                OutboxMessage.claimed_at.is_(None),
+                OutboxMessage.not_before <= now,
+                ~chat_in_flight,
+            )
+            .order_by(OutboxMessage.lane, OutboxMessage.id)
+            .limit(1)
+        )
+        if avoid:
+            stmt = stmt.where(OutboxMessage.user_id.not_in(list(avoid)))
+        if self._postgres():
+            # Several processes claim at once; each row goes to one of them.
+            stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
+        message = (await self.session.execute(stmt)).scalar_one_or_none()
+        if message is None:
+            return None
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message.id, OutboxMessage.claimed_at.is_(None))
+            .values(claimed_at=now, claimed_by=worker)
+            .execution_options(synchronize_session=False)
+        )
+        if not getattr(result, "rowcount", 0):
+            return None
+        message.claimed_at, message.claimed_by = now, worker
+        return message
+
     async def pending(self, now: datetime, limit: int = 100) -> Sequence[OutboxMessage]:
         """What is owed now, most urgent lane first, oldest first within a lane."""
         stmt = (
@@ -103,15 +183,48 @@ class OutboxRepo:
             .where(
                 OutboxMessage.sent_at.is_(None),
                 OutboxMessage.failed_at.is_(None),
+                OutboxMessage.claimed_at.is_(None),
                 OutboxMessage.not_before <= now,
             )
             .order_by(OutboxMessage.lane, OutboxMessage.id)
             .limit(limit)
         )
-        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
-            # Several bot processes may deliver at once; each row goes to one of them.
-            stmt = stmt.with_for_update(skip_locked=True)
         return (await self.session.execute(stmt)).scalars().all()
+
+    async def touch(self, message_id: int, now: datetime) -> None:
+        """Renew a claim while a slow send (a long 429 wait) is still going on."""
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.sent_at.is_(None))
+            .values(claimed_at=now)
+        )
+
+    async def mark_sent(
+        self, message_id: int, now: datetime, message_id_sent: int | None = None
+    ) -> None:
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(sent_at=now, message_id=message_id_sent)
+        )
+
+    async def mark_failed(
+        self, message: OutboxMessage, now: datetime, error: str, *, final: bool = False
+    ) -> None:
+        attempts = message.attempts + 1
+        values: dict[str, Any] = {
+            "attempts": attempts,
+            "error": error[:300],
+            "claimed_at": None,
+            "claimed_by": None,
+        }
+        if final or attempts >= MAX_ATTEMPTS:
+            values["failed_at"] = now
+        else:
+            values["not_before"] = now + timedelta(seconds=30 * 2**attempts)
+        await self.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == message.id).values(**values)
+        )
 
     async def release(self, kind: str, subject_id: int, now: datetime) -> int:
         """Send now what was held back until later (e.g. a card waiting for a reason)."""
@@ -122,24 +235,58 @@ class OutboxRepo:
                 OutboxMessage.subject_id == subject_id,
                 OutboxMessage.sent_at.is_(None),
                 OutboxMessage.failed_at.is_(None),
+                OutboxMessage.claimed_at.is_(None),
                 OutboxMessage.not_before > now,
             )
             .values(not_before=now)
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
-    async def mark_sent(self, message_id: int, now: datetime) -> None:
-        await self.session.execute(
-            update(OutboxMessage).where(OutboxMessage.id == message_id).values(sent_at=now)
+    async def recover(
+        self, older_than: datetime, now: datetime, at_most_once: Collection[str]
+    ) -> Recovered:
+        """Claims older than ``older_than`` belong to a sender that stopped: send those
+        messages again, except the kinds delivered at most once, which are set aside."""
+        stale = and_(
+            OutboxMessage.claimed_at.is_not(None),
+            OutboxMessage.claimed_at < older_than,
+            OutboxMessage.sent_at.is_(None),
+            OutboxMessage.failed_at.is_(None),
         )
+        uncertain = 0
+        if at_most_once:
+            result = await self.session.execute(
+                update(OutboxMessage)
+                .where(stale, OutboxMessage.kind.in_(list(at_most_once)))
+                .values(failed_at=now, error=UNCERTAIN, claimed_at=None, claimed_by=None)
+            )
+            uncertain = int(getattr(result, "rowcount", 0) or 0)
+        result = await self.session.execute(
+            update(OutboxMessage).where(stale).values(claimed_at=None, claimed_by=None)
+        )
+        return Recovered(int(getattr(result, "rowcount", 0) or 0), uncertain)
 
-    async def mark_failed(
-        self, message: OutboxMessage, now: datetime, error: str, *, final: bool = False
-    ) -> None:
-        message.attempts += 1
-        message.error = error[:300]
-        if final or message.attempts >= MAX_ATTEMPTS:
-            message.failed_at = now
-        else:
-            message.not_before = now + timedelta(seconds=30 * 2**message.attempts)
-        await self.session.flush()
+    async def counts(self, kind: str, subject_id: int) -> dict[str, int]:
+        """How far the messages of one subject got: waiting, in flight, sent, failed."""
+        rows = await self.session.execute(
+            select(
+                func.count().filter(OutboxMessage.sent_at.is_not(None)),
+                func.count().filter(OutboxMessage.failed_at.is_not(None)),
+                func.count().filter(
+                    and_(
+                        OutboxMessage.sent_at.is_(None),
+                        OutboxMessage.failed_at.is_(None),
+                        OutboxMessage.claimed_at.is_not(None),
+                    )
+                ),
+                func.count(),
+            ).where(OutboxMessage.kind == kind, OutboxMessage.subject_id == subject_id)
+        )
+        sent, failed, flying, total = rows.one()
+        return {
+            "sent": int(sent),
+            "failed": int(failed),
+            "in_flight": int(flying),
+            "waiting": int(total) - int(sent) - int(failed) - int(flying),
+            "total": int(total),
+        }

@@ -26,14 +26,18 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def create_engine(url: str, *, echo: bool = False, pool: int = 32) -> AsyncEngine:
+    """``pool``: connections at most. Updates wait for a turn before they take one (the
+    dispatcher's bound), so the pool is sized, not left to overflow without end."""
     url = normalize_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
     if url.startswith("sqlite"):
         # One writer at a time: wait for the lock instead of failing with "database is locked".
         kwargs["connect_args"] = {"timeout": 30}
     else:
-        kwargs["pool_pre_ping"] = True
+        kwargs.update(
+            pool_pre_ping=True, pool_size=max(1, pool // 2), max_overflow=pool - pool // 2
+        )
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _tune_sqlite(engine)

@@ -1,0 +1,58 @@
+"""One update at a time per chat, across processes, without long stalls.
+
+aiogram's Redis lock lives 60 seconds: when a process is killed mid-update, its chats
+stay locked that long and every update for them queues behind. Here a lock lives a few
+seconds and is renewed while its update runs, so a dead process frees its chats almost
+at once, however long a live update takes (a district's Excel report)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+
+from aiogram.fsm.storage.base import BaseEventIsolation, KeyBuilder, StorageKey
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.lock import Lock
+from redis.exceptions import LockError
+
+LOCK_SECONDS = 8.0
+
+
+class RenewingRedisIsolation(BaseEventIsolation):
+    def __init__(self, redis: Redis, key_builder: KeyBuilder, ttl: float = LOCK_SECONDS) -> None:
+        self.redis = redis
+        self.key_builder = key_builder
+        self.ttl = ttl
+
+    @asynccontextmanager
+    async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
+        lock = self.redis.lock(
+            name=self.key_builder.build(key, "lock"), timeout=self.ttl, sleep=0.05, lock_class=Lock
+        )
+        await lock.acquire()
+        renew = asyncio.create_task(self._renew(lock))
+        try:
+            yield None
+        finally:
+            renew.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renew
+            with contextlib.suppress(LockError):
+                await lock.release()
+
+    async def _renew(self, lock: Lock) -> None:
+        while True:
+            await asyncio.sleep(self.ttl / 3)
+            await lock.reacquire()
+
+    async def close(self) -> None:
+        return None
+
+
+def bounded_redis(url: str, max_connections: int, timeout: float = 20.0) -> Redis:
+    """A client whose pool waits for a free connection instead of refusing past its
+    size: a burst of updates queues for Redis rather than failing."""
+    pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=timeout)
+    return Redis(connection_pool=pool)
