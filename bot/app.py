@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
@@ -54,7 +55,9 @@ def create_storage(settings: Settings) -> BaseStorage:
     if settings.redis_url:
         redis = bounded_redis(settings.redis_url, settings.redis_connections)
         # aiogram-dialog keeps several stacks per chat; keys must carry the destiny.
-        return RedisStorage(redis, key_builder=DefaultKeyBuilder(with_destiny=True))
+        return RedisStorage(
+            redis, key_builder=DefaultKeyBuilder(prefix=settings.redis_prefix, with_destiny=True)
+        )
     return MemoryStorage()
 
 
@@ -109,8 +112,8 @@ class App:
         await self.delivery.deliver_pending()
         return done
 
-    def start(self) -> None:
-        self.delivery.start()
+    async def start(self) -> None:
+        await self.delivery.start()
         self.scheduler.start()
 
     async def stop(self) -> None:
@@ -159,6 +162,7 @@ def bootstrap(
         registry.renderers,
         at_most_once=registry.at_most_once(),
         workers=settings.outbox_workers,
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
     )
     dp.update.outer_middleware(
         ServicesMiddleware(sessionmaker, clock, merged, on_commit=delivery.kick)

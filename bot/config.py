@@ -44,11 +44,16 @@ class Settings(BaseSettings):
     # server or paid broadcasts.
     send_rate: float = Field(default=30.0, gt=0, le=1000)
     outbox_workers: int = Field(default=8, ge=1, le=64)
+    # A message claimed by a sender that stopped is sent again after this long (several
+    # processes on one database; a single SQLite process takes its own back at start).
+    outbox_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
     # Updates handled at once; the rest wait, holding no connection. Keep it below the
     # database pool (DATABASE_POOL) less the outbox workers.
     max_concurrent_updates: int = Field(default=16, ge=1, le=256)
     database_pool: int = Field(default=32, ge=2, le=256)
     redis_connections: int = Field(default=64, ge=4, le=1024)
+    # Keys in Redis start with this: several bots can share one Redis.
+    redis_prefix: str = Field(default="gridbot", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -41,7 +41,7 @@ Send = Callable[[], Awaitable[Any]]
 LEASE = timedelta(seconds=60)  # a claim older than this belongs to a sender that stopped
 HEARTBEAT_SECONDS = 20.0  # a slow send (a long 429 wait) renews its claim this often
 IDLE_SECONDS = 2.0  # how long an idle worker waits before looking again unprompted
-RECOVER_EVERY = 30.0
+RECOVER_EVERY = 10.0
 
 
 class Gone(Exception):
@@ -102,6 +102,7 @@ class Delivery:
         *,
         at_most_once: Collection[str] = (),
         workers: int = 8,
+        lease: timedelta = LEASE,
         shared_database: bool | None = None,
     ) -> None:
         self.bot = bot
@@ -113,6 +114,7 @@ class Delivery:
         self.renderers = dict(renderers)
         self.at_most_once = frozenset(at_most_once)
         self.workers = max(1, workers)
+        self.lease = lease
         self.me = f"{secrets.token_hex(4)}"
         # SQLite serves one process: at start-up every claim is this process's own past.
         # A database other processes share waits out the lease instead.
@@ -132,12 +134,26 @@ class Delivery:
     def kick(self) -> None:
         self._wake.set()
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        # Before any worker claims anything: a single process takes back every claim it
+        # left when it stopped; processes sharing a database wait out the lease.
+        self._report(await self.recover(everything=not self.shared_database))
         self._tasks = [
             asyncio.create_task(self._worker(), name=f"outbox-worker-{i}")
             for i in range(self.workers)
         ]
         self._tasks.append(asyncio.create_task(self._janitor(), name="outbox-recovery"))
+
+    def _report(self, recovered: Recovered) -> None:
+        if recovered.released or recovered.uncertain:
+            log.warning(
+                "outbox: %d message(s) were in flight when a sender stopped: %d sent again, "
+                "%d set aside as uncertain",
+                recovered.released + recovered.uncertain,
+                recovered.released,
+                recovered.uncertain,
+            )
+            self.kick()
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -160,29 +176,18 @@ class Delivery:
                 self._wake.clear()
 
     async def _janitor(self) -> None:
-        first = True
         while True:
+            await asyncio.sleep(RECOVER_EVERY)
             try:
-                recovered = await self.recover(everything=first and not self.shared_database)
-                if recovered.released or recovered.uncertain:
-                    log.warning(
-                        "outbox: %d message(s) in flight when a sender stopped: %d to send "
-                        "again, %d set aside as uncertain",
-                        recovered.released + recovered.uncertain,
-                        recovered.released,
-                        recovered.uncertain,
-                    )
-                    self.kick()
-                first = False
+                self._report(await self.recover())
             except Exception:
                 log.exception("outbox recovery failed")
-            await asyncio.sleep(RECOVER_EVERY)
 
     async def recover(self, *, everything: bool = False) -> Recovered:
         """Take back claims of senders that stopped (``everything``: all claims, when
         this is the only process and it just started)."""
         now = self.clock.now()
-        older_than = now + timedelta(seconds=1) if everything else now - LEASE
+        older_than = now + timedelta(seconds=1) if everything else now - self.lease
         async with self.sessionmaker() as session:
             recovered = await OutboxRepo(session).recover(older_than, now, self.at_most_once)
             await session.commit()

@@ -36,7 +36,7 @@ async def run(settings: Settings) -> None:
         await app.bot.session.close()
         await engine.dispose()
         raise
-    app.start()
+    await app.start()
     try:
         if settings.webhook_url:
             await _run_webhook(app, settings)

@@ -147,7 +147,7 @@ class Sandbox:
         )
         self._app = bootstrap(settings, self._sessionmaker, clock=self.clock)
         await self._prepare_chats()
-        self._app.start()
+        await self._app.start()
         self._polling = asyncio.create_task(
             self._app.dispatcher.start_polling(
                 self._app.bot, handle_signals=False, close_bot_session=False

@@ -4,6 +4,7 @@ transaction. Safe to run from several processes at once and after downtime: firi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,6 +20,7 @@ async def sweep(
     policy: AppealPolicy,
     now: datetime,
     limit: int = 200,
+    after_each: Callable[[], object] | None = None,
 ) -> list[tuple[int, str]]:
     """Fire every due timer; returns (appeal id, what happened) for those that fired."""
     async with session_factory() as session:
@@ -34,4 +36,6 @@ async def sweep(
                 continue
             if what:
                 fired.append((appeal_id, what))
+                if after_each is not None:
+                    after_each()
     return fired
