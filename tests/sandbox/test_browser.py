@@ -9,7 +9,6 @@ when GRIDBOT_DOCS_SCREENSHOT=1)."""
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,13 +19,13 @@ from emulator import sample_png
 from sandbox import Sandbox
 from storage.appeals import AppealPolicy, AppealService, Draft
 from storage.hierarchy import HierarchyRepo
+from tests.system import chromium
 
 RESIDENT = 9_000_001  # 王秀英, 通海社区 第一网格 1号楼
 WORKER = 9_000_007  # 赵丽娟, that grid's worker
 COMMUNITY_STAFF = 9_000_011  # 郑红梅, 通海社区
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -42,10 +41,10 @@ expect.set_options(timeout=10_000)
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    # No skip when Chromium is missing: CI installs it, and a missing browser must fail.
+    executable = chromium()  # skipped on a bare machine, a failure on CI
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
         )
         yield launched
         await launched.close()
@@ -137,25 +136,30 @@ async def _play(page: Page, sandbox: Sandbox) -> None:
     await resident.locator(".composer-input").fill(description)
     await resident.locator(".composer-input").press("Enter")
     await expect(resident.locator(".msg.out", has_text=description)).to_be_visible()
+    # Described: the summary, where a photo and the location are optional extras.
+    # Telegram HTML arrives as entities and is rendered as elements: <b> stays bold.
+    await expect(resident.locator(".msg.in .text b", has_text="请核对您的诉求")).to_be_visible()
+    await press(resident, "📷 加照片")
     await resident.locator(".file-photo").set_input_files(
         {"name": "lamp.png", "mimeType": "image/png", "buffer": sample_png(120, 80)}
     )
     await expect(resident.locator(".msg.out img.photo")).to_be_visible()
-    await press(resident, "（1 张）")  # ✅ 完成（1 张）
-    # The location step asks through the reply keyboard's "share location" button.
+    await expect(resident.locator(".msg.in", has_text="已收到 1 张").last).to_be_visible()
+    await press(resident, "✅ 好了")
+    # The location asks through the reply keyboard's "share location" button.
+    await press(resident, "📍 加位置")
     await resident.locator(".rkb", has_text="发送位置").click()
     await expect(resident.locator(".msg.out .location")).to_be_visible()
-    await press(resident, "不用匿名")
-    # Telegram HTML arrives as entities and is rendered as elements: <b> stays bold.
-    await expect(resident.locator(".msg.in .text b", has_text="请核对您的诉求")).to_be_visible()
+    await expect(resident.locator(".msg.in", has_text="位置：已附上").last).to_be_visible()
     await press(resident, "✅ 确认提交")
+    await expect(resident.locator(".msg.in", has_text="已提交").last).to_be_visible()
 
     # --- the worker receives the push and accepts -----------------------------------------
     task = worker.locator(".msg.in", has_text="楼道灯坏了一个星期")
     await expect(task.last).to_be_visible()
     await press(worker, "✅ 受理（我来负责）")
     await expect(worker.locator(".toast")).to_contain_text("已受理")  # the callback answer
-    await expect(resident.locator(".msg.in", has_text="已被受理").last).to_be_visible()
+    await expect(resident.locator(".msg.in", has_text="已由赵丽娟（网格员）受理").last).to_be_visible()
 
     # --- another appeal nobody accepts: past its deadline it goes up a level ---------------
     await _file_quietly(sandbox, "facilities", "单元门禁坏了，门关不上")
