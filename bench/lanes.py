@@ -117,7 +117,7 @@ async def run(args: argparse.Namespace) -> None:
     delivery = Delivery(
         bot, sessionmaker, sender, settings, clock, Config(), {"bench.note": render}
     )
-    delivery.start()
+    await delivery.start()
     try:
         await asyncio.sleep(args.warmup)
         # With lanes: an urgent call queued behind everything still owed.
