@@ -84,7 +84,12 @@ class GridDispatcher(Dispatcher):
 
     async def feed_update(self, bot: Bot, update: Update, **kwargs: Any) -> Any:
         key = f"{bot.id}:{update.update_id}"
-        if not await self.seen.begin(key):
+        try:
+            fresh = await self.seen.begin(key)
+        except Exception:  # Redis away: handling twice beats not handling (and apologising)
+            log.warning("update %s: could not check for copies", update.update_id, exc_info=True)
+            fresh = True
+        if not fresh:
             self.duplicates += 1
             log.info("update %s arrived again; handled once already", update.update_id)
             return None
