@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     imp = sub.add_parser(
         "import",
-        help="load the hierarchy from a CSV or YAML file",
+        help="load the hierarchy from a CSV, YAML or Excel (.xlsx) file",
         description="Load districts, streets, communities, grids and buildings "
         "from CSV (kind,code,name,parent_code,households) or YAML. "
         "Idempotent; a file with bad rows writes nothing.",
@@ -158,7 +158,7 @@ async def _import(args: argparse.Namespace, settings: Settings) -> int:
                     file=sys.stderr,
                 )
                 for error in exc.errors:
-                    print(f"  line {error.line}: {error.message}", file=sys.stderr)
+                    print(f"  {error}", file=sys.stderr)
                 return 1
             await session.commit()
     finally:

@@ -1,16 +1,18 @@
-"""Load the hierarchy (districts … buildings) from CSV or YAML: ``gridbot import FILE``.
+"""Load the hierarchy (districts … buildings) from CSV, YAML or an Excel workbook
+(.xlsx, the CSV's columns): ``gridbot import FILE``; the suffix picks the reader.
 
 Idempotent (rows are matched on ``code``) and all-or-nothing: every row is checked
-before anything is written, and every problem is reported with its line number so an
-office worker can fix the whole spreadsheet in one go."""
+before anything is written, and every problem is reported with its line number (for a
+workbook: sheet, row and column) so an office worker can fix the whole spreadsheet in
+one go."""
 
 from __future__ import annotations
 
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.hierarchy import LEVELS, HierarchyRepo, Node, NodeKind, check_parent, new_qr_token
+from storage.onboarding.xlsx import TableSpec, WorkbookError, read_sheet
 
 CODE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 MAX_NAME = 200
@@ -53,6 +56,18 @@ CSV_HEADER_ALIASES: dict[str, str] = {
     "户数": "households",
 }
 
+# A workbook is read from the sheet with one of these names, else its first visible sheet.
+XLSX_SHEET_NAMES = frozenset({"hierarchy", "层级", "层级结构"})
+XLSX_SPEC = TableSpec(
+    aliases=CSV_HEADER_ALIASES,
+    required=("kind", "code", "name"),
+    expected=f"{','.join(CSV_COLUMNS)} (or 类型,编码,名称,上级编码,户数)",
+    # Staff merge a repeated parent (or kind) down its children's rows.
+    fill_down=("kind", "parent_code"),
+    sheet_names=XLSX_SHEET_NAMES,
+)
+SUFFIXES = (".csv", ".yaml", ".yml", ".xlsx")
+
 # YAML nesting: which key lists the children of each level.
 YAML_CHILD_KEYS: dict[NodeKind, str] = {
     NodeKind.DISTRICT: "streets",
@@ -68,14 +83,24 @@ YAML_TOP_KEYS: dict[str, NodeKind] = {
 
 @dataclass(frozen=True)
 class RowError:
-    line: int  # 0: the file as a whole
+    line: int  # 0: the file as a whole; in a workbook, the sheet's row number
     message: str
+    column: str | None = None  # the field at fault: "kind", "code", "parent_code", …
+    # Where it is, when "line N" is not enough: "sheet '层级', row 5, column D (上级编码)".
+    where: str | None = None
+
+    @property
+    def location(self) -> str:
+        return self.where or f"line {self.line}"
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
 
 
 class ImportFailed(Exception):
     def __init__(self, errors: Sequence[RowError]) -> None:
         self.errors = sorted(errors, key=lambda e: e.line)
-        super().__init__("\n".join(f"line {e.line}: {e.message}" for e in self.errors))
+        super().__init__("\n".join(str(e) for e in self.errors))
 
 
 @dataclass(frozen=True)
@@ -110,19 +135,31 @@ class _Parsed:
     # Codes of rows dropped for a field error: their children must not also be told
     # "parent missing", which would bury the real problem.
     broken_codes: set[str] = field(default_factory=set)
+    unit: str = "line"  # what the numbers count, in messages: "line" or "row"
+    locate: Callable[[RowError], RowError] | None = None  # adds sheet and column
 
 
 def read_rows(path: Path) -> list[ImportRow]:
     parsed = _parse_file(path)
     if parsed.errors:
-        raise ImportFailed(parsed.errors)
+        raise ImportFailed(_located(parsed.errors, parsed.locate))
     return parsed.rows
+
+
+def _located(
+    errors: Sequence[RowError], locate: Callable[[RowError], RowError] | None
+) -> list[RowError]:
+    return [locate(e) for e in errors] if locate else list(errors)
 
 
 def _parse_file(path: Path) -> _Parsed:
     suffix = path.suffix.lower()
-    if suffix not in (".csv", ".yaml", ".yml"):
-        return _Parsed(errors=[RowError(0, "use a .csv, .yaml or .yml file")])
+    if suffix not in SUFFIXES:
+        spreadsheet = suffix in (".xls", ".xlsm", ".xlsb", ".et", ".ods", ".numbers")
+        hint = " (in Excel or WPS, save the workbook as .xlsx first)" if spreadsheet else ""
+        return _Parsed(errors=[RowError(0, f"use a .csv, .yaml, .yml or .xlsx file{hint}")])
+    if suffix == ".xlsx":
+        return _parse_xlsx(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -146,49 +183,60 @@ def _build_row(
     households_raw: str | None,
     *,
     kind: NodeKind | None = None,
+    cell_problems: Sequence[tuple[str, str]] = (),
 ) -> None:
-    """Check one row's own fields; add it to ``parsed`` or record why not."""
-    problems: list[str] = []
-    if kind is None:
+    """Check one row's own fields; add it to ``parsed`` or record why not.
+
+    ``cell_problems`` are (field, message) pairs found while reading the cells (a date
+    where a code should be); those fields come in empty and are not reported again."""
+    problems = list(cell_problems)
+    unreadable = {f for f, _ in cell_problems}
+    if kind is None and "kind" not in unreadable:
         if not kind_raw:
-            problems.append("kind is missing")
+            problems.append(("kind", "kind is missing"))
         else:
             kind = KIND_ALIASES.get(kind_raw.strip().lower())
             if kind is None:
                 problems.append(
-                    f"unknown kind {kind_raw!r} (use district/street/community/grid/building "
-                    "or 区/街道/社区/网格/楼栋)"
+                    (
+                        "kind",
+                        f"unknown kind {kind_raw!r} (use district/street/community/grid/"
+                        "building or 区/街道/社区/网格/楼栋)",
+                    )
                 )
     households: int | None = None
     if households_raw:
         if not re.fullmatch(r"\d+", households_raw):
-            problems.append(f"households must be a whole number ≥ 0, not {households_raw!r}")
+            problems.append(
+                ("households", f"households must be a whole number ≥ 0, not {households_raw!r}")
+            )
         else:
             households = int(households_raw)
-    problems.extend(_field_problems(code, name, households))
+    problems.extend(p for p in _field_problems(code, name, households) if p[0] not in unreadable)
     if problems or kind is None:
-        parsed.errors.extend(RowError(line, p) for p in problems)
+        parsed.errors.extend(RowError(line, message, column) for column, message in problems)
         if code:
             parsed.broken_codes.add(code)
         return
     parsed.rows.append(ImportRow(line, kind, code, name, parent_code or None, households))
 
 
-def _field_problems(code: str, name: str, households: int | None) -> list[str]:
-    problems: list[str] = []
+def _field_problems(code: str, name: str, households: int | None) -> list[tuple[str, str]]:
+    """(field, message) pairs."""
+    problems: list[tuple[str, str]] = []
     if not code:
-        problems.append("code is missing")
+        problems.append(("code", "code is missing"))
     elif not CODE_RE.match(code) or set(code) == {"."}:
         # All-dots codes would become "." / ".." folder names in `gridbot qr`.
         problems.append(
-            f"code {code!r} must be 1-64 characters of letters, digits, '_', '.' or '-'"
+            ("code", f"code {code!r} must be 1-64 characters of letters, digits, '_', '.' or '-'")
         )
     if not name:
-        problems.append("name is missing")
+        problems.append(("name", "name is missing"))
     elif len(name) > MAX_NAME:
-        problems.append(f"name is longer than {MAX_NAME} characters")
+        problems.append(("name", f"name is longer than {MAX_NAME} characters"))
     if households is not None and not 0 <= households <= MAX_HOUSEHOLDS:
-        problems.append(f"households must be between 0 and {MAX_HOUSEHOLDS}")
+        problems.append(("households", f"households must be between 0 and {MAX_HOUSEHOLDS}"))
     return problems
 
 
@@ -231,6 +279,34 @@ def _parse_csv(text: str) -> _Parsed:
         parsed.errors.append(RowError(reader.line_num, f"CSV syntax: {exc}"))
     if header is None and not parsed.errors:
         parsed.errors.append(RowError(0, "the file is empty"))
+    return parsed
+
+
+def _parse_xlsx(path: Path) -> _Parsed:
+    try:
+        sheet = read_sheet(path, XLSX_SPEC)
+    except WorkbookError as exc:
+        return _Parsed(errors=[RowError(0, str(exc), where="workbook")])
+
+    def locate(error: RowError) -> RowError:
+        return replace(error, where=sheet.where(error.line, error.column))
+
+    parsed = _Parsed(unit="row", locate=locate)
+    parsed.errors.extend(RowError(p.row, p.message, p.field) for p in sheet.problems)
+    for record in sheet.rows:
+        values = record.values
+        _build_row(
+            parsed,
+            record.row,
+            values.get("kind"),
+            values.get("code", ""),
+            values.get("name", ""),
+            values.get("parent_code"),
+            values.get("households"),
+            cell_problems=record.problems,
+        )
+    if not sheet.rows and not parsed.errors:
+        parsed.errors.append(RowError(0, "the sheet has a header but no rows"))
     return parsed
 
 
@@ -307,7 +383,9 @@ def _yaml_item(parsed: _Parsed, node: yaml.Node, kind: NodeKind, parent_code: st
     if parent_code is not None and explicit_parent not in (None, parent_code):
         parsed.errors.append(
             RowError(
-                line, f"parent_code {explicit_parent!r} contradicts the enclosing {parent_code!r}"
+                line,
+                f"parent_code {explicit_parent!r} contradicts the enclosing {parent_code!r}",
+                "parent_code",
             )
         )
     _build_row(
@@ -345,7 +423,15 @@ def _scalar(node: yaml.Node) -> str | None:
 
 async def import_file(session: AsyncSession, path: Path, now: datetime) -> ImportReport:
     parsed = _parse_file(path)
-    return await _import(session, parsed.rows, now, parsed.errors, parsed.broken_codes)
+    return await _import(
+        session,
+        parsed.rows,
+        now,
+        parsed.errors,
+        parsed.broken_codes,
+        unit=parsed.unit,
+        locate=parsed.locate,
+    )
 
 
 async def import_rows(session: AsyncSession, rows: list[ImportRow], now: datetime) -> ImportReport:
@@ -360,18 +446,22 @@ async def _import(
     now: datetime,
     errors: list[RowError],
     broken_codes: set[str],
+    *,
+    unit: str = "line",
+    locate: Callable[[RowError], RowError] | None = None,
 ) -> ImportReport:
     errors = list(errors)
     # Rows built in code (the demo) skip _build_row, so their fields are checked here.
     for row in rows:
         errors.extend(
-            RowError(row.line, p) for p in _field_problems(row.code, row.name, row.households)
+            RowError(row.line, message, column)
+            for column, message in _field_problems(row.code, row.name, row.households)
         )
     wanted = {r.code for r in rows} | {r.parent_code for r in rows if r.parent_code}
     existing = await _load_by_code(session, wanted)
-    errors.extend(_check_rows(rows, existing, broken_codes))
+    errors.extend(_check_rows(rows, existing, broken_codes, unit))
     if errors:
-        raise ImportFailed(errors)
+        raise ImportFailed(_located(errors, locate))
     return await _write(session, rows, existing, now)
 
 
@@ -386,7 +476,7 @@ async def _load_by_code(session: AsyncSession, codes: Iterable[str]) -> dict[str
 
 
 def _check_rows(
-    rows: Sequence[ImportRow], existing: dict[str, Node], broken_codes: set[str]
+    rows: Sequence[ImportRow], existing: dict[str, Node], broken_codes: set[str], unit: str
 ) -> list[RowError]:
     errors: list[RowError] = []
     first_line: dict[str, int] = {}
@@ -397,7 +487,8 @@ def _check_rows(
             errors.append(
                 RowError(
                     row.line,
-                    f"code {row.code!r} appears twice (first on line {first_line[row.code]})",
+                    f"code {row.code!r} appears twice (first on {unit} {first_line[row.code]})",
+                    "code",
                 )
             )
             continue
@@ -416,17 +507,18 @@ def _check_rows(
                 RowError(
                     row.line,
                     f"{row.code!r} is already a {node.kind} in the database, not a {row.kind}",
+                    "kind",
                 )
             )
         expected = row.kind.parent_kind
         if expected is None:
             if row.parent_code:
                 message = "a district has no parent; leave parent_code empty"
-                errors.append(RowError(row.line, message))
+                errors.append(RowError(row.line, message, "parent_code"))
             continue
         if not row.parent_code:
             message = f"a {row.kind} needs the parent_code of its {expected}"
-            errors.append(RowError(row.line, message))
+            errors.append(RowError(row.line, message, "parent_code"))
             continue
         if row.parent_code in reported:
             continue
@@ -438,6 +530,7 @@ def _check_rows(
                 RowError(
                     row.line,
                     f"parent {row.parent_code!r} is neither in this file nor in the database",
+                    "parent_code",
                 )
             )
         elif parent_kind is not expected:
@@ -446,6 +539,7 @@ def _check_rows(
                     row.line,
                     f"a {row.kind} belongs to a {expected}, "
                     f"but {row.parent_code!r} is a {parent_kind}",
+                    "parent_code",
                 )
             )
     return errors

@@ -268,7 +268,7 @@ async def test_csv_without_households_column_and_quoted_multiline(tmp_path: Path
     with pytest.raises(ImportFailed) as caught:
         read_rows(write(tmp_path, "h.csv", text))
     # The quoted name spans lines 2-3, so the bad row is on line 5.
-    assert caught.value.errors == [RowError(5, caught.value.errors[0].message)]
+    assert caught.value.errors == [RowError(5, caught.value.errors[0].message, "kind")]
 
 
 def test_not_utf8_and_bad_header(tmp_path: Path) -> None:
