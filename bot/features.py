@@ -7,7 +7,7 @@ entries and commands sort by their own rank."""
 
 from __future__ import annotations
 
-from bot.handlers import appeals, home, onboarding, privacy, staff
+from bot.handlers import appeals, home, notices, onboarding, privacy, staff
 from bot.registry import Feature
 
 FEATURES: tuple[Feature, ...] = (
@@ -16,4 +16,5 @@ FEATURES: tuple[Feature, ...] = (
     onboarding.FEATURE,
     privacy.FEATURE,
     appeals.FEATURE,
+    notices.FEATURE,
 )

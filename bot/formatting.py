@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from html import escape
@@ -11,6 +13,8 @@ from bot.i18n import Translator
 from storage.hierarchy import Node
 
 SEPARATOR = " › "
+MESSAGE_LIMIT = 4000  # Telegram allows 4096 visible characters; room for a headline
+_TAG = re.compile(r"<[^>]+>")
 
 
 def e(value: object) -> str:
@@ -40,3 +44,25 @@ def span(delta: timedelta, t: Translator) -> str:
         text = t("common.span.hours", n=hours)
         return text + (" " + t("common.span.minutes", n=minutes) if minutes else "")
     return t("common.span.minutes", n=max(1, minutes))
+
+
+def visible_length(html_text: str) -> int:
+    return len(html.unescape(_TAG.sub("", html_text)))
+
+
+def split_messages(blocks: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Join HTML blocks (each well under ``limit`` and with balanced tags) into as few
+    messages as fit, breaking only between blocks."""
+    messages: list[str] = []
+    current: list[str] = []
+    size = 0
+    for block in blocks:
+        length = visible_length(block) + 1
+        if current and size + length > limit:
+            messages.append("\n".join(current))
+            current, size = [], 0
+        current.append(block)
+        size += length
+    if current:
+        messages.append("\n".join(current))
+    return messages

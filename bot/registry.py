@@ -44,6 +44,7 @@ class Audience(StrEnum):
     EVERYONE = "everyone"
     RESIDENT = "resident"  # consented and bound to a building
     STAFF = "staff"  # any staff role
+    SUPERVISOR = "supervisor"  # community staff and up, or an admin: not grid workers
     ADMIN = "admin"
 
 
@@ -54,6 +55,8 @@ def admits(audience: Audience, user: User | None, staffing: Staffing) -> bool:
         return user is not None and user.has_consented and user.building_id is not None
     if audience is Audience.STAFF:
         return staffing.is_staff
+    if audience is Audience.SUPERVISOR:
+        return any(g.role is not Role.WORKER for g in staffing.grants)
     return staffing.is_admin
 
 

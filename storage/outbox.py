@@ -242,6 +242,33 @@ class OutboxRepo:
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
+    async def hold(self, kind: str, subject_id: int, until: datetime) -> int:
+        """Keep the waiting messages of one subject back until ``until`` (a paused
+        broadcast); ``release`` sends them again."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.kind == kind,
+                OutboxMessage.subject_id == subject_id,
+                _WAITING,
+            )
+            .values(not_before=until)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def withdraw(self, kind: str, subject_id: int, now: datetime, reason: str) -> int:
+        """Give up the waiting messages of one subject (a cancelled broadcast)."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.kind == kind,
+                OutboxMessage.subject_id == subject_id,
+                _WAITING,
+            )
+            .values(failed_at=now, error=reason[:300])
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def recover(
         self, older_than: datetime, now: datetime, at_most_once: Collection[str]
     ) -> Recovered:

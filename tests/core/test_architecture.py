@@ -52,7 +52,14 @@ def test_the_tools_do_not_live_in_the_chat_layer() -> None:
 
 
 def test_every_feature_is_one_package_in_each_layer() -> None:
-    assert [f.name for f in FEATURES] == ["home", "staff", "onboarding", "privacy", "appeals"]
+    assert [f.name for f in FEATURES] == [
+        "home",
+        "staff",
+        "onboarding",
+        "privacy",
+        "appeals",
+        "notices",
+    ]
     for feature in FEATURES:
         layers = ["bot/handlers", "bot/dialogs", "tests"]
         if feature.name not in NO_STORAGE:
@@ -65,7 +72,11 @@ def test_every_feature_is_one_package_in_each_layer() -> None:
 def test_one_list_registers_everything() -> None:
     registry = Registry(FEATURES)
     assert set(registry.renderers) >= {"appeal.task", "appeal.status"}
-    assert [j.name for j in registry.jobs()] == ["appeal-deadlines"]
+    assert [j.name for j in registry.jobs()] == [
+        "appeal-deadlines",
+        "notices-progress",
+        "notices-follow-up",
+    ]
     assert len(registry.forget_hooks()) >= 1
     assert [e.id for e in registry.menu][:3] == ["file", "urgent", "mine"]
     assert [c.name for c in registry.commands_for(None)] == [

@@ -193,12 +193,14 @@ async def test_command_menus_differ_by_role(
         "menu",
         "tasks",
         "stats",
+        "notice",
+        "notices",
         "invite",
         "staff",
         "language",
         "help",
     ]
-    assert emu.chat(2007).commands[3]["description"] == "Invite staff"
+    assert emu.chat(2007).commands[5]["description"] == "Invite staff"
     await harness.command(resident, "help")
     assert "居民帮助" in harness.last_text(resident)
     await harness.command(english, "help")

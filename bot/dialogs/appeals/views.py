@@ -8,9 +8,7 @@ across messages under Telegram's limit, never cut."""
 
 from __future__ import annotations
 
-import html
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -20,7 +18,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dialogs.appeals.callbacks import AppealOpen, RateAction, TaskAction
-from bot.formatting import e, local_time, node_path, span
+from bot.formatting import (
+    MESSAGE_LIMIT,
+    e,
+    local_time,
+    node_path,
+    span,
+    split_messages,
+    visible_length,
+)
 from bot.i18n import Translator
 from storage.appeals import (
     UNACCEPTED,
@@ -42,10 +48,8 @@ from storage.users import User
 
 PREVIEW = 300  # characters of a text on a card or in a window
 NOTE_PREVIEW = 160  # of a note in a timeline
-MESSAGE_LIMIT = 4000  # Telegram allows 4096 visible characters; room for a headline
 RECENT_EVENTS = 12
 
-_TAG = re.compile(r"<[^>]+>")
 _LEVEL_ROLE = {
     Level.GRID: Role.WORKER,
     Level.COMMUNITY: Role.COMMUNITY_STAFF,
@@ -77,33 +81,11 @@ def category_name(appeal: Appeal, policy: AppealPolicy, t: Translator) -> str:
     return e(policy.category_name(appeal.category, t.language))
 
 
-def visible_length(html_text: str) -> int:
-    return len(html.unescape(_TAG.sub("", html_text)))
-
-
 def preview(text: str, limit: int, t: Translator) -> tuple[str, bool]:
     """``text`` escaped, or its first ``limit`` characters and how long the whole is."""
     if len(text) <= limit:
         return e(text), False
     return e(text[:limit]) + t("appeal.card.more", n=len(text)), True
-
-
-def split_messages(blocks: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Join HTML blocks (each well under ``limit`` and with balanced tags) into as few
-    messages as fit, breaking only between blocks."""
-    messages: list[str] = []
-    current: list[str] = []
-    size = 0
-    for block in blocks:
-        length = visible_length(block) + 1
-        if current and size + length > limit:
-            messages.append("\n".join(current))
-            current, size = [], 0
-        current.append(block)
-        size += length
-    if current:
-        messages.append("\n".join(current))
-    return messages
 
 
 # --- who and where --------------------------------------------------------------------------

@@ -1,0 +1,294 @@
+"""/notice: the officer sends the notice as residents should see it (text with its
+formatting, or a photo, file, voice or video with a caption), picks the part of the
+hierarchy and who in it, sees how many people that is and a few names, previews it in
+their own chat and confirms. Every step asks the rule (``may_send``) again, whatever the
+buttons showed: a forged press cannot widen the audience."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.enums import ContentType
+from aiogram.types import CallbackQuery, Message
+from aiogram_dialog import Dialog, DialogManager, ShowMode, Window
+from aiogram_dialog.widgets.input import MessageInput
+from aiogram_dialog.widgets.kbd import Button, Row, SwitchTo
+from aiogram_dialog.widgets.text import Format
+
+from bot.dialogs.notices.states import NoticeCompose
+from bot.dialogs.notices.views import header, room_left, with_header
+from bot.formatting import e, node_path
+from bot.kit.context import Ctx, ctx
+from bot.kit.menu import open_menu, to_menu
+from bot.kit.notice import say, take_notice
+from bot.kit.text import L, notice_text
+from bot.kit.toast import toast
+from bot.kit.widgets import picker
+from storage.hierarchy import Node, NodeKind
+from storage.notices import AudienceRole, NoticeService, may_send
+from storage.notices.audience import parse_roles
+from storage.notices.rules import SENDERS
+from storage.notices.service import Content, NoticeError
+
+MEDIA = {
+    ContentType.PHOTO: "photo",
+    ContentType.DOCUMENT: "document",
+    ContentType.VOICE: "voice",
+    ContentType.VIDEO: "video",
+    ContentType.AUDIO: "audio",
+}
+PAGE_HEIGHT = 5
+
+
+async def _node(c: Ctx, manager: DialogManager) -> Node | None:
+    node_id = manager.dialog_data.get("node_id")
+    return await c.services.hierarchy.get(int(node_id)) if node_id is not None else None
+
+
+async def _home(c: Ctx) -> Node | None:
+    """Where a new notice starts: the officer's own (widest) node."""
+    scopes = c.staffing.scopes(SENDERS)
+    if None in scopes:
+        districts = await c.services.hierarchy.of_kind(NodeKind.DISTRICT)
+        return districts[0] if districts else None
+    nodes = [n for n in scopes if n is not None]
+    return min(nodes, key=lambda n: n.path.count("/"), default=None)
+
+
+async def _refuse(manager: DialogManager, c: Ctx) -> None:
+    await toast(manager, c.t("notice.not_allowed"), alert=True)
+
+
+# --- content ----------------------------------------------------------------------------
+
+
+async def content_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    return {"notice": take_notice(dialog_manager)}
+
+
+async def on_content(message: Message, _: MessageInput, manager: DialogManager) -> None:
+    c = ctx(manager)
+    home = await _node(c, manager) or await _home(c)
+    if may_send(c.staffing, home) is not None:
+        await message.answer(c.t("notice.not_allowed"))
+        return
+    assert home is not None
+    media = MEDIA.get(ContentType(message.content_type)) if message.content_type else None
+    if message.text is None and media is None:
+        say(manager, c.t("notice.input.unsupported"))
+        return
+    body = message.text if media is None else (message.caption or "")
+    entities = message.entities if media is None else message.caption_entities
+    over = room_left(header(c.t, home.name, urgent=True), body or "", media)
+    if over > 0:
+        # Nothing is cut: the officer shortens it and sends it again.
+        key = "notice.input.caption_too_long" if media else "notice.input.too_long"
+        say(manager, c.t(key, over=over))
+        return
+    manager.dialog_data.update(
+        chat_id=message.chat.id,
+        message_id=message.message_id,
+        media=media,
+        body=body or "",
+        entities=[x.model_dump(exclude_none=True, mode="json") for x in entities or []],
+    )
+    manager.dialog_data.setdefault("node_id", home.id)
+    manager.dialog_data.setdefault("roles", [AudienceRole.RESIDENTS.value])
+    await manager.switch_to(NoticeCompose.audience, show_mode=ShowMode.SEND)
+
+
+# --- audience ---------------------------------------------------------------------------
+
+
+async def audience_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    c = ctx(dialog_manager)
+    node = await _node(c, dialog_manager)
+    if may_send(c.staffing, node) is not None:
+        return {
+            "allowed": False,
+            "items": [],
+            "roles": [],
+            "where": "—",
+            "count": 0,
+            "blocked": 0,
+            "sample": "",
+            "notice": c.t("notice.not_allowed"),
+            "ack": "",
+            "urgent": "",
+            "can_go_up": False,
+            "can_send": False,
+        }
+    assert node is not None
+    repo = c.services.hierarchy
+    roles = parse_roles(dialog_manager.dialog_data.get("roles", []))
+    recipients = await c.services.get(NoticeService).preview(node, roles)
+    children = [] if node.node_kind is NodeKind.GRID else list(await repo.children(node.id))
+    parent = await repo.get(node.parent_id) if node.parent_id else None
+    d = dialog_manager.dialog_data
+    return {
+        "allowed": True,
+        "where": e(node_path(await repo.ancestors(node))),
+        "items": [(n.id, n.name) for n in children if n.node_kind is not NodeKind.BUILDING],
+        "roles": [
+            (r.value, ("☑️ " if r in roles else "⬜ ") + c.t(f"notice.role.{r.value}"))
+            for r in AudienceRole
+        ],
+        "count": recipients.count,
+        "blocked": recipients.blocked,
+        "sample": e("、".join(recipients.sample)) if recipients.sample else "—",
+        "ack": c.t("notice.option.ack_on" if d.get("ack") else "notice.option.ack_off"),
+        "urgent": c.t("notice.option.urgent_on" if d.get("urgent") else "notice.option.urgent_off"),
+        "can_go_up": parent is not None and may_send(c.staffing, parent) is None,
+        "can_send": recipients.count > 0,
+        "notice": take_notice(dialog_manager),
+    }
+
+
+async def on_role(call: CallbackQuery, _: Any, manager: DialogManager, item: str) -> None:
+    roles = parse_roles(manager.dialog_data.get("roles", []))
+    picked = parse_roles([item])
+    if not picked:
+        return  # a forged value
+    chosen = set(roles) ^ set(picked)
+    manager.dialog_data["roles"] = [r.value for r in parse_roles(r.value for r in chosen)]
+
+
+async def on_narrow(call: CallbackQuery, _: Any, manager: DialogManager, item: str) -> None:
+    c = ctx(manager)
+    node = await c.services.hierarchy.get(int(item)) if item.isdigit() else None
+    if may_send(c.staffing, node) is not None:
+        await _refuse(manager, c)
+        return
+    assert node is not None
+    manager.dialog_data["node_id"] = node.id
+
+
+async def on_up(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
+    c = ctx(manager)
+    node = await _node(c, manager)
+    parent = await c.services.hierarchy.get(node.parent_id) if node and node.parent_id else None
+    if may_send(c.staffing, parent) is not None:
+        await _refuse(manager, c)
+        return
+    assert parent is not None
+    manager.dialog_data["node_id"] = parent.id
+
+
+async def on_toggle_ack(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
+    manager.dialog_data["ack"] = not manager.dialog_data.get("ack")
+
+
+async def on_toggle_urgent(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
+    manager.dialog_data["urgent"] = not manager.dialog_data.get("urgent")
+
+
+async def on_review(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
+    """Show the notice in the officer's own chat exactly as recipients will get it, then
+    ask to confirm below it."""
+    c = ctx(manager)
+    node = await _node(c, manager)
+    if may_send(c.staffing, node) is not None:
+        await _refuse(manager, c)
+        return
+    assert node is not None
+    d = manager.dialog_data
+    text, entities = with_header(
+        header(c.t, node.name, bool(d.get("urgent"))), d["body"], d["entities"]
+    )
+    if d.get("media"):
+        await c.bot.copy_message(
+            c.user_id,
+            d["chat_id"],
+            d["message_id"],
+            caption=text,
+            caption_entities=entities,
+            parse_mode=None,
+        )
+    else:
+        await c.bot.send_message(c.user_id, text, entities=entities, parse_mode=None)
+    await manager.switch_to(NoticeCompose.confirm, show_mode=ShowMode.SEND)
+
+
+# --- confirm ----------------------------------------------------------------------------
+
+
+async def confirm_getter(dialog_manager: DialogManager, **kwargs: Any) -> dict[str, Any]:
+    return await audience_getter(dialog_manager, **kwargs)
+
+
+async def on_send(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
+    c = ctx(manager)
+    node = await _node(c, manager)
+    if may_send(c.staffing, node) is not None:
+        await _refuse(manager, c)
+        return
+    assert node is not None
+    d = manager.dialog_data
+    roles = parse_roles(d.get("roles", []))
+    content = Content(d["chat_id"], d["message_id"], d.get("media"), d["body"], d["entities"])
+    try:
+        sent = await c.services.get(NoticeService).send(
+            author_id=c.user_id,
+            node=node,
+            roles=roles,
+            content=content,
+            ack=bool(d.get("ack")),
+            urgent=bool(d.get("urgent")),
+        )
+    except NoticeError:
+        await toast(manager, c.t("notice.nobody"), alert=True)
+        await manager.switch_to(NoticeCompose.audience)
+        return
+    await c.services.audit.record(
+        actor_id=c.user_id,
+        action="notice.send",
+        at=c.clock.now(),
+        object_type="notice",
+        object_id=sent.id,
+        node_id=node.id,
+        roles=",".join(r.value for r in roles),
+        recipients=sent.recipients,
+    )
+    await open_menu(manager, c.t("notice.started", id=sent.id, count=sent.recipients))
+
+
+def compose_dialog() -> Dialog:
+    return Dialog(
+        Window(
+            notice_text(),
+            L("notice.ask_content"),
+            MessageInput(on_content),
+            Button(L("common.cancel"), id="content_menu", on_click=to_menu),
+            state=NoticeCompose.content,
+            getter=content_getter,
+        ),
+        Window(
+            notice_text(),
+            L("notice.audience"),
+            picker("role", "roles", on_role, width=3, when="allowed"),
+            picker("narrow", "items", on_narrow, width=2, height=PAGE_HEIGHT, when="allowed"),
+            Row(
+                Button(L("notice.button.up"), id="up", on_click=on_up, when="can_go_up"),
+                Button(Format("{ack}"), id="ack", on_click=on_toggle_ack, when="allowed"),
+                Button(Format("{urgent}"), id="urgent", on_click=on_toggle_urgent, when="allowed"),
+            ),
+            Button(L("notice.button.review"), id="review", on_click=on_review, when="can_send"),
+            Row(
+                SwitchTo(L("notice.button.rewrite"), id="rewrite", state=NoticeCompose.content),
+                Button(L("common.cancel"), id="audience_menu", on_click=to_menu),
+            ),
+            state=NoticeCompose.audience,
+            getter=audience_getter,
+        ),
+        Window(
+            notice_text(),
+            L("notice.confirm"),
+            Button(L("notice.button.send"), id="send", on_click=on_send, when="can_send"),
+            Row(
+                SwitchTo(L("notice.button.edit"), id="back", state=NoticeCompose.audience),
+                Button(L("common.cancel"), id="confirm_menu", on_click=to_menu),
+            ),
+            state=NoticeCompose.confirm,
+            getter=confirm_getter,
+        ),
+    )

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from aiogram.fsm.state import State, StatesGroup
+
+
+class NoticeCompose(StatesGroup):
+    content = State()
+    audience = State()
+    confirm = State()
+
+
+class NoticeArchive(StatesGroup):
+    list = State()
+    detail = State()

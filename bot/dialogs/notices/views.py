@@ -1,0 +1,93 @@
+"""What a notice looks like in a recipient's chat (the sender's header above the text as
+written, with its formatting entities moved along, never re-rendered as HTML) and the
+sender's progress message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
+
+from bot.dialogs.notices.callbacks import NoticeAckPress, NoticeControl
+from bot.formatting import e
+from bot.i18n import Translator
+from storage.notices import Notice, NoticeState
+
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+
+
+def utf16_len(text: str) -> int:
+    """Telegram counts offsets and lengths in UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def with_header(
+    header: str, body: str, entities: list[dict[str, Any]]
+) -> tuple[str, list[MessageEntity]]:
+    """``header`` in bold on its own line, then ``body`` with its entities shifted."""
+    if not body:
+        return header, [MessageEntity(type="bold", offset=0, length=utf16_len(header))]
+    shift = utf16_len(header) + 2
+    moved = [MessageEntity(type="bold", offset=0, length=utf16_len(header))]
+    for entity in entities:
+        moved.append(MessageEntity(**{**entity, "offset": int(entity["offset"]) + shift}))
+    return f"{header}\n\n{body}", moved
+
+
+def room_left(header: str, body: str, media: str | None) -> int:
+    """How many characters the body is over the limit once the header is added (≤ 0
+    means it fits)."""
+    limit = CAPTION_LIMIT if media else TEXT_LIMIT
+    return utf16_len(header) + 2 + utf16_len(body) - limit
+
+
+def header(t: Translator, place: str, urgent: bool) -> str:
+    """Plain text: it goes out with entities, not HTML."""
+    return t("notice.header_urgent" if urgent else "notice.header", place=place)
+
+
+def ack_keyboard(t: Translator, notice_id: int, acked: bool) -> InlineKeyboardMarkup:
+    label = t("notice.button.acked" if acked else "notice.button.ack")
+    data = NoticeAckPress(notice_id=notice_id).pack()
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=label, callback_data=data)]]
+    )
+
+
+def control_keyboard(
+    t: Translator, notice_id: int, actions: list[str]
+) -> InlineKeyboardMarkup | None:
+    if not actions:
+        return None
+    row = [
+        InlineKeyboardButton(
+            text=t(f"notice.button.{action}"),
+            callback_data=NoticeControl(action=action, notice_id=notice_id).pack(),
+        )
+        for action in actions
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=[row])
+
+
+def progress_text(t: Translator, notice: Notice, shown: str, place: str, rate: float) -> str:
+    """The progress message from a fingerprint (see ``Progress.fingerprint``): the figures
+    the job saw, so two progress messages in a row never read the same."""
+    state, sent, waiting, failed, blocked, acked = shown.split(":")
+    lines = [
+        t(f"notice.progress.{state}", id=notice.id, place=e(place)),
+        t(
+            "notice.progress.figures",
+            total=notice.recipients,
+            sent=sent,
+            waiting=waiting,
+            failed=failed,
+            blocked=int(blocked) + notice.blocked,
+        ),
+    ]
+    if state == NoticeState.SENDING and int(waiting) > 0:
+        minutes = max(1, round(int(waiting) / rate / 60))
+        lines.append(t("notice.progress.eta", minutes=minutes))
+    if notice.ack_required:
+        lines.append(t("notice.progress.acked", acked=acked, sent=sent))
+    return "\n".join(lines)

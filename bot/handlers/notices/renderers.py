@@ -1,0 +1,140 @@
+"""How notice messages go out: the notice itself (re-sent with its entities, or its
+media copied, under the sender's header), the sender's progress message (sent once,
+then edited), the one reminder, and a grid worker's door-visit list."""
+
+from __future__ import annotations
+
+from aiogram.types import ReplyParameters
+from sqlalchemy import select
+
+from bot.delivery import Gone, Renderer, Rendering, Send
+from bot.dialogs.notices.views import (
+    ack_keyboard,
+    control_keyboard,
+    header,
+    progress_text,
+    with_header,
+)
+from bot.formatting import e, local_time, split_messages
+from storage.notices import Notice, NoticeService, NoticeState
+from storage.notices.service import COPY, PROGRESS, REMINDER, VISITS
+from storage.outbox import OutboxMessage
+
+
+async def _notice(r: Rendering) -> tuple[Notice, str]:
+    notice = await r.services.session.get(Notice, r.message.subject_id or 0)
+    if notice is None:
+        raise Gone("notice deleted")
+    node = await r.services.hierarchy.get(notice.node_id)
+    return notice, node.name if node else "—"
+
+
+async def render_copy(r: Rendering) -> list[Send]:
+    notice, place = await _notice(r)
+    if notice.state == NoticeState.CANCELLED:
+        raise Gone("notice cancelled")
+    text, entities = with_header(header(r.t, place, notice.urgent), notice.body, notice.entities)
+    markup = ack_keyboard(r.t, notice.id, acked=False) if notice.ack_required else None
+    chat = r.chat_id
+    if notice.media is None:
+        return [
+            lambda: r.bot.send_message(
+                chat, text, entities=entities, parse_mode=None, reply_markup=markup
+            )
+        ]
+    return [
+        lambda: r.bot.copy_message(
+            chat,
+            notice.source_chat_id,
+            notice.source_message_id,
+            caption=text,
+            caption_entities=entities,
+            parse_mode=None,
+            reply_markup=markup,
+        )
+    ]
+
+
+async def render_progress(r: Rendering) -> list[Send]:
+    notice, place = await _notice(r)
+    shown = r.params.get("shown")
+    if not shown:
+        raise Gone("nothing to show")
+    text = progress_text(r.t, notice, shown, place, r.settings.send_rate)
+    state = shown.split(":", 1)[0]
+    actions = ["resume" if state == NoticeState.PAUSED else "pause", "cancel"]
+    markup = control_keyboard(
+        r.t, notice.id, actions if state in (NoticeState.SENDING, NoticeState.PAUSED) else []
+    )
+    chat = r.chat_id
+    existing = await r.services.get(NoticeService).progress_message_id(notice)
+    if existing is None:
+        return [lambda: r.bot.send_message(chat, text, reply_markup=markup)]
+    return [
+        lambda: r.bot.edit_message_text(
+            text, chat_id=chat, message_id=existing, reply_markup=markup
+        )
+    ]
+
+
+async def render_reminder(r: Rendering) -> list[Send]:
+    notice, place = await _notice(r)
+    service = r.services.get(NoticeService)
+    if notice.state == NoticeState.CANCELLED or await service.acked(notice.id, r.chat_id):
+        raise Gone("acknowledged meanwhile")
+    original = await r.services.session.scalar(
+        select(OutboxMessage.message_id).where(
+            OutboxMessage.kind == COPY,
+            OutboxMessage.subject_id == notice.id,
+            OutboxMessage.user_id == r.chat_id,
+        )
+    )
+    text = r.t(
+        "notice.reminder", place=e(place), date=local_time(notice.created_at, r.settings.zone)
+    )
+    reply = (
+        ReplyParameters(message_id=original, allow_sending_without_reply=True) if original else None
+    )
+    chat, markup = r.chat_id, ack_keyboard(r.t, notice.id, acked=False)
+    return [lambda: r.bot.send_message(chat, text, reply_parameters=reply, reply_markup=markup)]
+
+
+async def render_visits(r: Rendering) -> list[Send]:
+    notice, place = await _notice(r)
+    grid_id = int(r.params.get("grid_id", 0))
+    households = await r.services.get(NoticeService).door_visits(notice, grid_id)
+    if not households:
+        raise Gone("everyone acknowledged")
+    blocks = [
+        r.t(
+            "notice.visits.head",
+            id=notice.id,
+            place=e(place),
+            date=local_time(notice.created_at, r.settings.zone),
+            n=len(households),
+        )
+    ]
+    for i, h in enumerate(households, 1):
+        blocks.append(
+            r.t(
+                "notice.visits.line",
+                i=i,
+                building=e(h.building),
+                name=e(h.name),
+                phone=e(h.phone) if h.phone else r.t("notice.visits.no_phone"),
+            )
+        )
+    chat = r.chat_id
+
+    def send(text: str) -> Send:
+        return lambda: r.bot.send_message(chat, text)
+
+    return [send(text) for text in split_messages(blocks)]
+
+
+RENDERERS: dict[str, Renderer] = {
+    COPY: render_copy,
+    PROGRESS: render_progress,
+    REMINDER: render_reminder,
+    VISITS: render_visits,
+}

@@ -1,0 +1,67 @@
+"""A notice as the officer wrote it (text or media with its formatting entities, copied
+to each recipient), who it is for, and who acknowledged it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.base import Base, TelegramId, UTCDateTime
+
+
+class NoticeState(StrEnum):
+    SENDING = "sending"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+    DONE = "done"
+
+
+class Notice(Base):
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    author_id: Mapped[int] = mapped_column(TelegramId)
+    node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
+    audience: Mapped[str] = mapped_column(String(64))  # AudienceRole values, comma-separated
+    title: Mapped[str | None] = mapped_column(String(80))
+    # The officer's own message: copied (media) or re-sent with its entities (text).
+    source_chat_id: Mapped[int] = mapped_column(TelegramId)
+    source_message_id: Mapped[int] = mapped_column(BigInteger)
+    media: Mapped[str | None] = mapped_column(String(16))  # photo, document, voice…; None: text
+    body: Mapped[str] = mapped_column(Text, default="")  # the text or the caption
+    entities: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    ack_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(16), default=NoticeState.SENDING)
+    recipients: Mapped[int] = mapped_column(default=0)
+    blocked: Mapped[int] = mapped_column(default=0)  # left out: they had blocked the bot
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The progress message in the author's chat, and what it shows now.
+    status_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    status_shown: Mapped[str | None] = mapped_column(String(200))
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    visits_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_notices_node", "node_id", "created_at"),
+        Index("ix_notices_state", "state"),
+    )
+
+    @property
+    def roles(self) -> list[str]:
+        return [r for r in self.audience.split(",") if r]
+
+
+class NoticeAck(Base):
+    __tablename__ = "notice_acks"
+
+    notice_id: Mapped[int] = mapped_column(
+        ForeignKey("notices.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(TelegramId, primary_key=True)
+    acked_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,403 @@
+"""Sending a notice: one outbox row per recipient, written in the same transaction as the
+notice, in the bulk lane (appeal pushes and urgent calls overtake it); pausing, resuming
+and cancelling what is still waiting; progress from the outbox itself; acknowledgements,
+the one reminder and the grid workers' door-visit lists."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Self
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.hierarchy import Node, NodeKind, within_path
+from storage.notices.audience import AudienceRole, Recipients, resolve
+from storage.notices.models import Notice, NoticeAck, NoticeState
+from storage.notices.rules import NoticeProblem
+from storage.outbox import Lane, OutboxMessage, OutboxRepo
+from storage.roles import Role, RoleAssignment, StaffRepo
+from storage.users import User
+
+if TYPE_CHECKING:
+    from storage.services import Services
+
+COPY = "notice.copy"
+PROGRESS = "notice.progress"
+REMINDER = "notice.reminder"
+VISITS = "notice.visits"
+PAUSED_UNTIL = datetime(9999, 1, 1, tzinfo=UTC)  # held until resumed
+CANCELLED = "cancelled by the sender"
+ASKING = "asking"  # the progress message shows "cancel?" instead of its figures
+
+
+class NoticeError(Exception):
+    def __init__(self, problem: NoticeProblem) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class NoticeConfig:
+    """How long residents have before the one reminder, and how long after it before the
+    grid workers get their door-visit lists."""
+
+    remind_after: timedelta = timedelta(hours=24)
+    visit_after: timedelta = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Content:
+    """The officer's message: where it is (to copy it) and its text or caption with the
+    formatting entities exactly as Telegram gave them."""
+
+    chat_id: int
+    message_id: int
+    media: str | None
+    body: str
+    entities: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    sent: int
+    waiting: int
+    failed: int
+    blocked: int
+    acked: int
+
+    @property
+    def finished(self) -> bool:
+        return self.waiting == 0
+
+    def fingerprint(self, state: str) -> str:
+        return f"{state}:{self.sent}:{self.waiting}:{self.failed}:{self.blocked}:{self.acked}"
+
+
+@dataclass(frozen=True)
+class Household:
+    """One line of a grid worker's door-visit list."""
+
+    user_id: int
+    name: str
+    building: str
+    phone: str | None
+
+
+class NoticeService:
+    def __init__(
+        self, session: AsyncSession, now: datetime, config: NoticeConfig | None = None
+    ) -> None:
+        self.session, self.now = session, now
+        self.config = config or NoticeConfig()
+        self.outbox = OutboxRepo(session)
+
+    @classmethod
+    def from_services(cls, services: Services) -> Self:
+        return cls(services.session, services.now(), services.config(NoticeConfig))
+
+    # --- composing and sending --------------------------------------------------------
+
+    async def preview(self, node: Node, roles: Iterable[AudienceRole]) -> Recipients:
+        return await resolve(self.session, node, roles)
+
+    async def send(
+        self,
+        *,
+        author_id: int,
+        node: Node,
+        roles: Sequence[AudienceRole],
+        content: Content,
+        title: str | None = None,
+        ack: bool = False,
+        urgent: bool = False,
+    ) -> Notice:
+        recipients = await resolve(self.session, node, roles)
+        if not recipients.user_ids:
+            raise NoticeError(NoticeProblem.EMPTY)
+        notice = Notice(
+            author_id=author_id,
+            node_id=node.id,
+            audience=",".join(r.value for r in roles),
+            title=title,
+            source_chat_id=content.chat_id,
+            source_message_id=content.message_id,
+            media=content.media,
+            body=content.body,
+            entities=content.entities,
+            ack_required=ack,
+            urgent=urgent,
+            state=NoticeState.SENDING,
+            recipients=recipients.count,
+            blocked=recipients.blocked,
+            created_at=self.now,
+        )
+        self.session.add(notice)
+        await self.session.flush()
+        self.outbox.add(
+            recipients.user_ids, COPY, now=self.now, lane=Lane.BULK, subject_id=notice.id
+        )
+        return notice
+
+    async def get(self, notice_id: int) -> Notice | None:
+        return await self.session.get(Notice, notice_id)
+
+    async def pause(self, notice: Notice) -> None:
+        if notice.state == NoticeState.SENDING:
+            notice.state = NoticeState.PAUSED
+            await self.outbox.hold(COPY, notice.id, PAUSED_UNTIL)
+
+    async def resume(self, notice: Notice) -> None:
+        if notice.state == NoticeState.PAUSED:
+            notice.state = NoticeState.SENDING
+            await self.outbox.release(COPY, notice.id, self.now)
+
+    async def cancel(self, notice: Notice) -> int:
+        """Stop what has not gone out yet; what was sent stays sent."""
+        if notice.state in (NoticeState.DONE, NoticeState.CANCELLED):
+            return 0
+        notice.state = NoticeState.CANCELLED
+        notice.finished_at = self.now
+        return await self.outbox.withdraw(COPY, notice.id, self.now, CANCELLED)
+
+    # --- progress -----------------------------------------------------------------------
+
+    async def progress(self, notice: Notice) -> Progress:
+        counts = await self.outbox.counts(COPY, notice.id)
+        blocked = await self.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .join(User, User.id == OutboxMessage.user_id)
+            .where(
+                OutboxMessage.kind == COPY,
+                OutboxMessage.subject_id == notice.id,
+                OutboxMessage.failed_at.is_not(None),
+                User.blocked_at.is_not(None),
+            )
+        )
+        acked = await self.session.scalar(
+            select(func.count()).select_from(NoticeAck).where(NoticeAck.notice_id == notice.id)
+        )
+        return Progress(
+            total=counts["total"],
+            sent=counts["sent"],
+            waiting=counts["waiting"] + counts["in_flight"],
+            failed=counts["failed"] - int(blocked or 0),
+            blocked=int(blocked or 0),
+            acked=int(acked or 0),
+        )
+
+    async def refresh_progress(self) -> int:
+        """For every notice still moving: finish it once nothing is owed, and owe its
+        author an updated progress message when the figures changed (never per
+        recipient, never an unchanged one)."""
+        stmt = select(Notice).where(
+            or_(
+                Notice.state.in_([NoticeState.SENDING, NoticeState.PAUSED]),
+                and_(Notice.finished_at.is_not(None), Notice.finished_at >= self.now - _ACKS),
+            )
+        )
+        queued = 0
+        for notice in (await self.session.execute(stmt)).scalars():
+            progress = await self.progress(notice)
+            if notice.state == NoticeState.SENDING and progress.finished:
+                notice.state = NoticeState.DONE
+                notice.finished_at = self.now
+            shown = progress.fingerprint(notice.state)
+            if shown != notice.status_shown:
+                notice.status_shown = shown
+                self.outbox.add(
+                    [notice.author_id],
+                    PROGRESS,
+                    now=self.now,
+                    lane=Lane.TASK,
+                    subject_id=notice.id,
+                    shown=shown,
+                )
+                queued += 1
+        return queued
+
+    async def progress_message_id(self, notice: Notice) -> int | None:
+        """The progress message already in the author's chat, to edit rather than add."""
+        return await self.session.scalar(
+            select(OutboxMessage.message_id)
+            .where(
+                OutboxMessage.kind == PROGRESS,
+                OutboxMessage.subject_id == notice.id,
+                OutboxMessage.message_id.is_not(None),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(1)
+        )
+
+    # --- acknowledgements ----------------------------------------------------------------
+
+    async def was_sent_to(self, notice_id: int, user_id: int) -> bool:
+        found = await self.session.scalar(
+            select(OutboxMessage.id).where(
+                OutboxMessage.kind == COPY,
+                OutboxMessage.subject_id == notice_id,
+                OutboxMessage.user_id == user_id,
+                OutboxMessage.sent_at.is_not(None),
+            )
+        )
+        return found is not None
+
+    async def acknowledge(self, notice_id: int, user_id: int) -> bool | NoticeProblem:
+        """True for a new acknowledgement, False if already given; a problem for someone
+        the notice did not reach (a forged press)."""
+        notice = await self.get(notice_id)
+        if notice is None or not notice.ack_required:
+            return NoticeProblem.NOT_FOUND
+        if not await self.was_sent_to(notice_id, user_id):
+            return NoticeProblem.NOT_ALLOWED
+        if await self.session.get(NoticeAck, (notice_id, user_id)) is not None:
+            return False
+        self.session.add(NoticeAck(notice_id=notice_id, user_id=user_id, acked_at=self.now))
+        await self.session.flush()
+        return True
+
+    async def acked(self, notice_id: int, user_id: int) -> bool:
+        return await self.session.get(NoticeAck, (notice_id, user_id)) is not None
+
+    async def unacknowledged(self, notice: Notice) -> list[int]:
+        """Residents it reached who have not pressed 已收到."""
+        acks = select(NoticeAck.user_id).where(NoticeAck.notice_id == notice.id)
+        stmt = select(OutboxMessage.user_id).where(
+            OutboxMessage.kind == COPY,
+            OutboxMessage.subject_id == notice.id,
+            OutboxMessage.sent_at.is_not(None),
+            OutboxMessage.user_id.not_in(acks),
+        )
+        return [int(u) for u in (await self.session.execute(stmt)).scalars()]
+
+    async def acks_by_grid(self, notice: Notice) -> list[tuple[str, int, int]]:
+        """Per grid of the notice's node: (grid name, acknowledged, reached)."""
+        grids = await self._grids(notice)
+        reached = await self._reached_by_grid(notice)
+        acked = set(
+            (
+                await self.session.execute(
+                    select(NoticeAck.user_id).where(NoticeAck.notice_id == notice.id)
+                )
+            ).scalars()
+        )
+        return [
+            (
+                grid.name,
+                sum(1 for u in reached.get(grid.id, []) if u.user_id in acked),
+                len(reached.get(grid.id, [])),
+            )
+            for grid in grids
+            if reached.get(grid.id)
+        ]
+
+    async def remind_due(self) -> int:
+        """One reminder to those who have not acknowledged, ``remind_after`` on."""
+        stmt = select(Notice).where(
+            Notice.ack_required.is_(True),
+            Notice.state != NoticeState.CANCELLED,
+            Notice.reminded_at.is_(None),
+            Notice.created_at <= self.now - self.config.remind_after,
+        )
+        done = 0
+        for notice in (await self.session.execute(stmt)).scalars():
+            notice.reminded_at = self.now
+            waiting = await self.unacknowledged(notice)
+            self.outbox.add(waiting, REMINDER, now=self.now, lane=Lane.BULK, subject_id=notice.id)
+            done += 1
+        return done
+
+    async def visits_due(self) -> int:
+        """``visit_after`` the reminder, each grid worker is owed her list of households
+        still unacknowledged (worked out when it is sent, so late presses drop out)."""
+        stmt = select(Notice).where(
+            Notice.reminded_at.is_not(None),
+            Notice.visits_sent_at.is_(None),
+            Notice.state != NoticeState.CANCELLED,
+            Notice.reminded_at <= self.now - self.config.visit_after,
+        )
+        done = 0
+        for notice in (await self.session.execute(stmt)).scalars():
+            notice.visits_sent_at = self.now
+            waiting = set(await self.unacknowledged(notice))
+            by_grid = await self._reached_by_grid(notice)
+            staff = StaffRepo(self.session)
+            for grid_id, households in by_grid.items():
+                if not any(h.user_id in waiting for h in households):
+                    continue
+                workers = await staff.holders(Role.WORKER, [grid_id])
+                self.outbox.add(
+                    workers,
+                    VISITS,
+                    now=self.now,
+                    lane=Lane.STATUS,
+                    subject_id=notice.id,
+                    grid_id=grid_id,
+                )
+            done += 1
+        return done
+
+    async def door_visits(self, notice: Notice, grid_id: int) -> list[Household]:
+        waiting = set(await self.unacknowledged(notice))
+        households = (await self._reached_by_grid(notice)).get(grid_id, [])
+        return [h for h in households if h.user_id in waiting]
+
+    async def _grids(self, notice: Notice) -> list[Node]:
+        node = await self.session.get(Node, notice.node_id)
+        if node is None:
+            return []
+        if node.node_kind is NodeKind.GRID:
+            return [node]
+        stmt = (
+            select(Node)
+            .where(Node.kind == NodeKind.GRID, within_path(Node.path, node.path))
+            .order_by(Node.path)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def _reached_by_grid(self, notice: Notice) -> dict[int, list[Household]]:
+        """Residents the notice reached, by the grid of their building."""
+        building = Node.__table__.alias("building")
+        stmt = (
+            select(User, building.c.name, building.c.parent_id)
+            .join(building, building.c.id == User.building_id)
+            .join(
+                OutboxMessage,
+                and_(
+                    OutboxMessage.user_id == User.id,
+                    OutboxMessage.kind == COPY,
+                    OutboxMessage.subject_id == notice.id,
+                    OutboxMessage.sent_at.is_not(None),
+                ),
+            )
+            .where(User.id.not_in(_STAFF))  # households, not colleagues
+            .order_by(building.c.name, User.id)
+        )
+        grouped: dict[int, list[Household]] = defaultdict(list)
+        for user, building_name, grid_id in (await self.session.execute(stmt)).all():
+            grouped[int(grid_id)].append(
+                Household(user.id, user.display_name, building_name, user.phone)
+            )
+        return dict(grouped)
+
+    # --- the archive ---------------------------------------------------------------------
+
+    async def archive(self, scopes: Sequence[Node | None], limit: int = 20) -> list[Notice]:
+        stmt = select(Notice).order_by(Notice.id.desc()).limit(limit)
+        if None not in scopes:
+            paths = [n.path for n in scopes if n is not None]
+            if not paths:
+                return []
+            stmt = stmt.join(Node, Node.id == Notice.node_id).where(
+                or_(*(within_path(Node.path, p) for p in paths))
+            )
+        return list((await self.session.execute(stmt)).scalars())
+
+
+_STAFF = select(RoleAssignment.user_id).where(RoleAssignment.revoked_at.is_(None))
+_ACKS = timedelta(days=3)  # a finished notice's message keeps counting 已收到 this long
