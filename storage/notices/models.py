@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, TelegramId, UTCDateTime
@@ -39,6 +39,7 @@ class Notice(Base):
     state: Mapped[str] = mapped_column(String(16), default=NoticeState.SENDING)
     recipients: Mapped[int] = mapped_column(default=0)
     blocked: Mapped[int] = mapped_column(default=0)  # left out: they had blocked the bot
+    muted: Mapped[int] = mapped_column(default=0)  # left out: they muted non-urgent notices
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The progress message in the author's chat, and what it shows now.
@@ -65,3 +66,20 @@ class NoticeAck(Base):
     )
     user_id: Mapped[int] = mapped_column(TelegramId, primary_key=True)
     acked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+QUIET_FROM = 22 * 60  # minutes after midnight, local time
+QUIET_TO = 7 * 60
+
+
+class NoticePreference(Base):
+    """What a person chose about notices; without a row, the defaults: quiet hours
+    22:00-07:00 on, not muted."""
+
+    __tablename__ = "notice_preferences"
+
+    user_id: Mapped[int] = mapped_column(TelegramId, primary_key=True, autoincrement=False)
+    muted: Mapped[bool] = mapped_column(Boolean, default=False)
+    quiet: Mapped[bool] = mapped_column(Boolean, default=True)
+    quiet_from: Mapped[int] = mapped_column(SmallInteger, default=QUIET_FROM)
+    quiet_to: Mapped[int] = mapped_column(SmallInteger, default=QUIET_TO)

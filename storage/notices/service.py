@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Self
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.hierarchy import Node, NodeKind, within_path
 from storage.notices.audience import AudienceRole, Recipients, resolve
 from storage.notices.models import Notice, NoticeAck, NoticeState
+from storage.notices.quiet import choices
 from storage.notices.rules import NoticeProblem
 from storage.outbox import Lane, OutboxMessage, OutboxRepo
 from storage.roles import Role, RoleAssignment, StaffRepo
@@ -42,11 +44,30 @@ class NoticeError(Exception):
 
 @dataclass(frozen=True)
 class NoticeConfig:
-    """How long residents have before the one reminder, and how long after it before the
-    grid workers get their door-visit lists."""
+    """How long residents have before the one reminder, how long after it before the
+    grid workers get their door-visit lists, and the zone quiet hours are read in."""
 
     remind_after: timedelta = timedelta(hours=24)
     visit_after: timedelta = timedelta(hours=24)
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Who gets a notice and when: now, after their quiet hours, or not (muted)."""
+
+    recipients: Recipients
+    now: list[int]
+    later: dict[datetime, list[int]]
+    muted: int
+
+    @property
+    def count(self) -> int:
+        return len(self.now) + sum(len(ids) for ids in self.later.values())
+
+    @property
+    def deferred(self) -> int:
+        return sum(len(ids) for ids in self.later.values())
 
 
 @dataclass(frozen=True)
@@ -102,8 +123,23 @@ class NoticeService:
 
     # --- composing and sending --------------------------------------------------------
 
-    async def preview(self, node: Node, roles: Iterable[AudienceRole]) -> Recipients:
-        return await resolve(self.session, node, roles)
+    async def plan(self, node: Node, roles: Iterable[AudienceRole], urgent: bool) -> Plan:
+        recipients = await resolve(self.session, node, roles)
+        if urgent:
+            return Plan(recipients, list(recipients.user_ids), {}, 0)
+        now: list[int] = []
+        later: dict[datetime, list[int]] = defaultdict(list)
+        muted = 0
+        for user_id, choice in (await choices(self.session, recipients.user_ids)).items():
+            if choice.muted:
+                muted += 1
+                continue
+            until = choice.quiet_until(self.now, self.config.zone)
+            if until is None:
+                now.append(user_id)
+            else:
+                later[until].append(user_id)
+        return Plan(recipients, now, dict(later), muted)
 
     async def send(
         self,
@@ -116,8 +152,8 @@ class NoticeService:
         ack: bool = False,
         urgent: bool = False,
     ) -> Notice:
-        recipients = await resolve(self.session, node, roles)
-        if not recipients.user_ids:
+        plan = await self.plan(node, roles, urgent)
+        if not plan.count:
             raise NoticeError(NoticeProblem.EMPTY)
         notice = Notice(
             author_id=author_id,
@@ -132,15 +168,23 @@ class NoticeService:
             ack_required=ack,
             urgent=urgent,
             state=NoticeState.SENDING,
-            recipients=recipients.count,
-            blocked=recipients.blocked,
+            recipients=plan.count,
+            blocked=plan.recipients.blocked,
+            muted=plan.muted,
             created_at=self.now,
         )
         self.session.add(notice)
         await self.session.flush()
-        self.outbox.add(
-            recipients.user_ids, COPY, now=self.now, lane=Lane.BULK, subject_id=notice.id
-        )
+        self.outbox.add(plan.now, COPY, now=self.now, lane=Lane.BULK, subject_id=notice.id)
+        for until, user_ids in plan.later.items():
+            self.outbox.add(
+                user_ids,
+                COPY,
+                now=self.now,
+                lane=Lane.BULK,
+                subject_id=notice.id,
+                not_before=until,
+            )
         return notice
 
     async def get(self, notice_id: int) -> Notice | None:
@@ -308,9 +352,24 @@ class NoticeService:
         for notice in (await self.session.execute(stmt)).scalars():
             notice.reminded_at = self.now
             waiting = await self.unacknowledged(notice)
-            self.outbox.add(waiting, REMINDER, now=self.now, lane=Lane.BULK, subject_id=notice.id)
+            await self._owe_quietly(waiting, REMINDER, notice)
             done += 1
         return done
+
+    async def _owe_quietly(self, user_ids: list[int], kind: str, notice: Notice) -> None:
+        """Owe ``kind`` about a notice, after each person's quiet hours unless urgent."""
+        if notice.urgent:
+            self.outbox.add(user_ids, kind, now=self.now, lane=Lane.BULK, subject_id=notice.id)
+            return
+        for user_id, choice in (await choices(self.session, user_ids)).items():
+            self.outbox.add(
+                [user_id],
+                kind,
+                now=self.now,
+                lane=Lane.BULK,
+                subject_id=notice.id,
+                not_before=choice.quiet_until(self.now, self.config.zone),
+            )
 
     async def visits_due(self) -> int:
         """``visit_after`` the reminder, each grid worker is owed her list of households

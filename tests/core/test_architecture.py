@@ -87,6 +87,7 @@ def test_one_list_registers_everything() -> None:
         "appeals",
         "building",
         "privacy",
+        "settings",
         "language",
         "help",
     ]

@@ -61,6 +61,7 @@ async def test_admin_invites_a_grid_worker(
         "tasks",
         "stats",
         "privacy",
+        "settings",
         "language",
         "help",
     ]
@@ -164,6 +165,7 @@ async def test_admin_lists_and_revokes_staff(
         "appeals",
         "building",
         "privacy",
+        "settings",
         "language",
         "help",
     ]
@@ -197,6 +199,7 @@ async def test_command_menus_differ_by_role(
         "notices",
         "invite",
         "staff",
+        "settings",
         "language",
         "help",
     ]

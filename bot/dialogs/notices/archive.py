@@ -83,6 +83,8 @@ async def detail_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, An
             blocked=progress.blocked + notice.blocked,
         ),
     ]
+    if notice.muted:
+        lines.append(c.t("notice.archive.muted", n=notice.muted))
     if notice.ack_required:
         lines.append(c.t("notice.progress.acked", acked=progress.acked, sent=progress.sent))
         for grid, acked, reached in await service.acks_by_grid(notice):

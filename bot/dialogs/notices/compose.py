@@ -13,7 +13,6 @@ from aiogram.types import CallbackQuery, Message
 from aiogram_dialog import Dialog, DialogManager, ShowMode, Window
 from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button, Row, SwitchTo
-from aiogram_dialog.widgets.text import Format
 
 from bot.dialogs.notices.states import NoticeCompose
 from bot.dialogs.notices.views import header, room_left, with_header
@@ -113,43 +112,61 @@ async def audience_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, 
             "blocked": 0,
             "sample": "",
             "notice": c.t("notice.not_allowed"),
-            "ack": "",
-            "urgent": "",
+            "held": "",
+            "ack_on": False,
+            "ack_off": False,
+            "urgent_on": False,
+            "urgent_off": False,
             "can_go_up": False,
             "can_send": False,
         }
     assert node is not None
     repo = c.services.hierarchy
     roles = parse_roles(dialog_manager.dialog_data.get("roles", []))
-    recipients = await c.services.get(NoticeService).preview(node, roles)
+    d = dialog_manager.dialog_data
+    plan = await c.services.get(NoticeService).plan(node, roles, bool(d.get("urgent")))
+    recipients = plan.recipients
     children = [] if node.node_kind is NodeKind.GRID else list(await repo.children(node.id))
     parent = await repo.get(node.parent_id) if node.parent_id else None
-    d = dialog_manager.dialog_data
     return {
         "allowed": True,
         "where": e(node_path(await repo.ancestors(node))),
         "items": [(n.id, n.name) for n in children if n.node_kind is not NodeKind.BUILDING],
+        # Each role's button says what pressing it makes it, so a double tap sets the
+        # same thing twice instead of undoing itself.
         "roles": [
-            (r.value, ("☑️ " if r in roles else "⬜ ") + c.t(f"notice.role.{r.value}"))
+            (
+                f"{r.value}:{0 if r in roles else 1}",
+                ("☑️ " if r in roles else "⬜ ") + c.t(f"notice.role.{r.value}"),
+            )
             for r in AudienceRole
         ],
-        "count": recipients.count,
+        "count": plan.count,
         "blocked": recipients.blocked,
+        "held": c.t("notice.held", muted=plan.muted, later=plan.deferred)
+        if plan.muted or plan.deferred
+        else "",
         "sample": e("、".join(recipients.sample)) if recipients.sample else "—",
-        "ack": c.t("notice.option.ack_on" if d.get("ack") else "notice.option.ack_off"),
-        "urgent": c.t("notice.option.urgent_on" if d.get("urgent") else "notice.option.urgent_off"),
+        "ack_on": bool(d.get("ack")),
+        "ack_off": not d.get("ack"),
+        "urgent_on": bool(d.get("urgent")),
+        "urgent_off": not d.get("urgent"),
         "can_go_up": parent is not None and may_send(c.staffing, parent) is None,
-        "can_send": recipients.count > 0,
+        "can_send": plan.count > 0,
         "notice": take_notice(dialog_manager),
     }
 
 
 async def on_role(call: CallbackQuery, _: Any, manager: DialogManager, item: str) -> None:
-    roles = parse_roles(manager.dialog_data.get("roles", []))
-    picked = parse_roles([item])
-    if not picked:
+    value, _sep, wanted = item.partition(":")
+    picked = parse_roles([value])
+    if not picked or wanted not in ("0", "1"):
         return  # a forged value
-    chosen = set(roles) ^ set(picked)
+    chosen = set(parse_roles(manager.dialog_data.get("roles", [])))
+    if wanted == "1":
+        chosen.add(picked[0])
+    else:
+        chosen.discard(picked[0])
     manager.dialog_data["roles"] = [r.value for r in parse_roles(r.value for r in chosen)]
 
 
@@ -174,12 +191,13 @@ async def on_up(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
     manager.dialog_data["node_id"] = parent.id
 
 
-async def on_toggle_ack(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
-    manager.dialog_data["ack"] = not manager.dialog_data.get("ack")
+def _option(name: str, value: bool) -> Any:
+    """Set an option rather than flip it: a double tap leaves it as the first tap did."""
 
+    async def handler(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
+        manager.dialog_data[name] = value
 
-async def on_toggle_urgent(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
-    manager.dialog_data["urgent"] = not manager.dialog_data.get("urgent")
+    return handler
 
 
 async def on_review(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
@@ -269,8 +287,30 @@ def compose_dialog() -> Dialog:
             picker("narrow", "items", on_narrow, width=2, height=PAGE_HEIGHT, when="allowed"),
             Row(
                 Button(L("notice.button.up"), id="up", on_click=on_up, when="can_go_up"),
-                Button(Format("{ack}"), id="ack", on_click=on_toggle_ack, when="allowed"),
-                Button(Format("{urgent}"), id="urgent", on_click=on_toggle_urgent, when="allowed"),
+                Button(
+                    L("notice.option.ack_off"),
+                    id="ack_on",
+                    on_click=_option("ack", True),
+                    when="ack_off",
+                ),
+                Button(
+                    L("notice.option.ack_on"),
+                    id="ack_off",
+                    on_click=_option("ack", False),
+                    when="ack_on",
+                ),
+                Button(
+                    L("notice.option.urgent_off"),
+                    id="urgent_on",
+                    on_click=_option("urgent", True),
+                    when="urgent_off",
+                ),
+                Button(
+                    L("notice.option.urgent_on"),
+                    id="urgent_off",
+                    on_click=_option("urgent", False),
+                    when="urgent_on",
+                ),
             ),
             Button(L("notice.button.review"), id="review", on_click=on_review, when="can_send"),
             Row(

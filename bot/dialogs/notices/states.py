@@ -12,3 +12,7 @@ class NoticeCompose(StatesGroup):
 class NoticeArchive(StatesGroup):
     list = State()
     detail = State()
+
+
+class NoticePrefs(StatesGroup):
+    main = State()

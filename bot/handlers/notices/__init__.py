@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from bot.dialogs.notices.archive import archive_dialog
 from bot.dialogs.notices.compose import compose_dialog
-from bot.dialogs.notices.states import NoticeArchive, NoticeCompose
+from bot.dialogs.notices.preferences import preferences_dialog
+from bot.dialogs.notices.states import NoticeArchive, NoticeCompose, NoticePrefs
 from bot.handlers.notices import buttons, commands, jobs
 from bot.handlers.notices.config import notice_config
 from bot.handlers.notices.renderers import RENDERERS
-from bot.registry import ADMINS, SUPERVISORS, Audience, Command, Feature, Job, MenuEntry
+from bot.registry import ADMINS, EVERYONE, SUPERVISORS, Audience, Command, Feature, Job, MenuEntry
 from storage.notices import privacy
 
 SENDERS = SUPERVISORS + ADMINS
@@ -18,7 +19,7 @@ SENDERS = SUPERVISORS + ADMINS
 FEATURE = Feature(
     name="notices",
     routers=lambda: [commands.build_router(), buttons.build_router()],
-    dialogs=lambda: [compose_dialog(), archive_dialog()],
+    dialogs=lambda: [compose_dialog(), archive_dialog(), preferences_dialog()],
     renderers=RENDERERS,
     jobs=(
         Job("notices-progress", jobs.refresh_progress, every_seconds=5),
@@ -29,10 +30,12 @@ FEATURE = Feature(
         MenuEntry(
             "notices", "notice.menu_archive", NoticeArchive.list, Audience.SUPERVISOR, rank=31
         ),
+        MenuEntry("notice_settings", "notice.prefs.menu", NoticePrefs.main, rank=68),
     ),
     commands=(
         Command("notice", "notice.commands.notice", SENDERS, rank=35),
         Command("notices", "notice.commands.notices", SENDERS, rank=36),
+        Command("settings", "notice.commands.settings", EVERYONE, rank=65),
     ),
     config=notice_config,
     forget=privacy.forget,

@@ -7,7 +7,7 @@ from aiogram.filters import Command
 from aiogram.types import Message
 from aiogram_dialog import DialogManager, StartMode
 
-from bot.dialogs.notices.states import NoticeArchive, NoticeCompose
+from bot.dialogs.notices.states import NoticeArchive, NoticeCompose, NoticePrefs
 from bot.i18n import Translator
 from storage.notices.rules import SENDERS
 from storage.roles import Staffing
@@ -31,8 +31,13 @@ async def on_notices(
     await dialog_manager.start(NoticeArchive.list, mode=StartMode.RESET_STACK)
 
 
+async def on_settings(message: Message, dialog_manager: DialogManager) -> None:
+    await dialog_manager.start(NoticePrefs.main, mode=StartMode.RESET_STACK)
+
+
 def build_router() -> Router:
     router = Router(name="notices.commands")
     router.message.register(on_notice, Command("notice"))
     router.message.register(on_notices, Command("notices"))
+    router.message.register(on_settings, Command("settings"))
     return router

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from pydantic import Field
 from pydantic_settings import BaseSettings
@@ -18,6 +19,7 @@ class NoticeSettings(BaseSettings):
     # reminder until each grid worker gets her households still to visit.
     notice_remind_hours: float = Field(default=24.0, gt=0, le=24 * 30)
     notice_visit_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    timezone: str = "Asia/Shanghai"  # the bot's TIMEZONE: quiet hours are local time
 
 
 def notice_config() -> list[object]:
@@ -26,5 +28,6 @@ def notice_config() -> list[object]:
         NoticeConfig(
             remind_after=timedelta(hours=s.notice_remind_hours),
             visit_after=timedelta(hours=s.notice_visit_hours),
+            zone=ZoneInfo(s.timezone),
         )
     ]

@@ -1,4 +1,4 @@
-"""notices: what staff broadcast, and who acknowledged it
+"""notices: what staff broadcast, who acknowledged it, and quiet hours
 
 Revision ID: 0007
 Revises: 0006
@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("recipients", sa.Integer(), nullable=False),
         sa.Column("blocked", sa.Integer(), nullable=False),
+        sa.Column("muted", sa.Integer(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("finished_at", UTCDateTime(), nullable=True),
         sa.Column("status_message_id", sa.BigInteger(), nullable=True),
@@ -63,8 +64,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("notice_id", "user_id", name=op.f("pk_notice_acks")),
     )
 
+    op.create_table(
+        "notice_preferences",
+        sa.Column("user_id", TelegramId, autoincrement=False, nullable=False),
+        sa.Column("muted", sa.Boolean(), nullable=False),
+        sa.Column("quiet", sa.Boolean(), nullable=False),
+        sa.Column("quiet_from", sa.SmallInteger(), nullable=False),
+        sa.Column("quiet_to", sa.SmallInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_notice_preferences")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("notice_preferences")
     op.drop_table("notice_acks")
     op.drop_index("ix_notices_state", table_name="notices")
     op.drop_index("ix_notices_node", table_name="notices")
