@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSMsgType, web
 
 from emulator import ApiError, EmulatedUser, EmulatorUsageError
+from sandbox.audio import ogg_seconds
 
 if TYPE_CHECKING:
     from sandbox.core import Sandbox
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 STATIC = Path(__file__).parent / "static"
 MAX_TEXT = 4096  # what a Telegram client lets a user send in one message
 MAX_ADVANCE = timedelta(days=60)
+MAX_VOICE_SECONDS = 24 * 3600
+# A voice file whose length neither the file nor the page could tell.
+UNKNOWN_VOICE_SECONDS = 3
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -213,13 +217,22 @@ class Api:
         return _sent(update)
 
     async def voice(self, request: web.Request) -> web.Response:
+        """A voice note, as long as it really is: an Ogg file says so itself; for other
+        formats the page decodes the audio and sends the length as ``duration``."""
         user = self._user(request)
         data, fields = await _upload(request)
-        try:
-            duration = max(1, round(float(fields.get("duration") or 3)))
-        except ValueError:
-            raise Problem(400, "duration: seconds") from None
-        return _sent(self.sandbox.emu.send_voice(user, data, duration))
+        seconds = ogg_seconds(data)
+        if seconds is None and fields.get("duration"):
+            try:
+                seconds = float(fields["duration"])
+            except ValueError:
+                seconds = -1.0
+            if not 0 <= seconds <= MAX_VOICE_SECONDS:  # also NaN
+                raise Problem(400, "duration: the length in seconds, e.g. 4.2")
+        duration = UNKNOWN_VOICE_SECONDS if seconds is None else max(1, round(seconds))
+        update = self.sandbox.emu.send_voice(user, data, duration)
+        self.sandbox.hub.remember_voice(update["message"]["voice"]["file_unique_id"], duration)
+        return _sent(update)
 
     # --- live feed ----------------------------------------------------------------------
 

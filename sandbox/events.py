@@ -51,6 +51,10 @@ class EventHub:
         # The emulator stamps messages with real time; the page shows the sandbox's time,
         # which runs ahead once the clock has been advanced.
         self._times: dict[tuple[int, int], float] = {}
+        # The emulator gives a voice note the bot re-sends by file_id a length of 1 s (it
+        # keeps no length with the file); Telegram keeps the recording's. Seconds by
+        # file_unique_id, for the voice notes sent from the page.
+        self._voice_seconds: dict[str, int] = {}
         self._subscriptions: set[Subscription] = set()
         emu.on_event(self._on_emulator_event)
 
@@ -101,9 +105,15 @@ class EventHub:
 
     # --- views the API shares with the feed ---------------------------------------------
 
+    def remember_voice(self, file_unique_id: str, seconds: int) -> None:
+        self._voice_seconds[file_unique_id] = seconds
+
     def message_json(self, chat_id: int, raw: dict[str, Any]) -> dict[str, Any]:
         message = dict(raw)
         message_id = int(message["message_id"])
+        voice = message.get("voice")
+        if isinstance(voice, dict) and voice.get("file_unique_id") in self._voice_seconds:
+            message["voice"] = {**voice, "duration": self._voice_seconds[voice["file_unique_id"]]}
         message["from_bot"] = bool((message.get("from") or {}).get("is_bot"))
         message["sandbox_date"] = self._times.get((chat_id, message_id), float(message["date"]))
         return message

@@ -13,6 +13,8 @@ const ROLE_GROUPS = [
   ["newcomer", "新用户 Newcomers"],
 ];
 const LAYOUT_KEY = "gridbot-sandbox-panes";
+// A pane scrolled to within this many pixels of its end follows new messages.
+const NEAR_END = 48;
 
 const app = {
   personas: new Map(), // id -> persona
@@ -91,7 +93,14 @@ class Pane {
     this.el = template.content.firstElementChild.cloneNode(true);
     this.el.dataset.pane = String(this.id);
     this.q = (selector) => this.el.querySelector(selector);
-    this.messagesEl = this.q(".messages");
+    this.messagesEl = this.q(".messages"); // the scroller
+    this.streamEl = this.q(".stream"); // what it scrolls: day marks, messages, errors
+    this.unseenEl = this.q(".unseen");
+    // Following the newest message (the pane is at its end) or staying where the user
+    // scrolled to, with new messages counted on the "↓ n 条新消息" badge meanwhile.
+    this.following = true;
+    this.lastTop = 0;
+    this.unseen = new Map(); // "m<id>" or "e<seq>" -> element not yet scrolled into view
     this.input = this.q(".composer-input");
     this.wire();
     this.fillPicker();
@@ -141,24 +150,26 @@ class Pane {
       const deepLink = event.target.closest("[data-start]");
       if (deepLink) {
         event.preventDefault();
-        this.act("start", { payload: deepLink.dataset.start });
+        openLinkAs(deepLink.dataset.start, this);
       }
     });
+    this.messagesEl.addEventListener("scroll", () => this.onScroll(), { passive: true });
+    this.unseenEl.addEventListener("click", () => {
+      this.messagesEl.scrollTo({ top: this.messagesEl.scrollHeight, behavior: "smooth" });
+    });
+    // Whatever changes the height of the chat or of its content (a message, an edit, a
+    // photo that finishes loading, the reply keyboard coming or going) keeps a pane that
+    // follows at its end, before the change is painted.
+    const keepAtEnd = new ResizeObserver(() => {
+      if (this.following) this.jumpToEnd();
+    });
+    keepAtEnd.observe(this.messagesEl);
+    keepAtEnd.observe(this.streamEl);
   }
 
   fillPicker() {
     const select = this.q(".persona");
-    select.replaceChildren();
-    for (const [role, label] of ROLE_GROUPS) {
-      const people = [...app.personas.values()].filter((p) => p.role === role);
-      if (!people.length) continue;
-      const group = h("optgroup", { label });
-      for (const p of people) {
-        const where = p.scope || p.place || "";
-        group.append(h("option", { value: String(p.id) }, `${p.name} · ${p.role_label}${where ? " · " + where : ""}`));
-      }
-      select.append(group);
-    }
+    fillPersonaOptions(select);
     select.value = String(this.userId);
   }
 
@@ -199,8 +210,10 @@ class Pane {
       return;
     }
     if (snapshot.chat_id !== this.userId) return; // switched again meanwhile
-    this.messagesEl.replaceChildren();
+    this.streamEl.replaceChildren();
     this.bubbles.clear();
+    this.unseen.clear();
+    this.following = true;
     this.lastDay = null;
     const timeline = [
       ...snapshot.messages.map((m) => ({ at: m.sandbox_date, message: m })),
@@ -219,7 +232,8 @@ class Pane {
     this.loading = false;
     for (const event of this.buffer) this.apply(event);
     this.buffer = [];
-    this.scrollToEnd(true);
+    this.jumpToEnd();
+    this.renderUnseen();
   }
 
   apply(event) {
@@ -229,19 +243,21 @@ class Pane {
     }
     if (event.seq <= this.seq) return; // already part of the snapshot
     this.seq = event.seq;
-    const nearEnd = this.isNearEnd();
     switch (event.type) {
-      case "message":
-        this.upsert(event.message, true);
+      case "message": {
+        const bubble = this.upsert(event.message, true);
+        if (!event.message.from_bot) this.jumpToEnd(); // what one sends oneself, one sees
+        else this.noteIfUnseen(`m${event.message.message_id}`, bubble);
         if (JSON.stringify(event.reply_keyboard) !== JSON.stringify(this.keyboard)) {
           this.keyboard = event.reply_keyboard; // a new keyboard shows up, as in Telegram
           this.keyboardHidden = false;
         }
         this.renderKeyboard();
-        this.scrollToEnd(nearEnd || !event.message.from_bot);
         break;
+      }
       case "edit":
-        this.upsert(event.message, true);
+        // An edit further down than the user has scrolled is news too.
+        this.noteIfUnseen(`m${event.message.message_id}`, this.upsert(event.message, true));
         break;
       case "delete":
         this.remove(event.message_id);
@@ -250,8 +266,7 @@ class Pane {
         this.showAnswer(event.answer);
         break;
       case "rejected":
-        this.addError(event);
-        this.scrollToEnd(nearEnd);
+        this.noteIfUnseen(`e${event.seq}`, this.addError(event));
         break;
       default:
         break;
@@ -271,19 +286,23 @@ class Pane {
     } else {
       const day = dayKey(message.sandbox_date);
       if (day !== this.lastDay) {
-        this.messagesEl.append(h("div", { className: "day" }, h("span", {}, day)));
+        this.streamEl.append(h("div", { className: "day" }, h("span", {}, day)));
         this.lastDay = day;
       }
-      this.messagesEl.append(bubble);
+      this.streamEl.append(bubble);
       if (animate) bubble.classList.add("appear");
     }
     this.bubbles.set(message.message_id, bubble);
+    const key = `m${message.message_id}`;
+    if (this.unseen.has(key)) this.unseen.set(key, bubble);
+    return bubble;
   }
 
   remove(messageId) {
     const bubble = this.bubbles.get(messageId);
     if (!bubble) return;
     this.bubbles.delete(messageId);
+    if (this.unseen.delete(`m${messageId}`)) this.renderUnseen();
     bubble.classList.add("vanish");
     bubble.addEventListener("animationend", () => bubble.remove(), { once: true });
     setTimeout(() => bubble.remove(), 400); // in case animations are off
@@ -389,7 +408,8 @@ class Pane {
         return h("button", {
           type: "button",
           className: "ikb link",
-          onclick: () => this.act("start", { payload: deepLink }),
+          dataset: { start: deepLink },
+          onclick: () => openLinkAs(deepLink, this),
         }, `${button.text} ↗`);
       }
       return h("a", {
@@ -415,19 +435,20 @@ class Pane {
       h("div", { className: "error-line" }, `${event.method} → ${event.status} ${event.error}`),
       preview ? h("details", {}, h("summary", {}, "机器人想发送的内容 What the bot tried"),
         h("pre", {}, String(preview))) : null);
-    this.messagesEl.append(entry);
+    this.streamEl.append(entry);
+    return entry;
   }
 
   renderEmpty() {
-    const empty = this.messagesEl.querySelector(".empty-chat");
-    const hasContent = this.messagesEl.querySelector(".msg, .sys");
+    const empty = this.streamEl.querySelector(".empty-chat");
+    const hasContent = this.streamEl.querySelector(".msg, .sys");
     if (hasContent) {
       if (empty) empty.remove();
       return;
     }
     if (empty) return;
     const p = this.persona;
-    this.messagesEl.append(h("div", { className: "empty-chat" },
+    this.streamEl.append(h("div", { className: "empty-chat" },
       h("div", { className: "empty-logo" }, "网"),
       h("p", {}, `${app.bot.name || "网格通"} · @${app.bot.username}`),
       h("p", { className: "hint" }, p && p.role === "newcomer"
@@ -437,14 +458,53 @@ class Pane {
         "开始 START")));
   }
 
+  // --- following the newest message, or counting what arrives below ------------------------
+
   isNearEnd() {
     const el = this.messagesEl;
-    return el.scrollHeight - el.scrollTop - el.clientHeight < 120;
+    return el.scrollHeight - el.scrollTop - el.clientHeight <= NEAR_END;
   }
 
-  scrollToEnd(force) {
-    if (!force) return;
-    requestAnimationFrame(() => { this.messagesEl.scrollTop = this.messagesEl.scrollHeight; });
+  jumpToEnd() {
+    const el = this.messagesEl;
+    this.following = true;
+    el.scrollTop = el.scrollHeight;
+    this.lastTop = el.scrollTop;
+    if (this.unseen.size) {
+      this.unseen.clear();
+      this.renderUnseen();
+    }
+  }
+
+  onScroll() {
+    const top = this.messagesEl.scrollTop;
+    // Only the user scrolls up: content growing below (or our own jump while more
+    // arrives) never turns following off.
+    if (this.isNearEnd()) this.following = true;
+    else if (top < this.lastTop) this.following = false;
+    this.lastTop = top;
+    if (this.following) this.unseen.clear();
+    for (const [key, el] of this.unseen) {
+      if (!el.isConnected || !this.isBelowView(el)) this.unseen.delete(key);
+    }
+    this.renderUnseen();
+  }
+
+  isBelowView(el) {
+    // Below as long as not even its first lines (24 px) show at the bottom of the pane.
+    return el.getBoundingClientRect().top > this.messagesEl.getBoundingClientRect().bottom - 24;
+  }
+
+  noteIfUnseen(key, el) {
+    // A pane that follows scrolls to it anyway (the ResizeObserver above).
+    if (this.following || !this.isBelowView(el)) return;
+    this.unseen.set(key, el);
+    this.renderUnseen();
+  }
+
+  renderUnseen() {
+    this.unseenEl.hidden = this.unseen.size === 0;
+    this.q(".unseen-count").textContent = String(this.unseen.size);
   }
 
   // --- reply keyboard -------------------------------------------------------------------
@@ -525,7 +585,8 @@ class Pane {
     if (!file) return;
     const form = new FormData();
     form.append("file", file, file.name);
-    form.append("duration", String(await audioDuration(file)));
+    const seconds = await audioDuration(file);
+    if (seconds !== null) form.append("duration", seconds.toFixed(2));
     await this.upload("voice", form);
   }
 
@@ -637,19 +698,106 @@ class Pane {
 
 // --- page-level pieces ----------------------------------------------------------------------
 
-function audioDuration(file) {
+// The length of a voice file in seconds, or null if the browser cannot tell. Decoding
+// counts the samples, so it is right even for files whose header gives no length: a
+// recording made with MediaRecorder (WebM) reports an infinite <audio> duration.
+async function audioDuration(file) {
+  try {
+    const decoder = new OfflineAudioContext(1, 1, 48000);
+    const decoded = await decoder.decodeAudioData(await file.arrayBuffer());
+    if (decoded.duration > 0) return decoded.duration;
+  } catch (_) { /* not decodable here: ask the media element */ }
+  return mediaDuration(file);
+}
+
+function mediaDuration(file) {
   return new Promise((resolve) => {
     const audio = new Audio();
     const url = URL.createObjectURL(file);
+    let settled = false;
     const done = (seconds) => {
+      if (settled) return;
+      settled = true;
       URL.revokeObjectURL(url);
-      resolve(Math.max(1, Math.round(Number.isFinite(seconds) ? seconds : 3)));
+      resolve(Number.isFinite(seconds) && seconds > 0 ? seconds : null);
     };
-    audio.addEventListener("loadedmetadata", () => done(audio.duration), { once: true });
-    audio.addEventListener("error", () => done(3), { once: true });
-    setTimeout(() => done(3), 2000);
+    audio.addEventListener("loadedmetadata", () => {
+      if (Number.isFinite(audio.duration)) done(audio.duration);
+      else audio.currentTime = 1e9; // seeking to the end makes the browser find the length
+    });
+    audio.addEventListener("durationchange", () => {
+      if (Number.isFinite(audio.duration)) done(audio.duration);
+    });
+    audio.addEventListener("error", () => done(null), { once: true });
+    setTimeout(() => done(null), 3000);
+    audio.preload = "metadata";
     audio.src = url;
   });
+}
+
+// --- opening a t.me deep link as someone ---------------------------------------------------
+
+// A link to this bot (an invite, a building's QR…) found in a message: the user picks
+// whose Telegram opens it, one of the open panes or a new one; that chat then sends
+// /start <payload>, as tapping the link in Telegram does.
+function openLinkAs(payload, fromPane) {
+  const dialog = document.getElementById("open-as");
+  dialog.dataset.payload = payload;
+  const link = `https://t.me/${app.bot.username}?start=${payload}`;
+  document.getElementById("open-as-link").textContent = link;
+  const list = document.getElementById("open-as-panes");
+  list.replaceChildren();
+  for (const pane of app.panes) {
+    const p = pane.persona;
+    if (!p) continue;
+    list.append(h("button", {
+      type: "button",
+      className: "open-as-pane",
+      dataset: { user: String(p.id) },
+      onclick: () => {
+        closeLinkChooser();
+        pane.act("start", { payload });
+        pane.el.scrollIntoView({ behavior: "smooth", inline: "nearest", block: "nearest" });
+      },
+    }, h("b", {}, p.name), h("span", {}, ` · ${p.role_label}${pane === fromPane ? " · 本窗口 this pane" : ""}`)));
+  }
+  const select = document.getElementById("open-as-persona");
+  fillPersonaOptions(select);
+  // Links are mostly for someone not yet in the bot: a newcomer not on screen, if any.
+  const open = new Set(app.panes.map((p) => p.userId));
+  const newcomer = [...app.personas.values()].find((p) => p.role === "newcomer" && !open.has(p.id));
+  select.value = String(newcomer ? newcomer.id : nextPersona());
+  dialog.hidden = false;
+  select.focus();
+}
+
+function closeLinkChooser() {
+  document.getElementById("open-as").hidden = true;
+}
+
+function openLinkInNewPane(event) {
+  event.preventDefault();
+  const dialog = document.getElementById("open-as");
+  const userId = Number(document.getElementById("open-as-persona").value);
+  if (!app.personas.has(userId)) return;
+  closeLinkChooser();
+  const pane = addPane(userId);
+  pane.act("start", { payload: dialog.dataset.payload || "" });
+  pane.el.scrollIntoView({ behavior: "smooth", inline: "end", block: "nearest" });
+}
+
+function fillPersonaOptions(select) {
+  select.replaceChildren();
+  for (const [role, label] of ROLE_GROUPS) {
+    const people = [...app.personas.values()].filter((p) => p.role === role);
+    if (!people.length) continue;
+    const group = h("optgroup", { label });
+    for (const p of people) {
+      const where = p.scope || p.place || "";
+      group.append(h("option", { value: String(p.id) }, `${p.name} · ${p.role_label}${where ? " · " + where : ""}`));
+    }
+    select.append(group);
+  }
 }
 
 function showModal(title, text) {
@@ -851,8 +999,16 @@ async function main() {
   document.getElementById("modal-ok").addEventListener("click", () => {
     document.getElementById("modal").hidden = true;
   });
+  document.getElementById("open-as-new").addEventListener("submit", openLinkInNewPane);
+  document.getElementById("open-as-cancel").addEventListener("click", closeLinkChooser);
+  document.getElementById("open-as").addEventListener("click", (event) => {
+    if (event.target.id === "open-as") closeLinkChooser(); // a click beside the box
+  });
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape") document.getElementById("modal").hidden = true;
+    if (event.key === "Escape") {
+      document.getElementById("modal").hidden = true;
+      closeLinkChooser();
+    }
   });
   // A click outside a pane's popups closes them.
   document.addEventListener("click", (event) => {

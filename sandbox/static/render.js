@@ -2,6 +2,9 @@
 // formatting comes from the message's entities (what Telegram itself renders from), so
 // nothing the bot or a user wrote can turn into markup or script.
 export const SAFE_URL = /^(https?:|tg:|mailto:)/i;
+// What Telegram makes a tappable command: "/" and 1-32 letters, digits or "_" (and an
+// optional @bot), at the start of the text or after whitespace. "</b>" is not one.
+const COMMAND = /^\/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]{3,32})?$/;
 
 // --- tiny DOM helpers ------------------------------------------------------------------
 
@@ -47,7 +50,7 @@ function buildRange(parent, text, entities, start, end, botUsername) {
     let j = i + 1;
     const inner = [];
     while (j < entities.length && entities[j].offset < to) inner.push(entities[j++]);
-    const { node, container } = entityElement(entity, text.slice(from, to), botUsername);
+    const { node, container } = entityElement(entity, text, from, to, botUsername);
     buildRange(container, text, inner, from, to, botUsername);
     parent.append(node);
     pos = to;
@@ -56,7 +59,8 @@ function buildRange(parent, text, entities, start, end, botUsername) {
   if (pos < end) parent.append(text.slice(pos, end));
 }
 
-function entityElement(entity, visible, botUsername) {
+function entityElement(entity, text, from, to, botUsername) {
+  const visible = text.slice(from, to);
   const simple = { bold: "b", italic: "i", underline: "u", strikethrough: "s", code: "code" };
   if (simple[entity.type]) {
     const node = h(simple[entity.type]);
@@ -93,6 +97,10 @@ function entityElement(entity, visible, botUsername) {
       return { node, container: node };
     }
     case "bot_command": {
+      if (!isCommand(text, from, visible)) {
+        const plain = document.createDocumentFragment(); // not a command: just its text
+        return { node: plain, container: plain };
+      }
       // Telegram sends a tapped command; so does the sandbox.
       const node = h("span", { className: "command", role: "button", dataset: { command: visible } });
       return { node, container: node };
@@ -102,6 +110,10 @@ function entityElement(entity, visible, botUsername) {
       return { node, container: node };
     }
   }
+}
+
+function isCommand(text, from, visible) {
+  return COMMAND.test(visible) && (from === 0 || /\s/.test(text[from - 1]));
 }
 
 function normaliseUrl(text) {

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import sqlite3
+import struct
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 from bot.config import ConfigError
 from emulator import sample_png
 from sandbox import Sandbox, run_sandbox
+from sandbox.audio import ogg_seconds
 from storage.demo import DEMO_PERSONAS
 from storage.users import User
 
@@ -197,6 +199,88 @@ async def test_media_location_and_contact(sandbox: Sandbox, http: aiohttp.Client
     assert contact["contact"]["phone_number"] == persona.phone
     async with http.get("/api/files/nope") as response:
         assert response.status == 404
+
+
+def _ogg_crc(page: bytes) -> int:
+    crc = 0
+    for byte in page:
+        crc ^= byte << 24
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x04C11DB7 if crc & 0x80000000 else crc << 1) & 0xFFFFFFFF
+    return crc
+
+
+def _ogg_page(body: bytes, granule: int, sequence: int, flags: int = 0, serial: int = 7) -> bytes:
+    lacing = bytes([255] * (len(body) // 255) + [len(body) % 255])
+    header = struct.pack("<4sBBqIIIB", b"OggS", 0, flags, granule, serial, sequence, 0, len(lacing))
+    page = header + lacing + body
+    return page[:22] + struct.pack("<I", _ogg_crc(page)) + page[26:]
+
+
+def ogg_voice(seconds: float, codec: str = "opus", pre_skip: int = 312) -> bytes:
+    """An Ogg file laid out as an encoder writes one (identification header, comments,
+    then audio pages whose granule positions count samples); the audio itself is blank."""
+    if codec == "opus":
+        rate, skip = 48_000, pre_skip
+        head = b"OpusHead" + struct.pack("<BBHIhB", 1, 1, pre_skip, 16_000, 0, 0)
+        tags = b"OpusTags" + struct.pack("<I", 4) + b"test" + struct.pack("<I", 0)
+    else:
+        rate, skip = 44_100, 0
+        head = b"\x01vorbis" + struct.pack("<IBIiiiBB", 0, 1, rate, 0, 64_000, 0, 0xB8, 1)
+        tags = b"\x03vorbis" + struct.pack("<I", 4) + b"test" + struct.pack("<I", 0) + b"\x01"
+    pages = [_ogg_page(head, 0, 0, flags=2), _ogg_page(tags, 0, 1)]
+    total = skip + round(seconds * rate)
+    granule, sequence = skip, 2
+    while granule < total:
+        granule = min(total, granule + rate)
+        pages.append(_ogg_page(b"\x00" * 300, -1, sequence))  # a packet spanning pages
+        pages.append(
+            _ogg_page(b"\x00" * 40, granule, sequence + 1, flags=4 if granule == total else 0)
+        )
+        sequence += 2
+    return b"".join(pages)
+
+
+def test_an_ogg_file_tells_its_own_length() -> None:
+    assert ogg_seconds(ogg_voice(4.0)) == pytest.approx(4.0)
+    assert ogg_seconds(ogg_voice(2.5, pre_skip=3840)) == pytest.approx(2.5)
+    assert ogg_seconds(ogg_voice(7.25, codec="vorbis")) == pytest.approx(7.25)
+    # Not Ogg, or cut off before any audio page: the length is unknown.
+    assert ogg_seconds(b"\x1aE\xdf\xa3" + bytes(200)) is None  # WebM
+    assert ogg_seconds(ogg_voice(4.0)[:120]) is None
+    assert ogg_seconds(b"") is None
+
+
+async def test_a_voice_note_keeps_its_real_length(
+    sandbox: Sandbox, http: aiohttp.ClientSession
+) -> None:
+    """The page used to give a voice note whose length it could not read 3 s, and the
+    emulator gives one the bot sends on by file_id 1 s; a 4 s note shows 4″ in both."""
+
+    async def send(data: bytes, duration: str | None = None, status: int = 200) -> None:
+        form = aiohttp.FormData()
+        form.add_field("file", data, filename="note.ogg")
+        if duration is not None:
+            form.add_field("duration", duration)
+        async with http.post(f"/api/chats/{RESIDENT}/voice", data=form) as response:
+            assert response.status == status, await response.text()
+
+    async def lengths(user_id: int) -> list[int]:
+        chat = await get(http, f"/api/chats/{user_id}")
+        return [m["voice"]["duration"] for m in chat["messages"] if "voice" in m]
+
+    await send(ogg_voice(4.2))  # no duration: the Ogg file says how long it is
+    assert await lengths(RESIDENT) == [4]
+    # The bot sends it on to the grid worker by file_id, as with an appeal.
+    chat = await get(http, f"/api/chats/{RESIDENT}")
+    await sandbox.app.bot.send_voice(WORKER, chat["messages"][0]["voice"]["file_id"])
+    assert await lengths(WORKER) == [4]
+
+    await send(ogg_voice(4.2), duration="9")  # the file is believed over the page
+    await send(b"\x1aE\xdf\xa3" + bytes(500), duration="6.4")  # WebM: the page measured it
+    await send(b"\x1aE\xdf\xa3" + bytes(500), duration="soon", status=400)
+    await send(b"\x1aE\xdf\xa3" + bytes(500), duration="-3", status=400)
+    assert await lengths(RESIDENT) == [4, 4, 6]
 
 
 async def test_clock_advance_moves_the_reported_time(
