@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import html
 import secrets
+import time
 from typing import Any
 
 from .errors import EmulatorUsageError
 from .files import sample_ogg, sample_png
 from .formatting import detect_entities
+from .limits import Limits, Monotonic
 from .methods import photo_sizes
 from .server import BotApiServer
 from .views import ChatView
@@ -34,9 +36,18 @@ class BotAPIEmulator(BotApiServer):
         strict_html: bool = True,
         host: str = "127.0.0.1",
         port: int = 0,
+        limits: Limits | None = None,
+        monotonic: Monotonic = time.monotonic,
     ) -> None:
         super().__init__(
-            token, bot_username, bot_name, strict_html=strict_html, host=host, port=port
+            token,
+            bot_username,
+            bot_name,
+            strict_html=strict_html,
+            host=host,
+            port=port,
+            limits=limits,
+            monotonic=monotonic,
         )
         self.users: dict[int, EmulatedUser] = {}
 

@@ -1,4 +1,5 @@
-"""HTTP side of the emulator: Bot API routing, request decoding, records, fault injection."""
+"""HTTP side of the emulator: Bot API routing, request decoding, records, fault injection,
+flood limits (see ``limits``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from aiohttp import web
 from .api_methods import METHODS
 from .errors import ApiError, bad_request, forbidden, too_many_requests
 from .files import MAX_UPLOAD_BYTES, FileStore
+from .limits import FloodControl, Limits, Monotonic, Violation
 from .methods import HANDLERS, Context
 from .validation import Params, Upload
 from .world import EventCallback, World
@@ -47,6 +49,7 @@ class FailureRule:
     remaining: int
     retry_after: int | None
     description: str | None
+    penalty: bool = False
 
 
 class BotApiServer:
@@ -61,6 +64,8 @@ class BotApiServer:
         strict_html: bool = True,
         host: str = "127.0.0.1",
         port: int = 0,
+        limits: Limits | None = None,
+        monotonic: Monotonic = time.monotonic,
     ) -> None:
         bot_id = int(token.split(":", 1)[0])
         self.token = token
@@ -74,6 +79,8 @@ class BotApiServer:
         self.requests: list[RecordedRequest] = []
         self._failures: dict[int, list[FailureRule]] = {}
         self._blocked: set[int] = set()
+        self.flood = FloodControl(monotonic)
+        self.flood.configure(limits)
         self._method_names = {name.lower(): name for name in METHODS}
         self._runner: web.AppRunner | None = None
         self.app = web.Application(client_max_size=MAX_UPLOAD_BYTES + 1024 * 1024)
@@ -112,7 +119,9 @@ class BotApiServer:
         return [r for r in self.requests if r.chat_id == chat_id]
 
     def clear_records(self) -> None:
+        """Forget recorded requests, flood violations and the injected-429 count."""
         self.requests.clear()
+        self.flood.clear()
 
     def on_event(self, callback: EventCallback) -> None:
         self.world.on_event(callback)
@@ -124,16 +133,74 @@ class BotApiServer:
         retry_after: int | None = 3,
         times: int = 1,
         description: str | None = None,
+        *,
+        penalty: bool = False,
     ) -> None:
-        """Make the next ``times`` calls targeting ``chat_id`` fail with ``status``."""
-        rule = FailureRule(status, times, retry_after if status == 429 else None, description)
+        """Make the next ``times`` calls targeting ``chat_id`` fail with ``status``.
+
+        With ``penalty=True`` an injected 429 also holds back all of the bot's messages
+        for ``retry_after`` seconds, the way Telegram does (see ``limits``)."""
+        rule = FailureRule(
+            status, times, retry_after if status == 429 else None, description, penalty
+        )
         self._failures.setdefault(chat_id, []).append(rule)
 
-    def block(self, chat_id: int) -> None:
-        self._blocked.add(chat_id)
+    def block(self, *chat_ids: int) -> None:
+        """The users blocked the bot: calls aimed at their chats get 403 until they write
+        again (or ``unblock``)."""
+        self._blocked.update(chat_ids)
 
-    def unblock(self, chat_id: int) -> None:
-        self._blocked.discard(chat_id)
+    def unblock(self, *chat_ids: int) -> None:
+        self._blocked.difference_update(chat_ids)
+
+    @property
+    def blocked(self) -> frozenset[int]:
+        return frozenset(self._blocked)
+
+    # --- flood limits (see emulator.limits) ---------------------------------------------
+
+    @property
+    def limits(self) -> Limits | None:
+        """``None`` (the default): no flood limits. Assigning ``Limits(...)`` turns them
+        on with empty windows and no penalty; earlier violations are kept."""
+        return self.flood.limits
+
+    @limits.setter
+    def limits(self, limits: Limits | None) -> None:
+        self.flood.configure(limits)
+
+    @property
+    def monotonic(self) -> Monotonic:
+        """The clock flood windows and penalties are measured with."""
+        return self.flood.clock
+
+    @monotonic.setter
+    def monotonic(self, clock: Monotonic) -> None:
+        self.flood.clock = clock
+
+    @property
+    def violations(self) -> list[Violation]:
+        return self.flood.violations
+
+    @property
+    def violation_count(self) -> int:
+        return len(self.flood.violations)
+
+    @property
+    def injected_429_count(self) -> int:
+        return self.flood.injected_429s
+
+    def inject_429_every(
+        self, every: int | None, retry_after: int = 3, *, penalty: bool = True
+    ) -> None:
+        """Answer every ``every``-th message that would otherwise go through with 429 and
+        ``retry_after``, then (``penalty``) refuse messages until it has passed. ``None``
+        or 0 stops it. Independent of ``limits``."""
+        self.flood.inject_every(every, retry_after, penalty)
+
+    def penalty_remaining(self) -> float:
+        """Seconds the bot still has to wait after its last 429 (0 when free)."""
+        return self.flood.penalty_remaining()
 
     def _inject(self, chat_id: int | None) -> None:
         if chat_id is None:
@@ -148,6 +215,8 @@ class BotApiServer:
         if rule.remaining <= 0:
             rules.pop(0)
         if rule.status == 429:
+            if rule.penalty:
+                self.flood.penalize(rule.retry_after or 1)
             raise too_many_requests(rule.retry_after or 1)
         text = rule.description or _DEFAULT_FAILURE_TEXT.get(rule.status, "Injected failure")
         raise ApiError(rule.status, text)
@@ -201,6 +270,7 @@ class BotApiServer:
             params = Params(method, raw, uploads)
             chat_id = self._target_chat(method, params)
             params.check_required()
+            self.flood.admit(method, chat_id)
             self._inject(chat_id)
             handler = HANDLERS.get(method, _generic)
             result = await handler(self.context, params)
