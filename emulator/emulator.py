@@ -174,6 +174,7 @@ class BotAPIEmulator(BotApiServer):
         queue: bool = True,
     ) -> dict[str, Any]:
         stored = self.files.add("voice", ogg_bytes or sample_ogg(duration), None, "audio/ogg")
+        stored.duration = duration
         voice = {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,

@@ -30,6 +30,7 @@ class StoredFile:
     mime_type: str | None = None
     width: int = 0
     height: int = 0
+    duration: int = 0  # seconds, for voice notes and other audio/video
 
     @property
     def size(self) -> int:

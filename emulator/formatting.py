@@ -319,10 +319,12 @@ def parse_html(text: str, *, strict: bool = True) -> tuple[str, list[Entity]]:
     return visible, entities
 
 
+# A bot command is not recognised after a word character, "/", "<" or ">" (tdlib's rule),
+# so the "/b" of a typed "</b>" stays text.
 _AUTO_PATTERNS = (
     (
         "bot_command",
-        re.compile(r"(?<![\w/@#$])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![\w/#@])"),
+        re.compile(r"(?<![\w/<>@#$])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![\w/<>#@])"),
     ),
     ("url", re.compile(r"(?<![\w@/.])https?://[^\s<>\"]+[^\s<>\".,;:!?)\]'}]")),
     ("email", re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")),

@@ -203,7 +203,10 @@ def media_object(stored: StoredFile, field: str, p: Params | None) -> Any:
     if field in ("document", "audio", "animation", "video") and stored.file_name:
         base["file_name"] = stored.file_name
     if field in ("voice", "audio", "video", "animation", "video_note"):
-        base["duration"] = p.integer("duration", 1) if p else 1
+        # A file sent on by file_id keeps the length it was stored with.
+        if p is not None and p.get("duration") is not None:
+            stored.duration = p.integer("duration", 1)
+        base["duration"] = stored.duration or 1
     if field == "voice":
         base.setdefault("mime_type", "audio/ogg")
     if field in ("video", "animation"):

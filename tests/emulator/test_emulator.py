@@ -269,8 +269,7 @@ async def test_good_html_becomes_text_and_entities(
         ("bold", 0, 2, None, None),
         ("italic", 1, 1, None, None),
         ("text_link", 3, 4, "https://example.org/?a=1&b=2", None),
-        # Telegram itself marks "/script" from the escaped user text as a command.
-        ("bot_command", 33, 7, None, None),
+        # No command in "</script>": Telegram (tdlib) skips a "/" right after "<".
         ("spoiler", 45, 1, None, None),
         ("pre", 46, 5, None, "python"),
         ("expandable_blockquote", 51, 1, None, None),
@@ -558,3 +557,23 @@ async def test_stop_releases_pending_long_poll(emu: BotAPIEmulator, bot: Bot) ->
     await asyncio.sleep(0.1)
     await asyncio.wait_for(emu.stop(), 2)
     assert await asyncio.wait_for(poll, 2) == []
+
+
+async def test_a_voice_note_sent_on_by_file_id_keeps_its_length(
+    emu: BotAPIEmulator, bot: Bot, user: EmulatedUser
+) -> None:
+    raw = emu.send_voice(user, duration=4, queue=False)
+    file_id = raw["message"]["voice"]["file_id"]
+    passed_on = await bot.send_voice(user.id, file_id)
+    assert passed_on.voice is not None and passed_on.voice.duration == 4
+
+
+def test_only_a_real_command_becomes_a_command_entity() -> None:
+    from emulator.formatting import detect_entities
+
+    text = "粗体 <b>字</b> 和 /help，/start@gridbot_test_bot 也算"
+    commands = [e for e in detect_entities(text) if e["type"] == "bot_command"]
+    assert [text[e["offset"] : e["offset"] + e["length"]] for e in commands] == [
+        "/help",
+        "/start@gridbot_test_bot",
+    ]
