@@ -59,11 +59,19 @@ def build_parser() -> argparse.ArgumentParser:
     qr = sub.add_parser(
         "qr",
         help="write printable QR codes for buildings",
-        description="Write a PNG per building and a PDF sheet per community.",
+        description="Write a PNG per building and, per community, an A4 PDF sheet of "
+        "its codes to cut out (<community>.pdf) and a PDF of door posters, one page per "
+        "building with the grid workers who chose to be public (<community>-posters.pdf).",
     )
     qr.add_argument("--out", type=Path, default=Path("qr-codes"), help="output folder")
     qr.add_argument("--community", help="only this community (its code)")
     qr.add_argument("--bot-username", help="bot username for the links (default: ask Telegram)")
+    qr.add_argument(
+        "--poster-size",
+        choices=("A4", "A5"),
+        default="A5",
+        help="page size of the door posters (default: A5)",
+    )
 
     report = sub.add_parser(
         "report",
@@ -210,13 +218,17 @@ async def _qr(args: argparse.Namespace, settings: Settings) -> int:
                     str(username),
                     community_code=args.community,
                     font_path=settings.qr_font,
+                    poster_size=args.poster_size,
                 )
             except ValueError as exc:
                 print(f"gridbot: {exc}", file=sys.stderr)
                 return 1
     finally:
         await engine.dispose()
-    print(f"wrote {len(report.pngs)} PNG files and {len(report.pdfs)} PDF sheets to {args.out}")
+    print(
+        f"wrote {len(report.pngs)} PNG files, {len(report.pdfs)} PDF sheets and "
+        f"{len(report.posters)} {args.poster_size} poster PDFs to {args.out}"
+    )
     return 0
 
 

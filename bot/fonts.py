@@ -7,6 +7,7 @@ import logging
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -30,24 +31,39 @@ def find_cjk_font(explicit: str | None = None) -> str | None:
 
     Order: the path the caller gives (the QR_FONT setting), $QR_FONT, well-known
     locations, then fontconfig."""
+    return next(cjk_font_candidates(explicit), None)
+
+
+def cjk_font_candidates(explicit: str | None = None) -> Iterator[str]:
+    """Every font file with Chinese glyphs, best first (the order of ``find_cjk_font``),
+    for a caller that cannot use some of them: reportlab embeds only TrueType outlines,
+    not the CFF ones of Noto Sans CJK."""
+    seen: set[str] = set()
     for wanted in (explicit, os.environ.get("QR_FONT")):
-        if not wanted:
+        if not wanted or wanted in seen:
             continue
+        seen.add(wanted)
         if Path(wanted).is_file():
-            return wanted
-        log.warning("QR font %s does not exist; looking for another Chinese font", wanted)
+            yield wanted
+        else:
+            log.warning("QR font %s does not exist; looking for another Chinese font", wanted)
     for candidate in CJK_FONT_CANDIDATES:
-        if Path(candidate).is_file():
-            return candidate
-    return _fontconfig_cjk_font()
+        if candidate not in seen and Path(candidate).is_file():
+            seen.add(candidate)
+            yield candidate
+    # Asked only when the caller wants more than the well-known fonts: it runs fc-list.
+    for candidate in _fontconfig_cjk_fonts():
+        if candidate not in seen:
+            seen.add(candidate)
+            yield candidate
 
 
-def _fontconfig_cjk_font() -> str | None:
+def _fontconfig_cjk_fonts() -> list[str]:
     # fc-list (unlike fc-match, which always answers with *some* font) only lists fonts
     # that really cover Chinese.
     fc_list = shutil.which("fc-list")
     if fc_list is None:
-        return None
+        return []
     try:
         out = subprocess.run(
             [fc_list, ":lang=zh-cn", "file"],
@@ -57,10 +73,9 @@ def _fontconfig_cjk_font() -> str | None:
             check=False,
         ).stdout
     except (OSError, subprocess.SubprocessError):
-        return None
-    files = sorted(
+        return []
+    return sorted(
         line.strip().rstrip(":")
         for line in out.splitlines()
         if line.strip().lower().endswith((".ttf:", ".ttc:", ".otf:", ".otc:"))
     )
-    return files[0] if files else None

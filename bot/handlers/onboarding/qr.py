@@ -1,5 +1,6 @@
-"""Printable building QR codes (``gridbot qr``): one PNG per building to stick by the
-entrance, and one A4 PDF sheet per community for the office printer.
+"""Printable building QR codes (``gridbot qr``): one PNG per building, and per community
+an A4 PDF sheet of all its codes to cut out and a PDF of door posters (one page per
+building, see ``posters``) for the office printer.
 
 Scanning a code opens the bot with ``/start b_<qr_token>``, which binds the resident to
 that building."""
@@ -10,48 +11,59 @@ import asyncio
 import io
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import segno
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.fonts import find_cjk_font
 from bot.handlers.onboarding.deeplinks import building_link
+from bot.handlers.onboarding.pdf import (
+    MM,
+    QR_BORDER,
+    PdfFont,
+    draw_qr,
+    load_pdf_font,
+    new_canvas,
+    qr_symbol,
+    warn_missing_glyphs,
+)
+from bot.handlers.onboarding.posters import (
+    DEFAULT_POSTER_SIZE,
+    POSTER_SIZES,
+    Poster,
+    posters_pdf,
+)
+from bot.handlers.onboarding.text_fit import TITLE_SEPARATOR, fit_lines
 from storage.hierarchy import HierarchyRepo, Node, NodeKind
+from storage.staff.profiles import ProfileRepo, PublicContact
 
 log = logging.getLogger(__name__)
 
 
 TAGLINE = "扫码绑定楼栋 · 网格通"
-TITLE_SEPARATOR = " · "
-
-# Error correction Q survives a quarter of the code being dirty or scratched (it hangs
-# in stairwells); the quiet zone of 4 modules is what the QR standard asks for.
-QR_ERROR = "q"
-QR_BORDER = 4
 PNG_MIN_WIDTH = 720  # ≈ 6 cm at 300 dpi
 
 PDF_COLUMNS = 3
 PDF_ROWS = 4
-PDF_FONT = "STSong-Light"  # built into reportlab's CID support: no font file needed
 
 
 @dataclass
 class QrReport:
     pngs: list[Path] = field(default_factory=list)
-    pdfs: list[Path] = field(default_factory=list)
+    pdfs: list[Path] = field(default_factory=list)  # the cut-out sheets
+    posters: list[Path] = field(default_factory=list)  # the door posters
 
 
 # --- one building ------------------------------------------------------------------------
 
 
 def _qr_image(link: str, min_width: int) -> Image.Image:
-    qr = segno.make(link, error=QR_ERROR, micro=False, boost_error=False)
+    qr = qr_symbol(link)
     modules = qr.symbol_size(border=QR_BORDER)[0]
     scale = max(1, -(-min_width // modules))  # whole pixels per module keep edges sharp
     buffer = io.BytesIO()
@@ -68,29 +80,6 @@ def _load_font(font_path: str, size: int) -> ImageFont.FreeTypeFont | None:
         return None
 
 
-def _fit_lines(text: str, width: float, measure: Callable[[str], float]) -> list[str]:
-    """Break ``text`` into lines no wider than ``width``: at " · " when possible (so a
-    community, grid or building name stays whole), else between characters."""
-    lines: list[str] = []
-    current = ""
-    for part in text.split(TITLE_SEPARATOR):
-        candidate = part if not current else current + TITLE_SEPARATOR + part
-        if measure(candidate) <= width:
-            current = candidate
-            continue
-        if current:
-            lines.append(current)
-        current = ""
-        for char in part:
-            if current and measure(current + char) > width:
-                lines.append(current)
-                current = ""
-            current += char
-    if current:
-        lines.append(current)
-    return lines
-
-
 def building_png(link: str, title: str, font_path: str | None) -> bytes:
     """The QR code of ``link`` with ``title`` and a tagline underneath, as PNG bytes.
 
@@ -105,7 +94,7 @@ def building_png(link: str, title: str, font_path: str | None) -> bytes:
         return out.getvalue()
     tag_font = _load_font(font_path, width // 26) if font_path else None
     scratch = ImageDraw.Draw(code)
-    lines = _fit_lines(
+    lines = fit_lines(
         title, width - 2 * margin, lambda s: float(scratch.textlength(s, font=title_font))
     )
     title_h = int(title_font.size * 1.3)
@@ -128,76 +117,58 @@ def building_png(link: str, title: str, font_path: str | None) -> bytes:
 # --- one community sheet -----------------------------------------------------------------
 
 
-def community_pdf(community_name: str, entries: Sequence[tuple[str, str]]) -> bytes:
+def community_pdf(
+    community_name: str, entries: Sequence[tuple[str, str]], font: PdfFont | None = None
+) -> bytes:
     """An A4 sheet (several pages if needed) of ``(title, link)`` codes with their names,
-    with light cut lines between them."""
+    with light cut lines between them. ``font`` defaults to ``load_pdf_font()``."""
     # reportlab is imported here: it is slow to import and only `gridbot qr` needs it.
     from reportlab.lib.pagesizes import A4
-    from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfgen import canvas
 
-    if PDF_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
+    font = font or load_pdf_font()
+    heading = f"{community_name}{TITLE_SEPARATOR}楼栋二维码"
+    warn_missing_glyphs(font, [heading, TAGLINE, *(t for t, _ in entries)], heading)
     out = io.BytesIO()
-    # invariant=1: the same data gives the same bytes (no timestamps), easy to diff.
-    pdf = canvas.Canvas(out, pagesize=A4, invariant=1)
-    pdf.setTitle(f"{community_name} 楼栋二维码")
+    pdf = new_canvas(out, A4, font, heading)
     page_w, page_h = A4
-    margin, header = 12 * mm, 14 * mm
+    margin, header = 12 * MM, 14 * MM
     cell_w = (page_w - 2 * margin) / PDF_COLUMNS
     cell_h = (page_h - 2 * margin - header) / PDF_ROWS
     per_page = PDF_COLUMNS * PDF_ROWS
     pages = max(1, -(-len(entries) // per_page))
     for page in range(pages):
-        pdf.setFont(PDF_FONT, 14)
+        pdf.setFont(font.name, 14)
         pdf.setFillGray(0)
-        pdf.drawString(margin, page_h - margin - 6 * mm, f"{community_name} · 楼栋二维码")
-        pdf.setFont(PDF_FONT, 9)
+        pdf.drawString(margin, page_h - margin - 6 * MM, heading)
+        pdf.setFont(font.name, 9)
         pdf.drawRightString(
-            page_w - margin, page_h - margin - 6 * mm, f"{TAGLINE}    {page + 1}/{pages}"
+            page_w - margin, page_h - margin - 6 * MM, f"{TAGLINE}    {page + 1}/{pages}"
         )
         top = page_h - margin - header
         for slot, (title, link) in enumerate(entries[page * per_page : (page + 1) * per_page]):
             row, col = divmod(slot, PDF_COLUMNS)
             x, y = margin + col * cell_w, top - (row + 1) * cell_h
-            _pdf_cell(pdf, x, y, cell_w, cell_h, title, link)
+            _pdf_cell(pdf, font, x, y, cell_w, cell_h, title, link)
         pdf.showPage()
     pdf.save()
     return out.getvalue()
 
 
-def _pdf_cell(pdf: Any, x: float, y: float, w: float, h: float, title: str, link: str) -> None:
-    from reportlab.pdfbase.pdfmetrics import stringWidth
-
+def _pdf_cell(
+    pdf: Any, font: PdfFont, x: float, y: float, w: float, h: float, title: str, link: str
+) -> None:
     pdf.setStrokeGray(0.8)
     pdf.setDash(2, 2)
     pdf.rect(x, y, w, h, stroke=1, fill=0)
     pdf.setDash()
     font_size, pad = 9.0, 6.0
     # Title lines first, so the code gets whatever height is left.
-    lines = _fit_lines(title, w - 2 * pad, lambda s: float(stringWidth(s, PDF_FONT, font_size)))
+    lines = fit_lines(title, w - 2 * pad, lambda s: font.width(s, font_size))
     text_h = len(lines) * font_size * 1.3 + pad
-    qr = segno.make(link, error=QR_ERROR, micro=False, boost_error=False)
-    matrix = [list(row) for row in qr.matrix_iter(scale=1, border=QR_BORDER)]
     size = min(w - 2 * pad, h - 2 * pad - text_h)
-    module = size / len(matrix)
     qx, qy = x + (w - size) / 2, y + h - pad - size
-    pdf.setFillGray(0)
-    # Vector modules, each row's dark runs merged: sharp at any print size, small file.
-    for r, bits in enumerate(matrix):
-        c = 0
-        while c < len(bits):
-            if not bits[c]:
-                c += 1
-                continue
-            start = c
-            while c < len(bits) and bits[c]:
-                c += 1
-            rx, ry = qx + start * module, qy + size - (r + 1) * module
-            pdf.rect(rx, ry, (c - start) * module, module, stroke=0, fill=1)
-    pdf.setFont(PDF_FONT, font_size)
+    draw_qr(pdf, link, qx, qy, size)
+    pdf.setFont(font.name, font_size)
     ty = qy - font_size * 1.2
     for line in lines:
         pdf.drawCentredString(x + w / 2, ty, line)
@@ -213,7 +184,7 @@ USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{4,32}$")
 class _Sheet:
     code: str
     name: str
-    buildings: list[tuple[str, str, str]]  # (building code, title, link)
+    buildings: list[tuple[str, Poster]]  # (building code, its poster)
 
 
 async def write_qr_codes(
@@ -223,16 +194,20 @@ async def write_qr_codes(
     *,
     community_code: str | None = None,
     font_path: str | None = None,
+    poster_size: str = DEFAULT_POSTER_SIZE,
 ) -> QrReport:
-    """Write ``<out>/<community>/<building>.png`` and ``<out>/<community>.pdf`` for every
-    community (or only ``community_code``). Raises ValueError for an unknown community or
-    a malformed bot username."""
+    """Write ``<out>/<community>/<building>.png``, the sheet ``<out>/<community>.pdf`` and
+    the door posters ``<out>/<community>-posters.pdf`` (``poster_size``: A4 or A5) for
+    every community (or only ``community_code``). Raises ValueError for an unknown
+    community or poster size, or a malformed bot username."""
     username = bot_username.strip().removeprefix("@")
     if not USERNAME_RE.match(username):
         raise ValueError(f"{bot_username!r} is not a Telegram bot username")
+    if poster_size not in POSTER_SIZES:
+        raise ValueError(f"poster size {poster_size!r} is not one of {', '.join(POSTER_SIZES)}")
     sheets = await _collect(session, username, community_code)
     # Rendering is CPU work and file writes: keep them off the event loop.
-    return await asyncio.to_thread(_render_all, out_dir, sheets, font_path)
+    return await asyncio.to_thread(_render_all, out_dir, sheets, font_path, poster_size)
 
 
 async def _collect(
@@ -250,6 +225,8 @@ async def _collect(
     else:
         communities = list(await repo.of_kind(NodeKind.COMMUNITY))
     grids = {g.id: g for g in await repo.of_kind(NodeKind.GRID, within)}
+    # Only the workers who chose to be public; the query leaves the others out.
+    workers = await ProfileRepo(session).grid_contacts(grids.keys())
     stmt = select(Node).where(Node.kind == NodeKind.BUILDING)
     if within is not None:
         stmt = stmt.where(Node.path.startswith(within.path))
@@ -270,15 +247,21 @@ async def _collect(
             by_community[community.id], key=lambda p: (_natural(p[0].code), _natural(p[1].code))
         )
         entries = [
-            (
-                b.code,
-                TITLE_SEPARATOR.join((community.name, g.name, b.name)),
-                building_link(username, str(b.qr_token)),
-            )
-            for g, b in pairs
+            (b.code, _poster(username, community, g, b, workers.get(g.id, []))) for g, b in pairs
         ]
         sheets.append(_Sheet(community.code, community.name, entries))
     return sheets
+
+
+def _poster(
+    username: str, community: Node, grid: Node, building: Node, workers: list[PublicContact]
+) -> Poster:
+    return Poster(
+        place=TITLE_SEPARATOR.join((community.name, grid.name)),
+        building=building.name,
+        link=building_link(username, str(building.qr_token)),
+        workers=tuple(workers),
+    )
 
 
 def _natural(text: str) -> list[int | str]:
@@ -292,7 +275,9 @@ def _file_name(code: str) -> str:
     return "_" + safe if set(safe) <= {"."} else safe
 
 
-def _render_all(out_dir: Path, sheets: list[_Sheet], font_path: str | None) -> QrReport:
+def _render_all(
+    out_dir: Path, sheets: list[_Sheet], font_path: str | None, poster_size: str
+) -> QrReport:
     report = QrReport()
     font = find_cjk_font(font_path)
     if font is None:
@@ -300,19 +285,23 @@ def _render_all(out_dir: Path, sheets: list[_Sheet], font_path: str | None) -> Q
             "no Chinese font found (set QR_FONT or install fonts-wqy-microhei); "
             "the PNG codes are written without their name labels"
         )
+    pdf_font = load_pdf_font(font)  # the same font, unless reportlab cannot embed it
     for sheet in sheets:
         if not sheet.buildings:
             log.info("community %s has no buildings; no QR codes written", sheet.code)
             continue
         folder = out_dir / _file_name(sheet.code)
         folder.mkdir(parents=True, exist_ok=True)
-        for code, title, link in sheet.buildings:
+        for code, poster in sheet.buildings:
             path = folder / f"{_file_name(code)}.png"
-            path.write_bytes(building_png(link, title, font))
+            path.write_bytes(building_png(poster.link, poster.title, font))
             report.pngs.append(path)
+        entries = [(poster.title, poster.link) for _, poster in sheet.buildings]
         pdf_path = out_dir / f"{_file_name(sheet.code)}.pdf"
-        pdf_path.write_bytes(
-            community_pdf(sheet.name, [(t, link) for _, t, link in sheet.buildings])
-        )
+        pdf_path.write_bytes(community_pdf(sheet.name, entries, pdf_font))
         report.pdfs.append(pdf_path)
+        posters = [poster for _, poster in sheet.buildings]
+        posters_path = out_dir / f"{_file_name(sheet.code)}-posters.pdf"
+        posters_path.write_bytes(posters_pdf(sheet.name, posters, poster_size, pdf_font))
+        report.posters.append(posters_path)
     return report
