@@ -18,6 +18,7 @@ class NoticeState(StrEnum):
     PAUSED = "paused"
     CANCELLED = "cancelled"
     DONE = "done"
+    RECALLED = "recalled"
 
 
 class Notice(Base):

@@ -3,6 +3,7 @@ one place the dialogs, the buttons on the progress message and the service all a
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from storage.hierarchy import Node, NodeKind
@@ -28,22 +29,31 @@ def may_send(staffing: Staffing, node: Node | None) -> NoticeProblem | None:
     return None
 
 
+RECALL_WITHIN = timedelta(hours=48)  # Telegram lets a bot delete its messages this long
+
+
 def may_manage(
     staffing: Staffing, notice: Notice | None, node: Node | None
 ) -> NoticeProblem | None:
-    """Pause, resume or cancel: the author, or an admin covering the notice's node."""
+    """Whether this person may act on a sent notice at all: its author, or an admin
+    covering its node."""
     if notice is None or node is None:
         return NoticeProblem.NOT_FOUND
     if notice.author_id != staffing.user_id and not staffing.covers(node, (Role.ADMIN,)):
         return NoticeProblem.NOT_ALLOWED
-    if notice.state in (NoticeState.DONE, NoticeState.CANCELLED):
-        return NoticeProblem.FINISHED
     return None
 
 
-def actions(staffing: Staffing, notice: Notice, node: Node | None) -> list[str]:
-    """The buttons the progress message offers now."""
-    if may_manage(staffing, notice, node) is not None:
-        return []
-    toggle = "resume" if notice.state == NoticeState.PAUSED else "pause"
-    return [toggle, "cancel"]
+def actions(state: str, failed: int, created_at: datetime, now: datetime) -> list[str]:
+    """What can be done to a notice now: the buttons under its progress message, and
+    the only presses the handler accepts."""
+    if state == NoticeState.SENDING:
+        return ["pause", "cancel"]
+    if state == NoticeState.PAUSED:
+        return ["resume", "cancel"]
+    if state in (NoticeState.DONE, NoticeState.CANCELLED):
+        found = ["resend"] if state == NoticeState.DONE and failed > 0 else []
+        if now - created_at < RECALL_WITHIN:
+            found.append("recall")
+        return found
+    return []

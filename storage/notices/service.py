@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Self
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.hierarchy import Node, NodeKind, within_path
@@ -31,6 +31,7 @@ COPY = "notice.copy"
 PROGRESS = "notice.progress"
 REMINDER = "notice.reminder"
 VISITS = "notice.visits"
+RECALL = "notice.recall"
 PAUSED_UNTIL = datetime(9999, 1, 1, tzinfo=UTC)  # held until resumed
 CANCELLED = "cancelled by the sender"
 ASKING = "asking"  # the progress message shows "cancel?" instead of its figures
@@ -207,6 +208,51 @@ class NoticeService:
         notice.state = NoticeState.CANCELLED
         notice.finished_at = self.now
         return await self.outbox.withdraw(COPY, notice.id, self.now, CANCELLED)
+
+    async def resend_failed(self, notice: Notice) -> int:
+        """Send again to those it failed for (not to those who blocked the bot)."""
+        blocked = select(User.id).where(User.blocked_at.is_not(None))
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.kind == COPY,
+                OutboxMessage.subject_id == notice.id,
+                OutboxMessage.failed_at.is_not(None),
+                OutboxMessage.user_id.not_in(blocked),
+            )
+            .values(failed_at=None, error=None, attempts=0, not_before=self.now)
+        )
+        again = int(getattr(result, "rowcount", 0) or 0)
+        if again:
+            notice.state = NoticeState.SENDING
+            notice.finished_at = None
+        return again
+
+    async def recall(self, notice: Notice) -> int:
+        """Delete it from every chat it reached (within Telegram's 48 hours); what has
+        not gone out yet is given up."""
+        await self.outbox.withdraw(COPY, notice.id, self.now, CANCELLED)
+        sent = (
+            await self.session.execute(
+                select(OutboxMessage.user_id, OutboxMessage.message_id).where(
+                    OutboxMessage.kind == COPY,
+                    OutboxMessage.subject_id == notice.id,
+                    OutboxMessage.message_id.is_not(None),
+                )
+            )
+        ).all()
+        for user_id, message_id in sent:
+            self.outbox.add(
+                [user_id],
+                RECALL,
+                now=self.now,
+                lane=Lane.BULK,
+                subject_id=notice.id,
+                message_id=int(message_id or 0),
+            )
+        notice.state = NoticeState.RECALLED
+        notice.finished_at = notice.finished_at or self.now
+        return len(sent)
 
     # --- progress -----------------------------------------------------------------------
 

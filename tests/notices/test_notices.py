@@ -307,3 +307,55 @@ async def test_too_long_is_said_not_cut_and_a_photo_keeps_its_media(
     [got] = _notices(harness, wang)
     assert got.raw.get("photo") and got.caption == "📢 通海社区通知\n\n施工区域见图"
     assert harness.emu.errors == []
+
+
+async def test_failed_ones_are_resent_and_a_notice_is_recalled_from_every_chat(
+    harness: Harness, world: World, clock: ManualClock
+) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    wang = await world.resident("王秀英")
+    li = await world.resident("李建国")
+    # Five refusals: the outbox's tries run out and the notice counts one failure.
+    harness.emu.fail(li.id, 400, None, times=5, description="Bad Request: chat not found")
+    await _write(harness, officer)
+    await _send(harness, officer)
+    for _ in range(6):  # the retries back off; each tick moves past the wait
+        clock.advance(timedelta(minutes=20))
+        await harness.tick()
+    assert "失败 1" in harness.last_text(officer)
+    assert harness.has_button(officer, "notice.button.resend")
+    harness.emu.clear_records()  # the refusals above were injected on purpose
+    await harness.press_key(officer, "notice.button.resend")
+    await harness.tick()
+    assert len(_notices(harness, li)) == 1 and len(_notices(harness, wang)) == 1
+    assert "失败 0" in harness.last_text(officer)
+
+    await harness.press_key(officer, "notice.button.recall")
+    assert harness.buttons(officer) == [
+        harness.label(officer, "notice.button.recall_yes"),
+        harness.label(officer, "notice.button.recall_no"),
+    ]
+    await harness.press_key(officer, "notice.button.recall_yes")
+    await harness.tick()
+    assert _notices(harness, wang) == [] and _notices(harness, li) == []
+    assert "已撤回" in harness.last_text(officer)
+    assert harness.buttons(officer) == []
+    assert harness.emu.errors == []
+
+
+async def test_a_recall_is_refused_after_48_hours(
+    harness: Harness, world: World, clock: ManualClock
+) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    wang = await world.resident("王秀英")
+    await _write(harness, officer)
+    await _send(harness, officer)
+    await harness.tick()
+    recall = harness.emu.press_button(
+        officer, harness.label(officer, "notice.button.recall"), queue=False
+    )
+    clock.advance(timedelta(hours=49))
+    await harness.feed(recall)
+    assert "48 小时" in harness.emu.chat(officer.id).callback_answers[-1]["text"]
+    assert len(_notices(harness, wang)) == 1
+    assert harness.emu.errors == []

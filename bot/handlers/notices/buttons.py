@@ -12,6 +12,7 @@ from bot.dialogs.notices.callbacks import NoticeAckPress, NoticeControl
 from bot.dialogs.notices.views import ack_keyboard
 from bot.i18n import Translator
 from storage.notices import NoticeService, may_manage
+from storage.notices.rules import actions
 from storage.notices.service import ASKING
 from storage.roles import Staffing
 from storage.services import Services
@@ -40,6 +41,33 @@ async def on_ack(
     await call.answer(t("notice.ack_not_yours"), show_alert=True)
 
 
+CONFIRMS = {"cancel": "cancel_yes", "recall": "recall_yes"}  # irreversible: asked first
+ACTIONS_OF = {
+    "cancel_yes": "cancel",
+    "recall_yes": "recall",
+    "cancel_no": "cancel",
+    "recall_no": "recall",
+}
+
+
+def _ask(t: Translator, notice_id: int, action: str) -> InlineKeyboardMarkup:
+    yes, no = f"{action}_yes", f"{action}_no"
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=t(f"notice.button.{yes}"),
+                    callback_data=NoticeControl(action=yes, notice_id=notice_id).pack(),
+                ),
+                InlineKeyboardButton(
+                    text=t(f"notice.button.{no}"),
+                    callback_data=NoticeControl(action=no, notice_id=notice_id).pack(),
+                ),
+            ]
+        ]
+    )
+
+
 async def on_control(
     call: CallbackQuery,
     callback_data: NoticeControl,
@@ -56,46 +84,39 @@ async def on_control(
         return
     assert notice is not None
     action = callback_data.action
+    progress = await service.progress(notice)
+    allowed = actions(notice.state, progress.failed, notice.created_at, services.now())
+    if ACTIONS_OF.get(action, action) not in allowed:
+        await call.answer(t("notice.problem.unavailable"), show_alert=True)
+        return
+    if action in CONFIRMS and call.message is not None:
+        # Cannot be undone: ask first, on the same message, once (a second press would
+        # change nothing on it). The next progress update puts the buttons back.
+        await call.answer(t(f"notice.{action}_ask"))
+        if notice.status_shown != ASKING:
+            notice.status_shown = ASKING
+            await call.bot.edit_message_reply_markup(  # type: ignore[union-attr]
+                chat_id=call.from_user.id,
+                message_id=call.message.message_id,
+                reply_markup=_ask(t, notice.id, action),
+            )
+        return
+    if action in ("cancel_no", "recall_no"):
+        await call.answer(t(f"notice.done.{action}"))
+        return
     if action == "pause":
         await service.pause(notice)
     elif action == "resume":
         await service.resume(notice)
-    elif action == "cancel" and call.message is not None:
-        # Cancelling cannot be undone: ask first, on the same message (once: a second
-        # press would change nothing on it).
-        if notice.status_shown == ASKING:
-            await call.answer(t("notice.cancel_ask"))
-            return
-        notice.status_shown = ASKING  # the next progress update puts the buttons back
-        ask = InlineKeyboardMarkup(
-            inline_keyboard=[
-                [
-                    InlineKeyboardButton(
-                        text=t("notice.button.cancel_yes"),
-                        callback_data=NoticeControl(
-                            action="cancel_yes", notice_id=notice.id
-                        ).pack(),
-                    ),
-                    InlineKeyboardButton(
-                        text=t("notice.button.cancel_no"),
-                        callback_data=NoticeControl(action="cancel_no", notice_id=notice.id).pack(),
-                    ),
-                ]
-            ]
-        )
-        await call.answer(t("notice.cancel_ask"))
-        await call.bot.edit_message_reply_markup(  # type: ignore[union-attr]
-            chat_id=call.from_user.id, message_id=call.message.message_id, reply_markup=ask
-        )
-        return
     elif action == "cancel_yes":
         await service.cancel(notice)
-    else:  # "cancel_no": the next progress update puts the buttons back
-        await call.answer(t("notice.done.cancel_no"))
-        return
+    elif action == "resend":
+        await service.resend_failed(notice)
+    elif action == "recall_yes":
+        await service.recall(notice)
     await services.audit.record(
         actor_id=call.from_user.id,
-        action=f"notice.{action}",
+        action=f"notice.{ACTIONS_OF.get(action, action)}",
         at=services.now(),
         object_type="notice",
         object_id=notice.id,

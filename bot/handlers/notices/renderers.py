@@ -17,7 +17,8 @@ from bot.dialogs.notices.views import (
 )
 from bot.formatting import e, local_time, split_messages
 from storage.notices import Notice, NoticeService, NoticeState
-from storage.notices.service import COPY, PROGRESS, REMINDER, VISITS
+from storage.notices.rules import RECALL_WITHIN, actions
+from storage.notices.service import COPY, PROGRESS, RECALL, REMINDER, VISITS
 from storage.outbox import OutboxMessage
 
 
@@ -61,10 +62,9 @@ async def render_progress(r: Rendering) -> list[Send]:
     if not shown:
         raise Gone("nothing to show")
     text = progress_text(r.t, notice, shown, place, r.settings.send_rate)
-    state = shown.split(":", 1)[0]
-    actions = ["resume" if state == NoticeState.PAUSED else "pause", "cancel"]
+    state, failed = shown.split(":")[0], int(shown.split(":")[3])
     markup = control_keyboard(
-        r.t, notice.id, actions if state in (NoticeState.SENDING, NoticeState.PAUSED) else []
+        r.t, notice.id, actions(state, failed, notice.created_at, r.services.now())
     )
     chat = r.chat_id
     existing = await r.services.get(NoticeService).progress_message_id(notice)
@@ -132,9 +132,19 @@ async def render_visits(r: Rendering) -> list[Send]:
     return [send(text) for text in split_messages(blocks)]
 
 
+async def render_recall(r: Rendering) -> list[Send]:
+    notice, _ = await _notice(r)
+    message_id = int(r.params.get("message_id", 0))
+    if r.services.now() - notice.created_at >= RECALL_WITHIN or not message_id:
+        raise Gone("too old to delete")
+    chat = r.chat_id
+    return [lambda: r.bot.delete_message(chat, message_id)]
+
+
 RENDERERS: dict[str, Renderer] = {
     COPY: render_copy,
     PROGRESS: render_progress,
     REMINDER: render_reminder,
     VISITS: render_visits,
+    RECALL: render_recall,
 }
