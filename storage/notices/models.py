@@ -14,6 +14,7 @@ from storage.base import Base, TelegramId, UTCDateTime
 
 
 class NoticeState(StrEnum):
+    SCHEDULED = "scheduled"
     SENDING = "sending"
     PAUSED = "paused"
     CANCELLED = "cancelled"
@@ -42,6 +43,7 @@ class Notice(Base):
     blocked: Mapped[int] = mapped_column(default=0)  # left out: they had blocked the bot
     muted: Mapped[int] = mapped_column(default=0)  # left out: they muted non-urgent notices
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    send_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # when scheduled
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The progress message in the author's chat, and what it shows now.
     status_message_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -47,6 +47,8 @@ def may_manage(
 def actions(state: str, failed: int, created_at: datetime, now: datetime) -> list[str]:
     """What can be done to a notice now: the buttons under its progress message, and
     the only presses the handler accepts."""
+    if state == NoticeState.SCHEDULED:
+        return ["reschedule", "cancel"]
     if state == NoticeState.SENDING:
         return ["pause", "cancel"]
     if state == NoticeState.PAUSED:

@@ -96,8 +96,11 @@ class Progress:
     def finished(self) -> bool:
         return self.waiting == 0
 
-    def fingerprint(self, state: str) -> str:
-        return f"{state}:{self.sent}:{self.waiting}:{self.failed}:{self.blocked}:{self.acked}"
+    def fingerprint(self, state: str, send_at: datetime | None = None) -> str:
+        when = int(send_at.timestamp()) if send_at else 0
+        return (
+            f"{state}:{self.sent}:{self.waiting}:{self.failed}:{self.blocked}:{self.acked}:{when}"
+        )
 
 
 @dataclass(frozen=True)
@@ -152,10 +155,12 @@ class NoticeService:
         title: str | None = None,
         ack: bool = False,
         urgent: bool = False,
+        send_at: datetime | None = None,
     ) -> Notice:
         plan = await self.plan(node, roles, urgent)
         if not plan.count:
             raise NoticeError(NoticeProblem.EMPTY)
+        later = send_at is not None and send_at > self.now
         notice = Notice(
             author_id=author_id,
             node_id=node.id,
@@ -168,7 +173,8 @@ class NoticeService:
             entities=content.entities,
             ack_required=ack,
             urgent=urgent,
-            state=NoticeState.SENDING,
+            state=NoticeState.SCHEDULED if later else NoticeState.SENDING,
+            send_at=send_at if later else None,
             recipients=plan.count,
             blocked=plan.recipients.blocked,
             muted=plan.muted,
@@ -176,6 +182,11 @@ class NoticeService:
         )
         self.session.add(notice)
         await self.session.flush()
+        if not later:
+            self._owe(notice, plan)
+        return notice
+
+    def _owe(self, notice: Notice, plan: Plan) -> None:
         self.outbox.add(plan.now, COPY, now=self.now, lane=Lane.BULK, subject_id=notice.id)
         for until, user_ids in plan.later.items():
             self.outbox.add(
@@ -186,7 +197,46 @@ class NoticeService:
                 subject_id=notice.id,
                 not_before=until,
             )
-        return notice
+
+    async def start_due(self) -> int:
+        """Start the scheduled notices whose time has come, each once: the state moves
+        from scheduled to sending in one statement, so a second process finds nothing to
+        start. The audience is worked out now, as it stands at sending time."""
+        due = (
+            (
+                await self.session.execute(
+                    select(Notice.id).where(
+                        Notice.state == NoticeState.SCHEDULED, Notice.send_at <= self.now
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        started = 0
+        for notice_id in due:
+            claimed = await self.session.execute(
+                update(Notice)
+                .where(Notice.id == notice_id, Notice.state == NoticeState.SCHEDULED)
+                .values(state=NoticeState.SENDING)
+            )
+            if not getattr(claimed, "rowcount", 0):
+                continue
+            notice = await self.session.get(Notice, notice_id, populate_existing=True)
+            node = await self.session.get(Node, notice.node_id) if notice else None
+            if notice is None or node is None:
+                continue
+            roles = [AudienceRole(r) for r in notice.roles]
+            plan = await self.plan(node, roles, notice.urgent)
+            notice.recipients = plan.count
+            notice.blocked, notice.muted = plan.recipients.blocked, plan.muted
+            self._owe(notice, plan)
+            started += 1
+        return started
+
+    async def reschedule(self, notice: Notice, send_at: datetime) -> None:
+        if notice.state == NoticeState.SCHEDULED:
+            notice.send_at = send_at
 
     async def get(self, notice_id: int) -> Notice | None:
         return await self.session.get(Notice, notice_id)
@@ -287,7 +337,7 @@ class NoticeService:
         recipient, never an unchanged one)."""
         stmt = select(Notice).where(
             or_(
-                Notice.state.in_([NoticeState.SENDING, NoticeState.PAUSED]),
+                Notice.state.in_([NoticeState.SCHEDULED, NoticeState.SENDING, NoticeState.PAUSED]),
                 and_(Notice.finished_at.is_not(None), Notice.finished_at >= self.now - _ACKS),
             )
         )
@@ -297,7 +347,7 @@ class NoticeService:
             if notice.state == NoticeState.SENDING and progress.finished:
                 notice.state = NoticeState.DONE
                 notice.finished_at = self.now
-            shown = progress.fingerprint(notice.state)
+            shown = progress.fingerprint(notice.state, notice.send_at)
             if shown != notice.status_shown:
                 notice.status_shown = shown
                 self.outbox.add(

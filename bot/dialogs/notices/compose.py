@@ -6,17 +6,18 @@ buttons showed: a forged press cannot widen the audience."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram.enums import ContentType
 from aiogram.types import CallbackQuery, Message
 from aiogram_dialog import Dialog, DialogManager, ShowMode, Window
 from aiogram_dialog.widgets.input import MessageInput
-from aiogram_dialog.widgets.kbd import Button, Row, SwitchTo
+from aiogram_dialog.widgets.kbd import Button, Row, Start, SwitchTo
 
-from bot.dialogs.notices.states import NoticeCompose
+from bot.dialogs.notices.states import NoticeCompose, NoticeWhen
 from bot.dialogs.notices.views import header, room_left, with_header
-from bot.formatting import e, node_path
+from bot.formatting import e, local_time, node_path
 from bot.kit.context import Ctx, ctx
 from bot.kit.menu import open_menu, to_menu
 from bot.kit.notice import say, take_notice
@@ -231,7 +232,36 @@ async def on_review(call: CallbackQuery, _: Button, manager: DialogManager) -> N
 
 
 async def confirm_getter(dialog_manager: DialogManager, **kwargs: Any) -> dict[str, Any]:
-    return await audience_getter(dialog_manager, **kwargs)
+    data = await audience_getter(dialog_manager, **kwargs)
+    c = ctx(dialog_manager)
+    send_at = _send_at(c, dialog_manager)
+    data["when"] = (
+        c.t("notice.schedule.at", when=local_time(send_at, c.zone))
+        if send_at
+        else c.t("notice.schedule.now")
+    )
+    data["later"] = send_at is not None
+    data["send_now"] = data["can_send"] and send_at is None
+    data["send_later"] = data["can_send"] and send_at is not None
+    return data
+
+
+def _send_at(c: Ctx, manager: DialogManager) -> datetime | None:
+    """The chosen time, if still ahead (one chosen minutes ago may have passed)."""
+    raw = manager.dialog_data.get("send_at")
+    if not raw:
+        return None
+    moment = datetime.fromisoformat(str(raw))
+    return moment if moment > c.clock.now() + timedelta(minutes=1) else None
+
+
+async def on_when(start_data: Any, result: Any, manager: DialogManager) -> None:
+    if isinstance(result, dict) and result.get("send_at"):
+        manager.dialog_data["send_at"] = str(result["send_at"])
+
+
+async def on_now(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
+    manager.dialog_data.pop("send_at", None)
 
 
 async def on_send(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
@@ -244,6 +274,11 @@ async def on_send(call: CallbackQuery, _: Button, manager: DialogManager) -> Non
     d = manager.dialog_data
     roles = parse_roles(d.get("roles", []))
     content = Content(d["chat_id"], d["message_id"], d.get("media"), d["body"], d["entities"])
+    send_at = _send_at(c, manager)
+    if d.get("send_at") and send_at is None:
+        d.pop("send_at", None)
+        await toast(manager, c.t("notice.schedule.bad_time"), alert=True)
+        return
     try:
         sent = await c.services.get(NoticeService).send(
             author_id=c.user_id,
@@ -252,6 +287,7 @@ async def on_send(call: CallbackQuery, _: Button, manager: DialogManager) -> Non
             content=content,
             ack=bool(d.get("ack")),
             urgent=bool(d.get("urgent")),
+            send_at=send_at,
         )
     except NoticeError:
         await toast(manager, c.t("notice.nobody"), alert=True)
@@ -267,6 +303,10 @@ async def on_send(call: CallbackQuery, _: Button, manager: DialogManager) -> Non
         roles=",".join(r.value for r in roles),
         recipients=sent.recipients,
     )
+    if send_at is not None:
+        when = local_time(send_at, c.zone)
+        await open_menu(manager, c.t("notice.scheduled", id=sent.id, when=when))
+        return
     await open_menu(manager, c.t("notice.started", id=sent.id, count=sent.recipients))
 
 
@@ -323,7 +363,17 @@ def compose_dialog() -> Dialog:
         Window(
             notice_text(),
             L("notice.confirm"),
-            Button(L("notice.button.send"), id="send", on_click=on_send, when="can_send"),
+            Button(L("notice.button.send"), id="send", on_click=on_send, when="send_now"),
+            Button(
+                L("notice.button.send_later"),
+                id="send_later",
+                on_click=on_send,
+                when="send_later",
+            ),
+            Row(
+                Start(L("notice.button.schedule"), id="schedule", state=NoticeWhen.date),
+                Button(L("notice.button.now"), id="now", on_click=on_now, when="later"),
+            ),
             Row(
                 SwitchTo(L("notice.button.edit"), id="back", state=NoticeCompose.audience),
                 Button(L("common.cancel"), id="confirm_menu", on_click=to_menu),
@@ -331,4 +381,5 @@ def compose_dialog() -> Dialog:
             state=NoticeCompose.confirm,
             getter=confirm_getter,
         ),
+        on_process_result=on_when,
     )

@@ -16,3 +16,8 @@ class NoticeArchive(StatesGroup):
 
 class NoticePrefs(StatesGroup):
     main = State()
+
+
+class NoticeWhen(StatesGroup):
+    date = State()
+    time = State()

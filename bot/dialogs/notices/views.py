@@ -5,11 +5,12 @@ sender's progress message."""
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
 
 from bot.dialogs.notices.callbacks import NoticeAckPress, NoticeControl
-from bot.formatting import e
+from bot.formatting import e, local_time
 from bot.i18n import Translator
 from storage.notices import Notice, NoticeState
 
@@ -70,10 +71,24 @@ def control_keyboard(
     return InlineKeyboardMarkup(inline_keyboard=[row])
 
 
-def progress_text(t: Translator, notice: Notice, shown: str, place: str, rate: float) -> str:
+def progress_text(
+    t: Translator, notice: Notice, shown: str, place: str, rate: float, zone: ZoneInfo
+) -> str:
     """The progress message from a fingerprint (see ``Progress.fingerprint``): the figures
     the job saw, so two progress messages in a row never read the same."""
-    state, sent, waiting, failed, blocked, acked = shown.split(":")
+    state, sent, waiting, failed, blocked, acked, _when = shown.split(":")
+    if state == NoticeState.SCHEDULED and notice.send_at is not None:
+        return "\n".join(
+            [
+                t(
+                    "notice.progress.scheduled",
+                    id=notice.id,
+                    place=e(place),
+                    when=local_time(notice.send_at, zone),
+                ),
+                t("notice.progress.planned", total=notice.recipients),
+            ]
+        )
     lines = [
         t(f"notice.progress.{state}", id=notice.id, place=e(place)),
         t(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from bot.dialogs.notices.archive import archive_dialog
 from bot.dialogs.notices.compose import compose_dialog
 from bot.dialogs.notices.preferences import preferences_dialog
+from bot.dialogs.notices.schedule import schedule_dialog
 from bot.dialogs.notices.states import NoticeArchive, NoticeCompose, NoticePrefs
 from bot.handlers.notices import buttons, commands, jobs
 from bot.handlers.notices.config import notice_config
@@ -19,7 +20,7 @@ SENDERS = SUPERVISORS + ADMINS
 FEATURE = Feature(
     name="notices",
     routers=lambda: [commands.build_router(), buttons.build_router()],
-    dialogs=lambda: [compose_dialog(), archive_dialog(), preferences_dialog()],
+    dialogs=lambda: [compose_dialog(), schedule_dialog(), archive_dialog(), preferences_dialog()],
     renderers=RENDERERS,
     jobs=(
         Job("notices-progress", jobs.refresh_progress, every_seconds=5),

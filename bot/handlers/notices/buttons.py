@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from aiogram import Router
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram_dialog import DialogManager, StartMode
 
 from bot.dialogs.notices.callbacks import NoticeAckPress, NoticeControl
+from bot.dialogs.notices.states import NoticeWhen
 from bot.dialogs.notices.views import ack_keyboard
 from bot.i18n import Translator
 from storage.notices import NoticeService, may_manage
@@ -74,6 +76,7 @@ async def on_control(
     services: Services,
     staffing: Staffing,
     t: Translator,
+    dialog_manager: DialogManager,
 ) -> None:
     service = services.get(NoticeService)
     notice = await service.get(callback_data.notice_id)
@@ -100,6 +103,12 @@ async def on_control(
                 message_id=call.message.message_id,
                 reply_markup=_ask(t, notice.id, action),
             )
+        return
+    if action == "reschedule":
+        await call.answer()
+        await dialog_manager.start(
+            NoticeWhen.date, data={"notice_id": notice.id}, mode=StartMode.RESET_STACK
+        )
         return
     if action in ("cancel_no", "recall_no"):
         await call.answer(t(f"notice.done.{action}"))

@@ -11,9 +11,11 @@ from storage.notices import NoticeService
 
 async def refresh_progress(context: JobContext) -> int:
     async with context.services() as s:
-        queued = await s.get(NoticeService).refresh_progress()
+        service = s.get(NoticeService)
+        started = await service.start_due()
+        queued = await service.refresh_progress()
         await s.commit()
-    return queued
+    return started + queued
 
 
 async def follow_up(context: JobContext) -> int:

@@ -61,7 +61,7 @@ async def render_progress(r: Rendering) -> list[Send]:
     shown = r.params.get("shown")
     if not shown:
         raise Gone("nothing to show")
-    text = progress_text(r.t, notice, shown, place, r.settings.send_rate)
+    text = progress_text(r.t, notice, shown, place, r.settings.send_rate, r.settings.zone)
     state, failed = shown.split(":")[0], int(shown.split(":")[3])
     markup = control_keyboard(
         r.t, notice.id, actions(state, failed, notice.created_at, r.services.now())

@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("blocked", sa.Integer(), nullable=False),
         sa.Column("muted", sa.Integer(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("send_at", UTCDateTime(), nullable=True),
         sa.Column("finished_at", UTCDateTime(), nullable=True),
         sa.Column("status_message_id", sa.BigInteger(), nullable=True),
         sa.Column("status_shown", sa.String(length=200), nullable=True),
