@@ -25,7 +25,7 @@ TOKEN = "123456:TEST-TOKEN-gridbot"
 BOT_USERNAME = "gridbot_test_bot"
 
 
-async def wait_for(predicate: object, seconds: float = 30.0, every: float = 0.05) -> bool:
+async def wait_for(predicate: object, seconds: float = 60.0, every: float = 0.05) -> bool:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     while loop.time() < deadline:

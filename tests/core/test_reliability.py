@@ -127,7 +127,7 @@ async def _step(emu: BotAPIEmulator, user: EmulatedUser, action: object, expect:
     before = _texts(emu, user.id)
     assert callable(action)
     action()
-    assert await wait_for(lambda: _changed(emu, user.id, before, expect), seconds=30), (
+    assert await wait_for(lambda: _changed(emu, user.id, before, expect), seconds=60), (
         f"{user.id} waited for {expect!r}; chat: {_texts(emu, user.id)[-3:]}"
     )
 
@@ -237,7 +237,7 @@ async def test_killed_inside_a_sweep_escalates_once(
         assert await bot.died() == -9, bot.log()
         await bot.start()
         assert await wait_for(
-            lambda: sum("超时上报" in t for t in _texts(emu, COMMUNITY)) == 3, seconds=40
+            lambda: sum("超时上报" in t for t in _texts(emu, COMMUNITY)) == 3, seconds=90
         ), _texts(emu, COMMUNITY)
         await asyncio.sleep(1.5)
         assert await _count(url, AppealEvent, AppealEvent.kind == "escalated") == 3
@@ -320,7 +320,7 @@ async def test_two_webhook_processes_share_updates_once_and_fire_deadlines_once(
             for person in people[5:]:
                 assert await wait_for(lambda p=person: len(_texts(emu, p.id)) >= 1)
             assert await wait_for(
-                lambda: sum("超时上报" in t for t in _texts(emu, COMMUNITY)) == 5, seconds=40
+                lambda: sum("超时上报" in t for t in _texts(emu, COMMUNITY)) == 5, seconds=90
             )
             await asyncio.sleep(2)
             for person in people[5:]:
