@@ -46,7 +46,14 @@ def parse_roles(values: Iterable[str]) -> list[AudienceRole]:
     return [r for r in AudienceRole if r.value in wanted]
 
 
-async def resolve(session: AsyncSession, node: Node, roles: Iterable[AudienceRole]) -> Recipients:
+async def resolve(
+    session: AsyncSession,
+    node: Node,
+    roles: Iterable[AudienceRole],
+    buildings: Iterable[int] = (),
+) -> Recipients:
+    """``buildings`` (ids within ``node``) narrows the residents to those buildings;
+    empty means all of them."""
     chosen = set(roles)
     ids: set[int] = set()
     if AudienceRole.RESIDENTS in chosen:
@@ -55,6 +62,9 @@ async def resolve(session: AsyncSession, node: Node, roles: Iterable[AudienceRol
             .join(Node, Node.id == User.building_id)
             .where(within_path(Node.path, node.path), User.consent_at.is_not(None))
         )
+        only = sorted(set(buildings))
+        if only:
+            stmt = stmt.where(Node.id.in_(only))
         ids.update(int(i) for i in (await session.execute(stmt)).scalars())
     staff_roles = ([Role.WORKER.value] if AudienceRole.WORKERS in chosen else []) + (
         _STAFF_ROLES if AudienceRole.STAFF in chosen else []

@@ -29,6 +29,8 @@ class Notice(Base):
     author_id: Mapped[int] = mapped_column(TelegramId)
     node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
     audience: Mapped[str] = mapped_column(String(64))  # AudienceRole values, comma-separated
+    # Residents of only these buildings (ids, comma-separated); empty: the whole node.
+    buildings: Mapped[str] = mapped_column(Text, default="")
     title: Mapped[str | None] = mapped_column(String(80))
     # The officer's own message: copied (media) or re-sent with its entities (text).
     source_chat_id: Mapped[int] = mapped_column(TelegramId)
@@ -59,6 +61,10 @@ class Notice(Base):
     @property
     def roles(self) -> list[str]:
         return [r for r in self.audience.split(",") if r]
+
+    @property
+    def building_ids(self) -> list[int]:
+        return [int(b) for b in self.buildings.split(",") if b]
 
 
 class NoticeAck(Base):

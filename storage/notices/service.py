@@ -127,8 +127,14 @@ class NoticeService:
 
     # --- composing and sending --------------------------------------------------------
 
-    async def plan(self, node: Node, roles: Iterable[AudienceRole], urgent: bool) -> Plan:
-        recipients = await resolve(self.session, node, roles)
+    async def plan(
+        self,
+        node: Node,
+        roles: Iterable[AudienceRole],
+        urgent: bool,
+        buildings: Iterable[int] = (),
+    ) -> Plan:
+        recipients = await resolve(self.session, node, roles, buildings)
         if urgent:
             return Plan(recipients, list(recipients.user_ids), {}, 0)
         now: list[int] = []
@@ -156,8 +162,9 @@ class NoticeService:
         ack: bool = False,
         urgent: bool = False,
         send_at: datetime | None = None,
+        buildings: Sequence[int] = (),
     ) -> Notice:
-        plan = await self.plan(node, roles, urgent)
+        plan = await self.plan(node, roles, urgent, buildings)
         if not plan.count:
             raise NoticeError(NoticeProblem.EMPTY)
         later = send_at is not None and send_at > self.now
@@ -165,6 +172,7 @@ class NoticeService:
             author_id=author_id,
             node_id=node.id,
             audience=",".join(r.value for r in roles),
+            buildings=",".join(str(b) for b in sorted(set(buildings))),
             title=title,
             source_chat_id=content.chat_id,
             source_message_id=content.message_id,
@@ -227,7 +235,7 @@ class NoticeService:
             if notice is None or node is None:
                 continue
             roles = [AudienceRole(r) for r in notice.roles]
-            plan = await self.plan(node, roles, notice.urgent)
+            plan = await self.plan(node, roles, notice.urgent, notice.building_ids)
             notice.recipients = plan.count
             notice.blocked, notice.muted = plan.recipients.blocked, plan.muted
             self._owe(notice, plan)

@@ -359,3 +359,30 @@ async def test_a_recall_is_refused_after_48_hours(
     assert "48 小时" in harness.emu.chat(officer.id).callback_answers[-1]["text"]
     assert len(_notices(harness, wang)) == 1
     assert harness.emu.errors == []
+
+
+async def test_in_a_grid_some_buildings_only_and_a_forged_building_is_ignored(
+    harness: Harness, world: World
+) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    first = await world.resident("王秀英", world.tree.building)
+    second = await world.resident("李建国", world.tree.building2)
+    await _write(harness, officer)
+    await harness.press(officer, "第一网格")
+    assert "将发送给 2 人" in harness.last_text(officer)
+    await harness.press(officer, "⬜ 2号楼")
+    assert "将发送给 1 人" in harness.last_text(officer)
+    screen = harness.last(officer)
+    data = next(
+        d
+        for row in harness.emu.chat(officer.id).inline_buttons()
+        for text, d in row
+        if text == "☑️ 2号楼"
+    )
+    # A building of another community, ticked by a forged press: nothing changes.
+    forged = data.replace(f"{world.tree.building2.id}:0", f"{world.tree.other_building.id}:1")
+    await harness.press_data(officer, screen.message_id, forged, forged=True)
+    assert "将发送给 1 人" in harness.last_text(officer)
+    await _send(harness, officer)
+    assert len(_notices(harness, second)) == 1 and _notices(harness, first) == []
+    assert harness.emu.errors == []

@@ -107,6 +107,8 @@ async def audience_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, 
         return {
             "allowed": False,
             "items": [],
+            "buildings": [],
+            "bhint": "",
             "roles": [],
             "where": "—",
             "count": 0,
@@ -125,7 +127,11 @@ async def audience_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, 
     repo = c.services.hierarchy
     roles = parse_roles(dialog_manager.dialog_data.get("roles", []))
     d = dialog_manager.dialog_data
-    plan = await c.services.get(NoticeService).plan(node, roles, bool(d.get("urgent")))
+    buildings = await _buildings(c, dialog_manager, node)
+    chosen = set(d.get("buildings", []))
+    plan = await c.services.get(NoticeService).plan(
+        node, roles, bool(d.get("urgent")), [b.id for b in buildings if b.id in chosen]
+    )
     recipients = plan.recipients
     children = [] if node.node_kind is NodeKind.GRID else list(await repo.children(node.id))
     parent = await repo.get(node.parent_id) if node.parent_id else None
@@ -133,6 +139,12 @@ async def audience_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, 
         "allowed": True,
         "where": e(node_path(await repo.ancestors(node))),
         "items": [(n.id, n.name) for n in children if n.node_kind is not NodeKind.BUILDING],
+        "bhint": c.t("notice.buildings_hint") if buildings else "",
+        # In a grid, residents of only some buildings; none ticked means all of them.
+        "buildings": [
+            (f"{b.id}:{0 if b.id in chosen else 1}", ("☑️ " if b.id in chosen else "⬜ ") + b.name)
+            for b in buildings
+        ],
         # Each role's button says what pressing it makes it, so a double tap sets the
         # same thing twice instead of undoing itself.
         "roles": [
@@ -171,6 +183,27 @@ async def on_role(call: CallbackQuery, _: Any, manager: DialogManager, item: str
     manager.dialog_data["roles"] = [r.value for r in parse_roles(r.value for r in chosen)]
 
 
+async def _buildings(c: Ctx, manager: DialogManager, node: Node) -> list[Node]:
+    if node.node_kind is not NodeKind.GRID:
+        return []
+    return list(await c.services.hierarchy.children(node.id))
+
+
+async def on_building(call: CallbackQuery, _: Any, manager: DialogManager, item: str) -> None:
+    c = ctx(manager)
+    node = await _node(c, manager)
+    value, _sep, wanted = item.partition(":")
+    known = {b.id for b in await _buildings(c, manager, node)} if node else set()
+    if not value.isdigit() or int(value) not in known or wanted not in ("0", "1"):
+        return  # forged, or a building of another grid
+    chosen = set(manager.dialog_data.get("buildings", []))
+    if wanted == "1":
+        chosen.add(int(value))
+    else:
+        chosen.discard(int(value))
+    manager.dialog_data["buildings"] = sorted(chosen)
+
+
 async def on_narrow(call: CallbackQuery, _: Any, manager: DialogManager, item: str) -> None:
     c = ctx(manager)
     node = await c.services.hierarchy.get(int(item)) if item.isdigit() else None
@@ -179,6 +212,7 @@ async def on_narrow(call: CallbackQuery, _: Any, manager: DialogManager, item: s
         return
     assert node is not None
     manager.dialog_data["node_id"] = node.id
+    manager.dialog_data["buildings"] = []
 
 
 async def on_up(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
@@ -190,6 +224,7 @@ async def on_up(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
         return
     assert parent is not None
     manager.dialog_data["node_id"] = parent.id
+    manager.dialog_data["buildings"] = []
 
 
 def _option(name: str, value: bool) -> Any:
@@ -288,6 +323,7 @@ async def on_send(call: CallbackQuery, _: Button, manager: DialogManager) -> Non
             ack=bool(d.get("ack")),
             urgent=bool(d.get("urgent")),
             send_at=send_at,
+            buildings=[int(b) for b in d.get("buildings", [])],
         )
     except NoticeError:
         await toast(manager, c.t("notice.nobody"), alert=True)
@@ -325,6 +361,7 @@ def compose_dialog() -> Dialog:
             L("notice.audience"),
             picker("role", "roles", on_role, width=3, when="allowed"),
             picker("narrow", "items", on_narrow, width=2, height=PAGE_HEIGHT, when="allowed"),
+            picker("bld", "buildings", on_building, width=3, height=PAGE_HEIGHT, when="allowed"),
             Row(
                 Button(L("notice.button.up"), id="up", on_click=on_up, when="can_go_up"),
                 Button(

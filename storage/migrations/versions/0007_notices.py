@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("author_id", TelegramId, nullable=False),
         sa.Column("node_id", sa.Integer(), nullable=False),
         sa.Column("audience", sa.String(length=64), nullable=False),
+        sa.Column("buildings", sa.Text(), nullable=False),
         sa.Column("title", sa.String(length=80), nullable=True),
         sa.Column("source_chat_id", TelegramId, nullable=False),
         sa.Column("source_message_id", sa.BigInteger(), nullable=False),
