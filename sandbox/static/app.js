@@ -198,6 +198,10 @@ class Pane {
   // --- snapshot and live events ---------------------------------------------------------
 
   async load() {
+    // Two loads can overlap (the pane is added, then the live connection says hello):
+    // only the newest applies its snapshot and the events buffered since, or an older
+    // one finishing last would wipe messages that arrived in between.
+    const generation = (this.loadGeneration = (this.loadGeneration || 0) + 1);
     this.loading = true;
     this.buffer = [];
     this.renderHeader();
@@ -205,10 +209,12 @@ class Pane {
     try {
       snapshot = await api(`/api/chats/${this.userId}`);
     } catch (error) {
+      if (generation !== this.loadGeneration) return;
       this.loading = false;
       this.toast(`无法加载 Could not load: ${error.message}`);
       return;
     }
+    if (generation !== this.loadGeneration) return; // a newer load is under way
     if (snapshot.chat_id !== this.userId) return; // switched again meanwhile
     this.streamEl.replaceChildren();
     this.bubbles.clear();

@@ -51,6 +51,7 @@ async def resolve(
     node: Node,
     roles: Iterable[AudienceRole],
     buildings: Iterable[int] = (),
+    leave_out: int | None = None,
 ) -> Recipients:
     """``buildings`` (ids within ``node``) narrows the residents to those buildings;
     empty means all of them."""
@@ -80,6 +81,7 @@ async def resolve(
             )
         )
         ids.update(int(i) for i in (await session.execute(stmt)).scalars())
+    ids.discard(leave_out or 0)
     if not ids:
         return Recipients()
     people: list[Row[int, str, str | None, datetime | None]] = []

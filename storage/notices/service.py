@@ -5,6 +5,7 @@ the one reminder and the grid workers' door-visit lists."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -133,8 +134,10 @@ class NoticeService:
         roles: Iterable[AudienceRole],
         urgent: bool,
         buildings: Iterable[int] = (),
+        author_id: int | None = None,
     ) -> Plan:
-        recipients = await resolve(self.session, node, roles, buildings)
+        """Who gets it and when; the author (who has the preview) is left out."""
+        recipients = await resolve(self.session, node, roles, buildings, leave_out=author_id)
         if urgent:
             return Plan(recipients, list(recipients.user_ids), {}, 0)
         now: list[int] = []
@@ -164,7 +167,7 @@ class NoticeService:
         send_at: datetime | None = None,
         buildings: Sequence[int] = (),
     ) -> Notice:
-        plan = await self.plan(node, roles, urgent, buildings)
+        plan = await self.plan(node, roles, urgent, buildings, author_id)
         if not plan.count:
             raise NoticeError(NoticeProblem.EMPTY)
         later = send_at is not None and send_at > self.now
@@ -235,7 +238,9 @@ class NoticeService:
             if notice is None or node is None:
                 continue
             roles = [AudienceRole(r) for r in notice.roles]
-            plan = await self.plan(node, roles, notice.urgent, notice.building_ids)
+            plan = await self.plan(
+                node, roles, notice.urgent, notice.building_ids, notice.author_id
+            )
             notice.recipients = plan.count
             notice.blocked, notice.muted = plan.recipients.blocked, plan.muted
             self._owe(notice, plan)
@@ -516,12 +521,9 @@ class NoticeService:
             return []
         if node.node_kind is NodeKind.GRID:
             return [node]
-        stmt = (
-            select(Node)
-            .where(Node.kind == NodeKind.GRID, within_path(Node.path, node.path))
-            .order_by(Node.path)
-        )
-        return list((await self.session.execute(stmt)).scalars())
+        stmt = select(Node).where(Node.kind == NodeKind.GRID, within_path(Node.path, node.path))
+        grids = (await self.session.execute(stmt)).scalars().all()
+        return sorted(grids, key=lambda g: natural(g.name))
 
     async def _reached_by_grid(self, notice: Notice) -> dict[int, list[Household]]:
         """Residents the notice reached, by the grid of their building."""
@@ -539,13 +541,14 @@ class NoticeService:
                 ),
             )
             .where(User.id.not_in(_STAFF))  # households, not colleagues
-            .order_by(building.c.name, User.id)
         )
         grouped: dict[int, list[Household]] = defaultdict(list)
         for user, building_name, grid_id in (await self.session.execute(stmt)).all():
             grouped[int(grid_id)].append(
                 Household(user.id, user.display_name, building_name, user.phone)
             )
+        for households in grouped.values():
+            households.sort(key=lambda h: (natural(h.building), h.user_id))
         return dict(grouped)
 
     # --- the archive ---------------------------------------------------------------------
@@ -560,6 +563,11 @@ class NoticeService:
                 or_(*(within_path(Node.path, p) for p in paths))
             )
         return list((await self.session.execute(stmt)).scalars())
+
+
+def natural(name: str) -> list[tuple[int, int | str]]:
+    """Sort key that puts 第2网格 before 第10网格 and 2号楼 before 10号楼."""
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", name)]
 
 
 _STAFF = select(RoleAssignment.user_id).where(RoleAssignment.revoked_at.is_(None))

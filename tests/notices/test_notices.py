@@ -386,3 +386,32 @@ async def test_in_a_grid_some_buildings_only_and_a_forged_building_is_ignored(
     await _send(harness, officer)
     assert len(_notices(harness, second)) == 1 and _notices(harness, first) == []
     assert harness.emu.errors == []
+
+
+async def test_the_sender_is_not_sent_her_own_notice(harness: Harness, world: World) -> None:
+    officer = await world.resident("郑红梅")  # she lives in the community she serves
+    async with harness.app.services() as s:
+        await s.staff.grant(
+            user_id=officer.id,
+            role=Role.COMMUNITY_STAFF,
+            node=world.tree.community,
+            granted_by=None,
+            now=s.now(),
+        )
+        await s.commit()
+    wang = await world.resident("王秀英")
+    await _write(harness, officer)
+    assert "将发送给 1 人" in harness.last_text(officer)
+    await _send(harness, officer, ack=True)
+    assert len(_notices(harness, wang)) == 1
+    # The preview is hers; no copy with a 已收到 button to confirm her own notice.
+    assert not any(m.raw.get("reply_markup") for m in _notices(harness, officer)), (
+        "the author was sent her own notice"
+    )
+
+
+def test_grids_and_buildings_sort_as_people_count() -> None:
+    from storage.notices.service import natural
+
+    names = ["10号楼", "2号楼", "第十网格", "1号楼"]
+    assert sorted(names, key=natural)[:3] == ["1号楼", "2号楼", "10号楼"]

@@ -130,7 +130,11 @@ async def audience_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, 
     buildings = await _buildings(c, dialog_manager, node)
     chosen = set(d.get("buildings", []))
     plan = await c.services.get(NoticeService).plan(
-        node, roles, bool(d.get("urgent")), [b.id for b in buildings if b.id in chosen]
+        node,
+        roles,
+        bool(d.get("urgent")),
+        [b.id for b in buildings if b.id in chosen],
+        author_id=c.user_id,
     )
     recipients = plan.recipients
     children = [] if node.node_kind is NodeKind.GRID else list(await repo.children(node.id))
