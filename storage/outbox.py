@@ -36,10 +36,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, aliased, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.base import Base, UTCDateTime
 
 MAX_ATTEMPTS = 5
+CLAIM_TRIES = 5
 UNCERTAIN = "uncertain: the sender stopped between sending and recording it"
 
 
@@ -162,19 +164,25 @@ class OutboxRepo:
         if self._postgres():
             # Several processes claim at once; each row goes to one of them.
             stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
-        message = (await self.session.execute(stmt)).scalar_one_or_none()
-        if message is None:
-            return None
-        result = await self.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message.id, OutboxMessage.claimed_at.is_(None))
-            .values(claimed_at=now, claimed_by=worker)
-            .execution_options(synchronize_session=False)
-        )
-        if not getattr(result, "rowcount", 0):
-            return None
-        message.claimed_at, message.claimed_by = now, worker
-        return message
+        # Another worker may take the row between the select and the update (SQLite has
+        # no SKIP LOCKED): look again rather than idle as if nothing were owed.
+        for _ in range(CLAIM_TRIES):
+            message = (await self.session.execute(stmt)).scalar_one_or_none()
+            if message is None:
+                return None
+            result = await self.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message.id, OutboxMessage.claimed_at.is_(None))
+                .values(claimed_at=now, claimed_by=worker)
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(result, "rowcount", 0):
+                # Already written by the update: not dirty, so the commit writes nothing.
+                set_committed_value(message, "claimed_at", now)
+                set_committed_value(message, "claimed_by", worker)
+                return message
+            self.session.expunge(message)
+        return None
 
     async def pending(self, now: datetime, limit: int = 100) -> Sequence[OutboxMessage]:
         """What is owed now, most urgent lane first, oldest first within a lane."""
