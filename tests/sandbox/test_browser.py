@@ -12,12 +12,10 @@ when GRIDBOT_DOCS_SCREENSHOT=1)."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
-from playwright.async_api import Browser, Locator, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from bot.i18n import translator
@@ -25,46 +23,13 @@ from emulator import sample_png
 from sandbox import Sandbox
 from storage.appeals import AppealPolicy, AppealService, Draft
 from storage.hierarchy import HierarchyRepo
-from tests.system import chromium
+from tests.sandbox.browsing import ARTIFACTS, ROOT, pane, press
 
 RESIDENT = 9_000_001  # 王秀英, 通海社区 第一网格 1号楼
 WORKER = 9_000_007  # 赵丽娟, that grid's worker
 COMMUNITY_STAFF = 9_000_011  # 郑红梅, 通海社区
 ADMIN = 9_000_018  # 韩立新, global admin
 NEWCOMER = 9_000_101  # 新居民 小周, not registered
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-# Bot round trips take milliseconds; this only bounds a failure.
-expect.set_options(timeout=10_000)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    executable = chromium()  # skipped on a bare machine, a failure on CI
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_ARGS
-        )
-        yield launched
-        await launched.close()
-
-
-def pane(page: Page, user_id: int) -> Locator:
-    return page.locator(f'.pane[data-user="{user_id}"]')
-
-
-async def press(chat: Locator, label: str) -> None:
-    """Press the newest inline button with this label, as a user would."""
-    await chat.locator(".ikb", has_text=label).last.click()
 
 
 async def test_an_appeal_travels_between_the_panes(browser: Browser) -> None:

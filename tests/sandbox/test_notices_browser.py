@@ -13,15 +13,12 @@ added for him. The final page is saved as artifacts/sandbox-notices.png."""
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
 from datetime import time, timedelta
-from pathlib import Path
 
-import pytest
-from playwright.async_api import Browser, Locator, Page, async_playwright, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
 from sandbox import Sandbox
-from tests.system import chromium
+from tests.sandbox.browsing import ARTIFACTS, pane, press
 
 RESIDENT = 9_000_001  # 王秀英, 通海社区 第一网格 1号楼: confirms
 NEIGHBOUR = 9_000_002  # 李建国, 通海社区 第二网格 5号楼: does not
@@ -33,41 +30,8 @@ HEADER = "📢 通海社区通知"
 PROGRESS = "通知 #1（通海社区）"
 # Ordinary notices wait out quiet hours (22:00-07:00); the play starts at 09:00 local.
 MORNING = time(9, 0)
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-# Bot round trips take milliseconds; this only bounds a failure.
-expect.set_options(timeout=10_000)
 # The progress job runs every 5 s of real time; a figure shows within one run and a send.
 PROGRESS_TIMEOUT = 20_000
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    executable = chromium()  # skipped on a bare machine, a failure on CI
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_ARGS
-        )
-        yield launched
-        await launched.close()
-
-
-def pane(page: Page, user_id: int) -> Locator:
-    return page.locator(f'.pane[data-user="{user_id}"]')
-
-
-async def press(chat: Locator, label: str) -> None:
-    """Press the newest inline button with this label, as a user would."""
-    await chat.locator(".ikb", has_text=label).last.click()
 
 
 async def type_in(chat: Locator, text: str) -> None:
