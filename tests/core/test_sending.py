@@ -137,3 +137,41 @@ async def test_per_chat_pacing_is_one_per_second(
     await sender.send(3202, lambda: bot.send_message(3202, "other chat"))
     assert now[0] - start < 0.05  # another chat is not held back by the first one
     assert len(emu.chat(3201).bot_messages) == 3
+
+
+async def test_senders_queued_during_a_429_pause_do_not_all_go_when_it_ends(
+    harness: Harness,
+    emu: BotAPIEmulator,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
+) -> None:
+    """Eight concurrent senders (the outbox's workers) through one Sender in real time:
+    a 429 arrives while the others hold their turns; when its pause ends they go one
+    by one at the configured rate, so no one-second window at the emulator holds more
+    than the limit (before, all eight went at once the moment the pause ended)."""
+    from asyncio import gather
+
+    from emulator.limits import Limits
+
+    ids = list(range(3101, 3161))
+    for uid in ids:
+        _known(emu, uid)
+    await _users(sessionmaker, clock, ids)
+    emu.limits = Limits(global_per_second=20, per_chat_per_second=1, enforce=False)
+    emu.inject_429_every(25, retry_after=1)
+    sender = Sender(sessionmaker, clock, global_rate=20)
+    bot = harness.bot
+    queue = list(ids)
+
+    async def worker() -> list[Outcome]:
+        done = []
+        while queue:
+            chat_id = queue.pop(0)
+            result = await sender.send(chat_id, lambda c=chat_id: bot.send_message(c, "通知"))
+            done.append(result.outcome)
+        return done
+
+    outcomes = [o for batch in await gather(*(worker() for _ in range(8))) for o in batch]
+    assert outcomes.count(Outcome.SENT) == len(ids)
+    assert emu.injected_429_count >= 2 and sender.pauses >= 2
+    assert emu.violations == []
