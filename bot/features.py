@@ -7,7 +7,7 @@ entries and commands sort by their own rank."""
 
 from __future__ import annotations
 
-from bot.handlers import appeals, home, notices, onboarding, privacy, staff
+from bot.handlers import appeals, home, notices, onboarding, partners, privacy, staff
 from bot.registry import Feature
 
 FEATURES: tuple[Feature, ...] = (
@@ -17,4 +17,5 @@ FEATURES: tuple[Feature, ...] = (
     privacy.FEATURE,
     appeals.FEATURE,
     notices.FEATURE,
+    partners.FEATURE,
 )

@@ -59,6 +59,7 @@ def test_every_feature_is_one_package_in_each_layer() -> None:
         "privacy",
         "appeals",
         "notices",
+        "partners",
     ]
     for feature in FEATURES:
         layers = ["bot/handlers", "bot/dialogs", "tests"]
@@ -76,6 +77,7 @@ def test_one_list_registers_everything() -> None:
         "appeal-deadlines",
         "notices-progress",
         "notices-follow-up",
+        "partner-orders",
     ]
     assert len(registry.forget_hooks()) >= 1
     assert [e.id for e in registry.menu][:3] == ["file", "urgent", "mine"]
@@ -85,6 +87,8 @@ def test_one_list_registers_everything() -> None:
         "new",
         "sos",
         "appeals",
+        "order",
+        "partner",
         "building",
         "privacy",
         "settings",

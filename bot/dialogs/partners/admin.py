@@ -1,0 +1,288 @@
+"""/partners for community staff (and those above): pending applications to decide, this
+month's points table with the partners the published rule proposes, the table as XLSX;
+and the two forms a pushed card opens: the reason for a rejection, and 派单 (picking a
+partner of the order's skill, those of its grid first)."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from typing import Any
+
+from aiogram.types import BufferedInputFile, CallbackQuery, ContentType, Message
+from aiogram_dialog import Dialog, DialogManager, Window
+from aiogram_dialog.widgets.input import MessageInput
+from aiogram_dialog.widgets.kbd import Back, Button, Column, SwitchTo
+from sqlalchemy import func, select
+
+from bot.dialogs.partners.states import PartnerAdmin, PartnerAssign, PartnerReject
+from bot.dialogs.partners.views import skill_label, skills_text
+from bot.formatting import e
+from bot.kit.context import Ctx, ctx, start_data
+from bot.kit.menu import close, close_to_menu, menu_button
+from bot.kit.notice import notice, say
+from bot.kit.text import L, notice_text
+from bot.kit.widgets import picker
+from storage.hierarchy import Node, NodeKind
+from storage.partners import (
+    OrderState,
+    Partner,
+    PartnerError,
+    PartnerService,
+    PartnerState,
+    ServiceOrder,
+)
+from storage.partners.rules import DECIDERS
+from storage.partners.service import MonthRow
+
+
+def _month(c: Ctx) -> tuple[datetime, datetime, str]:
+    local = c.clock.now().astimezone(c.zone)
+    start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    end = (start.replace(day=28) + (start.replace(day=28) - start.replace(day=1))).replace(day=1)
+    return start, end, f"{start.year}-{start.month:02d}"
+
+
+async def _community(c: Ctx) -> Node | None:
+    """The community this person manages partners of: their own, or the first one under
+    a street or district scope."""
+    for scope in c.staffing.scopes(DECIDERS):
+        if scope is not None and scope.node_kind is NodeKind.COMMUNITY:
+            return scope
+    for scope in c.staffing.scopes(DECIDERS):
+        found = await c.services.hierarchy.of_kind(NodeKind.COMMUNITY, within=scope)
+        if found:
+            return found[0]
+    return None
+
+
+async def _table(c: Ctx, community: Node) -> tuple[list[MonthRow], str]:
+    start, end, label = _month(c)
+    return await c.services.get(PartnerService).month(community.id, start, end), label
+
+
+async def admin_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    c = ctx(dialog_manager)
+    community = await _community(c)
+    if community is None:
+        return {"notice": notice(dialog_manager), "none": True, "some": False, "pending": 0}
+    service = c.services.get(PartnerService)
+    rows, label = await _table(c, community)
+    lines = [
+        c.t(
+            "partner.admin.table_line",
+            i=i,
+            name=e(r.name),
+            points=r.points,
+            confirmed=r.confirmed,
+            satisfied=r.satisfied,
+            rated=r.rated,
+            chased=c.t("partner.admin.chased", n=r.chased) if r.chased else "",
+        )
+        for i, r in enumerate(rows[:10], 1)
+        if r.points or r.confirmed
+    ]
+    best = service.outstanding(rows)
+    outstanding = (
+        c.t("partner.admin.outstanding", names="、".join(e(r.name) for r in best))
+        if best
+        else c.t("partner.admin.outstanding_none")
+    )
+    partners = await c.session.scalar(
+        select(func.count())
+        .select_from(Partner)
+        .where(Partner.community_id == community.id, Partner.state == PartnerState.APPROVED)
+    )
+    open_orders = await c.session.scalar(
+        select(func.count())
+        .select_from(ServiceOrder)
+        .where(
+            ServiceOrder.community_id == community.id,
+            ServiceOrder.state.in_(
+                [OrderState.OPEN, OrderState.ASSIGNED, OrderState.TAKEN, OrderState.VISITED]
+            ),
+        )
+    )
+    pending = len(await service.applications(c.staffing))
+    return {
+        "notice": notice(dialog_manager),
+        "none": False,
+        "some": True,
+        "pending": pending,
+        "partners": int(partners or 0),
+        "open": int(open_orders or 0),
+        "month": label,
+        "table": "\n".join(lines) or c.t("partner.admin.table_empty"),
+        "outstanding": outstanding,
+        "n": pending,
+    }
+
+
+async def applications_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    c = ctx(dialog_manager)
+    pending = await c.services.get(PartnerService).applications(c.staffing)
+    items = [
+        (str(p.user_id), f"{p.real_name} · {skills_text(c.t, p.skills)}") for p in pending[:50]
+    ]
+    return {"items": items, "has": bool(items), "empty": not items}
+
+
+async def on_application(call: CallbackQuery, _: Any, manager: DialogManager, item_id: str) -> None:
+    """Show the application card again (with its 通过 / 不通过 buttons) in the chat."""
+    c = ctx(manager)
+    service = c.services.get(PartnerService)
+    partner = await service.partner(int(item_id))
+    if partner is None or partner.state != PartnerState.PENDING:
+        say(manager, c.t("partner.problem.already"))
+        return
+    c.services.outbox.add(
+        [c.user_id], "partner.application", now=c.services.now(), subject_id=partner.user_id
+    )
+
+
+async def on_export(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
+    from openpyxl import Workbook
+
+    c = ctx(manager)
+    community = await _community(c)
+    if community is None:
+        return
+    rows, label = await _table(c, community)
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = label
+    sheet.append(
+        [
+            "姓名" if c.t.language == "zh" else "Name",
+            "积分" if c.t.language == "zh" else "Points",
+            "完成订单" if c.t.language == "zh" else "Orders",
+            "满意" if c.t.language == "zh" else "Satisfied",
+            "已评价" if c.t.language == "zh" else "Rated",
+            "催办" if c.t.language == "zh" else "Chased",
+        ]
+    )
+    for r in rows:
+        sheet.append([r.name, r.points, r.confirmed, r.satisfied, r.rated, r.chased])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    name = f"partners-{community.code}-{label}.xlsx"
+    await c.bot.send_document(
+        c.user_id,
+        BufferedInputFile(buffer.getvalue(), filename=name),
+        caption=c.t("partner.admin.exported", month=label),
+    )
+
+
+def admin_dialog() -> Dialog:
+    return Dialog(
+        Window(
+            notice_text(),
+            L("partner.admin.no_community", when="none"),
+            L("partner.admin.title", when="some"),
+            Column(
+                SwitchTo(
+                    L("partner.admin.applications"),
+                    id="adm_apps",
+                    state=PartnerAdmin.applications,
+                    when="some",
+                ),
+                Button(L("partner.admin.export"), id="adm_export", on_click=on_export, when="some"),
+                menu_button(),
+            ),
+            state=PartnerAdmin.main,
+            getter=admin_getter,
+        ),
+        Window(
+            L("partner.admin.pick", when="has"),
+            L("partner.admin.empty", when="empty"),
+            picker("adm_app", "items", on_application, height=8),
+            Back(L("partner.back"), id="apps_back"),
+            state=PartnerAdmin.applications,
+            getter=applications_getter,
+        ),
+    )
+
+
+# --- the reason for a rejection --------------------------------------------------------
+
+
+async def on_reason(message: Message, _: MessageInput, manager: DialogManager) -> None:
+    c = ctx(manager)
+    reason = (message.text or "").strip()
+    if not reason or len(reason) > 200:
+        say(manager, c.t("partner.admin.reason_empty"))
+        return
+    try:
+        await c.services.get(PartnerService).decide(
+            c.staffing, int(start_data(manager).get("ref", 0)), approve=False, reason=reason
+        )
+    except PartnerError as exc:
+        say(manager, c.t(f"partner.problem.{exc.problem.value}"))
+        return
+    await manager.done()
+    await c.bot.send_message(c.user_id, c.t("partner.admin.rejected"))
+
+
+def reject_dialog() -> Dialog:
+    return Dialog(
+        Window(
+            notice_text(),
+            L("partner.admin.reject_reason"),
+            MessageInput(on_reason, content_types=ContentType.ANY),
+            Button(L("partner.cancel_form"), id="reject_cancel", on_click=close),
+            state=PartnerReject.reason,
+            getter=_notice_getter,
+        ),
+    )
+
+
+async def _notice_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    return {"notice": notice(dialog_manager)}
+
+
+# --- 派单 -------------------------------------------------------------------------------
+
+
+async def assign_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    c = ctx(dialog_manager)
+    service = c.services.get(PartnerService)
+    order = await service.order(int(start_data(dialog_manager).get("ref", 0)))
+    partners = await service.partners_for(order) if order is not None else []
+    return {
+        "notice": notice(dialog_manager),
+        "number": order.number if order else "",
+        "skill": skill_label(c.t, order.skill) if order else "",
+        "items": [(str(p.user_id), p.real_name) for p in partners[:60]],
+        "has": bool(partners),
+        "empty": not partners,
+    }
+
+
+async def on_assign(call: CallbackQuery, _: Any, manager: DialogManager, item_id: str) -> None:
+    c = ctx(manager)
+    service = c.services.get(PartnerService)
+    try:
+        await service.assign(c.staffing, int(start_data(manager).get("ref", 0)), int(item_id))
+    except PartnerError as exc:
+        say(manager, c.t(f"partner.problem.{exc.problem.value}"))
+        return
+    partner = await service.partner(int(item_id))
+    await close_to_menu(manager)
+    await c.bot.send_message(
+        c.user_id, c.t("partner.admin.assigned", name=e(partner.real_name if partner else ""))
+    )
+
+
+def assign_dialog() -> Dialog:
+    return Dialog(
+        Window(
+            notice_text(),
+            L("partner.admin.assign_pick", when="has"),
+            L("partner.admin.assign_none", when="empty"),
+            picker("assign_to", "items", on_assign, width=2, height=6),
+            Button(L("partner.cancel_form"), id="assign_cancel", on_click=close),
+            state=PartnerAssign.pick,
+            getter=assign_getter,
+        ),
+    )

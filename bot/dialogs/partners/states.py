@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from aiogram.fsm.state import State, StatesGroup
+
+
+class PartnerHome(StatesGroup):
+    main = State()
+    orders = State()
+
+
+class PartnerApply(StatesGroup):
+    name = State()
+    phone = State()
+    skills = State()
+    slots = State()
+    intro = State()
+    confirm = State()
+
+
+class OrderForm(StatesGroup):
+    building = State()  # 代点单 only
+    household = State()  # 代点单 only
+    skill = State()
+    details = State()
+    when = State()
+    phone = State()
+    confirm = State()
+
+
+class PartnerAdmin(StatesGroup):
+    main = State()
+    applications = State()
+
+
+class PartnerReject(StatesGroup):
+    reason = State()
+
+
+class PartnerAssign(StatesGroup):
+    pick = State()
+
+
+class PartnerPhoto(StatesGroup):
+    photo = State()
+
+
+class Showcase(StatesGroup):
+    main = State()

@@ -1,0 +1,74 @@
+"""幸福合伙人 (partners): residents apply to volunteer a skill and community staff decide;
+residents order a service (点单) and the first partner of that skill in the community to
+press 接单 gets it (抢单), or staff assign one when nobody does in time (派单); the partner
+marks visits and completion, the resident confirms and rates, and only then are points
+credited to an append-only ledger."""
+
+from __future__ import annotations
+
+from bot.dialogs.partners.admin import admin_dialog, assign_dialog, reject_dialog
+from bot.dialogs.partners.apply import apply_dialog
+from bot.dialogs.partners.home import home_dialog
+from bot.dialogs.partners.order import order_dialog
+from bot.dialogs.partners.showcase import photo_dialog, showcase_dialog
+from bot.dialogs.partners.states import OrderForm, PartnerAdmin, PartnerHome, Showcase
+from bot.handlers.partners import buttons, commands, jobs
+from bot.handlers.partners.config import partner_config
+from bot.handlers.partners.renderers import RENDERERS
+from bot.registry import (
+    ADMINS,
+    EVERYONE,
+    RESIDENTS,
+    SUPERVISORS,
+    WORKERS,
+    Audience,
+    Command,
+    Feature,
+    Held,
+    Job,
+    MenuEntry,
+)
+from storage.partners import privacy
+
+FEATURE = Feature(
+    name="partners",
+    routers=lambda: [commands.build_router(), buttons.build_router()],
+    dialogs=lambda: [
+        home_dialog(),
+        apply_dialog(),
+        order_dialog(),
+        admin_dialog(),
+        reject_dialog(),
+        assign_dialog(),
+        showcase_dialog(),
+        photo_dialog(),
+    ],
+    renderers=RENDERERS,
+    jobs=(Job("partner-orders", jobs.sweep_orders, every_seconds=30),),
+    menu=(
+        MenuEntry("order", "partner.menu_order", OrderForm.skill, Audience.RESIDENT, rank=20),
+        MenuEntry("partner", "partner.menu", PartnerHome.main, Audience.RESIDENT, rank=40),
+        MenuEntry("showcase", "partner.menu_showcase", Showcase.main, Audience.RESIDENT, rank=43),
+        MenuEntry(
+            "order_proxy",
+            "partner.menu_proxy",
+            OrderForm.building,
+            Audience.STAFF,
+            rank=41,
+            data={"proxy": True},
+        ),
+        MenuEntry(
+            "partners", "partner.menu_admin", PartnerAdmin.main, Audience.SUPERVISOR, rank=42
+        ),
+    ),
+    commands=(
+        Command("order", "partner.commands.order", RESIDENTS + WORKERS, rank=22),
+        Command("partner", "partner.commands.partner", EVERYONE, rank=45),
+        Command("partners", "partner.commands.partners", SUPERVISORS + ADMINS, rank=46),
+        Command("showcase", "partner.commands.showcase", RESIDENTS, rank=47),
+    ),
+    config=partner_config,
+    forget=privacy.forget,
+    held=(Held("partner.privacy_held", privacy.held),),
+    help_tips={None: "partner.help_partner"},
+)

@@ -1,0 +1,145 @@
+"""Buttons on pushed partner messages. Each asks the service, which asks the rules: a
+forged press (a partner without the skill, another community, someone else's order)
+changes nothing but gets a sentence saying why. A press that changed something updates
+the pressed message's buttons to what the new state allows; one that changed nothing
+leaves the message alone (Telegram refuses an edit that changes nothing)."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup
+from aiogram_dialog import DialogManager, StartMode
+
+from bot.dialogs.partners.callbacks import PartnerPress
+from bot.dialogs.partners.states import PartnerAssign, PartnerPhoto, PartnerReject
+from bot.dialogs.partners.views import CONFIRMS, partner_keyboard, resident_keyboard
+from bot.i18n import Translator
+from storage.partners import PartnerError, PartnerService, PartnerState, Rating, ServiceOrder
+from storage.partners.rules import PartnerProblem, Side, actions, may_decide
+from storage.roles import Staffing
+from storage.services import Services
+
+RATINGS = {
+    "confirm_satisfied": Rating.SATISFIED,
+    "confirm_fair": Rating.FAIR,
+    "confirm_unsatisfied": Rating.UNSATISFIED,
+}
+
+
+async def _replace_markup(call: CallbackQuery, markup: InlineKeyboardMarkup | None) -> None:
+    message = call.message
+    if message is None or call.bot is None:
+        return
+    shown = getattr(message, "reply_markup", None)
+    if (shown or None) == (markup or None):
+        return
+    if shown is None and markup is None:
+        return
+    await call.bot.edit_message_reply_markup(
+        chat_id=call.from_user.id, message_id=message.message_id, reply_markup=markup
+    )
+
+
+async def on_press(
+    call: CallbackQuery,
+    callback_data: PartnerPress,
+    services: Services,
+    staffing: Staffing,
+    t: Translator,
+    dialog_manager: DialogManager,
+) -> None:
+    service = services.get(PartnerService)
+    action, ref, me = callback_data.action, callback_data.ref, call.from_user.id
+    if action == "photo":
+        mine = await service.order(ref)
+        if (
+            mine is None
+            or mine.partner_id != me
+            or "photo" not in actions(Side.PARTNER, mine.state)
+        ):
+            await call.answer(t("partner.problem.wrong_state"), show_alert=True)
+            return
+        await call.answer()
+        await dialog_manager.start(
+            PartnerPhoto.photo, data={"ref": ref}, mode=StartMode.RESET_STACK
+        )
+        return
+    if action == "assign" or action == "reject":
+        # These need more than a press (a partner to pick, a reason): a form, after the
+        # same rule the service asks, so a forged press opens nothing.
+        problem = await _may_open(service, action, ref, staffing)
+        if problem is not None:
+            await call.answer(t(f"partner.problem.{problem.problem.value}"), show_alert=True)
+            return
+        await call.answer()
+        state = PartnerAssign.pick if action == "assign" else PartnerReject.reason
+        await dialog_manager.start(state, data={"ref": ref}, mode=StartMode.RESET_STACK)
+        return
+    order: ServiceOrder | None = None
+    try:
+        if action == "take":
+            order = await service.take(ref, me)
+        elif action in ("accept", "decline"):
+            order = await service.answer_assignment(ref, me, accept=action == "accept")
+        elif action in ("visited", "done", "release"):
+            order = await service.progress(ref, me, action)
+        elif action in CONFIRMS:
+            order = await service.confirm(ref, me, RATINGS[action])
+        elif action == "not_done":
+            order = await service.not_done(ref, me)
+        elif action in ("show", "hide"):
+            order = await service.set_showcase(ref, me, action == "show")
+        elif action == "cancel":
+            order = await service.cancel(ref, me, staffing)
+        elif action == "approve":
+            await service.decide(staffing, ref, approve=True)
+        else:
+            await call.answer(t("partner.problem.wrong_state"), show_alert=True)
+            return
+    except PartnerError as exc:
+        await call.answer(t(f"partner.problem.{exc.problem.value}"), show_alert=True)
+        return
+    done = "confirm" if action in CONFIRMS else action
+    await call.answer(t(f"partner.done.{done}"))
+    await _replace_markup(call, _after(t, action, order, me))
+
+
+def _after(
+    t: Translator, action: str, order: ServiceOrder | None, me: int
+) -> InlineKeyboardMarkup | None:
+    """What the pressed message offers next: what the new state allows its presser (the
+    card of a taken order is the one sent after taking it, not the offer)."""
+    if order is None or action in ("take", "accept", "show", "hide", "cancel", "decline"):
+        return None
+    if order.partner_id == me and action in ("visited", "done"):
+        return partner_keyboard(t, order)
+    if action in CONFIRMS:
+        return resident_keyboard(t, order)
+    return None
+
+
+async def _may_open(
+    service: PartnerService, action: str, ref: int, staffing: Staffing
+) -> PartnerError | None:
+    if action == "assign":
+        order = await service.order(ref)
+        if order is None:
+            return PartnerError(PartnerProblem.NOT_FOUND)
+        community = await service.hierarchy.get(order.community_id)
+        problem = may_decide(staffing, community)
+        if problem is None and "assign" not in actions(Side.STAFF, order.state):
+            problem = PartnerProblem.WRONG_STATE
+    else:
+        partner = await service.partner(ref)
+        if partner is None:
+            return PartnerError(PartnerProblem.NOT_FOUND)
+        problem = may_decide(staffing, await service.hierarchy.get(partner.community_id))
+        if problem is None and partner.state != PartnerState.PENDING:
+            problem = PartnerProblem.ALREADY
+    return PartnerError(problem) if problem is not None else None
+
+
+def build_router() -> Router:
+    router = Router(name="partners.buttons")
+    router.callback_query.register(on_press, PartnerPress.filter())
+    return router

@@ -1,0 +1,256 @@
+"""How partner messages go out: an order offered to partners (no resident data), its
+card edited to "已被接单" for those who did not get it, the full card for the one who
+did, news to whoever ordered, staff's 派单 and application cards, reminders, the
+decision on an application and the points a confirmation earned."""
+
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardMarkup
+from sqlalchemy import select
+
+from bot.delivery import Gone, Renderer, Rendering, Send
+from bot.dialogs.partners.views import (
+    keyboard,
+    order_fields,
+    partner_keyboard,
+    resident_keyboard,
+    skills_text,
+    slots_text,
+    staff_keyboard,
+)
+from bot.formatting import e
+from storage.outbox import OutboxMessage
+from storage.partners import (
+    OrderState,
+    Partner,
+    PartnerPolicy,
+    PartnerService,
+    PartnerState,
+    Rating,
+    ServiceOrder,
+)
+from storage.partners.service import (
+    APPLICATION,
+    CHASE,
+    CREDITED,
+    DECISION,
+    DISPATCH,
+    OFFER,
+    OFFER_GONE,
+    ORDER_NEWS,
+    TAKEN,
+)
+from storage.users import User
+
+
+def _service(r: Rendering) -> PartnerService:
+    return r.services.get(PartnerService)
+
+
+async def _order(r: Rendering) -> tuple[ServiceOrder, dict[str, str]]:
+    service = _service(r)
+    order = await service.order(r.message.subject_id or 0)
+    if order is None:
+        raise Gone("order deleted")
+    community = await r.services.hierarchy.get(order.community_id)
+    grid = await r.services.hierarchy.get(order.grid_id) if order.grid_id else None
+    place = " ".join(n.name for n in (community, grid) if n is not None)
+    return order, order_fields(r.t, service.policy, order, place)
+
+
+async def _address(r: Rendering, order: ServiceOrder) -> dict[str, str]:
+    """What only the partner who has the order and staff see."""
+    building = await r.services.hierarchy.get(order.building_id) if order.building_id else None
+    resident = await r.services.users.get(order.resident_id) if order.resident_id else None
+    name = order.household or (resident.display_name if resident else "—")
+    return {
+        "address": e(building.name) if building else "—",
+        "name": e(name),
+        "phone": e(order.contact_phone) if order.contact_phone else r.t("partner.order.no_phone"),
+    }
+
+
+def _with_voice(r: Rendering, order: ServiceOrder, card: Send) -> list[Send]:
+    """The resident's voice note goes first and the card with its buttons last: the card
+    is the message the outbox records (and edits later) and the one left at the bottom."""
+    if order.voice_file_id is None:
+        return [card]
+    chat, voice = r.chat_id, order.voice_file_id
+    return [lambda: r.bot.send_voice(chat, voice), card]
+
+
+async def render_offer(r: Rendering) -> list[Send]:
+    order, fields = await _order(r)
+    assigned = bool(r.params.get("assigned"))
+    if assigned:
+        if order.state != OrderState.ASSIGNED or order.partner_id != r.chat_id:
+            raise Gone("no longer assigned to them")
+    elif order.state != OrderState.OPEN:
+        raise Gone("taken before the offer went out")
+    text = r.t("partner.card.assigned" if assigned else "partner.card.offer", **fields)
+    markup = partner_keyboard(r.t, order)
+    chat = r.chat_id
+    return _with_voice(r, order, lambda: r.bot.send_message(chat, text, reply_markup=markup))
+
+
+async def render_offer_gone(r: Rendering) -> list[Send]:
+    """Edit the offer card in place, once: the buttons go, the text says it is taken."""
+    order, fields = await _order(r)
+    sent = await r.services.session.scalar(
+        select(OutboxMessage.message_id)
+        .where(
+            OutboxMessage.kind == OFFER,
+            OutboxMessage.subject_id == order.id,
+            OutboxMessage.user_id == r.chat_id,
+            OutboxMessage.message_id.is_not(None),
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    )
+    if sent is None:
+        raise Gone("the offer never reached them")
+    text = r.t("partner.card.offer", **fields) + "\n\n" + r.t("partner.card.gone")
+    chat = r.chat_id
+    return [lambda: r.bot.edit_message_text(text, chat_id=chat, message_id=sent)]
+
+
+async def render_taken(r: Rendering) -> list[Send]:
+    order, fields = await _order(r)
+    if order.partner_id != r.chat_id or order.state in (OrderState.CANCELLED, OrderState.OPEN):
+        raise Gone("no longer theirs")
+    text = r.t("partner.card.taken", **fields, **await _address(r, order))
+    markup = partner_keyboard(r.t, order)
+    chat = r.chat_id
+    return _with_voice(r, order, lambda: r.bot.send_message(chat, text, reply_markup=markup))
+
+
+async def _partner_name(r: Rendering, order: ServiceOrder) -> str:
+    partner = await r.services.session.get(Partner, order.partner_id) if order.partner_id else None
+    return e(partner.real_name) if partner else "—"
+
+
+async def render_news(r: Rendering) -> list[Send]:
+    order, fields = await _order(r)
+    event = str(r.params.get("event", ""))
+    if event not in ("taken", "visited", "done", "release", "cancelled"):
+        raise Gone("unknown event")
+    text = r.t(f"partner.news.{event}", **fields, partner=await _partner_name(r, order))
+    markup: InlineKeyboardMarkup | None = None
+    if event == "done":
+        if order.state != OrderState.DONE:
+            raise Gone("confirmed meanwhile")
+        markup = resident_keyboard(r.t, order)
+    chat = r.chat_id
+    return [lambda: r.bot.send_message(chat, text, reply_markup=markup)]
+
+
+async def render_dispatch(r: Rendering) -> list[Send]:
+    order, fields = await _order(r)
+    why = str(r.params.get("why", "nobody"))
+    if why == "nobody" and order.state not in (OrderState.OPEN, OrderState.ASSIGNED):
+        raise Gone("taken meanwhile")
+    if why == "stuck" and order.state in (OrderState.CONFIRMED, OrderState.CANCELLED):
+        raise Gone("closed meanwhile")
+    minutes = int(_service(r).policy.dispatch_window(order.skill).total_seconds() // 60)
+    reason = r.t(f"partner.card.why_{why}", minutes=minutes)
+    text = r.t("partner.card.dispatch", **fields, **await _address(r, order), why=reason)
+    markup = staff_keyboard(r.t, order)
+    chat = r.chat_id
+    return _with_voice(r, order, lambda: r.bot.send_message(chat, text, reply_markup=markup))
+
+
+async def render_chase(r: Rendering) -> list[Send]:
+    order, fields = await _order(r)
+    why = str(r.params.get("why", "partner"))
+    markup: InlineKeyboardMarkup | None
+    if why == "resident":
+        if order.state != OrderState.DONE:
+            raise Gone("confirmed meanwhile")
+        markup = resident_keyboard(r.t, order)
+    else:
+        if order.state not in (OrderState.TAKEN, OrderState.VISITED):
+            raise Gone("done meanwhile")
+        markup = partner_keyboard(r.t, order)
+    text = r.t(f"partner.chase.{why}", **fields)
+    chat = r.chat_id
+    return [lambda: r.bot.send_message(chat, text, reply_markup=markup)]
+
+
+async def render_credited(r: Rendering) -> list[Send]:
+    order, fields = await _order(r)
+    balance = await _service(r).balance(r.chat_id)
+    rating = r.t(f"partner.rating.{Rating(order.rating or Rating.SATISFIED).value}")
+    text = r.t(
+        "partner.credited",
+        number=fields["number"],
+        rating=rating,
+        points=int(r.params.get("points", 0)),
+        balance=balance,
+    )
+    chat = r.chat_id
+    return [lambda: r.bot.send_message(chat, text)]
+
+
+async def render_application(r: Rendering) -> list[Send]:
+    partner = await _service(r).partner(r.message.subject_id or 0)
+    if partner is None or partner.state != PartnerState.PENDING:
+        raise Gone("decided meanwhile")
+    user = await r.services.session.get(User, partner.user_id)
+    building = (
+        await r.services.hierarchy.get(user.building_id) if user and user.building_id else None
+    )
+    community = await r.services.hierarchy.get(partner.community_id)
+    text = r.t(
+        "partner.card.application",
+        community=e(community.name) if community else "—",
+        name=e(partner.real_name),
+        phone=e(partner.phone),
+        building=e(building.name) if building else "—",
+        skills=skills_text(r.t, partner.skills),
+        slots=slots_text(r.t, partner.availability),
+        intro=e(partner.intro) or r.t("partner.apply.none"),
+    )
+    markup = keyboard(r.t, [["approve", "reject"]], partner.user_id)
+    chat = r.chat_id
+    sends: list[Send] = [lambda: r.bot.send_message(chat, text, reply_markup=markup)]
+    if partner.certificate_file_id:
+        photo = partner.certificate_file_id
+        sends.append(lambda: r.bot.send_photo(chat, photo))
+    return sends
+
+
+async def render_decision(r: Rendering) -> list[Send]:
+    partner = await _service(r).partner(r.chat_id)
+    if partner is None:
+        raise Gone("application withdrawn")
+    community = await r.services.hierarchy.get(partner.community_id)
+    state = PartnerState(partner.state)
+    key = {
+        PartnerState.APPROVED: "reinstated" if r.params.get("reinstated") else "approved",
+        PartnerState.REJECTED: "rejected",
+        PartnerState.SUSPENDED: "suspended",
+    }.get(state)
+    if key is None:
+        raise Gone("pending again")
+    text = r.t(
+        f"partner.decision.{key}",
+        community=e(community.name) if community else "",
+        reason=e(partner.reason or ""),
+    )
+    chat = r.chat_id
+    return [lambda: r.bot.send_message(chat, text)]
+
+
+RENDERERS: dict[str, Renderer] = {
+    OFFER: render_offer,
+    OFFER_GONE: render_offer_gone,
+    TAKEN: render_taken,
+    ORDER_NEWS: render_news,
+    DISPATCH: render_dispatch,
+    CHASE: render_chase,
+    CREDITED: render_credited,
+    APPLICATION: render_application,
+    DECISION: render_decision,
+}
+
+__all__ = ["RENDERERS", "PartnerPolicy"]

@@ -1,0 +1,136 @@
+"""幸福合伙人: partners (residents who volunteer a skill), their service orders (the five
+orders: 点单 → 派单 → 接单/抢单 → 晒单) and the append-only points ledger."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.base import Base, TelegramId, UTCDateTime
+
+
+class PartnerState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SUSPENDED = "suspended"
+
+
+class OrderState(StrEnum):
+    OPEN = "open"  # offered to partners of the skill: the first to press 接单 takes it
+    ASSIGNED = "assigned"  # staff picked a partner (派单), who has not answered yet
+    TAKEN = "taken"
+    VISITED = "visited"  # 已上门
+    DONE = "done"  # the partner says it is done; the resident has not confirmed yet
+    CONFIRMED = "confirmed"  # the resident confirmed: points credited
+    CANCELLED = "cancelled"
+
+
+class OrderTimer(StrEnum):
+    DISPATCH = "dispatch"  # nobody took it in time: community staff assign it
+    CHASE_PARTNER = "chase_partner"  # taken but not done: remind the partner
+    CHASE_RESIDENT = "chase_resident"  # done but not confirmed: remind the resident
+    STAFF = "staff"  # still not closed after the reminder: staff are told
+
+
+class Rating(StrEnum):
+    SATISFIED = "satisfied"
+    FAIR = "fair"
+    UNSATISFIED = "unsatisfied"
+
+
+class Partner(Base):
+    __tablename__ = "partners"
+
+    user_id: Mapped[int] = mapped_column(TelegramId, primary_key=True, autoincrement=False)
+    community_id: Mapped[int] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
+    real_name: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str] = mapped_column(String(32))
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    availability: Mapped[list[str]] = mapped_column(JSON, default=list)  # e.g. "weekday_am"
+    intro: Mapped[str] = mapped_column(Text, default="")
+    certificate_file_id: Mapped[str | None] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16), default=PartnerState.PENDING)
+    reason: Mapped[str | None] = mapped_column(Text)  # why rejected or suspended
+    # Taking orders now; a partner on holiday switches it off and gets no offers.
+    available: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[int | None] = mapped_column(TelegramId)
+
+    __table_args__ = (Index("ix_partners_community_state", "community_id", "state"),)
+
+
+class ServiceOrder(Base):
+    __tablename__ = "service_orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("nodes.id", ondelete="SET NULL"))
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("nodes.id", ondelete="SET NULL"))
+    resident_id: Mapped[int | None] = mapped_column(TelegramId)  # None: forgotten, or 代点单
+    ordered_by: Mapped[int | None] = mapped_column(TelegramId)  # a grid worker for 代点单
+    # 代点单: the household as the grid worker named it (name, room, phone).
+    household: Mapped[str | None] = mapped_column(String(120))
+    contact_phone: Mapped[str | None] = mapped_column(String(32))
+    skill: Mapped[str] = mapped_column(String(32))
+    tier: Mapped[int] = mapped_column(SmallInteger)
+    description: Mapped[str] = mapped_column(Text, default="")
+    voice_file_id: Mapped[str | None] = mapped_column(String(255))
+    preferred: Mapped[str] = mapped_column(String(32))  # "2026-12-03:am" or "any"
+    state: Mapped[str] = mapped_column(String(16), default=OrderState.OPEN)
+    partner_id: Mapped[int | None] = mapped_column(TelegramId)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    visited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rating: Mapped[str | None] = mapped_column(String(16))
+    comment: Mapped[str | None] = mapped_column(Text)
+    may_show: Mapped[bool] = mapped_column(Boolean, default=False)  # 晒单 agreed by the resident
+    photo_file_id: Mapped[str | None] = mapped_column(String(255))  # the partner's, when done
+    # The one timer an order has at a time; firing moves it on in the same transaction.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    timer: Mapped[str | None] = mapped_column(String(16))
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # staff were asked
+
+    __table_args__ = (
+        Index("ix_service_orders_due", "due_at"),
+        Index("ix_service_orders_community", "community_id", "state"),
+        Index("ix_service_orders_partner", "partner_id", "state"),
+        Index("ix_service_orders_resident", "resident_id"),
+    )
+
+    @property
+    def number(self) -> str:
+        return f"F{self.id:05d}"
+
+
+class PointEntry(Base):
+    """One line of the ledger: never edited; a correction is another line."""
+
+    __tablename__ = "partner_points"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # None once the partner deleted their data: the community's totals still add up.
+    partner_id: Mapped[int | None] = mapped_column(TelegramId)
+    community_id: Mapped[int] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_orders.id", ondelete="SET NULL")
+    )
+    tier: Mapped[int | None] = mapped_column(SmallInteger)
+    points: Mapped[int]
+    reason: Mapped[str] = mapped_column(String(200))
+    by_id: Mapped[int | None] = mapped_column(TelegramId)  # staff for adjustments
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_partner_points_partner", "partner_id"),
+        Index("ix_partner_points_community", "community_id", "at"),
+        # One credit per order: a doubled confirmation cannot pay twice.
+        Index("uq_partner_points_order", "order_id", unique=True),
+    )

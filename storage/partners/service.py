@@ -1,0 +1,995 @@
+"""Partners and their service orders: applying and being decided on, an order offered to
+every partner of its skill in the community with one winner, 派单 when nobody takes it,
+visits, completion, the resident's confirmation and rating, and the points ledger.
+
+Every change writes what people are owed into the outbox in the same transaction, and
+every transition that can race (two partners pressing 接单, a doubled confirmation, a
+timer firing in two processes) is a conditional UPDATE on the state it expects: the
+loser changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Self
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.audit import AuditRepo
+from storage.hierarchy import HierarchyRepo, Node, NodeKind
+from storage.outbox import Lane, OutboxMessage, OutboxRepo
+from storage.partners.models import (
+    OrderState,
+    OrderTimer,
+    Partner,
+    PartnerState,
+    PointEntry,
+    Rating,
+    ServiceOrder,
+)
+from storage.partners.rules import (
+    DECIDERS,
+    PROXIES,
+    PartnerError,
+    PartnerPolicy,
+    PartnerProblem,
+    Side,
+    actions,
+    may_decide,
+    may_serve,
+)
+from storage.roles import Role, Staffing, StaffRepo
+from storage.services import Services
+from storage.users import User
+
+# Outbox kinds
+APPLICATION = "partner.application"  # to community staff: a new application to decide
+DECISION = "partner.decision"  # to the applicant
+OFFER = "partner.offer"  # to each partner who may take an open order
+OFFER_GONE = "partner.offer_gone"  # the offer card of those who did not get it: edited
+TAKEN = "partner.taken"  # to the partner who has it: the full card with the contact
+ORDER_NEWS = "partner.order_news"  # to the resident (or the worker for 代点单)
+DISPATCH = "partner.dispatch"  # to community staff: assign it (派单), or it is stuck
+CHASE = "partner.chase"  # a reminder to whoever holds the order up
+CREDITED = "partner.credited"  # to the partner: confirmed, rated, points
+
+MAX_TEXT = 1000
+MAX_NAME = 32
+
+
+@dataclass(frozen=True)
+class Application:
+    real_name: str
+    phone: str
+    skills: tuple[str, ...]
+    availability: tuple[str, ...] = ()
+    intro: str = ""
+    certificate_file_id: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderDraft:
+    skill: str
+    description: str = ""
+    voice_file_id: str | None = None
+    preferred: str = "any"
+    household: str | None = None  # 代点单: the household as the worker names it
+    contact_phone: str | None = None
+
+
+@dataclass(frozen=True)
+class Standing:
+    balance: int
+    rank: int  # 1 = most points among approved partners of the community
+    partners: int
+    confirmed: int
+
+
+@dataclass(frozen=True)
+class MonthRow:
+    partner_id: int
+    name: str
+    points: int
+    confirmed: int
+    satisfied: int
+    rated: int
+    chased: int  # orders of the month that had to be chased to staff (no-shows)
+
+    @property
+    def satisfaction(self) -> float:
+        return self.satisfied / self.rated if self.rated else 0.0
+
+
+class PartnerService:
+    def __init__(self, session: AsyncSession, now: datetime, policy: PartnerPolicy) -> None:
+        self.session = session
+        self.now = now
+        self.policy = policy
+        self.outbox = OutboxRepo(session)
+        self.hierarchy = HierarchyRepo(session)
+        self.audit = AuditRepo(session)
+
+    @classmethod
+    def from_services(cls, services: Services) -> Self:
+        try:
+            policy = services.config(PartnerPolicy)
+        except LookupError:
+            policy = PartnerPolicy()
+        return cls(services.session, services.now(), policy)
+
+    # --- places ---------------------------------------------------------------------
+
+    async def community_of(self, building_id: int | None) -> Node | None:
+        node = await self.hierarchy.get(building_id) if building_id else None
+        if node is None:
+            return None
+        return (await self.hierarchy.chain(node)).get(NodeKind.COMMUNITY)
+
+    async def deciders(self, community_id: int) -> list[int]:
+        """Community staff of the community; where it has none, those of its street."""
+        staff = StaffRepo(self.session)
+        found = await staff.holders(Role.COMMUNITY_STAFF, [community_id])
+        if found:
+            return found
+        community = await self.hierarchy.get(community_id)
+        if community is None or community.parent_id is None:
+            return []
+        return await staff.holders(Role.STREET_STAFF, [community.parent_id])
+
+    # --- partners ---------------------------------------------------------------------
+
+    async def partner(self, user_id: int) -> Partner | None:
+        return await self.session.get(Partner, user_id)
+
+    async def apply(self, user: User, application: Application) -> Partner:
+        community = await self.community_of(user.building_id)
+        if community is None:
+            raise PartnerError(PartnerProblem.NOT_RESIDENT)
+        _check_application(application, self.policy)
+        partner = await self.partner(user.id)
+        if partner is not None and partner.state != PartnerState.REJECTED:
+            raise PartnerError(PartnerProblem.ALREADY, partner.state)
+        if partner is None:
+            partner = Partner(user_id=user.id, created_at=self.now)
+            self.session.add(partner)
+        partner.community_id = community.id
+        partner.real_name = application.real_name.strip()
+        partner.phone = application.phone
+        partner.skills = list(application.skills)
+        partner.availability = list(application.availability)
+        partner.intro = application.intro.strip()
+        partner.certificate_file_id = application.certificate_file_id
+        partner.state = PartnerState.PENDING
+        partner.reason = None
+        partner.available = True
+        await self.session.flush()
+        self.outbox.add(
+            await self.deciders(community.id),
+            APPLICATION,
+            now=self.now,
+            lane=Lane.TASK,
+            subject_id=user.id,
+        )
+        await self.audit.record(
+            actor_id=user.id,
+            action="partner.apply",
+            at=self.now,
+            object_type="partner",
+            object_id=user.id,
+        )
+        return partner
+
+    async def decide(
+        self, staffing: Staffing, user_id: int, *, approve: bool, reason: str = ""
+    ) -> Partner:
+        partner = await self.partner(user_id)
+        if partner is None:
+            raise PartnerError(PartnerProblem.NOT_FOUND)
+        problem = may_decide(staffing, await self.hierarchy.get(partner.community_id))
+        if problem is not None:
+            raise PartnerError(problem)
+        reason = reason.strip()
+        if not approve and not reason:
+            raise PartnerError(PartnerProblem.BAD_INPUT, "a rejection needs a reason")
+        target = PartnerState.APPROVED if approve else PartnerState.REJECTED
+        result = await self.session.execute(
+            update(Partner)
+            .where(Partner.user_id == user_id, Partner.state == PartnerState.PENDING)
+            .values(
+                state=target,
+                reason=reason or None,
+                decided_at=self.now,
+                decided_by=staffing.user_id,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if not _changed(result):
+            raise PartnerError(PartnerProblem.ALREADY, partner.state)
+        await self.session.refresh(partner)
+        self.outbox.add([user_id], DECISION, now=self.now, lane=Lane.TASK, subject_id=user_id)
+        await self.audit.record(
+            actor_id=staffing.user_id,
+            action="partner.approve" if approve else "partner.reject",
+            at=self.now,
+            object_type="partner",
+            object_id=user_id,
+            reason=reason or None,
+        )
+        return partner
+
+    async def suspend(self, staffing: Staffing, user_id: int, reason: str) -> Partner:
+        return await self._switch(
+            staffing, user_id, PartnerState.APPROVED, PartnerState.SUSPENDED, reason
+        )
+
+    async def reinstate(self, staffing: Staffing, user_id: int) -> Partner:
+        return await self._switch(
+            staffing, user_id, PartnerState.SUSPENDED, PartnerState.APPROVED, ""
+        )
+
+    async def _switch(
+        self, staffing: Staffing, user_id: int, before: str, after: str, reason: str
+    ) -> Partner:
+        partner = await self.partner(user_id)
+        if partner is None:
+            raise PartnerError(PartnerProblem.NOT_FOUND)
+        problem = may_decide(staffing, await self.hierarchy.get(partner.community_id))
+        if problem is not None:
+            raise PartnerError(problem)
+        if after == PartnerState.SUSPENDED and not reason.strip():
+            raise PartnerError(PartnerProblem.BAD_INPUT, "a suspension needs a reason")
+        if partner.state != before:
+            raise PartnerError(PartnerProblem.WRONG_STATE, partner.state)
+        partner.state = after
+        partner.reason = reason.strip() or None
+        partner.decided_at, partner.decided_by = self.now, staffing.user_id
+        self.outbox.add(
+            [user_id],
+            DECISION,
+            now=self.now,
+            lane=Lane.TASK,
+            subject_id=user_id,
+            reinstated=after == PartnerState.APPROVED,
+        )
+        await self.audit.record(
+            actor_id=staffing.user_id,
+            action=f"partner.{'suspend' if after == PartnerState.SUSPENDED else 'reinstate'}",
+            at=self.now,
+            object_type="partner",
+            object_id=user_id,
+            reason=reason.strip() or None,
+        )
+        return partner
+
+    async def set_available(self, user_id: int, available: bool) -> Partner:
+        partner = await self.partner(user_id)
+        if partner is None or partner.state != PartnerState.APPROVED:
+            raise PartnerError(PartnerProblem.NOT_PARTNER)
+        partner.available = available
+        return partner
+
+    async def applications(self, staffing: Staffing) -> Sequence[Partner]:
+        """Pending applications in the communities this person decides for."""
+        communities = [n for n in staffing.scopes(DECIDERS)]
+        stmt = select(Partner).where(Partner.state == PartnerState.PENDING)
+        rows = (await self.session.execute(stmt.order_by(Partner.created_at))).scalars().all()
+        out = []
+        for partner in rows:
+            node = await self.hierarchy.get(partner.community_id)
+            if node is not None and any(c is None or node.is_within(c) for c in communities):
+                out.append(partner)
+        return out
+
+    async def partners_for(self, order: ServiceOrder) -> list[Partner]:
+        """Approved, available partners who may serve ``order``: those living in its grid
+        first, then the rest of the community (by how long they have been partners)."""
+        stmt = (
+            select(Partner, User.building_id)
+            .join(User, User.id == Partner.user_id)
+            .where(
+                Partner.community_id == order.community_id,
+                Partner.state == PartnerState.APPROVED,
+                Partner.available.is_(True),
+                User.blocked_at.is_(None),
+            )
+            .order_by(Partner.decided_at, Partner.user_id)
+        )
+        rows = (await self.session.execute(stmt)).all()
+        grids: dict[int, int | None] = {}
+        for _, building_id in rows:
+            if building_id is not None and building_id not in grids:
+                building = await self.hierarchy.get(building_id)
+                grids[building_id] = building.parent_id if building else None
+        fit = [(p, b) for p, b in rows if may_serve(p, order) is None]
+        return [p for p, b in sorted(fit, key=lambda pb: grids.get(pb[1] or 0) != order.grid_id)]
+
+    # --- orders -----------------------------------------------------------------------
+
+    async def order(self, order_id: int) -> ServiceOrder | None:
+        return await self.session.get(ServiceOrder, order_id)
+
+    async def place(
+        self,
+        by: User,
+        draft: OrderDraft,
+        *,
+        building: Node | None = None,
+        staffing: Staffing | None = None,
+    ) -> ServiceOrder:
+        """A resident's order (点单), or a grid worker's for a household without the chat
+        (代点单: ``building`` and ``draft.household`` given, ``staffing`` hers)."""
+        proxy = building is not None
+        home: Node | None
+        if building is not None:
+            if staffing is None or not staffing.covers(building, PROXIES):
+                raise PartnerError(PartnerProblem.NOT_ALLOWED)
+            if building.node_kind is not NodeKind.BUILDING or not (draft.household or "").strip():
+                raise PartnerError(PartnerProblem.BAD_INPUT, "a household in a building")
+            home = building
+        else:
+            home = await self.hierarchy.get(by.building_id) if by.building_id else None
+        if home is None:
+            raise PartnerError(PartnerProblem.NOT_RESIDENT)
+        community = await self.community_of(home.id)
+        if community is None:
+            raise PartnerError(PartnerProblem.NOT_RESIDENT)
+        if draft.skill not in self.policy.skills:
+            raise PartnerError(PartnerProblem.BAD_INPUT, "unknown skill")
+        if not draft.description.strip() and draft.voice_file_id is None:
+            raise PartnerError(PartnerProblem.BAD_INPUT, "say what is needed")
+        if len(draft.description) > MAX_TEXT:
+            raise PartnerError(PartnerProblem.BAD_INPUT, "too long")
+        order = ServiceOrder(
+            community_id=community.id,
+            building_id=home.id,
+            grid_id=home.parent_id,
+            resident_id=None if proxy else by.id,
+            ordered_by=by.id,
+            household=(draft.household or "").strip() or None,
+            contact_phone=draft.contact_phone if proxy else by.phone,
+            skill=draft.skill,
+            tier=self.policy.tier(draft.skill),
+            description=draft.description.strip(),
+            voice_file_id=draft.voice_file_id,
+            preferred=draft.preferred,
+            state=OrderState.OPEN,
+            created_at=self.now,
+            timer=OrderTimer.DISPATCH,
+            due_at=self.now + self.policy.dispatch_window(draft.skill),
+        )
+        self.session.add(order)
+        await self.session.flush()
+        offered = await self._offer(order)
+        if not offered:
+            # Nobody to offer it to: staff assign it now rather than after the window.
+            order.due_at = self.now
+        await self.audit.record(
+            actor_id=by.id,
+            action="order.place",
+            at=self.now,
+            object_type="order",
+            object_id=order.id,
+            proxy=proxy,
+        )
+        return order
+
+    async def _offer(self, order: ServiceOrder, *, but: int | None = None) -> int:
+        ids = [p.user_id for p in await self.partners_for(order) if p.user_id != but]
+        return self.outbox.add(ids, OFFER, now=self.now, lane=Lane.TASK, subject_id=order.id)
+
+    async def _move(self, order: ServiceOrder, before: Sequence[str], **values: Any) -> bool:
+        """Move the order on if it is still in one of ``before``: the one write that
+        decides a race."""
+        result = await self.session.execute(
+            update(ServiceOrder)
+            .where(ServiceOrder.id == order.id, ServiceOrder.state.in_([str(s) for s in before]))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if not _changed(result):
+            await self.session.refresh(order)
+            return False
+        await self.session.refresh(order)
+        return True
+
+    def _owner(self, order: ServiceOrder) -> list[int]:
+        """Who ordered: the resident, or the grid worker for a household (代点单)."""
+        owner = order.resident_id or order.ordered_by
+        return [owner] if owner else []
+
+    def _tell_owner(self, order: ServiceOrder, event: str, lane: Lane = Lane.STATUS) -> None:
+        self.outbox.add(
+            self._owner(order),
+            ORDER_NEWS,
+            now=self.now,
+            lane=lane,
+            subject_id=order.id,
+            event=event,
+        )
+
+    async def take(self, order_id: int, partner_id: int) -> ServiceOrder:
+        """接单/抢单: the first approved partner of the skill to press wins."""
+        order = await self._get(order_id)
+        problem = may_serve(await self.partner(partner_id), order)
+        if problem is not None:
+            raise PartnerError(problem)
+        if order.state != OrderState.OPEN:
+            raise PartnerError(
+                PartnerProblem.TAKEN if order.partner_id != partner_id else PartnerProblem.ALREADY
+            )
+        won = await self._move(
+            order,
+            [OrderState.OPEN],
+            state=OrderState.TAKEN,
+            partner_id=partner_id,
+            taken_at=self.now,
+            timer=OrderTimer.CHASE_PARTNER,
+            due_at=self.now + self.policy.chase_after,
+        )
+        if not won:
+            raise PartnerError(PartnerProblem.TAKEN)
+        await self._after_taken(order, partner_id)
+        return order
+
+    async def _after_taken(self, order: ServiceOrder, partner_id: int) -> None:
+        self.outbox.add([partner_id], TAKEN, now=self.now, lane=Lane.TASK, subject_id=order.id)
+        # The other offer cards say it is gone: edited where they were sent.
+        offered = (
+            (
+                await self.session.execute(
+                    select(OutboxMessage.user_id).where(
+                        OutboxMessage.kind == OFFER,
+                        OutboxMessage.subject_id == order.id,
+                        OutboxMessage.user_id != partner_id,
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        self.outbox.add(
+            [int(u) for u in offered],
+            OFFER_GONE,
+            now=self.now,
+            lane=Lane.STATUS,
+            subject_id=order.id,
+        )
+        self._tell_owner(order, "taken")
+        await self.audit.record(
+            actor_id=partner_id,
+            action="order.take",
+            at=self.now,
+            object_type="order",
+            object_id=order.id,
+        )
+
+    async def assign(self, staffing: Staffing, order_id: int, partner_id: int) -> ServiceOrder:
+        """派单: staff pick a partner, who confirms or declines."""
+        order = await self._get(order_id)
+        problem = may_decide(staffing, await self.hierarchy.get(order.community_id))
+        if problem is not None:
+            raise PartnerError(problem)
+        if "assign" not in actions(Side.STAFF, order.state):
+            raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
+        problem = may_serve(await self.partner(partner_id), order)
+        if problem is not None:
+            raise PartnerError(problem)
+        moved = await self._move(
+            order,
+            [OrderState.OPEN, OrderState.ASSIGNED],
+            state=OrderState.ASSIGNED,
+            partner_id=partner_id,
+            timer=OrderTimer.DISPATCH,
+            due_at=self.now + self.policy.dispatch_window(order.skill),
+        )
+        if not moved:
+            raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
+        self.outbox.add(
+            [partner_id], OFFER, now=self.now, lane=Lane.TASK, subject_id=order.id, assigned=True
+        )
+        await self.audit.record(
+            actor_id=staffing.user_id,
+            action="order.assign",
+            at=self.now,
+            object_type="order",
+            object_id=order.id,
+            partner=partner_id,
+        )
+        return order
+
+    async def answer_assignment(
+        self, order_id: int, partner_id: int, *, accept: bool
+    ) -> ServiceOrder:
+        order = await self._get(order_id)
+        if order.state != OrderState.ASSIGNED or order.partner_id != partner_id:
+            raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
+        if accept:
+            problem = may_serve(await self.partner(partner_id), order)
+            if problem is not None:
+                raise PartnerError(problem)
+            moved = await self._move(
+                order,
+                [OrderState.ASSIGNED],
+                state=OrderState.TAKEN,
+                taken_at=self.now,
+                timer=OrderTimer.CHASE_PARTNER,
+                due_at=self.now + self.policy.chase_after,
+            )
+            if moved:
+                await self._after_taken(order, partner_id)
+        else:
+            moved = await self._move(
+                order,
+                [OrderState.ASSIGNED],
+                state=OrderState.OPEN,
+                partner_id=None,
+                timer=OrderTimer.DISPATCH,
+                due_at=self.now,
+            )
+            if moved:
+                await self.audit.record(
+                    actor_id=partner_id,
+                    action="order.decline",
+                    at=self.now,
+                    object_type="order",
+                    object_id=order.id,
+                )
+        if not moved:
+            raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
+        return order
+
+    async def progress(self, order_id: int, partner_id: int, step: str) -> ServiceOrder:
+        """The partner's 已上门 (visited), 已完成 (done), or 无法服务 (release: offered
+        again to the others)."""
+        order = await self._get(order_id)
+        if order.partner_id != partner_id or step not in actions(Side.PARTNER, order.state):
+            raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
+        before = [OrderState(order.state)]
+        if step == "visited":
+            moved = await self._move(order, before, state=OrderState.VISITED, visited_at=self.now)
+        elif step == "done":
+            moved = await self._move(
+                order,
+                before,
+                state=OrderState.DONE,
+                done_at=self.now,
+                timer=OrderTimer.CHASE_RESIDENT,
+                due_at=self.now + self.policy.chase_after,
+            )
+        elif step == "release":
+            moved = await self._move(
+                order,
+                before,
+                state=OrderState.OPEN,
+                partner_id=None,
+                taken_at=None,
+                timer=OrderTimer.DISPATCH,
+                due_at=self.now + self.policy.dispatch_window(order.skill),
+            )
+            if moved:
+                await self._offer(order, but=partner_id)
+        else:
+            raise PartnerError(PartnerProblem.BAD_INPUT, step)
+        if not moved:
+            raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
+        self._tell_owner(order, step)
+        await self.audit.record(
+            actor_id=partner_id,
+            action=f"order.{step}",
+            at=self.now,
+            object_type="order",
+            object_id=order.id,
+        )
+        return order
+
+    async def confirm(
+        self, order_id: int, by: int, rating: Rating, *, may_show: bool = False
+    ) -> ServiceOrder:
+        """The resident (or the worker who ordered for a household) confirms it was done
+        and rates it: only now are the points credited, once."""
+        order = await self._get(order_id)
+        if by not in self._owner(order):
+            raise PartnerError(PartnerProblem.NOT_ALLOWED)
+        if "confirm" not in actions(Side.RESIDENT, order.state):
+            raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
+        moved = await self._move(
+            order,
+            [OrderState.DONE],
+            state=OrderState.CONFIRMED,
+            confirmed_at=self.now,
+            rating=rating,
+            may_show=may_show,
+            timer=None,
+            due_at=None,
+        )
+        if not moved:
+            raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
+        assert order.partner_id is not None
+        points = self.policy.points_for(order.tier)
+        self.session.add(
+            PointEntry(
+                partner_id=order.partner_id,
+                community_id=order.community_id,
+                order_id=order.id,
+                tier=order.tier,
+                points=points,
+                reason="order",
+                at=self.now,
+            )
+        )
+        self.outbox.add(
+            [order.partner_id],
+            CREDITED,
+            now=self.now,
+            lane=Lane.STATUS,
+            subject_id=order.id,
+            points=points,
+        )
+        await self.audit.record(
+            actor_id=by,
+            action="order.confirm",
+            at=self.now,
+            object_type="order",
+            object_id=order.id,
+            rating=str(rating),
+        )
+        return order
+
+    async def set_comment(self, order_id: int, by: int, comment: str) -> ServiceOrder:
+        order = await self._get(order_id)
+        if by not in self._owner(order) or order.state != OrderState.CONFIRMED:
+            raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
+        if len(comment) > MAX_TEXT:
+            raise PartnerError(PartnerProblem.BAD_INPUT, "too long")
+        order.comment = comment.strip() or None
+        return order
+
+    async def set_showcase(self, order_id: int, by: int, show: bool) -> ServiceOrder:
+        """晒单: the resident agrees (or not) that the done order is shown — the skill, the
+        partner's photo and first name, never anything of the resident."""
+        order = await self._get(order_id)
+        if by not in self._owner(order) or "show" not in actions(Side.RESIDENT, order.state):
+            raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
+        order.may_show = show
+        return order
+
+    async def add_photo(self, order_id: int, partner_id: int, file_id: str) -> ServiceOrder:
+        order = await self._get(order_id)
+        if order.partner_id != partner_id or "photo" not in actions(Side.PARTNER, order.state):
+            raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
+        order.photo_file_id = file_id
+        return order
+
+    async def showcase(self, community_id: int, limit: int = 10) -> Sequence[ServiceOrder]:
+        """Done orders the resident agreed to show, newest first."""
+        stmt = (
+            select(ServiceOrder)
+            .where(
+                ServiceOrder.community_id == community_id,
+                ServiceOrder.state == OrderState.CONFIRMED,
+                ServiceOrder.may_show.is_(True),
+            )
+            .order_by(ServiceOrder.confirmed_at.desc())
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def not_done(self, order_id: int, by: int) -> ServiceOrder:
+        """The resident says it is not done after all: back to the partner."""
+        order = await self._get(order_id)
+        if by not in self._owner(order) or "not_done" not in actions(Side.RESIDENT, order.state):
+            raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
+        moved = await self._move(
+            order,
+            [OrderState.DONE],
+            state=OrderState.TAKEN,
+            done_at=None,
+            timer=OrderTimer.CHASE_PARTNER,
+            due_at=self.now + self.policy.chase_after,
+        )
+        if not moved:
+            raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
+        assert order.partner_id is not None
+        self.outbox.add(
+            [order.partner_id],
+            CHASE,
+            now=self.now,
+            lane=Lane.TASK,
+            subject_id=order.id,
+            why="not_done",
+        )
+        return order
+
+    async def cancel(
+        self, order_id: int, by: int, staffing: Staffing | None = None
+    ) -> ServiceOrder:
+        order = await self._get(order_id)
+        if by in self._owner(order):
+            side = Side.RESIDENT
+        else:
+            problem = may_decide(
+                staffing or Staffing(by), await self.hierarchy.get(order.community_id)
+            )
+            if problem is not None:
+                raise PartnerError(problem)
+            side = Side.STAFF
+        if "cancel" not in actions(side, order.state):
+            raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
+        partner = order.partner_id
+        moved = await self._move(
+            order,
+            [order.state],
+            state=OrderState.CANCELLED,
+            cancelled_at=self.now,
+            timer=None,
+            due_at=None,
+        )
+        if not moved:
+            raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
+        if partner:
+            self.outbox.add(
+                [partner], ORDER_NEWS, now=self.now, subject_id=order.id, event="cancelled"
+            )
+        if side is Side.STAFF:
+            self._tell_owner(order, "cancelled")
+        await self.audit.record(
+            actor_id=by,
+            action="order.cancel",
+            at=self.now,
+            object_type="order",
+            object_id=order.id,
+        )
+        return order
+
+    async def _get(self, order_id: int) -> ServiceOrder:
+        order = await self.order(order_id)
+        if order is None:
+            raise PartnerError(PartnerProblem.NOT_FOUND)
+        return order
+
+    async def orders_of(self, user_id: int, *, limit: int = 20) -> Sequence[ServiceOrder]:
+        """A resident's orders, or a partner's, newest first."""
+        stmt = (
+            select(ServiceOrder)
+            .where(
+                (ServiceOrder.resident_id == user_id)
+                | (ServiceOrder.ordered_by == user_id)
+                | (ServiceOrder.partner_id == user_id)
+            )
+            .order_by(ServiceOrder.id.desc())
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    # --- timers -----------------------------------------------------------------------
+
+    async def due(self, limit: int = 200) -> list[int]:
+        stmt = (
+            select(ServiceOrder.id)
+            .where(ServiceOrder.due_at <= self.now)
+            .order_by(ServiceOrder.due_at)
+            .limit(limit)
+        )
+        return [int(i) for i in (await self.session.execute(stmt)).scalars().all()]
+
+    async def fire(self, order_id: int) -> str | None:
+        """Fire the order's timer once: the UPDATE that moves it on names the moment it
+        was due, so a second process firing the same timer changes nothing."""
+        order = await self.order(order_id)
+        if order is None or order.due_at is None or order.due_at > self.now:
+            return None
+        timer, due = order.timer, order.due_at
+        after: dict[str, Any]
+        if timer == OrderTimer.DISPATCH:
+            after = {"timer": None, "due_at": None, "dispatched_at": self.now}
+        elif timer in (OrderTimer.CHASE_PARTNER, OrderTimer.CHASE_RESIDENT):
+            after = {"timer": OrderTimer.STAFF, "due_at": self.now + self.policy.staff_after}
+        else:
+            after = {"timer": None, "due_at": None}
+        result = await self.session.execute(
+            update(ServiceOrder)
+            .where(
+                ServiceOrder.id == order.id, ServiceOrder.due_at == due, ServiceOrder.timer == timer
+            )
+            .values(**after)
+            .execution_options(synchronize_session=False)
+        )
+        if not _changed(result):
+            return None
+        await self.session.refresh(order)
+        staff = await self.deciders(order.community_id)
+        if timer == OrderTimer.DISPATCH:
+            self.outbox.add(
+                staff, DISPATCH, now=self.now, lane=Lane.TASK, subject_id=order.id, why="nobody"
+            )
+        elif timer == OrderTimer.CHASE_PARTNER and order.partner_id:
+            self.outbox.add(
+                [order.partner_id],
+                CHASE,
+                now=self.now,
+                lane=Lane.STATUS,
+                subject_id=order.id,
+                why="partner",
+            )
+        elif timer == OrderTimer.CHASE_RESIDENT:
+            self.outbox.add(
+                self._owner(order),
+                CHASE,
+                now=self.now,
+                lane=Lane.STATUS,
+                subject_id=order.id,
+                why="resident",
+            )
+        elif timer == OrderTimer.STAFF:
+            self.outbox.add(
+                staff, DISPATCH, now=self.now, lane=Lane.TASK, subject_id=order.id, why="stuck"
+            )
+        return str(timer)
+
+    # --- points -----------------------------------------------------------------------
+
+    async def adjust(
+        self, staffing: Staffing, partner_id: int, points: int, reason: str
+    ) -> PointEntry:
+        """A staff addition or deduction (an activity, a redemption): a new line."""
+        partner = await self.partner(partner_id)
+        if partner is None:
+            raise PartnerError(PartnerProblem.NOT_FOUND)
+        problem = may_decide(staffing, await self.hierarchy.get(partner.community_id))
+        if problem is not None:
+            raise PartnerError(problem)
+        if not reason.strip() or points == 0 or abs(points) > 1000:
+            raise PartnerError(PartnerProblem.BAD_INPUT)
+        entry = PointEntry(
+            partner_id=partner_id,
+            community_id=partner.community_id,
+            points=points,
+            reason=reason.strip()[:200],
+            by_id=staffing.user_id,
+            at=self.now,
+        )
+        self.session.add(entry)
+        await self.session.flush()
+        await self.audit.record(
+            actor_id=staffing.user_id,
+            action="partner.points",
+            at=self.now,
+            object_type="partner",
+            object_id=partner_id,
+            points=points,
+            reason=reason.strip(),
+        )
+        return entry
+
+    async def balance(self, partner_id: int) -> int:
+        stmt = select(func.coalesce(func.sum(PointEntry.points), 0)).where(
+            PointEntry.partner_id == partner_id
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def history(self, partner_id: int, limit: int = 10) -> Sequence[PointEntry]:
+        stmt = (
+            select(PointEntry)
+            .where(PointEntry.partner_id == partner_id)
+            .order_by(PointEntry.id.desc())
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def standing(self, partner: Partner) -> Standing:
+        totals = (
+            await self.session.execute(
+                select(Partner.user_id, func.coalesce(func.sum(PointEntry.points), 0))
+                .outerjoin(PointEntry, PointEntry.partner_id == Partner.user_id)
+                .where(
+                    Partner.community_id == partner.community_id,
+                    Partner.state == PartnerState.APPROVED,
+                )
+                .group_by(Partner.user_id)
+            )
+        ).all()
+        mine = await self.balance(partner.user_id)
+        rank = 1 + sum(1 for _, total in totals if int(total) > mine)
+        confirmed = await self.session.scalar(
+            select(func.count())
+            .select_from(ServiceOrder)
+            .where(
+                ServiceOrder.partner_id == partner.user_id,
+                ServiceOrder.state == OrderState.CONFIRMED,
+            )
+        )
+        return Standing(mine, rank, len(totals), int(confirmed or 0))
+
+    async def month(self, community_id: int, start: datetime, end: datetime) -> list[MonthRow]:
+        """Per partner of the community: points, confirmed orders, ratings and orders
+        that had to be chased to staff, in [start, end)."""
+        partners = (
+            (
+                await self.session.execute(
+                    select(Partner).where(
+                        Partner.community_id == community_id,
+                        Partner.state.in_([PartnerState.APPROVED, PartnerState.SUSPENDED]),
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        rows = []
+        for p in partners:
+            points = await self.session.scalar(
+                select(func.coalesce(func.sum(PointEntry.points), 0)).where(
+                    PointEntry.partner_id == p.user_id,
+                    PointEntry.at >= start,
+                    PointEntry.at < end,
+                )
+            )
+            orders = (
+                (
+                    await self.session.execute(
+                        select(ServiceOrder.rating).where(
+                            ServiceOrder.partner_id == p.user_id,
+                            ServiceOrder.state == OrderState.CONFIRMED,
+                            ServiceOrder.confirmed_at >= start,
+                            ServiceOrder.confirmed_at < end,
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            chased = await self.session.scalar(
+                select(func.count())
+                .select_from(ServiceOrder)
+                .where(
+                    ServiceOrder.partner_id == p.user_id,
+                    ServiceOrder.timer == OrderTimer.STAFF,
+                    ServiceOrder.taken_at >= start,
+                    ServiceOrder.taken_at < end,
+                )
+            )
+            rows.append(
+                MonthRow(
+                    partner_id=p.user_id,
+                    name=p.real_name,
+                    points=int(points or 0),
+                    confirmed=len(orders),
+                    satisfied=sum(1 for r in orders if r == Rating.SATISFIED),
+                    rated=sum(1 for r in orders if r),
+                    chased=int(chased or 0),
+                )
+            )
+        return sorted(rows, key=lambda r: (-r.points, -r.confirmed, r.name))
+
+    def outstanding(self, rows: Sequence[MonthRow]) -> list[MonthRow]:
+        """The published rule: at least ``recognise_min_orders`` confirmed orders and
+        ``recognise_min_satisfied`` of them rated satisfied, never chased to staff; then
+        the most points (ties: the better rating)."""
+        p = self.policy
+        fit = [
+            r
+            for r in rows
+            if r.confirmed >= p.recognise_min_orders
+            and r.satisfaction >= p.recognise_min_satisfied
+            and r.chased == 0
+        ]
+        fit.sort(key=lambda r: (-r.points, -r.satisfaction, r.name))
+        return fit[: p.recognise_top]
+
+
+def _changed(result: Any) -> bool:
+    return bool(getattr(result, "rowcount", 0))
+
+
+def _check_application(application: Application, policy: PartnerPolicy) -> None:
+    name = application.real_name.strip()
+    if not name or len(name) > MAX_NAME:
+        raise PartnerError(PartnerProblem.BAD_INPUT, "name")
+    if not application.phone:
+        raise PartnerError(PartnerProblem.BAD_INPUT, "phone")
+    if not application.skills or any(s not in policy.skills for s in application.skills):
+        raise PartnerError(PartnerProblem.BAD_INPUT, "skills")
+    if len(application.intro) > MAX_TEXT:
+        raise PartnerError(PartnerProblem.BAD_INPUT, "intro")

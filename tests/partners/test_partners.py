@@ -1,0 +1,257 @@
+"""Partners through the emulator: a resident applies (phone only through the contact
+button), staff approve or reject with a reason; a resident orders a service, the offer
+reaches only approved partners of that skill in the community (without the resident's
+data), the first 接单 wins and the others' cards say so, visit, completion, the
+resident's confirmation with a rating, and the points; forged presses change nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from emulator.world import EmulatedUser
+from storage.audit import AuditEntry
+from storage.clock import ManualClock
+from storage.hierarchy import Node
+from storage.partners import (
+    Application,
+    OrderState,
+    Partner,
+    PartnerService,
+    PartnerState,
+    PointEntry,
+    ServiceOrder,
+)
+from storage.roles import Role
+from tests.harness import Harness, World
+
+NEED = "厨房水龙头漏水，<b>急</b>"
+
+
+async def _partner(
+    harness: Harness, world: World, name: str, skills: list[str], building: Node | None = None
+) -> EmulatedUser:
+    """An approved partner, straight through the service."""
+    person = await world.resident(name, building, phone="13800000000")
+    async with harness.app.services() as s:
+        user = await s.users.get(person.id)
+        assert user is not None
+        service = s.get(PartnerService)
+        await service.apply(
+            user, Application(real_name=name, phone="13800000000", skills=tuple(skills))
+        )
+        partner = await service.partner(person.id)
+        assert partner is not None
+        partner.state, partner.decided_at = PartnerState.APPROVED, s.now()
+        await s.commit()
+    await harness.deliver()
+    return person
+
+
+async def _order(harness: Harness, resident: EmulatedUser, skill_label: str = "🔧 维修") -> None:
+    await harness.command(resident, "order")
+    await harness.press(resident, skill_label)
+    await harness.text(resident, NEED)
+    await harness.press_key(resident, "partner.next")
+    await harness.press(resident, "明天上午")
+    await harness.press_key(resident, "partner.order.submit")
+
+
+def _cards(harness: Harness, user: EmulatedUser, start: str) -> list[str]:
+    return [t for t in harness.texts(user) if t.startswith(start)]
+
+
+async def test_apply_with_the_contact_button_and_staff_decide(
+    harness: Harness, world: World
+) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    other = await world.staff(Role.COMMUNITY_STAFF, world.tree.other_community, "别的社区")
+    wang = await world.resident("王秀英")
+    await harness.command(wang, "partner")
+    await harness.press_key(wang, "partner.apply.button")
+    await harness.text(wang, "王秀英")
+    # The phone can only come through the button: a typed number is refused, the name kept.
+    keyboards = [
+        m.sent_reply_markup["keyboard"]
+        for m in harness.emu.chat(wang.id).bot_messages
+        if m.sent_reply_markup and "keyboard" in m.sent_reply_markup
+    ]
+    assert keyboards[-1][0][0]["request_contact"] is True
+    await harness.text(wang, "13900001234")
+    assert "不要手动输入" in harness.last_text(wang)
+    await harness.feed(harness.emu.send_contact(wang, "+8613900001234", queue=False))
+    await harness.press(wang, "🔧 维修")
+    await harness.press(wang, "助老")
+    await harness.press_key(wang, "partner.next")
+    await harness.press(wang, "周末上午")
+    await harness.press_key(wang, "partner.next")
+    await harness.text(wang, "退休电工，会修水电")
+    screen = harness.last_text(wang)
+    assert "王秀英" in screen and "+8613900001234" in screen and "🔧 维修、🧓 助老" in screen
+    await harness.press_key(wang, "partner.apply.submit")
+    assert "报名已提交" in harness.last_text(wang)
+
+    card = harness.last_text(officer)
+    assert "新的合伙人报名" in card and "+8613900001234" in card and "退休电工" in card
+    assert not any("新的合伙人报名" in t for t in harness.texts(other))
+    # Another community's officer forges 通过: nothing changes.
+    message = harness.last(officer)
+    data = str(next(b for row in harness.emu.chat(officer.id).inline_buttons() for b in row)[1])
+    await harness.press_data(other, message.message_id, data, forged=True)
+    async with harness.app.services() as s:
+        partner = await s.session.get(Partner, wang.id)
+        assert partner is not None and partner.state == PartnerState.PENDING
+
+    await harness.press_key(officer, "partner.button.approve")
+    assert "恭喜" in harness.last_text(wang)
+    assert harness.buttons(officer) == []  # decided: the card keeps no buttons
+    # A doubled press that was already on its way: nothing more happens.
+    await harness.press_data(officer, message.message_id, data, forged=True)
+    assert "已经处理过" in harness.emu.chat(officer.id).callback_answers[-1]["text"]
+    assert sum("恭喜" in t for t in harness.texts(wang)) == 1
+    async with harness.app.services() as s:
+        partner = await s.session.get(Partner, wang.id)
+        assert partner is not None and partner.state == PartnerState.APPROVED
+        audit = await s.session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "partner.approve")
+        )
+        assert audit == 1
+    await harness.command(wang, "partner")
+    assert "您是幸福合伙人" in harness.last_text(wang) and "积分：0 分" in harness.last_text(wang)
+    assert harness.emu.errors == []
+
+
+async def test_a_rejection_carries_its_reason(harness: Harness, world: World) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    li = await world.resident("李建国", phone="13900000001")
+    await harness.command(li, "partner")
+    await harness.press_key(li, "partner.apply.button")
+    await harness.text(li, "李建国")
+    await harness.press(li, "理发")
+    await harness.press_key(li, "partner.next")
+    await harness.press_key(li, "partner.next")
+    await harness.press_key(li, "partner.skip")
+    await harness.press_key(li, "partner.apply.submit")
+    await harness.press_key(officer, "partner.button.reject")
+    await harness.feed(harness.emu.send_photo(officer, queue=False))  # no words: refused
+    assert "请写一句原因" in harness.last_text(officer)
+    await harness.text(officer, "本社区理发志愿者已满，<欢迎>报名其他服务")
+    assert "原因：本社区理发志愿者已满，&lt;欢迎&gt;" not in harness.last_text(li)
+    assert "本社区理发志愿者已满，<欢迎>报名其他服务" in harness.last_text(li)
+    await harness.command(li, "partner")
+    assert harness.has_button(li, "partner.apply.button")  # may apply again
+    assert harness.emu.errors == []
+
+
+async def test_an_order_goes_to_partners_of_the_skill_and_the_first_press_wins(
+    harness: Harness, world: World, clock: ManualClock
+) -> None:
+    await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    fixer = await _partner(harness, world, "张师傅", ["repair"], world.tree.building3)
+    near = await _partner(harness, world, "刘师傅", ["repair", "appliance"], world.tree.building2)
+    barber = await _partner(harness, world, "理发赵", ["haircut"])
+    far = await _partner(harness, world, "外社区", ["repair"], world.tree.other_building)
+    resident = await world.resident("王秀英", phone="13911112222")
+    await _order(harness, resident)
+    assert "订单 F00001 已提交" in harness.last_text(resident)
+
+    for p in (fixer, near):
+        [offer] = _cards(harness, p, "🛠 新服务订单")
+        assert "厨房水龙头漏水，&lt;b&gt;" not in offer and "厨房水龙头漏水，<b>急</b>" in offer
+        # Nothing of the resident before taking it.
+        assert "王秀英" not in offer and "13911112222" not in offer and "1号楼" not in offer
+    assert _cards(harness, barber, "🛠 新服务订单") == []
+    assert _cards(harness, far, "🛠 新服务订单") == []
+    # The nearer partner (same grid) was offered it first.
+    order_of = [
+        r.chat_id
+        for r in harness.emu.requests
+        if r.method == "sendMessage" and "新服务订单" in str(r.params.get("text"))
+    ]
+    assert order_of[:2] == [near.id, fixer.id]
+
+    # A partner of another skill or community forges 接单: refused.
+    offer_message = harness.last(fixer)
+    take = str(next(d for row in harness.emu.chat(fixer.id).inline_buttons() for _, d in row))
+    for intruder in (barber, far):
+        await harness.press_data(intruder, offer_message.message_id, take, forged=True)
+        assert "只有本社区" in harness.emu.chat(intruder.id).callback_answers[-1]["text"]
+    await harness.press_key(fixer, "partner.button.take")
+    # Her press was already on its way when the card changed: a late press.
+    await harness.press_data(near, harness.last(near).message_id, take, forged=True)
+    assert "手慢了一步" in harness.emu.chat(near.id).callback_answers[-1]["text"]
+    # The loser's card now says it is gone, with no button left to press.
+    assert "已被其他合伙人接单" in harness.last_text(near)
+    assert harness.buttons(near) == []
+    taken = harness.last_text(fixer)
+    assert "由您负责" in taken and "王秀英" in taken and "13911112222" in taken
+    assert "1号楼" in taken
+    assert "张师傅" in harness.last_text(resident)
+
+    await harness.press_key(fixer, "partner.button.visited")
+    await harness.press_key(fixer, "partner.button.done")
+    assert "请确认并评价" in harness.last_text(resident)
+    ask = harness.last(resident)
+    await harness.press_key(resident, "partner.button.confirm_satisfied")
+    # Confirmed: the same message now asks whether it may be shown (晒单).
+    assert harness.buttons(resident) == [
+        harness.label(resident, "partner.button.show"),
+        harness.label(resident, "partner.button.hide"),
+    ]
+    # The second of a double tap, and a forged 不满意 after it: the first answer stands.
+    for data in ("ptn:confirm_satisfied:1", "ptn:confirm_unsatisfied:1"):
+        await harness.press_data(resident, ask.message_id, data, forged=True)
+    # Someone else cannot confirm it either.
+    await harness.press_data(near, ask.message_id, "ptn:confirm_unsatisfied:1", forged=True)
+    async with harness.app.services() as s:
+        order = await s.session.get(ServiceOrder, 1)
+        assert order is not None and order.state == OrderState.CONFIRMED
+        assert order.rating == "satisfied" and order.partner_id == fixer.id
+        ledger = (await s.session.execute(select(PointEntry))).scalars().all()
+        assert [(e.partner_id, e.points, e.tier) for e in ledger] == [(fixer.id, 3, 2)]
+    assert "获得 3 积分，现在共 3 分" in harness.last_text(fixer)
+    await harness.command(fixer, "partner")
+    assert "积分：3 分 · 社区第 1 名" in harness.last_text(fixer)
+
+    # The partner adds a photo of the work; the resident agrees to show it.
+    await harness.press_key(fixer, "partner.button.photo")
+    await harness.text(fixer, "照片在这")
+    assert "请发一张照片" in harness.last_text(fixer)
+    await harness.feed(harness.emu.send_photo(fixer, queue=False))
+    assert "照片已保存" in harness.last_text(fixer)
+    await harness.press_key(resident, "partner.button.show")
+    assert harness.buttons(resident) == []
+    neighbour = await world.resident("李建国", world.tree.building3)
+    await harness.command(neighbour, "showcase")
+    shown = harness.last(neighbour)
+    assert "通海社区晒单" in (shown.caption or "") and "张师傅" in (shown.caption or "")
+    assert shown.raw.get("photo") and "王秀英" not in (shown.caption or "")
+    assert "13911112222" not in (shown.caption or "")
+    assert harness.emu.errors == []
+
+
+async def test_nobody_takes_it_staff_assign_and_the_timer_fires_once(
+    harness: Harness, world: World, clock: ManualClock
+) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    fixer = await _partner(harness, world, "张师傅", ["repair"])
+    resident = await world.resident("王秀英", phone="13911112222")
+    await _order(harness, resident)
+    clock.advance(timedelta(hours=2, minutes=1))
+    await harness.tick()
+    await harness.tick()
+    dispatch = _cards(harness, officer, "👉 请派单")
+    assert len(dispatch) == 1 and "无人接单" in dispatch[0] and "13911112222" in dispatch[0]
+    await harness.press_key(officer, "partner.button.assign")
+    await harness.press(officer, "张师傅")
+    assert "已派给 张师傅" in harness.last_text(officer)
+    assert "社区派单" in harness.last_text(fixer)
+    await harness.press_key(fixer, "partner.button.accept")
+    assert "由您负责" in harness.last_text(fixer)
+    async with harness.app.services() as s:
+        order = await s.session.get(ServiceOrder, 1)
+        assert order is not None and order.state == OrderState.TAKEN
+    assert harness.emu.errors == []
