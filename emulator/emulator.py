@@ -139,6 +139,49 @@ class BotAPIEmulator(BotApiServer):
             contact["last_name"] = person.last_name
         return self._user_message(user, {"contact": contact}, queue)
 
+    def share_users(
+        self,
+        user: UserRef,
+        request_id: int,
+        shared: list[UserRef],
+        *,
+        queue: bool = True,
+    ) -> dict[str, Any]:
+        """The user picks people with a reply keyboard's ``request_users`` button: the
+        client sends ``users_shared`` only for a button the bot really showed (same
+        ``request_id``), and at most its ``max_quantity`` people, with their names when
+        the button asked for them (``request_name``)."""
+        state = self._state(user)
+        button = None
+        for message in reversed(state.messages):
+            markup = message.sent_reply_markup if message.from_bot else None
+            rows = (markup or {}).get("keyboard") or []
+            found = [
+                b.get("request_users")
+                for row in rows
+                for b in row
+                if isinstance(b, dict)
+                and (b.get("request_users") or {}).get("request_id") == request_id
+            ]
+            if found:
+                button = found[0]
+                break
+        if button is None:
+            raise EmulatorUsageError(f"no request_users button with request_id {request_id}")
+        if len(shared) > int(button.get("max_quantity", 1)):
+            raise EmulatorUsageError("more users than the button's max_quantity")
+        people = []
+        for ref in shared:
+            person = self.user(ref)
+            entry: dict[str, Any] = {"user_id": person.id}
+            if button.get("request_name"):
+                entry["first_name"] = person.first_name
+                if person.last_name:
+                    entry["last_name"] = person.last_name
+            people.append(entry)
+        content = {"users_shared": {"request_id": request_id, "users": people}}
+        return self._user_message(user, content, queue)
+
     def send_location(
         self, user: UserRef, latitude: float, longitude: float, *, queue: bool = True
     ) -> dict[str, Any]:

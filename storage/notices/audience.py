@@ -13,6 +13,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.hierarchy import Node, within_path
+from storage.partners.models import Partner, PartnerState
 from storage.roles import Role, RoleAssignment
 from storage.users import User
 
@@ -22,6 +23,7 @@ CHUNK = 5000
 
 class AudienceRole(StrEnum):
     RESIDENTS = "residents"
+    PARTNERS = "partners"  # approved 幸福合伙人 of the communities within the node
     WORKERS = "workers"
     STAFF = "staff"
 
@@ -66,6 +68,13 @@ async def resolve(
         only = sorted(set(buildings))
         if only:
             stmt = stmt.where(Node.id.in_(only))
+        ids.update(int(i) for i in (await session.execute(stmt)).scalars())
+    if AudienceRole.PARTNERS in chosen:
+        stmt = (
+            select(Partner.user_id)
+            .join(Node, Node.id == Partner.community_id)
+            .where(within_path(Node.path, node.path), Partner.state == PartnerState.APPROVED)
+        )
         ids.update(int(i) for i in (await session.execute(stmt)).scalars())
     staff_roles = ([Role.WORKER.value] if AudienceRole.WORKERS in chosen else []) + (
         _STAFF_ROLES if AudienceRole.STAFF in chosen else []

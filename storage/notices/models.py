@@ -39,6 +39,9 @@ class Notice(Base):
     body: Mapped[str] = mapped_column(Text, default="")  # the text or the caption
     entities: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     ack_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Buttons a feature puts under its notice ([locale key, callback data] pairs): a
+    # recruitment call's 我要报名, a council reminder's RSVP.
+    actions: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     state: Mapped[str] = mapped_column(String(16), default=NoticeState.SENDING)
     recipients: Mapped[int] = mapped_column(default=0)

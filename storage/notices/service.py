@@ -166,6 +166,7 @@ class NoticeService:
         urgent: bool = False,
         send_at: datetime | None = None,
         buildings: Sequence[int] = (),
+        actions: Sequence[tuple[str, str]] = (),
     ) -> Notice:
         plan = await self.plan(node, roles, urgent, buildings, author_id)
         if not plan.count:
@@ -183,6 +184,7 @@ class NoticeService:
             body=content.body,
             entities=content.entities,
             ack_required=ack,
+            actions=[[label, data] for label, data in actions],
             urgent=urgent,
             state=NoticeState.SCHEDULED if later else NoticeState.SENDING,
             send_at=send_at if later else None,

@@ -1,22 +1,32 @@
 """幸福合伙人: partners, service orders (the five orders) and points."""
 
 from storage.partners.models import (
+    CallState,
+    Nomination,
     OrderState,
     OrderTimer,
+    Origin,
     Partner,
     PartnerState,
     PointEntry,
     Rating,
+    RecruitmentCall,
     ServiceOrder,
+    Team,
+    TeamMember,
 )
 from storage.partners.rules import PartnerError, PartnerPolicy, PartnerProblem, Side, actions
-from storage.partners.service import Application, OrderDraft, PartnerService
+from storage.partners.service import Application, CallDraft, OrderDraft, PartnerService
 
 __all__ = [
     "Application",
+    "CallDraft",
+    "CallState",
+    "Nomination",
     "OrderDraft",
     "OrderState",
     "OrderTimer",
+    "Origin",
     "Partner",
     "PartnerError",
     "PartnerPolicy",
@@ -25,7 +35,10 @@ __all__ = [
     "PartnerState",
     "PointEntry",
     "Rating",
+    "RecruitmentCall",
     "ServiceOrder",
     "Side",
+    "Team",
+    "TeamMember",
     "actions",
 ]

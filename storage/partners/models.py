@@ -42,6 +42,84 @@ class Rating(StrEnum):
     UNSATISFIED = "unsatisfied"
 
 
+class CallState(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"  # the deadline passed or the quota filled
+
+
+class RecruitmentCall(Base):
+    """招募令: community staff call residents to sign up, sent as a notice with 我要报名."""
+
+    __tablename__ = "recruitment_calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(80))
+    description: Mapped[str] = mapped_column(Text, default="")
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    quota: Mapped[int]
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(16), default=CallState.OPEN)
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id", ondelete="SET NULL"))
+    created_by: Mapped[int | None] = mapped_column(TelegramId)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_recruitment_calls_state", "state", "deadline"),)
+
+
+class Nomination(Base):
+    """公推: a resident or staff member puts a neighbour forward. The nominee is asked
+    when they use the bot; staff see every nomination (and reach those who do not)."""
+
+    __tablename__ = "partner_nominations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
+    nominee_id: Mapped[int | None] = mapped_column(TelegramId)  # picked in the chat
+    nominee_name: Mapped[str] = mapped_column(String(64))
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("nodes.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    by_id: Mapped[int | None] = mapped_column(TelegramId)
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open, applied, declined
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_partner_nominations_nominee", "nominee_id"),)
+
+
+class Team(Base):
+    """A team of partners (e.g. 共享奶奶) with a leader; it can take an order as a team
+    and the leader hands it to a member."""
+
+    __tablename__ = "partner_teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(40))
+    leader_id: Mapped[int] = mapped_column(TelegramId)
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_by: Mapped[int | None] = mapped_column(TelegramId)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TeamMember(Base):
+    __tablename__ = "partner_team_members"
+
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("partner_teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    partner_id: Mapped[int] = mapped_column(TelegramId, primary_key=True, autoincrement=False)
+    state: Mapped[str] = mapped_column(String(16), default="invited")  # invited, member
+    invited_by: Mapped[int | None] = mapped_column(TelegramId)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Origin(StrEnum):
+    SELF = "self"  # 自荐
+    CALL = "call"  # answering a recruitment call
+    NOMINATED = "nominated"  # 公推
+
+
 class Partner(Base):
     __tablename__ = "partners"
 
@@ -55,6 +133,11 @@ class Partner(Base):
     certificate_file_id: Mapped[str | None] = mapped_column(String(255))
     state: Mapped[str] = mapped_column(String(16), default=PartnerState.PENDING)
     reason: Mapped[str | None] = mapped_column(Text)  # why rejected or suspended
+    origin: Mapped[str] = mapped_column(String(16), default=Origin.SELF)
+    call_id: Mapped[int | None] = mapped_column(
+        ForeignKey("recruitment_calls.id", ondelete="SET NULL")
+    )
+    nominated_by: Mapped[int | None] = mapped_column(TelegramId)
     # Taking orders now; a partner on holiday switches it off and gets no offers.
     available: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -83,6 +166,7 @@ class ServiceOrder(Base):
     preferred: Mapped[str] = mapped_column(String(32))  # "2026-12-03:am" or "any"
     state: Mapped[str] = mapped_column(String(16), default=OrderState.OPEN)
     partner_id: Mapped[int | None] = mapped_column(TelegramId)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("partner_teams.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     visited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -8,7 +8,13 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.partners.models import Partner, PointEntry, ServiceOrder
+from storage.partners.models import (
+    Nomination,
+    Partner,
+    PointEntry,
+    ServiceOrder,
+    TeamMember,
+)
 
 
 async def forget(session: AsyncSession, user_id: int) -> None:
@@ -27,7 +33,10 @@ async def forget(session: AsyncSession, user_id: int) -> None:
         update(PointEntry).where(PointEntry.partner_id == user_id).values(partner_id=None)
     )
     await session.execute(update(PointEntry).where(PointEntry.by_id == user_id).values(by_id=None))
+    await session.execute(delete(TeamMember).where(TeamMember.partner_id == user_id))
     await session.execute(delete(Partner).where(Partner.user_id == user_id))
+    await session.execute(delete(Nomination).where(Nomination.nominee_id == user_id))
+    await session.execute(update(Nomination).where(Nomination.by_id == user_id).values(by_id=None))
 
 
 async def held(session: AsyncSession, user_id: int) -> int:

@@ -86,6 +86,7 @@ class PartnerProblem(StrEnum):
     TAKEN = "taken"  # another partner was faster
     NOT_PARTNER = "not_partner"  # not an approved partner of the order's skill/community
     BAD_INPUT = "bad_input"
+    CLOSED = "closed"  # the recruitment call's deadline passed or its quota filled
 
 
 class PartnerError(Exception):

@@ -21,13 +21,19 @@ from storage.audit import AuditRepo
 from storage.hierarchy import HierarchyRepo, Node, NodeKind
 from storage.outbox import Lane, OutboxMessage, OutboxRepo
 from storage.partners.models import (
+    CallState,
+    Nomination,
     OrderState,
     OrderTimer,
+    Origin,
     Partner,
     PartnerState,
     PointEntry,
     Rating,
+    RecruitmentCall,
     ServiceOrder,
+    Team,
+    TeamMember,
 )
 from storage.partners.rules import (
     DECIDERS,
@@ -54,6 +60,10 @@ ORDER_NEWS = "partner.order_news"  # to the resident (or the worker for 代点�
 DISPATCH = "partner.dispatch"  # to community staff: assign it (派单), or it is stuck
 CHASE = "partner.chase"  # a reminder to whoever holds the order up
 CREDITED = "partner.credited"  # to the partner: confirmed, rated, points
+CALL_CLOSED = "partner.call_closed"  # to the call's author: how it went
+NOMINATED = "partner.nominated"  # to the nominee: a neighbour put you forward
+NOMINATION = "partner.nomination"  # to community staff: who was put forward, by whom
+TEAM_INVITE = "partner.team_invite"  # to a partner invited into a team
 
 MAX_TEXT = 1000
 MAX_NAME = 32
@@ -67,6 +77,24 @@ class Application:
     availability: tuple[str, ...] = ()
     intro: str = ""
     certificate_file_id: str | None = None
+    call_id: int | None = None  # answering this recruitment call
+    nominated_by: int | None = None  # 公推: who put them forward
+
+
+@dataclass(frozen=True)
+class CallDraft:
+    title: str
+    description: str
+    skills: tuple[str, ...]
+    quota: int
+    deadline: datetime
+
+
+@dataclass(frozen=True)
+class CallFigures:
+    call: RecruitmentCall
+    applied: int  # pending or approved through this call
+    approved: int
 
 
 @dataclass(frozen=True)
@@ -151,6 +179,11 @@ class PartnerService:
         partner = await self.partner(user.id)
         if partner is not None and partner.state != PartnerState.REJECTED:
             raise PartnerError(PartnerProblem.ALREADY, partner.state)
+        call = None
+        if application.call_id is not None:
+            call = await self.open_call(application.call_id)
+            if call.community_id != community.id:
+                raise PartnerError(PartnerProblem.NOT_ALLOWED, "another community's call")
         if partner is None:
             partner = Partner(user_id=user.id, created_at=self.now)
             self.session.add(partner)
@@ -164,7 +197,21 @@ class PartnerService:
         partner.state = PartnerState.PENDING
         partner.reason = None
         partner.available = True
+        partner.call_id = call.id if call else None
+        partner.nominated_by = application.nominated_by
+        partner.origin = (
+            Origin.CALL if call else Origin.NOMINATED if application.nominated_by else Origin.SELF
+        )
         await self.session.flush()
+        if application.nominated_by is not None:
+            await self.session.execute(
+                update(Nomination)
+                .where(Nomination.nominee_id == user.id, Nomination.state == "open")
+                .values(state="applied")
+                .execution_options(synchronize_session=False)
+            )
+        if call is not None and (await self.call_figures(call)).applied >= call.quota:
+            await self._close_call(call)
         self.outbox.add(
             await self.deciders(community.id),
             APPLICATION,
@@ -218,6 +265,391 @@ class PartnerService:
             reason=reason or None,
         )
         return partner
+
+    # --- teams -----------------------------------------------------------------------
+
+    async def create_team(
+        self,
+        staffing: Staffing,
+        community: Node,
+        name: str,
+        leader_id: int,
+        skills: Sequence[str],
+    ) -> Team:
+        problem = may_decide(staffing, community)
+        if problem is not None:
+            raise PartnerError(problem)
+        leader = await self.partner(leader_id)
+        if (
+            leader is None
+            or leader.state != PartnerState.APPROVED
+            or (leader.community_id != community.id)
+        ):
+            raise PartnerError(PartnerProblem.NOT_PARTNER)
+        name = name.strip()
+        if (
+            not 1 <= len(name) <= 40
+            or not skills
+            or any(s not in self.policy.skills for s in skills)
+        ):
+            raise PartnerError(PartnerProblem.BAD_INPUT)
+        team = Team(
+            community_id=community.id,
+            name=name,
+            leader_id=leader_id,
+            skills=list(skills),
+            created_by=staffing.user_id,
+            created_at=self.now,
+        )
+        self.session.add(team)
+        await self.session.flush()
+        self.session.add(
+            TeamMember(team_id=team.id, partner_id=leader_id, state="member", at=self.now)
+        )
+        await self.audit.record(
+            actor_id=staffing.user_id,
+            action="partner.team",
+            at=self.now,
+            object_type="team",
+            object_id=team.id,
+            leader=leader_id,
+        )
+        return team
+
+    async def team(self, team_id: int) -> Team | None:
+        return await self.session.get(Team, team_id)
+
+    async def teams_led(self, partner_id: int) -> Sequence[Team]:
+        stmt = select(Team).where(Team.leader_id == partner_id).order_by(Team.id)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def teams_of(self, community_id: int) -> Sequence[Team]:
+        stmt = select(Team).where(Team.community_id == community_id).order_by(Team.id)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def members(self, team_id: int, *, invited: bool = False) -> list[Partner]:
+        states = ["member", "invited"] if invited else ["member"]
+        stmt = (
+            select(Partner)
+            .join(TeamMember, TeamMember.partner_id == Partner.user_id)
+            .where(TeamMember.team_id == team_id, TeamMember.state.in_(states))
+            .order_by(Partner.real_name)
+        )
+        return list((await self.session.execute(stmt)).scalars().all())
+
+    async def _may_run_team(self, team: Team, staffing: Staffing) -> bool:
+        if team.leader_id == staffing.user_id:
+            return True
+        return may_decide(staffing, await self.hierarchy.get(team.community_id)) is None
+
+    async def invite(self, staffing: Staffing, team_id: int, partner_id: int) -> TeamMember:
+        """The leader or community staff invite an approved partner of the community."""
+        team = await self.team(team_id)
+        if team is None:
+            raise PartnerError(PartnerProblem.NOT_FOUND)
+        if not await self._may_run_team(team, staffing):
+            raise PartnerError(PartnerProblem.NOT_ALLOWED)
+        partner = await self.partner(partner_id)
+        if (
+            partner is None
+            or partner.state != PartnerState.APPROVED
+            or partner.community_id != team.community_id
+        ):
+            raise PartnerError(PartnerProblem.NOT_PARTNER)
+        if await self.session.get(TeamMember, (team_id, partner_id)) is not None:
+            raise PartnerError(PartnerProblem.ALREADY)
+        member = TeamMember(
+            team_id=team_id,
+            partner_id=partner_id,
+            state="invited",
+            invited_by=staffing.user_id,
+            at=self.now,
+        )
+        self.session.add(member)
+        await self.session.flush()
+        self.outbox.add(
+            [partner_id], TEAM_INVITE, now=self.now, lane=Lane.STATUS, subject_id=team_id
+        )
+        return member
+
+    async def answer_invite(self, team_id: int, partner_id: int, *, accept: bool) -> Team:
+        member = await self.session.get(TeamMember, (team_id, partner_id))
+        team = await self.team(team_id)
+        if member is None or team is None:
+            raise PartnerError(PartnerProblem.NOT_ALLOWED)
+        if member.state != "invited":
+            raise PartnerError(PartnerProblem.ALREADY)
+        if accept:
+            member.state, member.at = "member", self.now
+        else:
+            await self.session.delete(member)
+        await self.audit.record(
+            actor_id=partner_id,
+            action="partner.team_join" if accept else "partner.team_decline",
+            at=self.now,
+            object_type="team",
+            object_id=team_id,
+        )
+        return team
+
+    async def team_for(self, order: ServiceOrder, leader_id: int) -> Team | None:
+        """The team this leader may take ``order`` with: same community, the skill."""
+        for team in await self.teams_led(leader_id):
+            if team.community_id == order.community_id and order.skill in team.skills:
+                return team
+        return None
+
+    async def take_as_team(self, order_id: int, leader_id: int) -> ServiceOrder:
+        """团队接单: the leader takes it for the team and then hands it to a member."""
+        order = await self._get(order_id)
+        team = await self.team_for(order, leader_id)
+        leader = await self.partner(leader_id)
+        if team is None or leader is None or leader.state != PartnerState.APPROVED:
+            raise PartnerError(PartnerProblem.NOT_PARTNER)
+        if order.state != OrderState.OPEN:
+            raise PartnerError(PartnerProblem.TAKEN)
+        won = await self._move(
+            order,
+            [OrderState.OPEN],
+            state=OrderState.TAKEN,
+            partner_id=leader_id,
+            team_id=team.id,
+            taken_at=self.now,
+            timer=OrderTimer.CHASE_PARTNER,
+            due_at=self.now + self.policy.chase_after,
+        )
+        if not won:
+            raise PartnerError(PartnerProblem.TAKEN)
+        await self._after_taken(order, leader_id)
+        return order
+
+    async def hand_to(self, order_id: int, leader_id: int, member_id: int) -> ServiceOrder:
+        """The team's leader hands a taken order to a member, who gets the full card."""
+        order = await self._get(order_id)
+        team = await self.team(order.team_id) if order.team_id else None
+        if team is None or team.leader_id != leader_id or order.partner_id != leader_id:
+            raise PartnerError(PartnerProblem.NOT_ALLOWED)
+        if order.state != OrderState.TAKEN:
+            raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
+        if member_id not in {p.user_id for p in await self.members(team.id)}:
+            raise PartnerError(PartnerProblem.NOT_PARTNER)
+        moved = await self._move(order, [OrderState.TAKEN], partner_id=member_id)
+        if not moved:
+            raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
+        self.outbox.add([member_id], TAKEN, now=self.now, lane=Lane.TASK, subject_id=order.id)
+        self._tell_owner(order, "taken")
+        await self.audit.record(
+            actor_id=leader_id,
+            action="order.hand",
+            at=self.now,
+            object_type="order",
+            object_id=order.id,
+            member=member_id,
+        )
+        return order
+
+    # --- nominations (公推) -----------------------------------------------------------
+
+    async def nominate(
+        self,
+        by: User,
+        staffing: Staffing,
+        *,
+        nominee_id: int | None,
+        nominee_name: str,
+        building: Node | None,
+        reason: str,
+    ) -> Nomination:
+        """``nominee_id`` when picked with the chat's user picker, else a name and a
+        building. The community is the nominee's (by their building) or the
+        nominator's."""
+        name = nominee_name.strip()
+        if not name or len(name) > MAX_NAME or len(reason) > MAX_TEXT:
+            raise PartnerError(PartnerProblem.BAD_INPUT)
+        if nominee_id is not None and nominee_id == by.id:
+            raise PartnerError(PartnerProblem.BAD_INPUT, "nobody nominates themselves")
+        nominee = await self.session.get(User, nominee_id) if nominee_id else None
+        home = building or (
+            await self.hierarchy.get(nominee.building_id)
+            if nominee is not None and nominee.building_id
+            else None
+        )
+        community = await self.community_of(home.id if home else by.building_id)
+        if community is None:
+            scopes = [n for n in staffing.scopes(DECIDERS) if n is not None]
+            community = next((n for n in scopes if n.node_kind is NodeKind.COMMUNITY), None)
+        if community is None:
+            raise PartnerError(PartnerProblem.NOT_RESIDENT)
+        mine = await self.community_of(by.building_id)
+        if (mine is None or mine.id != community.id) and may_decide(staffing, community):
+            raise PartnerError(PartnerProblem.NOT_ALLOWED, "only neighbours and its staff")
+        existing = await self.partner(nominee_id) if nominee_id else None
+        if existing is not None and existing.state in (PartnerState.PENDING, PartnerState.APPROVED):
+            raise PartnerError(PartnerProblem.ALREADY)
+        nomination = Nomination(
+            community_id=community.id,
+            nominee_id=nominee_id,
+            nominee_name=name,
+            building_id=home.id if home and home.node_kind is NodeKind.BUILDING else None,
+            reason=reason.strip(),
+            by_id=by.id,
+            state="open",
+            created_at=self.now,
+        )
+        self.session.add(nomination)
+        await self.session.flush()
+        if nominee is not None and nominee.blocked_at is None:
+            self.outbox.add(
+                [nominee.id],
+                NOMINATED,
+                now=self.now,
+                lane=Lane.STATUS,
+                subject_id=nomination.id,
+            )
+        self.outbox.add(
+            await self.deciders(community.id),
+            NOMINATION,
+            now=self.now,
+            lane=Lane.STATUS,
+            subject_id=nomination.id,
+        )
+        await self.audit.record(
+            actor_id=by.id,
+            action="partner.nominate",
+            at=self.now,
+            object_type="nomination",
+            object_id=nomination.id,
+        )
+        return nomination
+
+    async def nomination_for(self, nomination_id: int, user_id: int) -> Nomination:
+        """The open nomination of this user (a forged press on someone else's is refused)."""
+        nomination = await self.session.get(Nomination, nomination_id)
+        if nomination is None or nomination.nominee_id != user_id:
+            raise PartnerError(PartnerProblem.NOT_ALLOWED)
+        if nomination.state != "open":
+            raise PartnerError(PartnerProblem.ALREADY)
+        return nomination
+
+    async def decline_nomination(self, nomination_id: int, user_id: int) -> Nomination:
+        nomination = await self.nomination_for(nomination_id, user_id)
+        nomination.state = "declined"
+        return nomination
+
+    # --- recruitment calls (招募令) ----------------------------------------------------
+
+    async def create_call(
+        self, staffing: Staffing, community: Node, draft: CallDraft
+    ) -> RecruitmentCall:
+        """The call itself; the chat layer sends it out as a notice to the community's
+        residents with a 我要报名 button and records the notice on it."""
+        problem = may_decide(staffing, community)
+        if problem is None and community.node_kind is not NodeKind.COMMUNITY:
+            problem = PartnerProblem.NOT_ALLOWED
+        if problem is not None:
+            raise PartnerError(problem)
+        title = draft.title.strip()
+        if (
+            not title
+            or len(title) > 80
+            or len(draft.description) > MAX_TEXT
+            or not 1 <= draft.quota <= 1000
+            or draft.deadline <= self.now
+            or any(s not in self.policy.skills for s in draft.skills)
+        ):
+            raise PartnerError(PartnerProblem.BAD_INPUT)
+        call = RecruitmentCall(
+            community_id=community.id,
+            title=title,
+            description=draft.description.strip(),
+            skills=list(draft.skills),
+            quota=draft.quota,
+            deadline=draft.deadline,
+            state=CallState.OPEN,
+            created_by=staffing.user_id,
+            created_at=self.now,
+        )
+        self.session.add(call)
+        await self.session.flush()
+        await self.audit.record(
+            actor_id=staffing.user_id,
+            action="partner.call",
+            at=self.now,
+            object_type="recruitment_call",
+            object_id=call.id,
+            quota=draft.quota,
+        )
+        return call
+
+    async def open_call(self, call_id: int) -> RecruitmentCall:
+        """The call, if one may still answer it."""
+        call = await self.session.get(RecruitmentCall, call_id)
+        if call is None:
+            raise PartnerError(PartnerProblem.NOT_FOUND)
+        if call.state != CallState.OPEN or call.deadline <= self.now:
+            raise PartnerError(PartnerProblem.CLOSED)
+        if (await self.call_figures(call)).applied >= call.quota:
+            raise PartnerError(PartnerProblem.CLOSED)
+        return call
+
+    async def call_figures(self, call: RecruitmentCall) -> CallFigures:
+        rows = (
+            await self.session.execute(
+                select(Partner.state, func.count())
+                .where(
+                    Partner.call_id == call.id,
+                    Partner.state.in_([PartnerState.PENDING, PartnerState.APPROVED]),
+                )
+                .group_by(Partner.state)
+            )
+        ).all()
+        counts = {str(state): int(n) for state, n in rows}
+        return CallFigures(call, sum(counts.values()), counts.get(PartnerState.APPROVED, 0))
+
+    async def calls(self, community_id: int, limit: int = 5) -> list[CallFigures]:
+        stmt = (
+            select(RecruitmentCall)
+            .where(RecruitmentCall.community_id == community_id)
+            .order_by(RecruitmentCall.id.desc())
+            .limit(limit)
+        )
+        return [await self.call_figures(c) for c in (await self.session.execute(stmt)).scalars()]
+
+    async def _close_call(self, call: RecruitmentCall) -> bool:
+        result = await self.session.execute(
+            update(RecruitmentCall)
+            .where(RecruitmentCall.id == call.id, RecruitmentCall.state == CallState.OPEN)
+            .values(state=CallState.CLOSED, closed_at=self.now)
+            .execution_options(synchronize_session=False)
+        )
+        if not _changed(result):
+            return False
+        await self.session.refresh(call)
+        if call.created_by:
+            self.outbox.add(
+                [call.created_by],
+                CALL_CLOSED,
+                now=self.now,
+                lane=Lane.STATUS,
+                subject_id=call.id,
+            )
+        return True
+
+    async def close_due_calls(self) -> int:
+        """Calls whose deadline passed close, each once (across processes too)."""
+        due = (
+            (
+                await self.session.execute(
+                    select(RecruitmentCall).where(
+                        RecruitmentCall.state == CallState.OPEN,
+                        RecruitmentCall.deadline <= self.now,
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        return sum([await self._close_call(call) for call in due])
 
     async def suspend(self, staffing: Staffing, user_id: int, reason: str) -> Partner:
         return await self._switch(
@@ -376,8 +808,25 @@ class PartnerService:
         return order
 
     async def _offer(self, order: ServiceOrder, *, but: int | None = None) -> int:
-        ids = [p.user_id for p in await self.partners_for(order) if p.user_id != but]
+        ids = [p.user_id for p in await self.partners_for(order)]
+        ids += await self._leaders_for(order)
+        ids = [i for i in dict.fromkeys(ids) if i != but]
         return self.outbox.add(ids, OFFER, now=self.now, lane=Lane.TASK, subject_id=order.id)
+
+    async def _leaders_for(self, order: ServiceOrder) -> list[int]:
+        """Leaders of the community's teams with the order's skill: they may take it for
+        their team even without the skill themselves."""
+        stmt = (
+            select(Team.leader_id, Team.skills)
+            .join(Partner, Partner.user_id == Team.leader_id)
+            .where(
+                Team.community_id == order.community_id,
+                Partner.state == PartnerState.APPROVED,
+                Partner.available.is_(True),
+            )
+        )
+        rows = (await self.session.execute(stmt)).all()
+        return [int(leader) for leader, skills in rows if order.skill in (skills or [])]
 
     async def _move(self, order: ServiceOrder, before: Sequence[str], **values: Any) -> bool:
         """Move the order on if it is still in one of ``before``: the one write that

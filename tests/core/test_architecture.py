@@ -89,6 +89,7 @@ def test_one_list_registers_everything() -> None:
         "appeals",
         "order",
         "partner",
+        "showcase",
         "building",
         "privacy",
         "settings",

@@ -255,3 +255,152 @@ async def test_nobody_takes_it_staff_assign_and_the_timer_fires_once(
         order = await s.session.get(ServiceOrder, 1)
         assert order is not None and order.state == OrderState.TAKEN
     assert harness.emu.errors == []
+
+
+async def test_a_recruitment_call_goes_out_as_a_notice_and_closes_at_its_quota(
+    harness: Harness, world: World, clock: ManualClock
+) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    wang = await world.resident("王秀英", phone="13900000001")
+    li = await world.resident("李建国", world.tree.building3, phone="13900000002")
+    elsewhere = await world.resident("陈淑珍", world.tree.other_building)
+    await harness.command(officer, "partners")
+    await harness.press_key(officer, "partner.call.button")
+    await harness.text(officer, "招募“共享奶奶”助老志愿者")
+    await harness.text(officer, "每周陪伴独居老人聊天、代买药品")
+    await harness.press(officer, "🧓 助老")
+    await harness.press_key(officer, "partner.next")
+    await harness.text(officer, "十个")
+    assert "1–1000" in harness.last_text(officer)
+    await harness.text(officer, "1")
+    await harness.press(officer, "7 天后")
+    preview = harness.last_text(officer)
+    assert "将发送给本社区 2 位居民" in preview and "【招募令】招募“共享奶奶”" in preview
+    await harness.press_key(officer, "partner.call.publish")
+    assert "招募令已发布" in harness.last_text(officer)
+
+    [got] = [t for t in harness.texts(wang) if "【招募令】" in t]
+    assert got.startswith("📢 通海社区通知") and "名额：1 人" in got
+    assert harness.has_button(wang, "partner.call.apply_button")
+    assert not any("【招募令】" in t for t in harness.texts(elsewhere))
+
+    await harness.press_key(wang, "partner.call.apply_button")
+    await harness.text(wang, "王秀英")
+    # The call's skill comes ticked.
+    assert "✅ 🧓 助老" in harness.buttons(wang)
+    await harness.press_key(wang, "partner.next")
+    await harness.press_key(wang, "partner.next")
+    await harness.press_key(wang, "partner.skip")
+    await harness.press_key(wang, "partner.apply.submit")
+    async with harness.app.services() as s:
+        partner = await s.session.get(Partner, wang.id)
+        assert partner is not None and partner.origin == "call" and partner.call_id == 1
+    # The quota (1) is filled: the call closed and its author was told once.
+    assert "已截止：报名 1 人（名额 1）" in harness.last_text(officer)
+    await harness.press_key(li, "partner.call.apply_button")
+    assert "已经截止" in harness.emu.chat(li.id).callback_answers[-1]["text"]
+    clock.advance(timedelta(days=8))
+    await harness.tick()
+    assert sum("已截止" in t for t in harness.texts(officer)) == 1
+    assert harness.emu.errors == []
+
+
+async def test_a_neighbour_nominated_with_the_user_picker_is_asked_and_applies(
+    harness: Harness, world: World
+) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    wang = await world.resident("王秀英", phone="13900000001")
+    li = await world.resident("李建国", world.tree.building3, phone="13900000002")
+    await harness.command(wang, "partner")
+    await harness.press_key(wang, "partner.nominate.button")
+    await harness.press_key(wang, "partner.nominate.by_pick")
+    await harness.text(wang, "李建国")  # typed instead of picked: told how, nothing lost
+    assert "选择要推荐的人" in harness.last_text(wang)
+    await harness.feed(harness.emu.share_users(wang, 1001, [li], queue=False))
+    await harness.text(wang, "热心肠，会修自行车")
+    assert "推荐：李建国" in harness.last_text(wang)
+    await harness.press_key(wang, "partner.nominate.submit")
+    assert "推荐已提交" in harness.last_text(wang)
+    asked = harness.last_text(li)
+    assert "邻居 王秀英 推荐您" in asked and "热心肠" in asked
+    assert "已请他/她报名" in harness.last_text(officer)
+    # Someone else cannot answer for him.
+    nominee_button = harness.last(li)
+    await harness.press_data(wang, nominee_button.message_id, "ptn:nominee:1", forged=True)
+    await harness.press_key(li, "partner.button.nominee")
+    await harness.text(li, "李建国")
+    await harness.press(li, "🔧 维修")
+    await harness.press_key(li, "partner.next")
+    await harness.press_key(li, "partner.next")
+    await harness.press_key(li, "partner.skip")
+    await harness.press_key(li, "partner.apply.submit")
+    async with harness.app.services() as s:
+        partner = await s.session.get(Partner, li.id)
+        assert partner is not None and partner.origin == "nominated"
+        assert partner.nominated_by == wang.id and partner.state == PartnerState.PENDING
+    assert harness.emu.errors == []
+
+
+async def test_someone_without_the_chat_is_nominated_by_name_and_building(
+    harness: Harness, world: World
+) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    wang = await world.resident("王秀英")
+    await harness.command(wang, "partner")
+    await harness.press_key(wang, "partner.nominate.button")
+    await harness.press_key(wang, "partner.nominate.by_name")
+    await harness.text(wang, "赵奶奶")
+    await harness.press(wang, "3号楼")
+    await harness.text(wang, "会做饭，常给独居老人送饭")
+    await harness.press_key(wang, "partner.nominate.submit")
+    note = harness.last_text(officer)
+    assert "推荐 赵奶奶（3号楼）" in note and "请社区线下联系" in note
+    assert harness.emu.errors == []
+
+
+async def test_a_team_takes_an_order_and_its_leader_hands_it_to_a_member(
+    harness: Harness, world: World
+) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    leader = await _partner(harness, world, "孙大姐", ["haircut"])
+    granny = await _partner(harness, world, "赵奶奶", ["sewing"], world.tree.building2)
+    outsider = await _partner(harness, world, "钱师傅", ["haircut"], world.tree.building3)
+    resident = await world.resident("王秀英", phone="13911112222")
+    await harness.command(officer, "partners")
+    await harness.press_key(officer, "partner.team.new")
+    await harness.text(officer, "共享奶奶")
+    await harness.press(officer, "孙大姐")
+    await harness.press(officer, "🧓 助老")
+    await harness.press_key(officer, "partner.team.create")
+    assert "团队「共享奶奶」已建立" in harness.last_text(officer)
+
+    await harness.command(leader, "partner")
+    await harness.press_key(leader, "partner.team.mine")
+    await harness.press_key(leader, "partner.team.invite")
+    await harness.press(leader, "赵奶奶")
+    assert "邀请已发出" in harness.last_text(leader)
+    assert "邀请您加入团队「共享奶奶」" in harness.last_text(granny)
+    invite = harness.last(granny)
+    # Only the invited partner can answer the invitation.
+    await harness.press_data(outsider, invite.message_id, "ptn:join:1", forged=True)
+    await harness.press_key(granny, "partner.button.join")
+
+    await _order(harness, resident, "🧓 助老")
+    # 助老 is the team's skill, not the leader's own: she may take it for the team only.
+    assert harness.buttons(leader) == [harness.label(leader, "partner.button.team_take")]
+    assert not any("新服务订单" in t for t in harness.texts(outsider))
+    await harness.press_key(leader, "partner.button.team_take")
+    assert "由您负责" in harness.last_text(leader)
+    await harness.press_key(leader, "partner.button.hand")
+    await harness.press(leader, "赵奶奶")
+    assert "已交给 赵奶奶" in harness.last_text(leader)
+    card = harness.last_text(granny)
+    assert "由您负责" in card and "13911112222" in card
+    await harness.press_key(granny, "partner.button.done")
+    await harness.press_key(resident, "partner.button.confirm_fair")
+    async with harness.app.services() as s:
+        order = await s.session.get(ServiceOrder, 1)
+        assert order is not None and order.partner_id == granny.id and order.team_id == 1
+        assert await s.get(PartnerService).balance(granny.id) == 3
+        assert await s.get(PartnerService).balance(leader.id) == 0
+    assert harness.emu.errors == []

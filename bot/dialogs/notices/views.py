@@ -56,6 +56,18 @@ def ack_keyboard(t: Translator, notice_id: int, acked: bool) -> InlineKeyboardMa
     )
 
 
+def copy_keyboard(t: Translator, notice: Notice, *, acked: bool) -> InlineKeyboardMarkup | None:
+    """Under a recipient's copy: 已收到 (or 已确认) if asked for, then the buttons the
+    feature that sent the notice put there, each on its own row."""
+    rows = ack_keyboard(t, notice.id, acked).inline_keyboard if notice.ack_required else []
+    extra = [
+        [InlineKeyboardButton(text=t(label), callback_data=data)]
+        for label, data in notice.actions or []
+    ]
+    rows = [*rows, *extra]
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
 def control_keyboard(
     t: Translator, notice_id: int, actions: list[str]
 ) -> InlineKeyboardMarkup | None:

@@ -12,12 +12,19 @@ from typing import Any
 from aiogram.types import BufferedInputFile, CallbackQuery, ContentType, Message
 from aiogram_dialog import Dialog, DialogManager, Window
 from aiogram_dialog.widgets.input import MessageInput
-from aiogram_dialog.widgets.kbd import Back, Button, Column, SwitchTo
+from aiogram_dialog.widgets.kbd import Back, Button, Column, Start, SwitchTo
 from sqlalchemy import func, select
 
-from bot.dialogs.partners.states import PartnerAdmin, PartnerAssign, PartnerReject
+from bot.dialogs.partners.states import (
+    PartnerAdmin,
+    PartnerAssign,
+    PartnerCall,
+    PartnerReject,
+    PartnerTeamNew,
+    PartnerTeamView,
+)
 from bot.dialogs.partners.views import skill_label, skills_text
-from bot.formatting import e
+from bot.formatting import e, local_time
 from bot.kit.context import Ctx, ctx, start_data
 from bot.kit.menu import close, close_to_menu, menu_button
 from bot.kit.notice import notice, say
@@ -25,6 +32,7 @@ from bot.kit.text import L, notice_text
 from bot.kit.widgets import picker
 from storage.hierarchy import Node, NodeKind
 from storage.partners import (
+    CallState,
     OrderState,
     Partner,
     PartnerError,
@@ -65,7 +73,13 @@ async def admin_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any
     c = ctx(dialog_manager)
     community = await _community(c)
     if community is None:
-        return {"notice": notice(dialog_manager), "none": True, "some": False, "pending": 0}
+        return {
+            "notice": notice(dialog_manager),
+            "none": True,
+            "some": False,
+            "pending": 0,
+            "teams": [],
+        }
     service = c.services.get(PartnerService)
     rows, label = await _table(c, community)
     lines = [
@@ -104,7 +118,33 @@ async def admin_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any
         )
     )
     pending = len(await service.applications(c.staffing))
+    calls = [
+        c.t(
+            "partner.call.line",
+            title=e(f.call.title),
+            applied=f.applied,
+            quota=f.call.quota,
+            approved=f.approved,
+            state=c.t("partner.call.open", deadline=local_time(f.call.deadline, c.zone)[5:10])
+            if f.call.state == CallState.OPEN
+            else c.t("partner.call.ended"),
+        )
+        for f in await service.calls(community.id)
+    ]
+    teams = await service.teams_of(community.id)
+    for team in teams:
+        members = await service.members(team.id)
+        calls.append(
+            c.t(
+                "partner.team.line",
+                name=e(team.name),
+                n=len(members),
+                skills=skills_text(c.t, team.skills),
+            )
+        )
     return {
+        "teams": [(str(team.id), "👥 " + team.name) for team in teams],
+        "calls": "\n".join(calls),
         "notice": notice(dialog_manager),
         "none": False,
         "some": True,
@@ -174,6 +214,15 @@ async def on_export(call: CallbackQuery, _: Button, manager: DialogManager) -> N
     )
 
 
+async def on_team(call: CallbackQuery, _: Any, manager: DialogManager, item_id: str) -> None:
+    await manager.start(PartnerTeamView.main, data={"team_id": int(item_id)})
+
+
+async def on_admin_start(data: Any, manager: DialogManager) -> None:
+    if isinstance(data, dict) and data.get("notice"):
+        say(manager, str(data["notice"]))
+
+
 def admin_dialog() -> Dialog:
     return Dialog(
         Window(
@@ -187,7 +236,12 @@ def admin_dialog() -> Dialog:
                     state=PartnerAdmin.applications,
                     when="some",
                 ),
+                Start(
+                    L("partner.call.button"), id="adm_call", state=PartnerCall.title, when="some"
+                ),
+                Start(L("partner.team.new"), id="adm_team", state=PartnerTeamNew.name, when="some"),
                 Button(L("partner.admin.export"), id="adm_export", on_click=on_export, when="some"),
+                picker("adm_team_open", "teams", on_team, width=2, when="some"),
                 menu_button(),
             ),
             state=PartnerAdmin.main,
@@ -201,6 +255,7 @@ def admin_dialog() -> Dialog:
             state=PartnerAdmin.applications,
             getter=applications_getter,
         ),
+        on_start=on_admin_start,
     )
 
 

@@ -32,7 +32,7 @@ from aiogram_dialog.widgets.text import Format
 from bot.dialogs.partners.states import PartnerApply, PartnerHome
 from bot.dialogs.partners.views import skills_text, slots_text
 from bot.formatting import e
-from bot.kit.context import Ctx, ctx
+from bot.kit.context import Ctx, ctx, start_data
 from bot.kit.menu import close
 from bot.kit.notice import clear_notice, notice, say
 from bot.kit.text import L, notice_text
@@ -133,6 +133,8 @@ async def on_submit(call: CallbackQuery, _: Button, manager: DialogManager) -> N
         availability=tuple(_checked(manager, "slots")),
         intro=str(data.get("intro", "")),
         certificate_file_id=data.get("certificate"),
+        call_id=start_data(manager).get("call_id"),
+        nominated_by=start_data(manager).get("nominated_by"),
     )
     try:
         await c.services.get(PartnerService).apply(c.user, application)
@@ -172,6 +174,15 @@ async def confirm_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
         "intro": e(data.get("intro", "")) or c.t("partner.apply.none"),
         "photo": c.t("partner.apply.photo_line") if data.get("certificate") else "",
     }
+
+
+async def on_start(data: Any, manager: DialogManager) -> None:
+    """From a recruitment call: its skills come ticked (the applicant may change them)."""
+    if isinstance(data, dict):
+        found = manager.find("skills")
+        assert isinstance(found, ManagedMultiselect)
+        for skill in data.get("skills") or []:
+            await found.set_checked(str(skill), True)
 
 
 def _cancel(where: str) -> Button:
@@ -252,4 +263,5 @@ def apply_dialog() -> Dialog:
             state=PartnerApply.confirm,
             getter=confirm_getter,
         ),
+        on_start=on_start,
     )

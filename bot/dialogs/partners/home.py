@@ -12,7 +12,13 @@ from aiogram_dialog import Dialog, DialogManager, Window
 from aiogram_dialog.widgets.kbd import Back, Button, Column, Start, SwitchTo
 from aiogram_dialog.widgets.text import Format
 
-from bot.dialogs.partners.states import OrderForm, PartnerApply, PartnerHome
+from bot.dialogs.partners.states import (
+    OrderForm,
+    PartnerApply,
+    PartnerHome,
+    PartnerNominate,
+    PartnerTeamView,
+)
 from bot.dialogs.partners.views import skill_label, skills_text
 from bot.formatting import e, local_time
 from bot.kit.context import ctx
@@ -77,6 +83,7 @@ async def home_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
             history=history,
             on=partner.available,
             off=not partner.available,
+            leads=bool(await service.teams_led(partner.user_id)),
         )
     return data
 
@@ -132,6 +139,10 @@ def home_dialog() -> Dialog:
                 Button(L("partner.home.toggle_off"), id="home_off", on_click=on_toggle, when="on"),
                 Button(L("partner.home.toggle_on"), id="home_on", on_click=on_toggle, when="off"),
                 SwitchTo(L("partner.home.orders"), id="home_orders", state=PartnerHome.orders),
+                Start(L("partner.nominate.button"), id="home_nominate", state=PartnerNominate.how),
+                Start(
+                    L("partner.team.mine"), id="home_team", state=PartnerTeamView.main, when="leads"
+                ),
                 Start(L("partner.menu_order"), id="home_order", state=OrderForm.skill),
                 menu_button(),
             ),

@@ -46,3 +46,36 @@ class PartnerPhoto(StatesGroup):
 
 class Showcase(StatesGroup):
     main = State()
+
+
+class PartnerCall(StatesGroup):
+    title = State()
+    description = State()
+    skills = State()
+    quota = State()
+    deadline = State()
+    confirm = State()
+
+
+class PartnerNominate(StatesGroup):
+    how = State()
+    pick = State()
+    name = State()
+    building = State()
+    reason = State()
+    confirm = State()
+
+
+class PartnerTeamNew(StatesGroup):
+    name = State()
+    leader = State()
+    skills = State()
+
+
+class PartnerTeamView(StatesGroup):
+    main = State()
+    invite = State()
+
+
+class PartnerHand(StatesGroup):
+    pick = State()

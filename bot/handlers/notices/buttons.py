@@ -11,7 +11,7 @@ from aiogram_dialog import DialogManager, StartMode
 
 from bot.dialogs.notices.callbacks import NoticeAckPress, NoticeControl
 from bot.dialogs.notices.states import NoticeWhen
-from bot.dialogs.notices.views import ack_keyboard
+from bot.dialogs.notices.views import ack_keyboard, copy_keyboard
 from bot.i18n import Translator
 from storage.notices import NoticeService, may_manage
 from storage.notices.rules import actions
@@ -29,7 +29,12 @@ async def on_ack(
     if result is True:
         await call.answer(t("notice.ack_thanks"))
         if call.message is not None:
-            markup = ack_keyboard(t, callback_data.notice_id, acked=True)
+            notice = await services.get(NoticeService).get(callback_data.notice_id)
+            markup = (
+                copy_keyboard(t, notice, acked=True)
+                if notice is not None
+                else ack_keyboard(t, callback_data.notice_id, acked=True)
+            )
             # The message had "已收到"; now "已确认": a real change, never an empty edit.
             await call.bot.edit_message_reply_markup(  # type: ignore[union-attr]
                 chat_id=call.from_user.id,

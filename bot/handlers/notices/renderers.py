@@ -11,6 +11,7 @@ from bot.delivery import Gone, Renderer, Rendering, Send
 from bot.dialogs.notices.views import (
     ack_keyboard,
     control_keyboard,
+    copy_keyboard,
     header,
     progress_text,
     with_header,
@@ -35,7 +36,7 @@ async def render_copy(r: Rendering) -> list[Send]:
     if notice.state == NoticeState.CANCELLED:
         raise Gone("notice cancelled")
     text, entities = with_header(header(r.t, place, notice.urgent), notice.body, notice.entities)
-    markup = ack_keyboard(r.t, notice.id, acked=False) if notice.ack_required else None
+    markup = copy_keyboard(r.t, notice, acked=False)
     chat = r.chat_id
     if notice.media is None:
         return [

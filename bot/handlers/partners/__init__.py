@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from bot.dialogs.partners.admin import admin_dialog, assign_dialog, reject_dialog
 from bot.dialogs.partners.apply import apply_dialog
+from bot.dialogs.partners.call import call_dialog
 from bot.dialogs.partners.home import home_dialog
+from bot.dialogs.partners.nominate import nominate_dialog
 from bot.dialogs.partners.order import order_dialog
 from bot.dialogs.partners.showcase import photo_dialog, showcase_dialog
 from bot.dialogs.partners.states import OrderForm, PartnerAdmin, PartnerHome, Showcase
+from bot.dialogs.partners.teams import hand_dialog, new_team_dialog, team_dialog
 from bot.handlers.partners import buttons, commands, jobs
 from bot.handlers.partners.config import partner_config
 from bot.handlers.partners.renderers import RENDERERS
@@ -42,6 +45,11 @@ FEATURE = Feature(
         assign_dialog(),
         showcase_dialog(),
         photo_dialog(),
+        call_dialog(),
+        nominate_dialog(),
+        new_team_dialog(),
+        team_dialog(),
+        hand_dialog(),
     ],
     renderers=RENDERERS,
     jobs=(Job("partner-orders", jobs.sweep_orders, every_seconds=30),),

@@ -11,7 +11,13 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup
 from aiogram_dialog import DialogManager, StartMode
 
 from bot.dialogs.partners.callbacks import PartnerPress
-from bot.dialogs.partners.states import PartnerAssign, PartnerPhoto, PartnerReject
+from bot.dialogs.partners.states import (
+    PartnerApply,
+    PartnerAssign,
+    PartnerHand,
+    PartnerPhoto,
+    PartnerReject,
+)
 from bot.dialogs.partners.views import CONFIRMS, partner_keyboard, resident_keyboard
 from bot.i18n import Translator
 from storage.partners import PartnerError, PartnerService, PartnerState, Rating, ServiceOrder
@@ -50,6 +56,65 @@ async def on_press(
 ) -> None:
     service = services.get(PartnerService)
     action, ref, me = callback_data.action, callback_data.ref, call.from_user.id
+    if action == "call":
+        # 我要报名 under a recruitment call: the application form, if it is still open
+        # and this person may answer it.
+        try:
+            recruitment = await service.open_call(ref)
+            partner = await service.partner(me)
+            if partner is not None and partner.state != PartnerState.REJECTED:
+                raise PartnerError(PartnerProblem.ALREADY)
+        except PartnerError as exc:
+            await call.answer(t(f"partner.problem.{exc.problem.value}"), show_alert=True)
+            return
+        await call.answer()
+        await dialog_manager.start(
+            PartnerApply.name,
+            data={"call_id": recruitment.id, "skills": recruitment.skills},
+            mode=StartMode.RESET_STACK,
+        )
+        return
+    if action in ("nominee", "nominee_no"):
+        try:
+            if action == "nominee_no":
+                await service.decline_nomination(ref, me)
+            else:
+                nomination = await service.nomination_for(ref, me)
+                partner = await service.partner(me)
+                if partner is not None and partner.state != PartnerState.REJECTED:
+                    raise PartnerError(PartnerProblem.ALREADY)
+        except PartnerError as exc:
+            await call.answer(t(f"partner.problem.{exc.problem.value}"), show_alert=True)
+            return
+        if action == "nominee_no":
+            await call.answer(t("partner.done.nominee_no"))
+            await _replace_markup(call, None)
+            return
+        await call.answer()
+        await dialog_manager.start(
+            PartnerApply.name,
+            data={"nominated_by": nomination.by_id or 0},
+            mode=StartMode.RESET_STACK,
+        )
+        return
+    if action in ("join", "join_no"):
+        try:
+            await service.answer_invite(ref, me, accept=action == "join")
+        except PartnerError as exc:
+            await call.answer(t(f"partner.problem.{exc.problem.value}"), show_alert=True)
+            return
+        await call.answer(t(f"partner.done.{action}"))
+        await _replace_markup(call, None)
+        return
+    if action == "hand":
+        mine = await service.order(ref)
+        team = await service.team(mine.team_id) if mine and mine.team_id else None
+        if mine is None or team is None or team.leader_id != me or mine.partner_id != me:
+            await call.answer(t("partner.problem.wrong_state"), show_alert=True)
+            return
+        await call.answer()
+        await dialog_manager.start(PartnerHand.pick, data={"ref": ref}, mode=StartMode.RESET_STACK)
+        return
     if action == "photo":
         mine = await service.order(ref)
         if (
@@ -79,6 +144,8 @@ async def on_press(
     try:
         if action == "take":
             order = await service.take(ref, me)
+        elif action == "team_take":
+            order = await service.take_as_team(ref, me)
         elif action in ("accept", "decline"):
             order = await service.answer_assignment(ref, me, accept=action == "accept")
         elif action in ("visited", "done", "release"):
@@ -99,7 +166,7 @@ async def on_press(
     except PartnerError as exc:
         await call.answer(t(f"partner.problem.{exc.problem.value}"), show_alert=True)
         return
-    done = "confirm" if action in CONFIRMS else action
+    done = "confirm" if action in CONFIRMS else "take" if action == "team_take" else action
     await call.answer(t(f"partner.done.{done}"))
     await _replace_markup(call, _after(t, action, order, me))
 
@@ -109,7 +176,15 @@ def _after(
 ) -> InlineKeyboardMarkup | None:
     """What the pressed message offers next: what the new state allows its presser (the
     card of a taken order is the one sent after taking it, not the offer)."""
-    if order is None or action in ("take", "accept", "show", "hide", "cancel", "decline"):
+    if order is None or action in (
+        "take",
+        "team_take",
+        "accept",
+        "show",
+        "hide",
+        "cancel",
+        "decline",
+    ):
         return None
     if order.partner_id == me and action in ("visited", "done"):
         return partner_keyboard(t, order)

@@ -12,8 +12,10 @@ from storage.partners import PartnerService
 
 async def sweep_orders(context: JobContext) -> int:
     async with context.services() as s:
-        due = await s.get(PartnerService).due()
-    fired = 0
+        service = s.get(PartnerService)
+        fired = await service.close_due_calls()
+        due = await service.due()
+        await s.commit()
     for order_id in due:
         async with context.services() as s:
             what = await s.get(PartnerService).fire(order_id)

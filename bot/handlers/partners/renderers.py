@@ -21,24 +21,31 @@ from bot.dialogs.partners.views import (
 from bot.formatting import e
 from storage.outbox import OutboxMessage
 from storage.partners import (
+    Nomination,
     OrderState,
     Partner,
     PartnerPolicy,
     PartnerService,
     PartnerState,
     Rating,
+    RecruitmentCall,
     ServiceOrder,
 )
+from storage.partners.rules import Side, actions, may_serve
 from storage.partners.service import (
     APPLICATION,
+    CALL_CLOSED,
     CHASE,
     CREDITED,
     DECISION,
     DISPATCH,
+    NOMINATED,
+    NOMINATION,
     OFFER,
     OFFER_GONE,
     ORDER_NEWS,
     TAKEN,
+    TEAM_INVITE,
 )
 from storage.users import User
 
@@ -89,6 +96,18 @@ async def render_offer(r: Rendering) -> list[Send]:
         raise Gone("taken before the offer went out")
     text = r.t("partner.card.assigned" if assigned else "partner.card.offer", **fields)
     markup = partner_keyboard(r.t, order)
+    if not assigned:
+        # What this recipient may press: 接单 if they have the skill, 团队接单 if they
+        # lead a team that has it.
+        service = _service(r)
+        row = []
+        if may_serve(await service.partner(r.chat_id), order) is None:
+            row.append("take")
+        if await service.team_for(order, r.chat_id) is not None:
+            row.append("team_take")
+        if not row:
+            raise Gone("no longer a partner of this skill")
+        markup = keyboard(r.t, [row], order.id)
     chat = r.chat_id
     return _with_voice(r, order, lambda: r.bot.send_message(chat, text, reply_markup=markup))
 
@@ -119,9 +138,18 @@ async def render_taken(r: Rendering) -> list[Send]:
     if order.partner_id != r.chat_id or order.state in (OrderState.CANCELLED, OrderState.OPEN):
         raise Gone("no longer theirs")
     text = r.t("partner.card.taken", **fields, **await _address(r, order))
-    markup = partner_keyboard(r.t, order)
+    markup = await taken_keyboard(r, order)
     chat = r.chat_id
     return _with_voice(r, order, lambda: r.bot.send_message(chat, text, reply_markup=markup))
+
+
+async def taken_keyboard(r: Rendering, order: ServiceOrder) -> InlineKeyboardMarkup | None:
+    """The card of the one who has the order; a team's leader may also hand it on."""
+    team = await _service(r).team(order.team_id) if order.team_id else None
+    rows = [[a] for a in actions(Side.PARTNER, order.state)]
+    if team is not None and team.leader_id == r.chat_id and order.state == OrderState.TAKEN:
+        rows.append(["hand"])
+    return keyboard(r.t, rows, order.id)
 
 
 async def _partner_name(r: Rendering, order: ServiceOrder) -> str:
@@ -241,7 +269,85 @@ async def render_decision(r: Rendering) -> list[Send]:
     return [lambda: r.bot.send_message(chat, text)]
 
 
+async def render_call_closed(r: Rendering) -> list[Send]:
+    service = _service(r)
+    recruitment = await r.services.session.get(RecruitmentCall, r.message.subject_id or 0)
+    if recruitment is None:
+        raise Gone("call deleted")
+    figures = await service.call_figures(recruitment)
+    text = r.t(
+        "partner.call.closed",
+        title=e(recruitment.title),
+        applied=figures.applied,
+        quota=recruitment.quota,
+        approved=figures.approved,
+    )
+    chat = r.chat_id
+    return [lambda: r.bot.send_message(chat, text)]
+
+
+async def _nomination(r: Rendering) -> tuple[Nomination, dict[str, str]]:
+    nomination = await r.services.session.get(Nomination, r.message.subject_id or 0)
+    if nomination is None:
+        raise Gone("nomination deleted")
+    by = await r.services.users.get(nomination.by_id) if nomination.by_id else None
+    community = await r.services.hierarchy.get(nomination.community_id)
+    building = (
+        await r.services.hierarchy.get(nomination.building_id) if nomination.building_id else None
+    )
+    return nomination, {
+        "by": e(by.display_name) if by else "—",
+        "community": e(community.name) if community else "",
+        "name": e(nomination.nominee_name),
+        "building": e(building.name) if building else r.t("partner.nominate.in_chat"),
+        "reason": e(nomination.reason),
+    }
+
+
+async def render_nominated(r: Rendering) -> list[Send]:
+    nomination, fields = await _nomination(r)
+    if nomination.state != "open":
+        raise Gone("answered meanwhile")
+    text = r.t("partner.nominate.to_nominee", **fields)
+    markup = keyboard(r.t, [["nominee", "nominee_no"]], nomination.id)
+    chat = r.chat_id
+    return [lambda: r.bot.send_message(chat, text, reply_markup=markup)]
+
+
+async def render_nomination(r: Rendering) -> list[Send]:
+    nomination, fields = await _nomination(r)
+    status = r.t(
+        "partner.nominate.status_asked"
+        if nomination.nominee_id
+        else "partner.nominate.status_offline"
+    )
+    text = r.t("partner.nominate.to_staff", **fields, status=status)
+    chat = r.chat_id
+    return [lambda: r.bot.send_message(chat, text)]
+
+
+async def render_team_invite(r: Rendering) -> list[Send]:
+    service = _service(r)
+    team = await service.team(r.message.subject_id or 0)
+    if team is None:
+        raise Gone("team deleted")
+    leader = await service.partner(team.leader_id)
+    text = r.t(
+        "partner.team.invite_text",
+        leader=e(leader.real_name) if leader else "—",
+        name=e(team.name),
+        skills=skills_text(r.t, team.skills),
+    )
+    markup = keyboard(r.t, [["join", "join_no"]], team.id)
+    chat = r.chat_id
+    return [lambda: r.bot.send_message(chat, text, reply_markup=markup)]
+
+
 RENDERERS: dict[str, Renderer] = {
+    TEAM_INVITE: render_team_invite,
+    NOMINATED: render_nominated,
+    NOMINATION: render_nomination,
+    CALL_CLOSED: render_call_closed,
     OFFER: render_offer,
     OFFER_GONE: render_offer_gone,
     TAKEN: render_taken,
