@@ -114,6 +114,25 @@ class TeamMember(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class Recognition(Base):
+    """The month's outstanding partners of a community as the published rule proposes
+    them; staff confirm and it goes out as a notice. One per community and month."""
+
+    __tablename__ = "partner_recognitions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
+    month: Mapped[str] = mapped_column(String(7))  # "2026-11"
+    partner_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    state: Mapped[str] = mapped_column(String(16), default="proposed")  # published, none
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    published_by: Mapped[int | None] = mapped_column(TelegramId)
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id", ondelete="SET NULL"))
+
+    __table_args__ = (Index("uq_partner_recognitions_month", "community_id", "month", unique=True),)
+
+
 class Origin(StrEnum):
     SELF = "self"  # 自荐
     CALL = "call"  # answering a recruitment call

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from storage.hierarchy import Node
 from storage.partners.models import OrderState, Partner, PartnerState, ServiceOrder
@@ -66,6 +67,7 @@ class PartnerPolicy:
     recognise_min_orders: int = 3
     recognise_min_satisfied: float = 0.8
     recognise_top: int = 3
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))  # months are local
 
     def tier(self, skill: str) -> int:
         return self.tiers.get(skill, 1)
@@ -128,14 +130,15 @@ class Side(StrEnum):
 ACTIONS: dict[tuple[Side, OrderState], tuple[str, ...]] = {
     (Side.PARTNER, OrderState.OPEN): ("take",),
     (Side.PARTNER, OrderState.ASSIGNED): ("accept", "decline"),
-    (Side.PARTNER, OrderState.TAKEN): ("visited", "done", "release"),
-    (Side.PARTNER, OrderState.VISITED): ("done",),
+    (Side.PARTNER, OrderState.TAKEN): ("visited", "done", "release", "msg"),
+    (Side.PARTNER, OrderState.VISITED): ("done", "msg"),
     (Side.RESIDENT, OrderState.OPEN): ("cancel",),
     (Side.RESIDENT, OrderState.ASSIGNED): ("cancel",),
-    (Side.RESIDENT, OrderState.TAKEN): ("cancel",),
-    (Side.RESIDENT, OrderState.DONE): ("confirm", "not_done"),
+    (Side.RESIDENT, OrderState.TAKEN): ("cancel", "msg"),
+    (Side.RESIDENT, OrderState.VISITED): ("msg",),
+    (Side.RESIDENT, OrderState.DONE): ("confirm", "not_done", "msg"),
     (Side.RESIDENT, OrderState.CONFIRMED): ("show", "hide"),
-    (Side.PARTNER, OrderState.DONE): ("photo",),
+    (Side.PARTNER, OrderState.DONE): ("photo", "msg"),
     (Side.PARTNER, OrderState.CONFIRMED): ("photo",),
     (Side.STAFF, OrderState.OPEN): ("assign", "cancel"),
     (Side.STAFF, OrderState.ASSIGNED): ("assign", "cancel"),

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Self
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import AuditRepo
@@ -30,6 +31,7 @@ from storage.partners.models import (
     PartnerState,
     PointEntry,
     Rating,
+    Recognition,
     RecruitmentCall,
     ServiceOrder,
     Team,
@@ -64,6 +66,8 @@ CALL_CLOSED = "partner.call_closed"  # to the call's author: how it went
 NOMINATED = "partner.nominated"  # to the nominee: a neighbour put you forward
 NOMINATION = "partner.nomination"  # to community staff: who was put forward, by whom
 TEAM_INVITE = "partner.team_invite"  # to a partner invited into a team
+RECOGNITION = "partner.recognition"  # to community staff: the month's proposal
+RELAY = "partner.relay"  # a message between the partner and the resident, through the bot
 
 MAX_TEXT = 1000
 MAX_NAME = 32
@@ -1095,6 +1099,33 @@ class PartnerService:
         order.comment = comment.strip() or None
         return order
 
+    async def relay(
+        self, order_id: int, by: int, chat_id: int, message_id: int
+    ) -> tuple[ServiceOrder, int]:
+        """Pass a message between the partner and whoever ordered, without either
+        seeing the other's account: the bot copies it. Returns the order and who gets
+        it."""
+        order = await self._get(order_id)
+        if by == order.partner_id:
+            side, to = Side.PARTNER, self._owner(order)
+        elif by in self._owner(order):
+            side, to = Side.RESIDENT, [order.partner_id] if order.partner_id else []
+        else:
+            raise PartnerError(PartnerProblem.NOT_ALLOWED)
+        if "msg" not in actions(side, order.state) or not to:
+            raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
+        self.outbox.add(
+            to,
+            RELAY,
+            now=self.now,
+            lane=Lane.TASK,
+            subject_id=order.id,
+            chat=chat_id,
+            message=message_id,
+            side=str(side),
+        )
+        return order, to[0]
+
     async def set_showcase(self, order_id: int, by: int, show: bool) -> ServiceOrder:
         """晒单: the resident agrees (or not) that the done order is shown — the skill, the
         partner's photo and first name, never anything of the resident."""
@@ -1412,6 +1443,80 @@ class PartnerService:
             )
         return sorted(rows, key=lambda r: (-r.points, -r.confirmed, r.name))
 
+    async def propose_recognitions(self) -> int:
+        """Once a month, per community with partners: the rule's proposal for the month
+        just ended goes to its staff. One row per community and month (a unique index),
+        so it is proposed once across restarts, downtime and processes."""
+        start, end, label = month_bounds(self.now, self.policy.zone, back=1)
+        done = select(Recognition.community_id).where(Recognition.month == label)
+        communities = (
+            (
+                await self.session.execute(
+                    select(Partner.community_id)
+                    .where(
+                        Partner.state == PartnerState.APPROVED, Partner.community_id.not_in(done)
+                    )
+                    .distinct()
+                )
+            )
+            .scalars()
+            .all()
+        )
+        proposed = 0
+        for community_id in communities:
+            best = self.outstanding(await self.month(int(community_id), start, end))
+            recognition = Recognition(
+                community_id=int(community_id),
+                month=label,
+                partner_ids=[r.partner_id for r in best],
+                state="proposed" if best else "none",
+                created_at=self.now,
+            )
+            try:
+                async with self.session.begin_nested():
+                    self.session.add(recognition)
+            except IntegrityError:
+                continue  # another process proposed it first
+            if best:
+                self.outbox.add(
+                    await self.deciders(int(community_id)),
+                    RECOGNITION,
+                    now=self.now,
+                    lane=Lane.STATUS,
+                    subject_id=recognition.id,
+                )
+                proposed += 1
+        return proposed
+
+    async def recognition(self, recognition_id: int) -> Recognition | None:
+        return await self.session.get(Recognition, recognition_id)
+
+    async def publish_recognition(self, staffing: Staffing, recognition_id: int) -> Recognition:
+        """Staff confirm the proposal; the chat layer sends it out as a notice."""
+        recognition = await self.recognition(recognition_id)
+        if recognition is None:
+            raise PartnerError(PartnerProblem.NOT_FOUND)
+        problem = may_decide(staffing, await self.hierarchy.get(recognition.community_id))
+        if problem is not None:
+            raise PartnerError(problem)
+        result = await self.session.execute(
+            update(Recognition)
+            .where(Recognition.id == recognition_id, Recognition.state == "proposed")
+            .values(state="published", published_at=self.now, published_by=staffing.user_id)
+            .execution_options(synchronize_session=False)
+        )
+        if not _changed(result):
+            raise PartnerError(PartnerProblem.ALREADY)
+        await self.session.refresh(recognition)
+        await self.audit.record(
+            actor_id=staffing.user_id,
+            action="partner.recognise",
+            at=self.now,
+            object_type="recognition",
+            object_id=recognition_id,
+        )
+        return recognition
+
     def outstanding(self, rows: Sequence[MonthRow]) -> list[MonthRow]:
         """The published rule: at least ``recognise_min_orders`` confirmed orders and
         ``recognise_min_satisfied`` of them rated satisfied, never chased to staff; then
@@ -1426,6 +1531,26 @@ class PartnerService:
         ]
         fit.sort(key=lambda r: (-r.points, -r.satisfaction, r.name))
         return fit[: p.recognise_top]
+
+
+def month_bounds(now: datetime, zone: Any, back: int = 0) -> tuple[datetime, datetime, str]:
+    """[start, end) of the local month ``back`` months before ``now``'s, and its label."""
+    local = now.astimezone(zone)
+    year, month = local.year, local.month - back
+    while month < 1:
+        year, month = year - 1, month + 12
+    start = local.replace(year=year, month=month, day=1, hour=0, minute=0, second=0, microsecond=0)
+    nxt = (year + month // 12, month % 12 + 1)
+    end = start.replace(year=nxt[0], month=nxt[1])
+    return start, end, f"{year}-{month:02d}"
+
+
+def month_bounds_of(label: str, zone: Any) -> tuple[datetime, datetime, str]:
+    """The bounds of the month ``label`` ("2026-11") in ``zone``."""
+    year, month = (int(p) for p in label.split("-"))
+    start = datetime(year, month, 1, tzinfo=zone)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=zone)
+    return start, end, label
 
 
 def _changed(result: Any) -> bool:

@@ -16,11 +16,13 @@ from storage.clock import ManualClock
 from storage.hierarchy import Node
 from storage.partners import (
     Application,
+    OrderDraft,
     OrderState,
     Partner,
     PartnerService,
     PartnerState,
     PointEntry,
+    Rating,
     ServiceOrder,
 )
 from storage.roles import Role
@@ -403,4 +405,68 @@ async def test_a_team_takes_an_order_and_its_leader_hands_it_to_a_member(
         assert order is not None and order.partner_id == granny.id and order.team_id == 1
         assert await s.get(PartnerService).balance(granny.id) == 3
         assert await s.get(PartnerService).balance(leader.id) == 0
+    assert harness.emu.errors == []
+
+
+async def test_partner_and_resident_talk_through_the_bot_without_seeing_accounts(
+    harness: Harness, world: World
+) -> None:
+    fixer = await _partner(harness, world, "张师傅", ["repair"])
+    resident = await world.resident("王秀英", phone="13911112222")
+    stranger = await world.resident("李建国", world.tree.building3)
+    await _order(harness, resident)
+    await harness.press_key(fixer, "partner.button.take")
+    await harness.press_key(fixer, "partner.button.msg")
+    await harness.text(fixer, "我十分钟后到，<请开门>")
+    assert "已转达" in harness.last_text(fixer)
+    header, copy = harness.texts(resident)[-2:]
+    assert header == "💬 订单 F00001：幸福合伙人 张师傅 说"
+    assert copy == "我十分钟后到，<请开门>"
+    # A copy, not a forward: nothing names the partner's account.
+    assert "forward_origin" not in harness.last(resident).raw
+    await harness.press_key(resident, "partner.button.msg")
+    await harness.feed(harness.emu.send_voice(resident, duration=4, queue=False))
+    assert harness.last(fixer).raw.get("voice") is not None
+    assert harness.texts(fixer)[-2] == "💬 订单 F00001：居民说"
+    # Someone else's forged 留言 opens nothing.
+    await harness.press_data(stranger, harness.last(resident).message_id, "ptn:msg:1", forged=True)
+    assert "不再有效" in harness.emu.chat(stranger.id).callback_answers[-1]["text"]
+    assert harness.emu.errors == []
+
+
+async def test_the_month_s_outstanding_partner_is_proposed_once_and_published_as_a_notice(
+    harness: Harness, world: World, clock: ManualClock
+) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    fixer = await _partner(harness, world, "张师傅", ["repair"])
+    busy = await _partner(harness, world, "刘师傅", ["repair"], world.tree.building2)
+    resident = await world.resident("王秀英", phone="13911112222")
+    neighbour = await world.resident("李建国", world.tree.building3)
+    month = clock.now().astimezone(harness.app.settings.zone).strftime("%Y-%m")
+    # 张师傅: three orders, all satisfied; 刘师傅: three, one of them unsatisfied.
+    for partner, ratings in ((fixer, ["satisfied"] * 3), (busy, ["satisfied", "unsatisfied"] * 2)):
+        for rating in ratings[:3]:
+            async with harness.app.services() as s:
+                service = s.get(PartnerService)
+                user = await s.users.get(resident.id)
+                assert user is not None
+                order = await service.place(user, OrderDraft(skill="repair", description="修"))
+                await service.take(order.id, partner.id)
+                await service.progress(order.id, partner.id, "done")
+                await service.confirm(order.id, resident.id, Rating(rating))
+                await s.commit()
+    await harness.deliver()
+    # Into the next month (the proposal covers the month just ended), twice.
+    local = clock.now().astimezone(harness.app.settings.zone)
+    clock.advance(timedelta(days=32 - local.day))
+    await harness.tick()
+    await harness.tick()
+    proposals = [t for t in harness.texts(officer) if "优秀幸福合伙人（按规则推荐）" in t]
+    assert len(proposals) == 1
+    assert "张师傅：9 分，3 单，满意 100%" in proposals[0] and "刘师傅" not in proposals[0]
+    await harness.press_key(officer, "partner.button.recognise")
+    await harness.tick()
+    for person in (neighbour, busy):
+        [got] = [t for t in harness.texts(person) if f"🏅 {month} 优秀幸福合伙人" in t]
+        assert "张师傅" in got
     assert harness.emu.errors == []

@@ -41,14 +41,11 @@ from storage.partners import (
     ServiceOrder,
 )
 from storage.partners.rules import DECIDERS
-from storage.partners.service import MonthRow
+from storage.partners.service import MonthRow, month_bounds
 
 
 def _month(c: Ctx) -> tuple[datetime, datetime, str]:
-    local = c.clock.now().astimezone(c.zone)
-    start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    end = (start.replace(day=28) + (start.replace(day=28) - start.replace(day=1))).replace(day=1)
-    return start, end, f"{start.year}-{start.month:02d}"
+    return month_bounds(c.clock.now(), c.zone)
 
 
 async def _community(c: Ctx) -> Node | None:

@@ -79,3 +79,7 @@ class PartnerTeamView(StatesGroup):
 
 class PartnerHand(StatesGroup):
     pick = State()
+
+
+class PartnerRelay(StatesGroup):
+    message = State()

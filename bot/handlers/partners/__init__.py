@@ -12,6 +12,7 @@ from bot.dialogs.partners.call import call_dialog
 from bot.dialogs.partners.home import home_dialog
 from bot.dialogs.partners.nominate import nominate_dialog
 from bot.dialogs.partners.order import order_dialog
+from bot.dialogs.partners.relay import relay_dialog
 from bot.dialogs.partners.showcase import photo_dialog, showcase_dialog
 from bot.dialogs.partners.states import OrderForm, PartnerAdmin, PartnerHome, Showcase
 from bot.dialogs.partners.teams import hand_dialog, new_team_dialog, team_dialog
@@ -50,6 +51,7 @@ FEATURE = Feature(
         new_team_dialog(),
         team_dialog(),
         hand_dialog(),
+        relay_dialog(),
     ],
     renderers=RENDERERS,
     jobs=(Job("partner-orders", jobs.sweep_orders, every_seconds=30),),

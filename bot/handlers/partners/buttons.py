@@ -10,6 +10,7 @@ from aiogram import Router
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup
 from aiogram_dialog import DialogManager, StartMode
 
+from bot.dialogs.notices.views import utf16_len
 from bot.dialogs.partners.callbacks import PartnerPress
 from bot.dialogs.partners.states import (
     PartnerApply,
@@ -17,10 +18,20 @@ from bot.dialogs.partners.states import (
     PartnerHand,
     PartnerPhoto,
     PartnerReject,
+    PartnerRelay,
 )
 from bot.dialogs.partners.views import CONFIRMS, partner_keyboard, resident_keyboard
 from bot.i18n import Translator
-from storage.partners import PartnerError, PartnerService, PartnerState, Rating, ServiceOrder
+from storage.notices import AudienceRole, NoticeService
+from storage.notices.service import Content
+from storage.partners import (
+    PartnerError,
+    PartnerService,
+    PartnerState,
+    Rating,
+    Recognition,
+    ServiceOrder,
+)
 from storage.partners.rules import PartnerProblem, Side, actions, may_decide
 from storage.roles import Staffing
 from storage.services import Services
@@ -114,6 +125,33 @@ async def on_press(
             return
         await call.answer()
         await dialog_manager.start(PartnerHand.pick, data={"ref": ref}, mode=StartMode.RESET_STACK)
+        return
+    if action == "msg":
+        mine = await service.order(ref)
+        side = (
+            Side.PARTNER
+            if mine is not None and mine.partner_id == me
+            else Side.RESIDENT
+            if mine is not None and me in (mine.resident_id, mine.ordered_by)
+            else None
+        )
+        if mine is None or side is None or "msg" not in actions(side, mine.state):
+            await call.answer(t("partner.problem.wrong_state"), show_alert=True)
+            return
+        await call.answer()
+        await dialog_manager.start(
+            PartnerRelay.message, data={"ref": ref}, mode=StartMode.RESET_STACK
+        )
+        return
+    if action == "recognise":
+        try:
+            recognition = await service.publish_recognition(staffing, ref)
+        except PartnerError as exc:
+            await call.answer(t(f"partner.problem.{exc.problem.value}"), show_alert=True)
+            return
+        sent = await publish_recognition(services, t, recognition, me)
+        await call.answer(t("partner.done.recognise", n=sent))
+        await _replace_markup(call, None)
         return
     if action == "photo":
         mine = await service.order(ref)
@@ -212,6 +250,41 @@ async def _may_open(
         if problem is None and partner.state != PartnerState.PENDING:
             problem = PartnerProblem.ALREADY
     return PartnerError(problem) if problem is not None else None
+
+
+async def publish_recognition(
+    services: Services, t: Translator, recognition: Recognition, author_id: int
+) -> int:
+    """The confirmed recognition goes out as a notice to the community's residents and
+    partners (plain text with entities, as every notice); how many it reaches."""
+    community = await services.hierarchy.get(recognition.community_id)
+    if community is None:
+        return 0
+    names = []
+    for partner_id in recognition.partner_ids:
+        partner = await services.get(PartnerService).partner(partner_id)
+        if partner is not None:
+            names.append(partner.real_name)
+    body = t("partner.recognise.body", month=recognition.month, names="、".join(names))
+    title = t("partner.recognise.title", month=recognition.month)
+    start = body.index(title)
+    notice = await services.get(NoticeService).send(
+        author_id=author_id,
+        node=community,
+        roles=[AudienceRole.RESIDENTS, AudienceRole.PARTNERS],
+        content=Content(
+            chat_id=author_id,
+            message_id=0,
+            media=None,
+            body=body,
+            entities=[
+                {"type": "bold", "offset": utf16_len(body[:start]), "length": utf16_len(title)}
+            ],
+        ),
+        title=title[:80],
+    )
+    recognition.notice_id = notice.id
+    return notice.recipients
 
 
 def build_router() -> Router:

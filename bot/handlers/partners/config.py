@@ -7,6 +7,7 @@ again before staff are told)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings
@@ -22,6 +23,7 @@ class PartnerSettings(BaseSettings):
     partner_dispatch_minutes: float = Field(default=120.0, gt=0, le=24 * 60 * 7)
     partner_dispatch_elderly_minutes: float = Field(default=30.0, gt=0, le=24 * 60 * 7)
     partner_chase_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    timezone: str = "Asia/Shanghai"  # the bot's TIMEZONE: months and dates are local
 
     @field_validator("partner_points")
     @classmethod
@@ -45,5 +47,6 @@ def partner_config() -> list[object]:
             },
             chase_after=chase,
             staff_after=chase * 2,
+            zone=ZoneInfo(s.timezone),
         )
     ]

@@ -13,7 +13,7 @@ from storage.partners import PartnerService
 async def sweep_orders(context: JobContext) -> int:
     async with context.services() as s:
         service = s.get(PartnerService)
-        fired = await service.close_due_calls()
+        fired = await service.close_due_calls() + await service.propose_recognitions()
         due = await service.due()
         await s.commit()
     for order_id in due:

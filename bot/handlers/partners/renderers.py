@@ -44,8 +44,11 @@ from storage.partners.service import (
     OFFER,
     OFFER_GONE,
     ORDER_NEWS,
+    RECOGNITION,
+    RELAY,
     TAKEN,
     TEAM_INVITE,
+    month_bounds_of,
 )
 from storage.users import User
 
@@ -168,6 +171,8 @@ async def render_news(r: Rendering) -> list[Send]:
         if order.state != OrderState.DONE:
             raise Gone("confirmed meanwhile")
         markup = resident_keyboard(r.t, order)
+    elif event in ("taken", "visited") and order.state == event:
+        markup = keyboard(r.t, [["msg"]], order.id)
     chat = r.chat_id
     return [lambda: r.bot.send_message(chat, text, reply_markup=markup)]
 
@@ -343,7 +348,62 @@ async def render_team_invite(r: Rendering) -> list[Send]:
     return [lambda: r.bot.send_message(chat, text, reply_markup=markup)]
 
 
+async def render_relay(r: Rendering) -> list[Send]:
+    order, fields = await _order(r)
+    side = str(r.params.get("side", ""))
+    if order.state in (OrderState.CANCELLED, OrderState.OPEN):
+        raise Gone("no longer between them")
+    source, message_id = int(r.params.get("chat", 0)), int(r.params.get("message", 0))
+    who = (
+        r.t("partner.relay.from_partner", partner=await _partner_name(r, order))
+        if side == "partner"
+        else r.t("partner.relay.from_resident")
+    )
+    header = r.t("partner.relay.header", number=fields["number"], who=who)
+    markup = keyboard(r.t, [["msg"]], order.id)
+    chat = r.chat_id
+    return [
+        lambda: r.bot.send_message(chat, header),
+        lambda: r.bot.copy_message(chat, source, message_id, reply_markup=markup),
+    ]
+
+
+async def render_recognition(r: Rendering) -> list[Send]:
+    service = _service(r)
+    recognition = await service.recognition(r.message.subject_id or 0)
+    if recognition is None or recognition.state != "proposed":
+        raise Gone("decided meanwhile")
+    start, end, _ = month_bounds_of(recognition.month, service.policy.zone)
+    rows = {
+        row.partner_id: row for row in await service.month(recognition.community_id, start, end)
+    }
+    lines = [
+        r.t(
+            "partner.recognise.line",
+            name=e(rows[pid].name),
+            points=rows[pid].points,
+            confirmed=rows[pid].confirmed,
+            rate=int(rows[pid].satisfaction * 100),
+        )
+        for pid in recognition.partner_ids
+        if pid in rows
+    ]
+    p = service.policy
+    text = r.t(
+        "partner.recognise.proposal",
+        month=recognition.month,
+        lines="\n".join(lines),
+        min=p.recognise_min_orders,
+        rate=int(p.recognise_min_satisfied * 100),
+    )
+    markup = keyboard(r.t, [["recognise"]], recognition.id)
+    chat = r.chat_id
+    return [lambda: r.bot.send_message(chat, text, reply_markup=markup)]
+
+
 RENDERERS: dict[str, Renderer] = {
+    RECOGNITION: render_recognition,
+    RELAY: render_relay,
     TEAM_INVITE: render_team_invite,
     NOMINATED: render_nominated,
     NOMINATION: render_nomination,

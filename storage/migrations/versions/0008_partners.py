@@ -181,6 +181,32 @@ def upgrade() -> None:
     )
     op.create_index("ix_service_orders_resident", "service_orders", ["resident_id"], unique=False)
     op.create_table(
+        "partner_recognitions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("community_id", sa.Integer(), nullable=False),
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("partner_ids", sa.JSON(), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("published_at", UTCDateTime(), nullable=True),
+        sa.Column("published_by", TelegramId, nullable=True),
+        sa.Column("notice_id", sa.Integer(), nullable=True),
+        _node_fk("partner_recognitions", "community_id", "CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["notice_id"],
+            ["notices.id"],
+            name=op.f("fk_partner_recognitions_notice_id_notices"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_partner_recognitions")),
+    )
+    op.create_index(
+        "uq_partner_recognitions_month",
+        "partner_recognitions",
+        ["community_id", "month"],
+        unique=True,
+    )
+    op.create_table(
         "partner_points",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("partner_id", TelegramId, nullable=True),
@@ -209,6 +235,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("partner_points")
+    op.drop_table("partner_recognitions")
     op.drop_table("service_orders")
     op.drop_table("partner_nominations")
     op.drop_table("partner_team_members")
