@@ -124,6 +124,9 @@ class Feature:
     forget: ForgetHook | None = None
     held: Sequence[Held] = ()
     help_tips: Mapping[Role | None, str] = field(default_factory=dict)  # locale keys
+    # Views of a feature's own figures offered from /stats (opened with the node and
+    # month on show there: {"node_id": …, "month": "2026-11"}).
+    stats_views: Sequence[MenuEntry] = ()
 
 
 class Registry:
@@ -145,6 +148,9 @@ class Registry:
             raise ValueError("main-menu entry ids must be unique")
         self.menu = sorted(entries, key=lambda e: e.rank)
         self.commands = sorted((c for f in self.features for c in f.commands), key=lambda c: c.rank)
+        self.stats_views = sorted(
+            (v for f in self.features for v in f.stats_views), key=lambda v: v.rank
+        )
 
     def handler_routers(self) -> list[Router]:
         return [r for f in self.features for r in f.routers()]
@@ -178,6 +184,9 @@ class Registry:
 
     def menu_entry(self, entry_id: str) -> MenuEntry | None:
         return next((e for e in self.menu if e.id == entry_id), None)
+
+    def stats_views_for(self, user: User | None, staffing: Staffing) -> list[MenuEntry]:
+        return [v for v in self.stats_views if admits(v.audience, user, staffing)]
 
     def help_tips(self, role: Role | None) -> list[str]:
         return [f.help_tips[role] for f in self.features if role in f.help_tips]

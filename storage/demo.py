@@ -1,6 +1,7 @@
 """Demo data for ``gridbot seed --demo``: part of Yantai's Muping district with people in
-every role, so the bot (and the browser sandbox that plays these people) can be tried
-without a real roll-out. Seeding again changes nothing."""
+every role, and a few residents who volunteer as 幸福合伙人, so the bot (and the browser
+sandbox that plays these people) can be tried without a real roll-out. Seeding again
+changes nothing."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.hierarchy import Node, NodeKind
+from storage.hierarchy import HierarchyRepo, Node, NodeKind
 from storage.onboarding.importer import ImportRow, import_rows
+from storage.partners import Origin, Partner, PartnerState
 from storage.roles import Role, StaffRepo
 from storage.users import User
 
@@ -35,6 +37,17 @@ ROLE_BY_NAME: dict[str, Role] = {role.value: role for role in Role}
 
 
 @dataclass(frozen=True)
+class DemoPartner:
+    """A resident's 幸福合伙人 standing: approved (takes orders of these skills in the
+    community of their building) or an application still waiting for community staff."""
+
+    skills: tuple[str, ...]
+    approved: bool = True
+    availability: tuple[str, ...] = ()
+    intro: str = ""
+
+
+@dataclass(frozen=True)
 class Persona:
     user_id: int
     name: str
@@ -43,6 +56,8 @@ class Persona:
     scope_code: str | None  # the node the role is granted at; None: resident / global admin
     phone: str | None
     language: str = "zh"
+    # A partner is not a role: they stay residents ("resident"), with this on top.
+    partner: DemoPartner | None = None
 
 
 def _grid_code(community: str, grid: str) -> str:
@@ -88,7 +103,9 @@ def demo_rows() -> list[ImportRow]:
 def _personas() -> list[Persona]:
     people: list[Persona] = []
 
-    def add(name: str, role: str, building: str, scope: str | None) -> None:
+    def add(
+        name: str, role: str, building: str, scope: str | None, partner: DemoPartner | None = None
+    ) -> None:
         n = len(people) + 1
         people.append(
             Persona(
@@ -98,6 +115,7 @@ def _personas() -> list[Persona]:
                 building_code=building,
                 scope_code=scope,
                 phone=f"+86138{n:08d}",
+                partner=partner,
             )
         )
 
@@ -121,10 +139,44 @@ def _personas() -> list[Persona]:
     add("马国庆", Role.STREET_STAFF, _building_code(bg, "G2", 5), STREETS[0][0])
     add("林慧", Role.DISTRICT_STAFF, _building_code(wh, "G2", 5), DISTRICT[0])
     add("韩立新", Role.ADMIN, _building_code(dg, "G1", 1), None)
+    # 幸福合伙人 last, so everyone above keeps their id. They live in 正阳社区, not 通海社区:
+    # 通海社区's households are counted by the notice demo (one per grid), and 正阳社区
+    # has all the rest: a resident to order (张桂兰, 第一网格), grid workers, and community
+    # staff (冯伟) to decide the application that waits.
+    add(
+        "曲卫东",
+        "resident",
+        _building_code(th, "G1", 3),
+        None,
+        DemoPartner(
+            ("repair", "appliance"),
+            availability=("weekday_am", "weekend_am", "weekend_pm"),
+            intro="退休电工，会修水电和小家电",
+        ),
+    )
+    add(
+        "于美华",
+        "resident",
+        _building_code(th, "G2", 7),
+        None,
+        DemoPartner(
+            ("haircut", "elderly"),
+            availability=("weekday_pm", "weekend_pm"),
+            intro="做过二十年理发师，常陪楼里的老人聊天",
+        ),
+    )
+    add(
+        "姜海燕",
+        "resident",
+        _building_code(th, "G1", 4),
+        None,
+        DemoPartner(("sewing",), approved=False, intro="会缝补、改衣服"),
+    )
     return people
 
 
 DEMO_PERSONAS: list[Persona] = _personas()
+DEMO_PARTNERS: list[Persona] = [p for p in DEMO_PERSONAS if p.partner is not None]
 
 
 async def seed_demo(session: AsyncSession, now: datetime) -> list[Persona]:
@@ -155,7 +207,49 @@ async def seed_demo(session: AsyncSession, now: datetime) -> list[Persona]:
                 user_id=persona.user_id, role=role, node=scope, granted_by=None, now=now
             )
     await session.flush()
+    for persona in DEMO_PARTNERS:
+        await _seed_partner(session, persona, nodes, now)
+    await session.flush()
     return list(DEMO_PERSONAS)
+
+
+async def _seed_partner(
+    session: AsyncSession, persona: Persona, nodes: dict[str, Node], now: datetime
+) -> None:
+    """The partner row as the persona says, written directly: no card goes to staff
+    for the waiting application (they find it under 审核报名), and seeding again puts a
+    partner who was decided on or suspended in play back as they were. Orders and
+    points earned in play are left alone."""
+    assert persona.partner is not None and persona.building_code is not None
+    community = (await HierarchyRepo(session).chain(nodes[persona.building_code])).get(
+        NodeKind.COMMUNITY
+    )
+    assert community is not None, persona.building_code
+    partner = await session.get(Partner, persona.user_id)
+    if partner is None:
+        partner = Partner(user_id=persona.user_id, created_at=now)
+        session.add(partner)
+    seeded = persona.partner
+    partner.community_id = community.id
+    partner.real_name = persona.name
+    partner.phone = persona.phone or ""
+    partner.skills = list(seeded.skills)
+    partner.availability = list(seeded.availability)
+    partner.intro = seeded.intro
+    partner.certificate_file_id = None
+    partner.reason = None
+    partner.origin = Origin.SELF
+    partner.call_id = None
+    partner.nominated_by = None
+    partner.available = True
+    partner.decided_by = None
+    if seeded.approved:
+        if partner.state != PartnerState.APPROVED or partner.decided_at is None:
+            partner.decided_at = now
+        partner.state = PartnerState.APPROVED
+    else:
+        partner.state = PartnerState.PENDING
+        partner.decided_at = None
 
 
 async def _nodes_by_code(session: AsyncSession, codes: set[str]) -> dict[str, Node]:

@@ -470,3 +470,21 @@ async def test_the_month_s_outstanding_partner_is_proposed_once_and_published_as
         [got] = [t for t in harness.texts(person) if f"🏅 {month} 优秀幸福合伙人" in t]
         assert "张师傅" in got
     assert harness.emu.errors == []
+
+
+async def test_stats_gain_a_partners_view(harness: Harness, world: World) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    fixer = await _partner(harness, world, "张师傅", ["repair", "elderly"])
+    resident = await world.resident("王秀英", phone="13911112222")
+    await _order(harness, resident)
+    await harness.press_key(fixer, "partner.button.take")
+    await harness.press_key(fixer, "partner.button.done")
+    await harness.press_key(resident, "partner.button.confirm_unsatisfied")
+    await _order(harness, resident)
+    await harness.command(officer, "stats")
+    await harness.press_key(officer, "partner.stats.button")
+    text = harness.last_text(officer)
+    assert "在册合伙人 1 人：🔧 维修 1、🧓 助老 1" in text
+    assert "本月订单 2 个" in text and "已完成 1" in text and "待接单 1" in text
+    assert "完成率：50% · 满意率：0%" in text and "发放积分 3 分" in text
+    assert harness.emu.errors == []

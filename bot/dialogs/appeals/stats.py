@@ -192,6 +192,7 @@ async def overview_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, 
         "districts": [],
         "up_name": "",
         "allowed": False,
+        "views": [],
     }
     if not c.staffing.is_staff:
         return {**blank, "text": c.t("common.not_allowed")}
@@ -225,6 +226,7 @@ async def overview_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, 
         "districts": districts,
         "up_name": parent.name if parent is not None and may_see(c.staffing, parent) else "",
         "allowed": True,
+        "views": [(v.id, c.t(v.label)) for v in c.features.stats_views_for(c.user, c.staffing)],
     }
 
 
@@ -312,6 +314,22 @@ async def on_excel(call: CallbackQuery, _: Button, manager: DialogManager) -> No
     manager.show_mode = ShowMode.DELETE_AND_SEND
 
 
+async def on_view(call: CallbackQuery, _: Any, manager: DialogManager, item_id: str) -> None:
+    """Another feature's figures for the node and month on show (bot.registry
+    ``stats_views``)."""
+    c = ctx(manager)
+    entry = next(
+        (v for v in c.features.stats_views_for(c.user, c.staffing) if v.id == item_id), None
+    )
+    if entry is None:
+        return
+    await manager.start(
+        entry.state,
+        data={"node_id": manager.dialog_data.get("node_id"), "month": str(current_month(manager))},
+        show_mode=ShowMode.DELETE_AND_SEND,
+    )
+
+
 def stats_dialog() -> Dialog:
     return Dialog(
         Window(
@@ -338,6 +356,7 @@ def stats_dialog() -> Dialog:
                 when="districts",
             ),
             Button(L("stats.button.up"), id="up", on_click=on_up, when="up_name"),
+            picker("views", "views", on_view, width=2, when="views"),
             Row(
                 Button(L("stats.button.excel"), id="excel", on_click=on_excel, when="allowed"),
                 menu_button("stats.button.menu", "menu"),

@@ -83,3 +83,7 @@ class PartnerHand(StatesGroup):
 
 class PartnerRelay(StatesGroup):
     message = State()
+
+
+class PartnerStats(StatesGroup):
+    main = State()

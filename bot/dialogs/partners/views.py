@@ -55,13 +55,18 @@ def when_text(t: Translator, preferred: str) -> str:
         parsed = date.fromisoformat(day)
     except ValueError:
         return t("partner.when.any")
-    return f"{parsed.month}/{parsed.day} {t(f'partner.when.{half}')}"
+    return t("partner.when.day_half", date=f"{parsed.month}/{parsed.day}", half=t(f"partner.when.{half}"))
 
 
 def when_label(t: Translator, key: str, code: str) -> str:
     day, half = key.split(":")
     parsed = date.fromisoformat(code.split(":")[0])
-    return f"{t(f'partner.when.{day}')}{t(f'partner.when.{half}')}（{parsed.month}/{parsed.day}）"
+    return t(
+        "partner.when.label",
+        day=t(f"partner.when.{day}"),
+        half=t(f"partner.when.{half}"),
+        date=f"{parsed.month}/{parsed.day}",
+    )
 
 
 def today_in(zone: ZoneInfo, now: datetime) -> date:

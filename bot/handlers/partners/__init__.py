@@ -14,7 +14,14 @@ from bot.dialogs.partners.nominate import nominate_dialog
 from bot.dialogs.partners.order import order_dialog
 from bot.dialogs.partners.relay import relay_dialog
 from bot.dialogs.partners.showcase import photo_dialog, showcase_dialog
-from bot.dialogs.partners.states import OrderForm, PartnerAdmin, PartnerHome, Showcase
+from bot.dialogs.partners.states import (
+    OrderForm,
+    PartnerAdmin,
+    PartnerHome,
+    PartnerStats,
+    Showcase,
+)
+from bot.dialogs.partners.stats import stats_dialog
 from bot.dialogs.partners.teams import hand_dialog, new_team_dialog, team_dialog
 from bot.handlers.partners import buttons, commands, jobs
 from bot.handlers.partners.config import partner_config
@@ -52,6 +59,7 @@ FEATURE = Feature(
         team_dialog(),
         hand_dialog(),
         relay_dialog(),
+        stats_dialog(),
     ],
     renderers=RENDERERS,
     jobs=(Job("partner-orders", jobs.sweep_orders, every_seconds=30),),
@@ -81,4 +89,7 @@ FEATURE = Feature(
     forget=privacy.forget,
     held=(Held("partner.privacy_held", privacy.held),),
     help_tips={None: "partner.help_partner"},
+    stats_views=(
+        MenuEntry("partner_stats", "partner.stats.button", PartnerStats.main, Audience.STAFF),
+    ),
 )
