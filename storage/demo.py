@@ -146,7 +146,7 @@ def _personas() -> list[Persona]:
     add(
         "曲卫东",
         "resident",
-        _building_code(th, "G1", 3),
+        _building_code(zy, "G1", 3),
         None,
         DemoPartner(
             ("repair", "appliance"),
@@ -157,7 +157,7 @@ def _personas() -> list[Persona]:
     add(
         "于美华",
         "resident",
-        _building_code(th, "G2", 7),
+        _building_code(zy, "G2", 5),
         None,
         DemoPartner(
             ("haircut", "elderly"),
@@ -168,7 +168,7 @@ def _personas() -> list[Persona]:
     add(
         "姜海燕",
         "resident",
-        _building_code(th, "G1", 4),
+        _building_code(zy, "G2", 6),
         None,
         DemoPartner(("sewing",), approved=False, intro="会缝补、改衣服"),
     )

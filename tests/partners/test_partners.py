@@ -488,3 +488,32 @@ async def test_stats_gain_a_partners_view(harness: Harness, world: World) -> Non
     assert "本月订单 2 个" in text and "已完成 1" in text and "待接单 1" in text
     assert "完成率：50% · 满意率：0%" in text and "发放积分 3 分" in text
     assert harness.emu.errors == []
+
+
+async def test_staff_suspend_a_partner_and_adjust_points_with_a_reason(
+    harness: Harness, world: World
+) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    fixer = await _partner(harness, world, "张师傅", ["repair"])
+    resident = await world.resident("王秀英", phone="13911112222")
+    await harness.command(officer, "partners")
+    await harness.press_key(officer, "partner.admin.people")
+    await harness.press(officer, "张师傅")
+    await harness.press_key(officer, "partner.admin.adjust")
+    await harness.text(officer, "五分 社区清扫")
+    assert "格式" in harness.last_text(officer)
+    await harness.text(officer, "+5 参加社区清扫")
+    assert "已记入 +5 分" in harness.last_text(officer) and "积分 5" in harness.last_text(officer)
+    await harness.press_key(officer, "partner.admin.suspend")
+    await harness.text(officer, "多次爽约")
+    assert "已暂停" in harness.last_text(officer)
+    assert "身份已暂停。原因：多次爽约" in harness.last_text(fixer)
+    await _order(harness, resident)
+    assert not any("新服务订单" in t for t in harness.texts(fixer))
+    await harness.press_data(fixer, harness.last(fixer).message_id, "ptn:take:1", forged=True)
+    async with harness.app.services() as s:
+        order = await s.session.get(ServiceOrder, 1)
+        assert order is not None and order.state == OrderState.OPEN
+        entries = (await s.session.execute(select(PointEntry))).scalars().all()
+        assert [(e.points, e.reason, e.by_id) for e in entries] == [(5, "参加社区清扫", officer.id)]
+    assert harness.emu.errors == []

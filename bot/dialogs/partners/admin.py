@@ -13,6 +13,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, ContentType, Message
 from aiogram_dialog import Dialog, DialogManager, Window
 from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Back, Button, Column, Start, SwitchTo
+from aiogram_dialog.widgets.text import Format
 from sqlalchemy import func, select
 
 from bot.dialogs.partners.states import (
@@ -238,6 +239,12 @@ def admin_dialog() -> Dialog:
                 ),
                 Start(L("partner.team.new"), id="adm_team", state=PartnerTeamNew.name, when="some"),
                 Button(L("partner.admin.export"), id="adm_export", on_click=on_export, when="some"),
+                SwitchTo(
+                    L("partner.admin.people"),
+                    id="adm_people",
+                    state=PartnerAdmin.people,
+                    when="some",
+                ),
                 picker("adm_team_open", "teams", on_team, width=2, when="some"),
                 menu_button(),
             ),
@@ -252,8 +259,173 @@ def admin_dialog() -> Dialog:
             state=PartnerAdmin.applications,
             getter=applications_getter,
         ),
+        Window(
+            L("partner.admin.people_pick", when="has"),
+            L("partner.admin.people_empty", when="empty"),
+            picker("adm_person", "items", on_person, width=2, height=8),
+            SwitchTo(L("partner.back"), id="people_back", state=PartnerAdmin.main),
+            state=PartnerAdmin.people,
+            getter=people_getter,
+        ),
+        Window(
+            notice_text(),
+            Format("{text}"),
+            SwitchTo(
+                L("partner.admin.suspend"),
+                id="person_suspend",
+                state=PartnerAdmin.suspend,
+                when="approved",
+            ),
+            Button(
+                L("partner.admin.reinstate"),
+                id="person_reinstate",
+                on_click=on_reinstate,
+                when="suspended",
+            ),
+            SwitchTo(L("partner.admin.adjust"), id="person_points", state=PartnerAdmin.points),
+            SwitchTo(L("partner.back"), id="person_back", state=PartnerAdmin.people),
+            state=PartnerAdmin.person,
+            getter=person_getter,
+        ),
+        Window(
+            notice_text(),
+            L("partner.admin.suspend_reason"),
+            MessageInput(on_suspend_reason, content_types=ContentType.ANY),
+            SwitchTo(L("partner.back"), id="suspend_back", state=PartnerAdmin.person),
+            state=PartnerAdmin.suspend,
+            getter=_notice_getter,
+        ),
+        Window(
+            notice_text(),
+            L("partner.admin.points_ask"),
+            MessageInput(on_points, content_types=ContentType.ANY),
+            SwitchTo(L("partner.back"), id="points_back", state=PartnerAdmin.person),
+            state=PartnerAdmin.points,
+            getter=_notice_getter,
+        ),
         on_start=on_admin_start,
     )
+
+
+# --- one partner: suspend, reinstate, adjust points ---------------------------------------
+
+
+async def people_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    c = ctx(dialog_manager)
+    community = await _community(c)
+    rows: list[Partner] = []
+    if community is not None:
+        stmt = (
+            select(Partner)
+            .where(
+                Partner.community_id == community.id,
+                Partner.state.in_([PartnerState.APPROVED, PartnerState.SUSPENDED]),
+            )
+            .order_by(Partner.real_name)
+        )
+        rows = list((await c.session.execute(stmt)).scalars().all())
+    items = [
+        (str(p.user_id), ("⏸ " if p.state == PartnerState.SUSPENDED else "") + p.real_name)
+        for p in rows
+    ]
+    return {"items": items, "has": bool(items), "empty": not items}
+
+
+async def on_person(call: CallbackQuery, _: Any, manager: DialogManager, item_id: str) -> None:
+    manager.dialog_data["person"] = int(item_id)
+    await manager.switch_to(PartnerAdmin.person)
+
+
+async def _person(c: Ctx, manager: DialogManager) -> Partner | None:
+    partner = await c.services.get(PartnerService).partner(
+        int(manager.dialog_data.get("person", 0))
+    )
+    if partner is None:
+        return None
+    community = await c.services.hierarchy.get(partner.community_id)
+    return partner if community is not None and c.staffing.covers(community, DECIDERS) else None
+
+
+async def person_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    c = ctx(dialog_manager)
+    partner = await _person(c, dialog_manager)
+    if partner is None:
+        return {
+            "notice": notice(dialog_manager),
+            "text": c.t("partner.problem.not_found"),
+            "approved": False,
+            "suspended": False,
+        }
+    service = c.services.get(PartnerService)
+    history = await service.history(partner.user_id, limit=5)
+    text = c.t(
+        "partner.admin.person",
+        name=e(partner.real_name),
+        phone=e(partner.phone),
+        skills=skills_text(c.t, partner.skills),
+        state=c.t(f"partner.state.{partner.state}"),
+        balance=await service.balance(partner.user_id),
+        history="\n".join(
+            f"{local_time(h.at, c.zone)[5:10]} {h.points:+d} · {e(h.reason)}" for h in history
+        )
+        or c.t("partner.home.no_history"),
+    )
+    return {
+        "notice": notice(dialog_manager),
+        "text": text,
+        "approved": partner.state == PartnerState.APPROVED,
+        "suspended": partner.state == PartnerState.SUSPENDED,
+    }
+
+
+async def on_reinstate(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
+    c = ctx(manager)
+    try:
+        await c.services.get(PartnerService).reinstate(
+            c.staffing, int(manager.dialog_data.get("person", 0))
+        )
+    except PartnerError as exc:
+        say(manager, c.t(f"partner.problem.{exc.problem.value}"))
+        return
+    say(manager, c.t("partner.admin.reinstated"))
+
+
+async def on_suspend_reason(message: Message, _: MessageInput, manager: DialogManager) -> None:
+    c = ctx(manager)
+    reason = (message.text or "").strip()
+    if not reason or len(reason) > 200:
+        say(manager, c.t("partner.admin.reason_empty"))
+        return
+    try:
+        await c.services.get(PartnerService).suspend(
+            c.staffing, int(manager.dialog_data.get("person", 0)), reason
+        )
+    except PartnerError as exc:
+        say(manager, c.t(f"partner.problem.{exc.problem.value}"))
+        return
+    say(manager, c.t("partner.admin.suspended"))
+    await manager.switch_to(PartnerAdmin.person)
+
+
+async def on_points(message: Message, _: MessageInput, manager: DialogManager) -> None:
+    """ "+5 社区活动" or "-3 兑换理发券": a number and a reason."""
+    c = ctx(manager)
+    text = (message.text or "").strip()
+    number, _sep, reason = text.partition(" ")
+    try:
+        points = int(number)
+    except ValueError:
+        say(manager, c.t("partner.admin.points_bad"))
+        return
+    try:
+        await c.services.get(PartnerService).adjust(
+            c.staffing, int(manager.dialog_data.get("person", 0)), points, reason
+        )
+    except PartnerError:
+        say(manager, c.t("partner.admin.points_bad"))
+        return
+    say(manager, c.t("partner.admin.points_done", points=f"{points:+d}"))
+    await manager.switch_to(PartnerAdmin.person)
 
 
 # --- the reason for a rejection --------------------------------------------------------

@@ -30,6 +30,10 @@ class OrderForm(StatesGroup):
 class PartnerAdmin(StatesGroup):
     main = State()
     applications = State()
+    people = State()
+    person = State()
+    suspend = State()
+    points = State()
 
 
 class PartnerReject(StatesGroup):

@@ -55,7 +55,9 @@ def when_text(t: Translator, preferred: str) -> str:
         parsed = date.fromisoformat(day)
     except ValueError:
         return t("partner.when.any")
-    return t("partner.when.day_half", date=f"{parsed.month}/{parsed.day}", half=t(f"partner.when.{half}"))
+    return t(
+        "partner.when.day_half", date=f"{parsed.month}/{parsed.day}", half=t(f"partner.when.{half}")
+    )
 
 
 def when_label(t: Translator, key: str, code: str) -> str:
