@@ -186,6 +186,8 @@ class ServiceOrder(Base):
     state: Mapped[str] = mapped_column(String(16), default=OrderState.OPEN)
     partner_id: Mapped[int | None] = mapped_column(TelegramId)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("partner_teams.id", ondelete="SET NULL"))
+    # Staff turned this appeal into the order (the appeal's timeline names the order).
+    appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     visited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.appeals.models import Appeal, AppealEvent
 from storage.audit import AuditRepo
 from storage.hierarchy import HierarchyRepo, Node, NodeKind
 from storage.outbox import Lane, OutboxMessage, OutboxRepo
@@ -808,6 +809,82 @@ class PartnerService:
             object_type="order",
             object_id=order.id,
             proxy=proxy,
+        )
+        return order
+
+    async def from_appeal(self, staffing: Staffing, appeal_id: int, skill: str) -> ServiceOrder:
+        """Staff turn an appeal into a service order (e.g. a repair for an elderly
+        resident): for the appeal's resident and building, its text as the description,
+        linked both ways (the order keeps the appeal, the appeal's timeline the order)."""
+        appeal = await self.session.get(Appeal, appeal_id)
+        building = (
+            await self.hierarchy.get(appeal.building_id) if appeal and appeal.building_id else None
+        )
+        if appeal is None or building is None:
+            raise PartnerError(PartnerProblem.NOT_FOUND)
+        if not staffing.covers(building, PROXIES):
+            raise PartnerError(PartnerProblem.NOT_ALLOWED)
+        linked = await self.session.scalar(
+            select(ServiceOrder.id).where(
+                ServiceOrder.appeal_id == appeal.id,
+                ServiceOrder.state != OrderState.CANCELLED,
+            )
+        )
+        if linked is not None:
+            raise PartnerError(PartnerProblem.ALREADY)
+        community = await self.community_of(building.id)
+        if community is None or skill not in self.policy.skills:
+            raise PartnerError(PartnerProblem.BAD_INPUT)
+        resident = await self.session.get(User, appeal.resident_id) if appeal.resident_id else None
+        order = ServiceOrder(
+            community_id=community.id,
+            building_id=building.id,
+            grid_id=building.parent_id,
+            resident_id=appeal.resident_id,
+            ordered_by=staffing.user_id,
+            household=None if resident else appeal.number,
+            contact_phone=appeal.contact_phone or (resident.phone if resident else None),
+            skill=skill,
+            tier=self.policy.tier(skill),
+            description=(appeal.text or "")[:MAX_TEXT],
+            preferred="any",
+            state=OrderState.OPEN,
+            appeal_id=appeal.id,
+            created_at=self.now,
+            timer=OrderTimer.DISPATCH,
+            due_at=self.now + self.policy.dispatch_window(skill),
+        )
+        self.session.add(order)
+        await self.session.flush()
+        self.session.add(
+            AppealEvent(
+                appeal_id=appeal.id,
+                at=self.now,
+                actor_id=staffing.user_id,
+                kind="service_order",
+                note=order.number,
+                data={"order_id": order.id},
+            )
+        )
+        if not await self._offer(order):
+            order.due_at = self.now
+        if appeal.resident_id:
+            self.outbox.add(
+                [appeal.resident_id],
+                ORDER_NEWS,
+                now=self.now,
+                lane=Lane.STATUS,
+                subject_id=order.id,
+                event="from_appeal",
+                appeal=appeal.number,
+            )
+        await self.audit.record(
+            actor_id=staffing.user_id,
+            action="order.from_appeal",
+            at=self.now,
+            object_type="order",
+            object_id=order.id,
+            appeal=appeal.id,
         )
         return order
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from emulator.world import EmulatedUser
+from storage.appeals import AppealEvent
 from storage.audit import AuditEntry
 from storage.clock import ManualClock
 from storage.hierarchy import Node
@@ -198,7 +199,9 @@ async def test_an_order_goes_to_partners_of_the_skill_and_the_first_press_wins(
     assert "请确认并评价" in harness.last_text(resident)
     ask = harness.last(resident)
     await harness.press_key(resident, "partner.button.confirm_satisfied")
-    # Confirmed: the same message now asks whether it may be shown (晒单).
+    # Confirmed: the same message now says so and asks whether it may be shown (晒单).
+    assert harness.last_text(resident).startswith("✅ 订单 F00001 已确认完成，您的评价：😊 满意")
+    assert "社区晒单" in harness.last_text(resident)
     assert harness.buttons(resident) == [
         harness.label(resident, "partner.button.show"),
         harness.label(resident, "partner.button.hide"),
@@ -226,6 +229,7 @@ async def test_an_order_goes_to_partners_of_the_skill_and_the_first_press_wins(
     assert "照片已保存" in harness.last_text(fixer)
     await harness.press_key(resident, "partner.button.show")
     assert harness.buttons(resident) == []
+    assert harness.last_text(resident).endswith("已加入社区晒单。")
     neighbour = await world.resident("李建国", world.tree.building3)
     await harness.command(neighbour, "showcase")
     shown = harness.last(neighbour)
@@ -516,4 +520,36 @@ async def test_staff_suspend_a_partner_and_adjust_points_with_a_reason(
         assert order is not None and order.state == OrderState.OPEN
         entries = (await s.session.execute(select(PointEntry))).scalars().all()
         assert [(e.points, e.reason, e.by_id) for e in entries] == [(5, "参加社区清扫", officer.id)]
+    assert harness.emu.errors == []
+
+
+async def test_staff_turn_an_appeal_into_a_service_order_linked_both_ways(
+    harness: Harness, world: World
+) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    fixer = await _partner(harness, world, "张师傅", ["repair"])
+    resident = await world.resident("王秀英", phone="13911112222")
+    appeal_id = await world.appeal(resident, "家里灯坏了，我腿脚不便换不了", category="other")
+    await harness.command(officer, "partners")
+    await harness.press_key(officer, "partner.from_appeal.button")
+    await harness.text(officer, "灯")
+    assert "诉求编号" in harness.last_text(officer)
+    await harness.text(officer, f"{appeal_id:06d}")
+    await harness.press(officer, "🔧 维修")
+    assert "已转为服务订单 F00001" in harness.last_text(officer)
+    assert "已由社区转为幸福合伙人服务订单 F00001" in harness.last_text(resident)
+    assert "家里灯坏了" in harness.last_text(fixer)
+    async with harness.app.services() as s:
+        order = await s.session.get(ServiceOrder, 1)
+        assert order is not None and order.appeal_id == appeal_id
+        assert order.resident_id == resident.id
+        events = await s.session.execute(
+            select(AppealEvent.kind, AppealEvent.note).where(AppealEvent.appeal_id == appeal_id)
+        )
+        assert ("service_order", "F00001") in events.all()
+    # Twice is refused: the appeal already has its order.
+    await harness.press_key(officer, "partner.from_appeal.button")
+    await harness.text(officer, f"{appeal_id:06d}")
+    await harness.press(officer, "🔧 维修")
+    assert "已经处理过" in harness.last_text(officer)
     assert harness.emu.errors == []

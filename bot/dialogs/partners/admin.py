@@ -20,6 +20,7 @@ from bot.dialogs.partners.states import (
     PartnerAdmin,
     PartnerAssign,
     PartnerCall,
+    PartnerFromAppeal,
     PartnerReject,
     PartnerTeamNew,
     PartnerTeamView,
@@ -239,6 +240,12 @@ def admin_dialog() -> Dialog:
                 ),
                 Start(L("partner.team.new"), id="adm_team", state=PartnerTeamNew.name, when="some"),
                 Button(L("partner.admin.export"), id="adm_export", on_click=on_export, when="some"),
+                Start(
+                    L("partner.from_appeal.button"),
+                    id="adm_from_appeal",
+                    state=PartnerFromAppeal.number,
+                    when="some",
+                ),
                 SwitchTo(
                     L("partner.admin.people"),
                     id="adm_people",

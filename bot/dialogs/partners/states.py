@@ -91,3 +91,8 @@ class PartnerRelay(StatesGroup):
 
 class PartnerStats(StatesGroup):
     main = State()
+
+
+class PartnerFromAppeal(StatesGroup):
+    number = State()
+    skill = State()

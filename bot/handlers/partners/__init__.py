@@ -9,6 +9,7 @@ from __future__ import annotations
 from bot.dialogs.partners.admin import admin_dialog, assign_dialog, reject_dialog
 from bot.dialogs.partners.apply import apply_dialog
 from bot.dialogs.partners.call import call_dialog
+from bot.dialogs.partners.from_appeal import from_appeal_dialog
 from bot.dialogs.partners.home import home_dialog
 from bot.dialogs.partners.nominate import nominate_dialog
 from bot.dialogs.partners.order import order_dialog
@@ -60,6 +61,7 @@ FEATURE = Feature(
         hand_dialog(),
         relay_dialog(),
         stats_dialog(),
+        from_appeal_dialog(),
     ],
     renderers=RENDERERS,
     jobs=(Job("partner-orders", jobs.sweep_orders, every_seconds=30),),
@@ -80,7 +82,7 @@ FEATURE = Feature(
         ),
     ),
     commands=(
-        Command("order", "partner.commands.order", RESIDENTS + WORKERS, rank=22),
+        Command("order", "partner.commands.order", RESIDENTS + WORKERS, rank=32),
         Command("partner", "partner.commands.partner", EVERYONE, rank=45),
         Command("partners", "partner.commands.partners", SUPERVISORS + ADMINS, rank=46),
         Command("showcase", "partner.commands.showcase", RESIDENTS, rank=47),

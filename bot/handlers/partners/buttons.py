@@ -206,7 +206,38 @@ async def on_press(
         return
     done = "confirm" if action in CONFIRMS else "take" if action == "team_take" else action
     await call.answer(t(f"partner.done.{done}"))
+    if order is not None and (action in CONFIRMS or action in ("show", "hide")):
+        # The resident's message says what she decided, not only its buttons: rated,
+        # then the 晒单 question, then her answer.
+        await _replace_text(call, _rated_text(t, order, action), _after(t, action, order, me))
+        return
     await _replace_markup(call, _after(t, action, order, me))
+
+
+def _rated_text(t: Translator, order: ServiceOrder, action: str) -> str:
+    rated = t(
+        "partner.rated",
+        number=order.number,
+        rating=t(f"partner.rating.{order.rating or Rating.SATISFIED}"),
+    )
+    follow = {"show": "partner.done.show", "hide": "partner.done.hide"}.get(
+        action, "partner.showcase_ask"
+    )
+    return f"{rated}\n{t(follow)}"
+
+
+async def _replace_text(
+    call: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None
+) -> None:
+    message = call.message
+    if message is None or call.bot is None:
+        return
+    shown = getattr(message, "text", None)
+    if shown == text and (getattr(message, "reply_markup", None) or None) == (markup or None):
+        return
+    await call.bot.edit_message_text(
+        text, chat_id=call.from_user.id, message_id=message.message_id, reply_markup=markup
+    )
 
 
 def _after(

@@ -163,9 +163,14 @@ async def _partner_name(r: Rendering, order: ServiceOrder) -> str:
 async def render_news(r: Rendering) -> list[Send]:
     order, fields = await _order(r)
     event = str(r.params.get("event", ""))
-    if event not in ("taken", "visited", "done", "release", "cancelled"):
+    if event not in ("taken", "visited", "done", "release", "cancelled", "from_appeal"):
         raise Gone("unknown event")
-    text = r.t(f"partner.news.{event}", **fields, partner=await _partner_name(r, order))
+    text = r.t(
+        f"partner.news.{event}",
+        **fields,
+        partner=await _partner_name(r, order),
+        appeal=e(r.params.get("appeal", "")),
+    )
     markup: InlineKeyboardMarkup | None = None
     if event == "done":
         if order.state != OrderState.DONE:
