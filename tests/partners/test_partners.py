@@ -553,3 +553,21 @@ async def test_staff_turn_an_appeal_into_a_service_order_linked_both_ways(
     await harness.press(officer, "🔧 维修")
     assert "已经处理过" in harness.last_text(officer)
     assert harness.emu.errors == []
+
+
+async def test_a_resident_cancels_an_open_order_and_the_offers_say_so(
+    harness: Harness, world: World
+) -> None:
+    fixer = await _partner(harness, world, "张师傅", ["repair"])
+    resident = await world.resident("王秀英", phone="13911112222")
+    await _order(harness, resident)
+    offer = harness.last(fixer)
+    await harness.press_key(resident, "partner.button.cancel")
+    assert "订单已取消" in harness.emu.chat(resident.id).callback_answers[-1]["text"]
+    assert "这个订单已取消" in harness.last_text(fixer) and harness.buttons(fixer) == []
+    await harness.press_data(fixer, offer.message_id, "ptn:take:1", forged=True)
+    assert "不再有效" in harness.emu.chat(fixer.id).callback_answers[-1]["text"]
+    async with harness.app.services() as s:
+        order = await s.session.get(ServiceOrder, 1)
+        assert order is not None and order.state == OrderState.CANCELLED
+    assert harness.emu.errors == []

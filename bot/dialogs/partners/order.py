@@ -22,6 +22,7 @@ from aiogram_dialog.widgets.kbd import Button, Column, Row
 from bot.dialogs.partners.states import OrderForm
 from bot.dialogs.partners.views import (
     preferred_options,
+    resident_keyboard,
     skill_label,
     tier_text,
     today_in,
@@ -176,7 +177,11 @@ async def on_submit(call: CallbackQuery, _: Button, manager: DialogManager) -> N
         say(manager, c.t(f"partner.problem.{exc.problem.value}"))
         return
     await manager.done()
-    await c.bot.send_message(c.user_id, c.t("partner.order.placed", number=order.number))
+    await c.bot.send_message(
+        c.user_id,
+        c.t("partner.order.placed", number=order.number),
+        reply_markup=resident_keyboard(c.t, order),
+    )
 
 
 async def getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:

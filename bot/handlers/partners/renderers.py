@@ -131,7 +131,8 @@ async def render_offer_gone(r: Rendering) -> list[Send]:
     )
     if sent is None:
         raise Gone("the offer never reached them")
-    text = r.t("partner.card.offer", **fields) + "\n\n" + r.t("partner.card.gone")
+    why = "gone_cancelled" if r.params.get("why") == "cancelled" else "gone"
+    text = r.t("partner.card.offer", **fields) + "\n\n" + r.t(f"partner.card.{why}")
     chat = r.chat_id
     return [lambda: r.bot.edit_message_text(text, chat_id=chat, message_id=sent)]
 
@@ -176,8 +177,12 @@ async def render_news(r: Rendering) -> list[Send]:
         if order.state != OrderState.DONE:
             raise Gone("confirmed meanwhile")
         markup = resident_keyboard(r.t, order)
-    elif event in ("taken", "visited") and order.state == event:
-        markup = keyboard(r.t, [["msg"]], order.id)
+    elif event in ("taken", "visited", "from_appeal") and order.state in (
+        OrderState.OPEN,
+        OrderState.TAKEN,
+        OrderState.VISITED,
+    ):
+        markup = resident_keyboard(r.t, order)
     chat = r.chat_id
     return [lambda: r.bot.send_message(chat, text, reply_markup=markup)]
 
