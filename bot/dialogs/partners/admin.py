@@ -16,6 +16,7 @@ from aiogram_dialog.widgets.kbd import Back, Button, Column, Start, SwitchTo
 from aiogram_dialog.widgets.text import Format
 from sqlalchemy import func, select
 
+from bot.dialogs.partners.common import managed_community
 from bot.dialogs.partners.states import (
     PartnerAdmin,
     PartnerAssign,
@@ -32,7 +33,7 @@ from bot.kit.menu import close, close_to_menu, menu_button
 from bot.kit.notice import notice, say
 from bot.kit.text import L, notice_text
 from bot.kit.widgets import picker
-from storage.hierarchy import Node, NodeKind
+from storage.hierarchy import Node
 from storage.partners import (
     CallState,
     OrderState,
@@ -50,19 +51,6 @@ def _month(c: Ctx) -> tuple[datetime, datetime, str]:
     return month_bounds(c.clock.now(), c.zone)
 
 
-async def _community(c: Ctx) -> Node | None:
-    """The community this person manages partners of: their own, or the first one under
-    a street or district scope."""
-    for scope in c.staffing.scopes(DECIDERS):
-        if scope is not None and scope.node_kind is NodeKind.COMMUNITY:
-            return scope
-    for scope in c.staffing.scopes(DECIDERS):
-        found = await c.services.hierarchy.of_kind(NodeKind.COMMUNITY, within=scope)
-        if found:
-            return found[0]
-    return None
-
-
 async def _table(c: Ctx, community: Node) -> tuple[list[MonthRow], str]:
     start, end, label = _month(c)
     return await c.services.get(PartnerService).month(community.id, start, end), label
@@ -70,7 +58,7 @@ async def _table(c: Ctx, community: Node) -> tuple[list[MonthRow], str]:
 
 async def admin_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
-    community = await _community(c)
+    community = await managed_community(c)
     if community is None:
         return {
             "notice": notice(dialog_manager),
@@ -183,7 +171,7 @@ async def on_export(call: CallbackQuery, _: Button, manager: DialogManager) -> N
     from openpyxl import Workbook
 
     c = ctx(manager)
-    community = await _community(c)
+    community = await managed_community(c)
     if community is None:
         return
     rows, label = await _table(c, community)
@@ -319,7 +307,7 @@ def admin_dialog() -> Dialog:
 
 async def people_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
-    community = await _community(c)
+    community = await managed_community(c)
     rows: list[Partner] = []
     if community is not None:
         stmt = (

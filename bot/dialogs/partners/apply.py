@@ -10,10 +10,7 @@ from typing import Any
 from aiogram.types import (
     CallbackQuery,
     ContentType,
-    KeyboardButton,
     Message,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
 )
 from aiogram_dialog import Dialog, DialogManager, ShowMode, Window
 from aiogram_dialog.widgets.input import MessageInput
@@ -21,39 +18,22 @@ from aiogram_dialog.widgets.kbd import (
     Back,
     Button,
     Column,
-    Group,
     ManagedMultiselect,
-    Multiselect,
     Next,
     Row,
 )
-from aiogram_dialog.widgets.text import Format
 
+from bot.dialogs.partners.common import ask_phone, checked, multiselect, take_phone
 from bot.dialogs.partners.states import PartnerApply, PartnerHome
 from bot.dialogs.partners.views import skills_text, slots_text
 from bot.formatting import e
-from bot.kit.context import Ctx, ctx, start_data
+from bot.kit.context import ctx, start_data
 from bot.kit.menu import close
 from bot.kit.notice import clear_notice, notice, say
 from bot.kit.text import L, notice_text
 from storage.partners import Application, PartnerError, PartnerService
 from storage.partners.rules import AVAILABILITY
 from storage.partners.service import MAX_NAME, MAX_TEXT
-
-
-def _checked(manager: DialogManager, widget_id: str) -> list[str]:
-    found = manager.find(widget_id)
-    assert isinstance(found, ManagedMultiselect), widget_id
-    return [str(i) for i in found.get_checked()]
-
-
-async def _ask_phone(c: Ctx) -> None:
-    keyboard = ReplyKeyboardMarkup(
-        keyboard=[[KeyboardButton(text=c.t("partner.apply.phone_button"), request_contact=True)]],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
-    await c.bot.send_message(c.user_id, c.t("partner.apply.phone_keyboard"), reply_markup=keyboard)
 
 
 async def on_name(message: Message, _: MessageInput, manager: DialogManager) -> None:
@@ -68,32 +48,22 @@ async def on_name(message: Message, _: MessageInput, manager: DialogManager) -> 
         manager.dialog_data["phone"] = c.user.phone
         await manager.switch_to(PartnerApply.skills)
         return
-    await _ask_phone(c)
+    await ask_phone(c)
     await manager.switch_to(PartnerApply.phone, show_mode=ShowMode.SEND)
 
 
 async def on_contact(message: Message, _: MessageInput, manager: DialogManager) -> None:
     c = ctx(manager)
-    contact = message.contact
-    if contact is None:
-        say(manager, c.t("partner.apply.phone_typed"))
+    phone = await take_phone(c, manager, message)
+    if phone is None:
         return
-    if contact.user_id != c.user_id:
-        say(manager, c.t("partner.apply.contact_not_own"))
-        return
-    phone = contact.phone_number.strip()[:32]
     manager.dialog_data["phone"] = phone
-    if c.user is not None:
-        c.user.phone = phone
     clear_notice(manager)
-    await c.bot.send_message(
-        c.user_id, c.t("partner.apply.phone_saved"), reply_markup=ReplyKeyboardRemove()
-    )
     await manager.switch_to(PartnerApply.skills, show_mode=ShowMode.SEND)
 
 
 async def on_skills_next(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
-    if not _checked(manager, "skills"):
+    if not checked(manager, "skills"):
         say(manager, ctx(manager).t("partner.apply.skills_none"))
         return
     clear_notice(manager)
@@ -129,8 +99,8 @@ async def on_submit(call: CallbackQuery, _: Button, manager: DialogManager) -> N
     application = Application(
         real_name=str(data.get("name", "")),
         phone=str(data.get("phone", "")),
-        skills=tuple(_checked(manager, "skills")),
-        availability=tuple(_checked(manager, "slots")),
+        skills=tuple(checked(manager, "skills")),
+        availability=tuple(checked(manager, "slots")),
         intro=str(data.get("intro", "")),
         certificate_file_id=data.get("certificate"),
         call_id=start_data(manager).get("call_id"),
@@ -169,8 +139,8 @@ async def confirm_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
         "notice": notice(dialog_manager),
         "name": e(data.get("name", "")),
         "phone": e(data.get("phone", "")),
-        "skills": skills_text(c.t, _checked(dialog_manager, "skills")),
-        "slots": slots_text(c.t, _checked(dialog_manager, "slots")),
+        "skills": skills_text(c.t, checked(dialog_manager, "skills")),
+        "slots": slots_text(c.t, checked(dialog_manager, "slots")),
         "intro": e(data.get("intro", "")) or c.t("partner.apply.none"),
         "photo": c.t("partner.apply.photo_line") if data.get("certificate") else "",
     }
@@ -210,16 +180,7 @@ def apply_dialog() -> Dialog:
         Window(
             notice_text(),
             L("partner.apply.skills"),
-            Group(
-                Multiselect(
-                    Format("✅ {item[1]}"),
-                    Format("{item[1]}"),
-                    id="skills",
-                    item_id_getter=lambda item: item[0],
-                    items="skills",
-                ),
-                width=2,
-            ),
+            multiselect("skills", "skills"),
             Row(
                 _cancel("3"),
                 Button(L("partner.next"), id="skills_next", on_click=on_skills_next),
@@ -230,16 +191,7 @@ def apply_dialog() -> Dialog:
         Window(
             notice_text(),
             L("partner.apply.availability"),
-            Group(
-                Multiselect(
-                    Format("✅ {item[1]}"),
-                    Format("{item[1]}"),
-                    id="slots",
-                    item_id_getter=lambda item: item[0],
-                    items="slots",
-                ),
-                width=2,
-            ),
+            multiselect("slots", "slots"),
             Row(Back(L("partner.back"), id="slots_back"), Next(L("partner.next"), id="slots_next")),
             state=PartnerApply.slots,
             getter=skills_getter,

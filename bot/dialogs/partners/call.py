@@ -15,15 +15,12 @@ from aiogram_dialog.widgets.kbd import (
     Back,
     Button,
     Column,
-    Group,
-    ManagedMultiselect,
-    Multiselect,
     Row,
 )
-from aiogram_dialog.widgets.text import Format
 
 from bot.dialogs.notices.views import utf16_len
 from bot.dialogs.partners.callbacks import PartnerPress
+from bot.dialogs.partners.common import checked, multiselect, own_community
 from bot.dialogs.partners.states import PartnerAdmin, PartnerCall
 from bot.dialogs.partners.views import skills_text
 from bot.formatting import e
@@ -32,27 +29,12 @@ from bot.kit.menu import close
 from bot.kit.notice import clear_notice, notice, say
 from bot.kit.text import L, notice_text
 from bot.kit.widgets import picker
-from storage.hierarchy import Node, NodeKind
 from storage.notices import AudienceRole, NoticeService
 from storage.notices.service import Content
 from storage.partners import CallDraft, PartnerError, PartnerService
-from storage.partners.rules import DECIDERS
 from storage.partners.service import MAX_TEXT
 
 DAYS = (3, 7, 14, 30)
-
-
-def _checked(manager: DialogManager) -> list[str]:
-    found = manager.find("call_skills")
-    assert isinstance(found, ManagedMultiselect)
-    return [str(i) for i in found.get_checked()]
-
-
-async def _community(c: Ctx) -> Node | None:
-    for scope in c.staffing.scopes(DECIDERS):
-        if scope is not None and scope.node_kind is NodeKind.COMMUNITY:
-            return scope
-    return None
 
 
 def _deadline(c: Ctx, days: int) -> datetime:
@@ -84,7 +66,7 @@ async def on_description(message: Message, _: MessageInput, manager: DialogManag
 
 
 async def on_skills_next(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
-    if not _checked(manager):
+    if not checked(manager, "call_skills"):
         say(manager, ctx(manager).t("partner.apply.skills_none"))
         return
     clear_notice(manager)
@@ -125,11 +107,11 @@ def body(c: Ctx, data: dict[str, Any], skills: list[str], deadline: datetime) ->
 async def on_publish(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
     c = ctx(manager)
     data = manager.dialog_data
-    community = await _community(c)
+    community = await own_community(c)
     if community is None:
         say(manager, c.t("partner.admin.no_community"))
         return
-    skills = _checked(manager)
+    skills = checked(manager, "call_skills")
     deadline = _deadline(c, int(data.get("days", 7)))
     service = c.services.get(PartnerService)
     try:
@@ -177,7 +159,7 @@ async def getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
         "days": [(str(d), c.t("partner.call.days", n=d)) for d in DAYS],
     }
     if data.get("days"):
-        community = await _community(c)
+        community = await own_community(c)
         plan = (
             await c.services.get(NoticeService).plan(
                 community, [AudienceRole.RESIDENTS], False, author_id=c.user_id
@@ -185,7 +167,7 @@ async def getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
             if community
             else None
         )
-        skills = _checked(dialog_manager)
+        skills = checked(dialog_manager, "call_skills")
         out["preview"] = e(body(c, data, skills, _deadline(c, int(data["days"]))))
         out["count"] = plan.count if plan else 0
     return out
@@ -216,16 +198,7 @@ def call_dialog() -> Dialog:
         Window(
             notice_text(),
             L("partner.call.ask_skills"),
-            Group(
-                Multiselect(
-                    Format("✅ {item[1]}"),
-                    Format("{item[1]}"),
-                    id="call_skills",
-                    item_id_getter=lambda item: item[0],
-                    items="skills",
-                ),
-                width=2,
-            ),
+            multiselect("call_skills", "skills"),
             Row(
                 Back(L("partner.back"), id="call_back_3"),
                 Button(L("partner.next"), id="call_skills_next", on_click=on_skills_next),

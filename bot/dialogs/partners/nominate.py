@@ -19,6 +19,7 @@ from aiogram_dialog import Dialog, DialogManager, ShowMode, Window
 from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button, Column, Row, SwitchTo
 
+from bot.dialogs.partners.common import own_community
 from bot.dialogs.partners.states import PartnerHome, PartnerNominate
 from bot.formatting import e
 from bot.kit.context import Ctx, ctx
@@ -28,7 +29,6 @@ from bot.kit.text import L, notice_text
 from bot.kit.widgets import picker
 from storage.hierarchy import Node, NodeKind
 from storage.partners import PartnerError, PartnerService
-from storage.partners.rules import DECIDERS
 from storage.partners.service import MAX_NAME, MAX_TEXT
 
 PICK_REQUEST = 1001  # the request_id of the user-picker button
@@ -39,10 +39,7 @@ async def _community(c: Ctx) -> Node | None:
     mine = await service.community_of(c.user.building_id if c.user else None)
     if mine is not None:
         return mine
-    for scope in c.staffing.scopes(DECIDERS):
-        if scope is not None and scope.node_kind is NodeKind.COMMUNITY:
-            return scope
-    return None
+    return await own_community(c)
 
 
 async def on_pick(call: CallbackQuery, _: Button, manager: DialogManager) -> None:

@@ -10,15 +10,13 @@ from typing import Any
 from aiogram.types import (
     CallbackQuery,
     ContentType,
-    KeyboardButton,
     Message,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
 )
 from aiogram_dialog import Dialog, DialogManager, ShowMode, Window
 from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button, Column, Row
 
+from bot.dialogs.partners.common import ask_phone, take_phone
 from bot.dialogs.partners.states import OrderForm
 from bot.dialogs.partners.views import (
     preferred_options,
@@ -126,30 +124,15 @@ async def on_when(call: CallbackQuery, _: Any, manager: DialogManager, item_id: 
     if _proxy(manager) or (c.user is not None and c.user.phone):
         await manager.switch_to(OrderForm.confirm)
         return
-    keyboard = ReplyKeyboardMarkup(
-        keyboard=[[KeyboardButton(text=c.t("partner.apply.phone_button"), request_contact=True)]],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
-    await c.bot.send_message(c.user_id, c.t("partner.apply.phone_keyboard"), reply_markup=keyboard)
+    await ask_phone(c)
     await manager.switch_to(OrderForm.phone, show_mode=ShowMode.SEND)
 
 
 async def on_contact(message: Message, _: MessageInput, manager: DialogManager) -> None:
     c = ctx(manager)
-    contact = message.contact
-    if contact is None:
-        say(manager, c.t("partner.apply.phone_typed"))
+    if await take_phone(c, manager, message) is None:
         return
-    if contact.user_id != c.user_id:
-        say(manager, c.t("partner.apply.contact_not_own"))
-        return
-    if c.user is not None:
-        c.user.phone = contact.phone_number.strip()[:32]
     clear_notice(manager)
-    await c.bot.send_message(
-        c.user_id, c.t("partner.apply.phone_saved"), reply_markup=ReplyKeyboardRemove()
-    )
     await manager.switch_to(OrderForm.confirm, show_mode=ShowMode.SEND)
 
 

@@ -12,15 +12,13 @@ from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import (
     Back,
     Button,
-    Group,
-    ManagedMultiselect,
-    Multiselect,
     Row,
     SwitchTo,
 )
 from aiogram_dialog.widgets.text import Format
 from sqlalchemy import select
 
+from bot.dialogs.partners.common import checked, multiselect, own_community
 from bot.dialogs.partners.states import PartnerAdmin, PartnerHand, PartnerTeamNew, PartnerTeamView
 from bot.dialogs.partners.views import skills_text
 from bot.formatting import e
@@ -29,16 +27,8 @@ from bot.kit.menu import close, close_to_menu, menu_button
 from bot.kit.notice import clear_notice, notice, say, take_notice
 from bot.kit.text import L, notice_text
 from bot.kit.widgets import picker
-from storage.hierarchy import Node, NodeKind
 from storage.partners import Partner, PartnerError, PartnerService, PartnerState, Team
 from storage.partners.rules import DECIDERS
-
-
-async def _community(c: Ctx) -> Node | None:
-    for scope in c.staffing.scopes(DECIDERS):
-        if scope is not None and scope.node_kind is NodeKind.COMMUNITY:
-            return scope
-    return None
 
 
 async def _approved(c: Ctx, community_id: int) -> list[Partner]:
@@ -71,10 +61,8 @@ async def on_leader(call: CallbackQuery, _: Any, manager: DialogManager, item_id
 
 async def on_create(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
     c = ctx(manager)
-    community = await _community(c)
-    found = manager.find("team_skills")
-    assert isinstance(found, ManagedMultiselect)
-    skills = [str(s) for s in found.get_checked()]
+    community = await own_community(c)
+    skills = checked(manager, "team_skills")
     if not skills:
         say(manager, c.t("partner.apply.skills_none"))
         return
@@ -99,7 +87,7 @@ async def on_create(call: CallbackQuery, _: Button, manager: DialogManager) -> N
 
 async def new_team_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
-    community = await _community(c)
+    community = await own_community(c)
     partners = await _approved(c, community.id) if community else []
     policy = c.services.get(PartnerService).policy
     return {
@@ -134,16 +122,7 @@ def new_team_dialog() -> Dialog:
         Window(
             notice_text(),
             L("partner.team.ask_skills"),
-            Group(
-                Multiselect(
-                    Format("✅ {item[1]}"),
-                    Format("{item[1]}"),
-                    id="team_skills",
-                    item_id_getter=lambda item: item[0],
-                    items="skills",
-                ),
-                width=2,
-            ),
+            multiselect("team_skills", "skills"),
             Row(
                 Back(L("partner.back"), id="team_back_3"),
                 Button(L("partner.team.create"), id="team_create", on_click=on_create),
