@@ -268,15 +268,25 @@ class Orders(PartnerBase):
             if moved:
                 await self._after_taken(order, partner_id)
         else:
+            # Back to staff at once, saying why (not as if nobody had taken it in time);
+            # the waiting window starts again in case they leave it open.
             moved = await self._move(
                 order,
                 [OrderState.ASSIGNED],
                 state=OrderState.OPEN,
                 partner_id=None,
                 timer=OrderTimer.DISPATCH,
-                due_at=self.now,
+                due_at=self.now + self.policy.dispatch_window(order.skill),
             )
             if moved:
+                self.outbox.add(
+                    await self.deciders(order.community_id),
+                    DISPATCH,
+                    now=self.now,
+                    lane=Lane.TASK,
+                    subject_id=order.id,
+                    why="declined",
+                )
                 await self.audit.record(
                     actor_id=partner_id,
                     action="order.decline",

@@ -255,6 +255,11 @@ async def test_nobody_takes_it_staff_assign_and_the_timer_fires_once(
     await harness.press(officer, "张师傅")
     assert "已派给 张师傅" in harness.last_text(officer)
     assert "社区派单" in harness.last_text(fixer)
+    # Declined first: back to staff at once, saying why; then assigned again, accepted.
+    await harness.press_key(fixer, "partner.button.decline")
+    assert "合伙人无法接单" in harness.last_text(officer)
+    await harness.press_key(officer, "partner.button.assign")
+    await harness.press(officer, "张师傅")
     await harness.press_key(fixer, "partner.button.accept")
     assert "由您负责" in harness.last_text(fixer)
     async with harness.app.services() as s:

@@ -190,7 +190,10 @@ async def render_news(r: Rendering) -> list[Send]:
 async def render_dispatch(r: Rendering) -> list[Send]:
     order, fields = await _order(r)
     why = str(r.params.get("why", "nobody"))
-    if why == "nobody" and order.state not in (OrderState.OPEN, OrderState.ASSIGNED):
+    if why in ("nobody", "declined") and order.state not in (
+        OrderState.OPEN,
+        OrderState.ASSIGNED,
+    ):
         raise Gone("taken meanwhile")
     if why == "stuck" and order.state in (OrderState.CONFIRMED, OrderState.CANCELLED):
         raise Gone("closed meanwhile")
