@@ -2,7 +2,8 @@
 forged press (a partner without the skill, another community, someone else's order)
 changes nothing but gets a sentence saying why. A press that changed something updates
 the pressed message's buttons to what the new state allows; one that changed nothing
-leaves the message alone (Telegram refuses an edit that changes nothing)."""
+leaves the message alone (Telegram refuses an edit that changes nothing). A change is
+committed before the presser is told of it."""
 
 from __future__ import annotations
 
@@ -98,6 +99,7 @@ async def on_press(
             await call.answer(t(f"partner.problem.{exc.problem.value}"), show_alert=True)
             return
         if action == "nominee_no":
+            await services.commit()
             await call.answer(t("partner.done.nominee_no"))
             await _replace_markup(call, None)
             return
@@ -114,6 +116,7 @@ async def on_press(
         except PartnerError as exc:
             await call.answer(t(f"partner.problem.{exc.problem.value}"), show_alert=True)
             return
+        await services.commit()
         await call.answer(t(f"partner.done.{action}"))
         await _replace_markup(call, None)
         return
@@ -150,6 +153,7 @@ async def on_press(
             await call.answer(t(f"partner.problem.{exc.problem.value}"), show_alert=True)
             return
         sent = await publish_recognition(services, t, recognition, me)
+        await services.commit()
         await call.answer(t("partner.done.recognise", n=sent))
         await _replace_markup(call, None)
         return
@@ -204,6 +208,9 @@ async def on_press(
     except PartnerError as exc:
         await call.answer(t(f"partner.problem.{exc.problem.value}"), show_alert=True)
         return
+    # Committed before anyone is told: "接单成功" is never said of a take that then fails
+    # to commit, and no row lock is held while the Bot API answers.
+    await services.commit()
     done = "confirm" if action in CONFIRMS else "take" if action == "team_take" else action
     await call.answer(t(f"partner.done.{done}"))
     if order is not None and (action in CONFIRMS or action in ("show", "hide")):
