@@ -6,14 +6,22 @@ changes nothing."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.hierarchy import HierarchyRepo, Node, NodeKind
 from storage.onboarding.importer import ImportRow, import_rows
-from storage.partners import Origin, Partner, PartnerState
+from storage.partners import (
+    CallState,
+    Origin,
+    Partner,
+    PartnerState,
+    RecruitmentCall,
+    Team,
+    TeamMember,
+)
 from storage.roles import Role, StaffRepo
 from storage.users import User
 
@@ -210,7 +218,55 @@ async def seed_demo(session: AsyncSession, now: datetime) -> list[Persona]:
     for persona in DEMO_PARTNERS:
         await _seed_partner(session, persona, nodes, now)
     await session.flush()
+    await _seed_team_and_call(session, now)
+    await session.flush()
     return list(DEMO_PERSONAS)
+
+
+DEMO_TEAM = "共享奶奶"
+DEMO_CALL = "招募缝补、助老志愿者"
+
+
+async def _seed_team_and_call(session: AsyncSession, now: datetime) -> None:
+    """A team in 正阳社区 (于美华 leads, 曲卫东 is a member) and an open recruitment call
+    there, found again by name on a later seeding rather than made twice. The call is
+    the call itself, not its notice: staff see it under /partners."""
+    by_name = {p.name: p for p in DEMO_PERSONAS}
+    leader, member, officer = by_name["于美华"], by_name["曲卫东"], by_name["冯伟"]
+    partner = await session.get(Partner, leader.user_id)
+    assert partner is not None
+    community_id = partner.community_id
+    team = await session.scalar(
+        select(Team).where(Team.community_id == community_id, Team.name == DEMO_TEAM)
+    )
+    if team is None:
+        team = Team(community_id=community_id, name=DEMO_TEAM, created_at=now)
+        session.add(team)
+    team.leader_id, team.skills, team.created_by = leader.user_id, ["elderly"], officer.user_id
+    await session.flush()
+    for person in (leader, member):
+        row = await session.get(TeamMember, (team.id, person.user_id))
+        if row is None:
+            session.add(TeamMember(team_id=team.id, partner_id=person.user_id, at=now))
+    for row in (
+        await session.execute(select(TeamMember).where(TeamMember.team_id == team.id))
+    ).scalars():
+        row.state = "member"
+    call = await session.scalar(
+        select(RecruitmentCall).where(
+            RecruitmentCall.community_id == community_id, RecruitmentCall.title == DEMO_CALL
+        )
+    )
+    if call is None:
+        call = RecruitmentCall(community_id=community_id, title=DEMO_CALL, created_at=now)
+        session.add(call)
+    call.description = "每周上门陪伴独居老人、帮邻居缝补衣物，每次一两个小时。"
+    call.skills = ["sewing", "elderly"]
+    call.quota = 5
+    call.deadline = now + timedelta(days=14)
+    call.state = CallState.OPEN
+    call.closed_at = None
+    call.created_by = officer.user_id
 
 
 async def _seed_partner(

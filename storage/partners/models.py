@@ -196,6 +196,7 @@ class ServiceOrder(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     rating: Mapped[str | None] = mapped_column(String(16))
     comment: Mapped[str | None] = mapped_column(Text)
+    comment_voice_file_id: Mapped[str | None] = mapped_column(String(255))
     may_show: Mapped[bool] = mapped_column(Boolean, default=False)  # 晒单 agreed by the resident
     photo_file_id: Mapped[str | None] = mapped_column(String(255))  # the partner's, when done
     # The one timer an order has at a time; firing moves it on in the same transaction.

@@ -395,13 +395,17 @@ class Orders(PartnerBase):
         )
         return order
 
-    async def set_comment(self, order_id: int, by: int, comment: str) -> ServiceOrder:
+    async def set_comment(
+        self, order_id: int, by: int, comment: str, voice_file_id: str | None = None
+    ) -> ServiceOrder:
+        """The resident's words on a confirmed order, typed or as a voice note."""
         order = await self._get(order_id)
         if by not in self._owner(order) or order.state != OrderState.CONFIRMED:
             raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
-        if len(comment) > MAX_TEXT:
-            raise PartnerError(PartnerProblem.BAD_INPUT, "too long")
+        if len(comment) > MAX_TEXT or not (comment.strip() or voice_file_id):
+            raise PartnerError(PartnerProblem.BAD_INPUT)
         order.comment = comment.strip() or None
+        order.comment_voice_file_id = voice_file_id
         return order
 
     async def relay(

@@ -21,7 +21,13 @@ async def forget(session: AsyncSession, user_id: int) -> None:
     await session.execute(
         update(ServiceOrder)
         .where(ServiceOrder.resident_id == user_id)
-        .values(resident_id=None, contact_phone=None, comment=None, may_show=False)
+        .values(
+            resident_id=None,
+            contact_phone=None,
+            comment=None,
+            comment_voice_file_id=None,
+            may_show=False,
+        )
     )
     await session.execute(
         update(ServiceOrder).where(ServiceOrder.ordered_by == user_id).values(ordered_by=None)

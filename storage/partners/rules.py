@@ -137,7 +137,7 @@ ACTIONS: dict[tuple[Side, OrderState], tuple[str, ...]] = {
     (Side.RESIDENT, OrderState.TAKEN): ("cancel", "msg"),
     (Side.RESIDENT, OrderState.VISITED): ("msg",),
     (Side.RESIDENT, OrderState.DONE): ("confirm", "not_done", "msg"),
-    (Side.RESIDENT, OrderState.CONFIRMED): ("show", "hide"),
+    (Side.RESIDENT, OrderState.CONFIRMED): ("show", "hide", "comment"),
     (Side.PARTNER, OrderState.DONE): ("photo", "msg"),
     (Side.PARTNER, OrderState.CONFIRMED): ("photo",),
     (Side.STAFF, OrderState.OPEN): ("assign", "cancel"),

@@ -205,6 +205,7 @@ async def test_an_order_goes_to_partners_of_the_skill_and_the_first_press_wins(
     assert harness.buttons(resident) == [
         harness.label(resident, "partner.button.show"),
         harness.label(resident, "partner.button.hide"),
+        harness.label(resident, "partner.button.comment"),
     ]
     # The second of a double tap, and a forged 不满意 after it: the first answer stands.
     for data in ("ptn:confirm_satisfied:1", "ptn:confirm_unsatisfied:1"):
@@ -228,8 +229,15 @@ async def test_an_order_goes_to_partners_of_the_skill_and_the_first_press_wins(
     await harness.feed(harness.emu.send_photo(fixer, queue=False))
     assert "照片已保存" in harness.last_text(fixer)
     await harness.press_key(resident, "partner.button.show")
-    assert harness.buttons(resident) == []
+    assert harness.buttons(resident) == [harness.label(resident, "partner.button.comment")]
     assert harness.last_text(resident).endswith("已加入社区晒单。")
+    # A comment, spoken: the retired resident would rather not type.
+    await harness.press_key(resident, "partner.button.comment")
+    await harness.feed(harness.emu.send_voice(resident, duration=5, queue=False))
+    assert "评价已记下" in harness.last_text(resident)
+    async with harness.app.services() as s:
+        rated = await s.session.get(ServiceOrder, 1)
+        assert rated is not None and rated.comment_voice_file_id is not None
     neighbour = await world.resident("李建国", world.tree.building3)
     await harness.command(neighbour, "showcase")
     shown = harness.last(neighbour)

@@ -18,9 +18,8 @@ from aiogram_dialog.widgets.kbd import (
     Row,
 )
 
-from bot.dialogs.notices.views import utf16_len
 from bot.dialogs.partners.callbacks import PartnerPress
-from bot.dialogs.partners.common import checked, multiselect, own_community
+from bot.dialogs.partners.common import checked, multiselect, own_community, send_text_notice
 from bot.dialogs.partners.states import PartnerAdmin, PartnerCall
 from bot.dialogs.partners.views import skills_text
 from bot.formatting import e
@@ -30,7 +29,6 @@ from bot.kit.notice import clear_notice, notice, say
 from bot.kit.text import L, notice_text
 from bot.kit.widgets import picker
 from storage.notices import AudienceRole, NoticeService
-from storage.notices.service import Content
 from storage.partners import CallDraft, PartnerError, PartnerService
 from storage.partners.service import MAX_TEXT
 
@@ -129,16 +127,13 @@ async def on_publish(call: CallbackQuery, _: Button, manager: DialogManager) -> 
     except PartnerError as exc:
         say(manager, c.t(f"partner.problem.{exc.problem.value}"))
         return
-    text = body(c, data, skills, deadline)
-    title = str(data["title"])
-    start = text.index(title)
-    entities = [{"type": "bold", "offset": utf16_len(text[:start]), "length": utf16_len(title)}]
-    sent = await c.services.get(NoticeService).send(
+    sent = await send_text_notice(
+        c.services,
         author_id=c.user_id,
         node=community,
         roles=[AudienceRole.RESIDENTS],
-        content=Content(chat_id=c.user_id, message_id=0, media=None, body=text, entities=entities),
-        title=title[:80],
+        body=body(c, data, skills, deadline),
+        title=str(data["title"]),
         actions=[
             ("partner.call.apply_button", PartnerPress(action="call", ref=recruitment.id).pack())
         ],

@@ -1,6 +1,7 @@
 """晒单: the community's done orders whose residents agreed to show them, one per page with
 the partner's photo — the skill, the date, the partner's name and the rating; nothing of
-the resident. And the partner's form for adding that photo to an order they did."""
+the resident. And the two forms around it: the partner adding the photo of an order
+they did, the resident adding a comment (typed or spoken) to her rating."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button
 from aiogram_dialog.widgets.media import DynamicMedia
 
-from bot.dialogs.partners.states import PartnerPhoto, Showcase
+from bot.dialogs.partners.states import PartnerComment, PartnerPhoto, Showcase
 from bot.dialogs.partners.views import skill_label
 from bot.formatting import e, local_time
 from bot.kit.context import ctx, start_data
@@ -100,6 +101,36 @@ def photo_dialog() -> Dialog:
             MessageInput(on_photo, content_types=ContentType.ANY),
             Button(L("partner.cancel_form"), id="photo_cancel", on_click=close),
             state=PartnerPhoto.photo,
+            getter=_notice_getter,
+        ),
+    )
+
+
+async def on_comment(message: Message, _: MessageInput, manager: DialogManager) -> None:
+    c = ctx(manager)
+    text, voice = message.text or "", message.voice.file_id if message.voice else None
+    if not text.strip() and voice is None:
+        say(manager, c.t("partner.comment.unsupported"))
+        return
+    try:
+        await c.services.get(PartnerService).set_comment(
+            int(start_data(manager).get("ref", 0)), c.user_id, text, voice
+        )
+    except PartnerError as exc:
+        say(manager, c.t(f"partner.problem.{exc.problem.value}"))
+        return
+    await manager.done()
+    await c.bot.send_message(c.user_id, c.t("partner.comment.saved"))
+
+
+def comment_dialog() -> Dialog:
+    return Dialog(
+        Window(
+            notice_text(),
+            L("partner.comment.ask"),
+            MessageInput(on_comment, content_types=ContentType.ANY),
+            Button(L("partner.cancel_form"), id="comment_cancel", on_click=close),
+            state=PartnerComment.text,
             getter=_notice_getter,
         ),
     )

@@ -96,3 +96,7 @@ class PartnerStats(StatesGroup):
 class PartnerFromAppeal(StatesGroup):
     number = State()
     skill = State()
+
+
+class PartnerComment(StatesGroup):
+    text = State()

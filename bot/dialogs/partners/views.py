@@ -114,7 +114,9 @@ def resident_keyboard(t: Translator, order: ServiceOrder) -> InlineKeyboardMarku
     rows: list[list[str]] = []
     if "confirm" in allowed:
         rows.append(list(CONFIRMS))
-    rows.append([a for a in allowed if a not in ("confirm",)])
+    rows.append([a for a in allowed if a not in ("confirm", "comment")])
+    if "comment" in allowed:
+        rows.append(["comment"])
     return keyboard(t, rows, order.id)
 
 

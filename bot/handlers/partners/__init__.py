@@ -14,7 +14,7 @@ from bot.dialogs.partners.home import home_dialog
 from bot.dialogs.partners.nominate import nominate_dialog
 from bot.dialogs.partners.order import order_dialog
 from bot.dialogs.partners.relay import relay_dialog
-from bot.dialogs.partners.showcase import photo_dialog, showcase_dialog
+from bot.dialogs.partners.showcase import comment_dialog, photo_dialog, showcase_dialog
 from bot.dialogs.partners.states import (
     OrderForm,
     PartnerAdmin,
@@ -54,6 +54,7 @@ FEATURE = Feature(
         assign_dialog(),
         showcase_dialog(),
         photo_dialog(),
+        comment_dialog(),
         call_dialog(),
         nominate_dialog(),
         new_team_dialog(),

@@ -1,4 +1,5 @@
-"""Buttons on pushed partner messages. Each asks the service, which asks the rules: a
+"""Buttons on pushed partner messages that change something (forms.py opens the ones
+that need more than a press). Each asks the service, which asks the rules: a
 forged press (a partner without the skill, another community, someone else's order)
 changes nothing but gets a sentence saying why. A press that changed something updates
 the pressed message's buttons to what the new state allows; one that changed nothing
@@ -7,33 +8,22 @@ committed before the presser is told of it."""
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup
-from aiogram_dialog import DialogManager, StartMode
 
-from bot.dialogs.notices.views import utf16_len
 from bot.dialogs.partners.callbacks import PartnerPress
-from bot.dialogs.partners.states import (
-    PartnerApply,
-    PartnerAssign,
-    PartnerHand,
-    PartnerPhoto,
-    PartnerReject,
-    PartnerRelay,
-)
-from bot.dialogs.partners.views import CONFIRMS, partner_keyboard, resident_keyboard
+from bot.dialogs.partners.common import send_text_notice
+from bot.dialogs.partners.views import CONFIRMS, keyboard, partner_keyboard, resident_keyboard
+from bot.handlers.partners.forms import FORMS, on_form
 from bot.i18n import Translator
-from storage.notices import AudienceRole, NoticeService
-from storage.notices.service import Content
+from storage.notices import AudienceRole
 from storage.partners import (
     PartnerError,
     PartnerService,
-    PartnerState,
     Rating,
     Recognition,
     ServiceOrder,
 )
-from storage.partners.rules import PartnerProblem, Side, actions, may_decide
 from storage.roles import Staffing
 from storage.services import Services
 
@@ -64,87 +54,21 @@ async def on_press(
     services: Services,
     staffing: Staffing,
     t: Translator,
-    dialog_manager: DialogManager,
 ) -> None:
     service = services.get(PartnerService)
     action, ref, me = callback_data.action, callback_data.ref, call.from_user.id
-    if action == "call":
-        # 我要报名 under a recruitment call: the application form, if it is still open
-        # and this person may answer it.
-        try:
-            recruitment = await service.open_call(ref)
-            partner = await service.partner(me)
-            if partner is not None and partner.state != PartnerState.REJECTED:
-                raise PartnerError(PartnerProblem.ALREADY)
-        except PartnerError as exc:
-            await call.answer(t(f"partner.problem.{exc.problem.value}"), show_alert=True)
-            return
-        await call.answer()
-        await dialog_manager.start(
-            PartnerApply.name,
-            data={"call_id": recruitment.id, "skills": recruitment.skills},
-            mode=StartMode.RESET_STACK,
-        )
-        return
-    if action in ("nominee", "nominee_no"):
+    if action in ("nominee_no", "join", "join_no"):
         try:
             if action == "nominee_no":
                 await service.decline_nomination(ref, me)
             else:
-                nomination = await service.nomination_for(ref, me)
-                partner = await service.partner(me)
-                if partner is not None and partner.state != PartnerState.REJECTED:
-                    raise PartnerError(PartnerProblem.ALREADY)
-        except PartnerError as exc:
-            await call.answer(t(f"partner.problem.{exc.problem.value}"), show_alert=True)
-            return
-        if action == "nominee_no":
-            await services.commit()
-            await call.answer(t("partner.done.nominee_no"))
-            await _replace_markup(call, None)
-            return
-        await call.answer()
-        await dialog_manager.start(
-            PartnerApply.name,
-            data={"nominated_by": nomination.by_id or 0},
-            mode=StartMode.RESET_STACK,
-        )
-        return
-    if action in ("join", "join_no"):
-        try:
-            await service.answer_invite(ref, me, accept=action == "join")
+                await service.answer_invite(ref, me, accept=action == "join")
         except PartnerError as exc:
             await call.answer(t(f"partner.problem.{exc.problem.value}"), show_alert=True)
             return
         await services.commit()
         await call.answer(t(f"partner.done.{action}"))
         await _replace_markup(call, None)
-        return
-    if action == "hand":
-        mine = await service.order(ref)
-        team = await service.team(mine.team_id) if mine and mine.team_id else None
-        if mine is None or team is None or team.leader_id != me or mine.partner_id != me:
-            await call.answer(t("partner.problem.wrong_state"), show_alert=True)
-            return
-        await call.answer()
-        await dialog_manager.start(PartnerHand.pick, data={"ref": ref}, mode=StartMode.RESET_STACK)
-        return
-    if action == "msg":
-        mine = await service.order(ref)
-        side = (
-            Side.PARTNER
-            if mine is not None and mine.partner_id == me
-            else Side.RESIDENT
-            if mine is not None and me in (mine.resident_id, mine.ordered_by)
-            else None
-        )
-        if mine is None or side is None or "msg" not in actions(side, mine.state):
-            await call.answer(t("partner.problem.wrong_state"), show_alert=True)
-            return
-        await call.answer()
-        await dialog_manager.start(
-            PartnerRelay.message, data={"ref": ref}, mode=StartMode.RESET_STACK
-        )
         return
     if action == "recognise":
         try:
@@ -156,31 +80,6 @@ async def on_press(
         await services.commit()
         await call.answer(t("partner.done.recognise", n=sent))
         await _replace_markup(call, None)
-        return
-    if action == "photo":
-        mine = await service.order(ref)
-        if (
-            mine is None
-            or mine.partner_id != me
-            or "photo" not in actions(Side.PARTNER, mine.state)
-        ):
-            await call.answer(t("partner.problem.wrong_state"), show_alert=True)
-            return
-        await call.answer()
-        await dialog_manager.start(
-            PartnerPhoto.photo, data={"ref": ref}, mode=StartMode.RESET_STACK
-        )
-        return
-    if action == "assign" or action == "reject":
-        # These need more than a press (a partner to pick, a reason): a form, after the
-        # same rule the service asks, so a forged press opens nothing.
-        problem = await _may_open(service, action, ref, staffing)
-        if problem is not None:
-            await call.answer(t(f"partner.problem.{problem.problem.value}"), show_alert=True)
-            return
-        await call.answer()
-        state = PartnerAssign.pick if action == "assign" else PartnerReject.reason
-        await dialog_manager.start(state, data={"ref": ref}, mode=StartMode.RESET_STACK)
         return
     order: ServiceOrder | None = None
     try:
@@ -252,42 +151,17 @@ def _after(
 ) -> InlineKeyboardMarkup | None:
     """What the pressed message offers next: what the new state allows its presser (the
     card of a taken order is the one sent after taking it, not the offer)."""
-    if order is None or action in (
-        "take",
-        "team_take",
-        "accept",
-        "show",
-        "hide",
-        "cancel",
-        "decline",
-    ):
+    if order is None or action in ("take", "team_take", "accept", "cancel", "decline"):
         return None
+    if action in ("show", "hide"):
+        # 晒单 answered: what is left to offer is a comment, if she has not written one.
+        has_comment = order.comment or order.comment_voice_file_id
+        return None if has_comment else keyboard(t, [["comment"]], order.id)
     if order.partner_id == me and action in ("visited", "done"):
         return partner_keyboard(t, order)
     if action in CONFIRMS:
         return resident_keyboard(t, order)
     return None
-
-
-async def _may_open(
-    service: PartnerService, action: str, ref: int, staffing: Staffing
-) -> PartnerError | None:
-    if action == "assign":
-        order = await service.order(ref)
-        if order is None:
-            return PartnerError(PartnerProblem.NOT_FOUND)
-        community = await service.hierarchy.get(order.community_id)
-        problem = may_decide(staffing, community)
-        if problem is None and "assign" not in actions(Side.STAFF, order.state):
-            problem = PartnerProblem.WRONG_STATE
-    else:
-        partner = await service.partner(ref)
-        if partner is None:
-            return PartnerError(PartnerProblem.NOT_FOUND)
-        problem = may_decide(staffing, await service.hierarchy.get(partner.community_id))
-        if problem is None and partner.state != PartnerState.PENDING:
-            problem = PartnerProblem.ALREADY
-    return PartnerError(problem) if problem is not None else None
 
 
 async def publish_recognition(
@@ -303,23 +177,13 @@ async def publish_recognition(
         partner = await services.get(PartnerService).partner(partner_id)
         if partner is not None:
             names.append(partner.real_name)
-    body = t("partner.recognise.body", month=recognition.month, names="、".join(names))
-    title = t("partner.recognise.title", month=recognition.month)
-    start = body.index(title)
-    notice = await services.get(NoticeService).send(
+    notice = await send_text_notice(
+        services,
         author_id=author_id,
         node=community,
         roles=[AudienceRole.RESIDENTS, AudienceRole.PARTNERS],
-        content=Content(
-            chat_id=author_id,
-            message_id=0,
-            media=None,
-            body=body,
-            entities=[
-                {"type": "bold", "offset": utf16_len(body[:start]), "length": utf16_len(title)}
-            ],
-        ),
-        title=title[:80],
+        body=t("partner.recognise.body", month=recognition.month, names="、".join(names)),
+        title=t("partner.recognise.title", month=recognition.month),
     )
     recognition.notice_id = notice.id
     return notice.recipients
@@ -327,5 +191,6 @@ async def publish_recognition(
 
 def build_router() -> Router:
     router = Router(name="partners.buttons")
+    router.callback_query.register(on_form, PartnerPress.filter(F.action.in_(FORMS)))
     router.callback_query.register(on_press, PartnerPress.filter())
     return router

@@ -157,6 +157,7 @@ def upgrade() -> None:
         sa.Column("cancelled_at", UTCDateTime(), nullable=True),
         sa.Column("rating", sa.String(length=16), nullable=True),
         sa.Column("comment", sa.Text(), nullable=True),
+        sa.Column("comment_voice_file_id", sa.String(length=255), nullable=True),
         sa.Column("may_show", sa.Boolean(), nullable=False),
         sa.Column("photo_file_id", sa.String(length=255), nullable=True),
         sa.Column("due_at", UTCDateTime(), nullable=True),

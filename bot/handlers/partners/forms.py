@@ -1,0 +1,109 @@
+"""Buttons on pushed partner messages that need more than a press — a reason, a partner
+to pick, a message, a photo, the application form — open that form, after the same rule
+the service will ask again when it is submitted: a forged or stale press opens nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.fsm.state import State
+from aiogram.types import CallbackQuery
+from aiogram_dialog import DialogManager, StartMode
+
+from bot.dialogs.partners.callbacks import PartnerPress
+from bot.dialogs.partners.states import (
+    PartnerApply,
+    PartnerAssign,
+    PartnerComment,
+    PartnerHand,
+    PartnerPhoto,
+    PartnerReject,
+    PartnerRelay,
+)
+from bot.i18n import Translator
+from storage.partners import PartnerError, PartnerService, PartnerState
+from storage.partners.rules import PartnerProblem, Side, actions, may_decide
+from storage.roles import Staffing
+from storage.services import Services
+
+FORMS = frozenset({"call", "nominee", "hand", "msg", "photo", "comment", "assign", "reject"})
+
+
+async def on_form(
+    call: CallbackQuery,
+    callback_data: PartnerPress,
+    services: Services,
+    staffing: Staffing,
+    t: Translator,
+    dialog_manager: DialogManager,
+) -> None:
+    service = services.get(PartnerService)
+    try:
+        state, data = await _form(service, callback_data, call.from_user.id, staffing)
+    except PartnerError as exc:
+        await call.answer(t(f"partner.problem.{exc.problem.value}"), show_alert=True)
+        return
+    await call.answer()
+    await dialog_manager.start(state, data=data, mode=StartMode.RESET_STACK)
+
+
+async def _form(
+    service: PartnerService, pressed: PartnerPress, me: int, staffing: Staffing
+) -> tuple[State, dict[str, Any]]:
+    """The form this press opens and its start data; PartnerError when it may not."""
+    action, ref = pressed.action, pressed.ref
+    if action == "call":  # 我要报名 under a recruitment call, while it is open
+        recruitment = await service.open_call(ref)
+        await _not_a_partner_yet(service, me)
+        return PartnerApply.name, {"call_id": recruitment.id, "skills": recruitment.skills}
+    if action == "nominee":  # 去报名 under a nomination addressed to this person
+        nomination = await service.nomination_for(ref, me)
+        await _not_a_partner_yet(service, me)
+        return PartnerApply.name, {"nominated_by": nomination.by_id or 0}
+    if action in ("assign", "reject"):
+        await _may_decide(service, action, ref, staffing)
+        return (PartnerAssign.pick if action == "assign" else PartnerReject.reason), {"ref": ref}
+    order = await service.order(ref)
+    if order is None:
+        raise PartnerError(PartnerProblem.NOT_FOUND)
+    if action == "hand":
+        team = await service.team(order.team_id) if order.team_id else None
+        if team is None or team.leader_id != me or order.partner_id != me:
+            raise PartnerError(PartnerProblem.WRONG_STATE)
+        return PartnerHand.pick, {"ref": ref}
+    side = (
+        Side.PARTNER
+        if order.partner_id == me
+        else Side.RESIDENT
+        if me in (order.resident_id, order.ordered_by)
+        else None
+    )
+    if side is None or action not in actions(side, order.state):
+        raise PartnerError(PartnerProblem.WRONG_STATE)
+    form = {"msg": PartnerRelay.message, "photo": PartnerPhoto.photo}.get(action)
+    return (form or PartnerComment.text), {"ref": ref}
+
+
+async def _not_a_partner_yet(service: PartnerService, me: int) -> None:
+    partner = await service.partner(me)
+    if partner is not None and partner.state != PartnerState.REJECTED:
+        raise PartnerError(PartnerProblem.ALREADY)
+
+
+async def _may_decide(service: PartnerService, action: str, ref: int, staffing: Staffing) -> None:
+    if action == "assign":
+        order = await service.order(ref)
+        if order is None:
+            raise PartnerError(PartnerProblem.NOT_FOUND)
+        problem = may_decide(staffing, await service.hierarchy.get(order.community_id))
+        if problem is None and "assign" not in actions(Side.STAFF, order.state):
+            problem = PartnerProblem.WRONG_STATE
+    else:
+        partner = await service.partner(ref)
+        if partner is None:
+            raise PartnerError(PartnerProblem.NOT_FOUND)
+        problem = may_decide(staffing, await service.hierarchy.get(partner.community_id))
+        if problem is None and partner.state != PartnerState.PENDING:
+            problem = PartnerProblem.ALREADY
+    if problem is not None:
+        raise PartnerError(problem)
