@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -95,6 +96,45 @@ class RateLimiter:
             self._next = max(slot + self.interval, went + self.interval * (1 - SLACK))
 
 
+WINDOW_WAIT_CAP = 0.5  # a send that has not come back by then does not hold the others longer
+
+
+class ArrivalWindow:
+    """At most ``size`` sends in any one second where they arrive, whatever delays them
+    between going and arriving (a busy event loop, the network): a send may start only a
+    second after the one ``size`` sends before it came back, its answer being the proof
+    that it had arrived. The spacing limiter keeps the rate; this keeps the jitter from
+    ever putting one too many into a second. A send that has not come back within
+    WINDOW_WAIT_CAP is taken to have arrived when that wait ended."""
+
+    def __init__(self, size: int, *, sleep: Sleep, monotonic: Monotonic) -> None:
+        self._size = max(1, size)
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._sent: deque[asyncio.Future[float]] = deque()
+        self._turn = asyncio.Lock()
+
+    async def enter(self) -> Callable[[], None]:
+        """Wait for this send's place; call what it returns once the send came back."""
+        async with self._turn:
+            if len(self._sent) >= self._size:
+                oldest = self._sent.popleft()
+                try:
+                    came_back = await asyncio.wait_for(asyncio.shield(oldest), WINDOW_WAIT_CAP)
+                except TimeoutError:
+                    came_back = self._monotonic()
+                if (wait := came_back + 1.0 - self._monotonic()) > 0:
+                    await self._sleep(wait)
+            sent: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+            self._sent.append(sent)
+
+        def back() -> None:
+            if not sent.done():
+                sent.set_result(self._monotonic())
+
+        return back
+
+
 class Sender:
     def __init__(
         self,
@@ -115,6 +155,7 @@ class Sender:
         self._sleep = sleep
         self._monotonic = monotonic
         self._global = RateLimiter(global_rate, sleep=sleep, monotonic=monotonic, headroom=HEADROOM)
+        self._window = ArrivalWindow(int(global_rate), sleep=sleep, monotonic=monotonic)
         self._per_chat_rate = per_chat_rate
         self._chats: dict[int, RateLimiter] = {}
         self._paused_until = 0.0
@@ -125,13 +166,17 @@ class Sender:
         """Messages a second actually aimed at: the configured rate less the headroom."""
         return 1.0 / self._global.interval
 
-    async def _wait_turn(self, chat_id: int) -> None:
+    async def _wait_turn(self, chat_id: int) -> Callable[[], None]:
+        """Wait until this send may go; returns what to call once it came back."""
         await self._wait_out_pause()
         await self._chat_limiter(chat_id).wait()
         while True:
             await self._global.wait()
             if self._paused_until <= self._monotonic():
-                return
+                back = await self._window.enter()
+                if self._paused_until <= self._monotonic():
+                    return back
+                back()  # the place is given up unused: nothing went
             # A 429 came in while this send waited for its slot: the slot is void (every
             # sender holding one would otherwise go at once when the pause ends). Wait
             # it out and queue again; the limiter's schedule starts after the pause.
@@ -163,7 +208,7 @@ class Sender:
             return SendResult(chat_id, Outcome.BLOCKED, error="blocked earlier")
         attempt = 0
         while True:
-            await self._wait_turn(chat_id)
+            back = await self._wait_turn(chat_id)
             try:
                 return SendResult(chat_id, Outcome.SENT, value=await call())
             except TelegramRetryAfter as exc:
@@ -183,6 +228,8 @@ class Sender:
             except TelegramAPIError as exc:
                 log.warning("sending to %s rejected: %s", chat_id, exc.message)
                 return SendResult(chat_id, Outcome.FAILED, error=exc.message)
+            finally:
+                back()
 
     async def send_many(
         self,

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Self
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import AuditRepo
@@ -160,22 +160,26 @@ class PartnerBase:
     async def _withdraw_offers(
         self, order: ServiceOrder, *, but: int | None = None, why: str = "taken"
     ) -> None:
-        """The offer cards still showing 接单 say it is gone: edited where they were sent."""
-        offered = (
-            (
-                await self.session.execute(
-                    select(OutboxMessage.user_id).where(
-                        OutboxMessage.kind == OFFER,
-                        OutboxMessage.subject_id == order.id,
-                        OutboxMessage.user_id != (but or 0),
-                    )
-                )
+        """The offer cards still showing 接单 say it is gone: edited where they were sent,
+        each once (a card edited before, when an earlier taker let it go, is not edited
+        again unless a new offer came after)."""
+        rows = await self.session.execute(
+            select(OutboxMessage.user_id, OutboxMessage.kind, func.max(OutboxMessage.id))
+            .where(
+                OutboxMessage.kind.in_([OFFER, OFFER_GONE]),
+                OutboxMessage.subject_id == order.id,
+                OutboxMessage.user_id != (but or 0),
             )
-            .scalars()
-            .all()
+            .group_by(OutboxMessage.user_id, OutboxMessage.kind)
+        )
+        latest: dict[tuple[int, str], int] = {(int(u), str(k)): int(i) for u, k, i in rows.all()}
+        showing = sorted(
+            user
+            for (user, kind), offered in latest.items()
+            if kind == OFFER and latest.get((user, OFFER_GONE), 0) < offered
         )
         self.outbox.add(
-            list(dict.fromkeys(int(u) for u in offered)),
+            showing,
             OFFER_GONE,
             now=self.now,
             lane=Lane.STATUS,

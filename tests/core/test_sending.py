@@ -175,3 +175,37 @@ async def test_senders_queued_during_a_429_pause_do_not_all_go_when_it_ends(
     assert outcomes.count(Outcome.SENT) == len(ids)
     assert emu.injected_429_count >= 2 and sender.pauses >= 2
     assert emu.violations == []
+
+
+async def test_a_late_arrival_never_puts_one_too_many_into_a_second() -> None:
+    """Sends spaced by the rate limiter, one of them held up on its way (a busy event
+    loop, the network) and arriving late: the send ``size`` places after it would land
+    within the same second. The arrival window holds that one back until a second after
+    the late one came back; without it the second holds one too many."""
+    import asyncio
+    import time
+
+    from bot.sending import HEADROOM, ArrivalWindow, RateLimiter
+
+    async def run(window: ArrivalWindow | None) -> int:
+        limiter = RateLimiter(5, sleep=asyncio.sleep, monotonic=time.monotonic, headroom=HEADROOM)
+        arrivals: list[float] = []
+        tasks = []
+
+        async def travel(delay: float, back: object) -> None:
+            await asyncio.sleep(delay)
+            arrivals.append(time.monotonic())
+            if callable(back):
+                back()
+
+        for i in range(7):
+            await limiter.wait()
+            back = await window.enter() if window else None
+            tasks.append(asyncio.create_task(travel(0.15 if i == 0 else 0.0, back)))
+        await asyncio.gather(*tasks)
+        arrivals.sort()
+        return max(sum(1 for b in arrivals if a <= b < a + 1.0) for a in arrivals)
+
+    assert await run(None) == 6  # the late first one and the next five share a second
+    window = ArrivalWindow(5, sleep=asyncio.sleep, monotonic=time.monotonic)
+    assert await run(window) == 5

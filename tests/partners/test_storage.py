@@ -268,3 +268,24 @@ async def test_forgetting_unlinks_orders_and_anonymises_the_ledger(
         total = await session.scalar(select(func.sum(PointEntry.points)))
         owners = (await session.execute(select(PointEntry.partner_id))).scalars().all()
         assert total == 3 and owners == [None]
+
+
+async def test_an_offer_card_is_edited_once_however_often_the_order_changes_hands(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    """A takes, lets it go, B takes: C's card (edited when A took it, and not offered
+    again because C went on leave meanwhile) is not edited a second time; Telegram would
+    refuse an edit that changes nothing."""
+    tree = await build_tree(sessionmaker, clock)
+    await _people(sessionmaker, clock, tree, {701: ("repair",), 702: ("repair",), 703: ("repair",)})
+    order_id = await _place(sessionmaker, clock)
+    async with sessionmaker() as session:
+        service = PartnerService(session, clock.now(), POLICY)
+        await service.take(order_id, 701)
+        await service.set_available(703, False)
+        await service.progress(order_id, 701, "release")
+        await service.take(order_id, 702)
+        await session.commit()
+    sent = await _kinds(sessionmaker, order_id)
+    gone = [u for u, k in sent if k == "partner.offer_gone"]
+    assert sorted(gone) == [701, 702, 703] and gone.count(703) == 1

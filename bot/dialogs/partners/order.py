@@ -119,6 +119,9 @@ async def on_details_next(call: CallbackQuery, _: Button, manager: DialogManager
 
 async def on_when(call: CallbackQuery, _: Any, manager: DialogManager, item_id: str) -> None:
     c = ctx(manager)
+    offered = {code for code, _ in preferred_options(today_in(c.zone, c.clock.now()))}
+    if item_id != "any" and item_id not in offered:
+        return  # a press from a day ago: the window shows today's choices again
     manager.dialog_data["preferred"] = item_id
     clear_notice(manager)
     if _proxy(manager) or (c.user is not None and c.user.phone):

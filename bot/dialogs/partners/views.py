@@ -37,11 +37,17 @@ def tier_text(t: Translator, policy: PartnerPolicy, tier: int) -> str:
     )
 
 
+DAYS_AHEAD = 7  # a visit is booked within the coming week
+
+
 def preferred_options(today: date) -> list[tuple[str, str]]:
-    """(code, label key parts) for the next three days, morning and afternoon."""
+    """(code, label key parts) for each day of the coming week, morning and afternoon:
+    today, tomorrow and the day after by those words, later days by their weekday."""
+    named = {0: "today", 1: "tomorrow", 2: "after"}
     out = []
-    for offset, day in ((0, "today"), (1, "tomorrow"), (2, "after")):
+    for offset in range(DAYS_AHEAD):
         when = today + timedelta(days=offset)
+        day = named.get(offset, f"wd{when.weekday()}")
         for half in ("am", "pm"):
             out.append((f"{when.isoformat()}:{half}", f"{day}:{half}"))
     return out
