@@ -584,3 +584,33 @@ async def test_a_resident_cancels_an_open_order_and_the_offers_say_so(
         order = await s.session.get(ServiceOrder, 1)
         assert order is not None and order.state == OrderState.CANCELLED
     assert harness.emu.errors == []
+
+
+async def test_the_month_s_table_is_exported_as_xlsx_in_the_staff_member_s_language(
+    harness: Harness, world: World
+) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    fixer = await _partner(harness, world, "张师傅", ["repair"])
+    resident = await world.resident("王秀英", phone="13911112222")
+    await _order(harness, resident)
+    await harness.press_key(fixer, "partner.button.take")
+    await harness.press_key(fixer, "partner.button.done")
+    await harness.press_key(resident, "partner.button.confirm_satisfied")
+    await harness.command(officer, "partners")
+    await harness.press_key(officer, "partner.admin.export")
+    document = next(m for m in reversed(harness.emu.chat(officer.id).bot_messages) if m.document)
+    assert document.document is not None
+    stored = harness.emu.files.get(document.document["file_id"])
+    assert stored is not None
+    sheet = load_workbook(io.BytesIO(stored.data)).active
+    assert sheet is not None
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert rows == [
+        ["姓名", "积分", "完成订单", "满意", "已评价", "催办"],
+        ["张师傅", 3, 1, 1, 1, 0],
+    ]
+    assert harness.emu.errors == []

@@ -179,16 +179,8 @@ async def on_export(call: CallbackQuery, _: Button, manager: DialogManager) -> N
     sheet = book.active
     assert sheet is not None
     sheet.title = label
-    sheet.append(
-        [
-            "姓名" if c.t.language == "zh" else "Name",
-            "积分" if c.t.language == "zh" else "Points",
-            "完成订单" if c.t.language == "zh" else "Orders",
-            "满意" if c.t.language == "zh" else "Satisfied",
-            "已评价" if c.t.language == "zh" else "Rated",
-            "催办" if c.t.language == "zh" else "Chased",
-        ]
-    )
+    columns = ("name", "points", "orders", "satisfied", "rated", "chased")
+    sheet.append([c.t(f"partner.admin.column.{column}") for column in columns])
     for r in rows:
         sheet.append([r.name, r.points, r.confirmed, r.satisfied, r.rated, r.chased])
     buffer = io.BytesIO()

@@ -32,7 +32,7 @@ def slots_text(t: Translator, slots: list[str] | tuple[str, ...]) -> str:
 def tier_text(t: Translator, policy: PartnerPolicy, tier: int) -> str:
     return t(
         "partner.tier",
-        tier="一二三"[tier - 1] if t.language == "zh" else tier,
+        tier=t(f"partner.tier_name.t{max(1, min(3, tier))}"),
         points=policy.points_for(tier),
     )
 
