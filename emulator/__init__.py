@@ -16,13 +16,14 @@ from .files import sample_ogg, sample_png
 from .limits import MESSAGE_METHODS, Limits, Violation
 from .server import RecordedRequest
 from .views import ChatView
-from .world import EmulatedUser, StoredMessage
+from .world import EmulatedGroup, EmulatedUser, StoredMessage
 
 __all__ = [
     "MESSAGE_METHODS",
     "ApiError",
     "BotAPIEmulator",
     "ChatView",
+    "EmulatedGroup",
     "EmulatedUser",
     "EmulatorUsageError",
     "Limits",

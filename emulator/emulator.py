@@ -14,7 +14,7 @@ from .limits import Limits, Monotonic
 from .methods import photo_sizes
 from .server import BotApiServer
 from .views import ChatView
-from .world import CallbackRecord, ChatState, EmulatedUser, StoredMessage
+from .world import CallbackRecord, ChatState, EmulatedGroup, EmulatedUser, StoredMessage
 
 UserRef = EmulatedUser | int
 
@@ -70,6 +70,36 @@ class BotAPIEmulator(BotApiServer):
         else:
             state.user = user
         return user
+
+    def add_group(
+        self,
+        chat_id: int,
+        title: str,
+        *,
+        kind: str = "channel",
+        bot_member: bool = True,
+        bot_can_post: bool = True,
+    ) -> EmulatedGroup:
+        """A channel or supergroup (negative id) the bot was added to, or not
+        (``bot_member=False``): sending there then fails as Telegram's does."""
+        if chat_id >= 0:
+            raise EmulatorUsageError("group and channel ids are negative")
+        if kind not in ("channel", "supergroup"):
+            raise EmulatorUsageError("kind is 'channel' or 'supergroup'")
+        group = EmulatedGroup(chat_id, title, kind, bot_member, bot_can_post)
+        state = self.world.chats.get(chat_id)
+        if state is None:
+            # The state's user stands for nobody: only the bot writes in a modelled group.
+            self.world.chats[chat_id] = ChatState(EmulatedUser(chat_id, title), group=group)
+        else:
+            state.group = group
+        return group
+
+    def group_chat(self, chat_id: int) -> ChatView:
+        state = self.world.chats.get(chat_id)
+        if state is None or state.group is None:
+            raise EmulatorUsageError(f"unknown group {chat_id}; call add_group first")
+        return ChatView(self.world, state)
 
     def user(self, user: UserRef) -> EmulatedUser:
         user_id = user if isinstance(user, int) else user.id
@@ -181,6 +211,44 @@ class BotAPIEmulator(BotApiServer):
             people.append(entry)
         content = {"users_shared": {"request_id": request_id, "users": people}}
         return self._user_message(user, content, queue)
+
+    def share_chat(
+        self, user: UserRef, request_id: int, chat_id: int, *, queue: bool = True
+    ) -> dict[str, Any]:
+        """The user picks a channel or group with a ``request_chat`` button the bot really
+        showed; the client only offers chats of the kind the button asked for."""
+        state = self._state(user)
+        button = None
+        for message in reversed(state.messages):
+            markup = message.sent_reply_markup if message.from_bot else None
+            rows = (markup or {}).get("keyboard") or []
+            found = [
+                b.get("request_chat")
+                for row in rows
+                for b in row
+                if isinstance(b, dict)
+                and (b.get("request_chat") or {}).get("request_id") == request_id
+            ]
+            if found:
+                button = found[0]
+                break
+        if button is None:
+            raise EmulatorUsageError(f"no request_chat button with request_id {request_id}")
+        target = self.world.chats.get(chat_id)
+        group = target.group if target else None
+        if group is None:
+            raise EmulatorUsageError(f"unknown group {chat_id}; call add_group first")
+        if bool(button.get("chat_is_channel")) != (group.kind == "channel"):
+            raise EmulatorUsageError("the button asks for another kind of chat")
+        if button.get("bot_is_member") and not group.bot_member:
+            raise EmulatorUsageError("the button offers only chats the bot is in")
+        rights = button.get("bot_administrator_rights") or {}
+        if rights.get("can_post_messages") and not (group.bot_member and group.bot_can_post):
+            raise EmulatorUsageError("the button offers only chats where the bot may post")
+        shared: dict[str, Any] = {"request_id": request_id, "chat_id": chat_id}
+        if button.get("request_title"):
+            shared["title"] = group.title
+        return self._user_message(user, {"chat_shared": shared}, queue)
 
     def send_location(
         self, user: UserRef, latitude: float, longitude: float, *, queue: bool = True

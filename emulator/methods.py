@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ApiError, bad_request
+from .errors import ApiError, bad_request, forbidden
 from .files import MAX_DOWNLOAD_BYTES, FileStore, StoredFile, sample_png
 from .validation import (
     MAX_CALLBACK_ANSWER,
@@ -57,6 +58,7 @@ _NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly "
     "the same as a current content and reply markup of the message"
 )
+DELETE_WINDOW_SECONDS = 48 * 3600  # a bot deletes its own messages only this long
 _KIND_NAMES = {"photo": "Photo", "voice": "VoiceNote", "document": "Document"}
 
 
@@ -70,6 +72,13 @@ class Context:
 
     def chat(self, chat_id: Any) -> ChatState:
         state = self.world.chats.get(chat_id) if isinstance(chat_id, int) else None
+        if state is not None and state.group is not None:
+            group = state.group
+            if not group.bot_member:
+                raise forbidden(f"bot is not a member of the {group.kind} chat")
+            if group.kind == "channel" and not group.bot_can_post:
+                raise bad_request("need administrator rights in the channel chat")
+            return state
         if state is None or not state.opened:
             raise bad_request("chat not found")
         return state
@@ -540,6 +549,8 @@ async def delete_message(ctx: Context, p: Params) -> Any:
     message = chat.find(p.integer("message_id"))
     if message is None:
         raise bad_request("message to delete not found")
+    if time.time() - message.date > DELETE_WINDOW_SECONDS:
+        raise bad_request("message can't be deleted for everyone")
     ctx.world.delete_message(chat, message)
     return True
 
@@ -657,7 +668,7 @@ def _profile_getter(param: str) -> Handler:
 async def get_chat(ctx: Context, p: Params) -> Any:
     chat = ctx.chat(p.get("chat_id"))
     return {
-        **chat.user.chat_dict(),
+        **chat.chat_dict(),
         "accent_color_id": 0,
         "max_reaction_count": 11,
         "accepted_gift_types": {

@@ -49,6 +49,20 @@ class EmulatedUser:
 
 
 @dataclass
+class EmulatedGroup:
+    """A channel or (super)group the bot may post to; its members are not modelled."""
+
+    id: int
+    title: str
+    kind: str = "channel"  # "channel" or "supergroup"
+    bot_member: bool = True
+    bot_can_post: bool = True
+
+    def chat_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "type": self.kind, "title": self.title}
+
+
+@dataclass
 class StoredMessage:
     """One message as the user currently sees it; ``raw`` is the Bot API Message dict."""
 
@@ -137,6 +151,10 @@ class ChatState:
     reply_keyboard: dict[str, Any] | None = None
     callback_answers: list[dict[str, Any]] = field(default_factory=list)
     menu_button: dict[str, Any] | None = None
+    group: EmulatedGroup | None = None
+
+    def chat_dict(self) -> dict[str, Any]:
+        return self.group.chat_dict() if self.group else self.user.chat_dict()
 
     def take_message_id(self) -> int:
         message_id = self.next_message_id
@@ -249,10 +267,14 @@ class World:
         raw: dict[str, Any] = {
             "message_id": chat.take_message_id(),
             "from": dict(self.bot_user) if from_bot else chat.user.to_dict(),
-            "chat": chat.user.chat_dict(),
+            "chat": chat.chat_dict(),
             "date": int(time.time()),
             **content,
         }
+        if chat.group is not None and chat.group.kind == "channel":
+            # A channel post is signed by the channel, not by the bot that wrote it.
+            del raw["from"]
+            raw["sender_chat"] = chat.group.chat_dict()
         message = StoredMessage(chat.user.id, from_bot, raw, html, parse_mode, sent_reply_markup)
         chat.messages.append(message)
         self.emit(

@@ -197,7 +197,8 @@ class ServiceOrder(Base):
     rating: Mapped[str | None] = mapped_column(String(16))
     comment: Mapped[str | None] = mapped_column(Text)
     comment_voice_file_id: Mapped[str | None] = mapped_column(String(255))
-    may_show: Mapped[bool] = mapped_column(Boolean, default=False)  # 晒单 agreed by the resident
+    # 晒单: None until the resident answers whether the done order may be shown.
+    may_show: Mapped[bool | None] = mapped_column(Boolean, default=None)
     photo_file_id: Mapped[str | None] = mapped_column(String(255))  # the partner's, when done
     # The one timer an order has at a time; firing moves it on in the same transaction.
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -214,6 +215,20 @@ class ServiceOrder(Base):
     @property
     def number(self) -> str:
         return f"F{self.id:05d}"
+
+
+class ShowcaseChannel(Base):
+    """The channel or group where a community's 晒单 are also posted (optional)."""
+
+    __tablename__ = "partner_showcase_channels"
+
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("nodes.id", ondelete="CASCADE"), primary_key=True
+    )
+    chat_id: Mapped[int] = mapped_column(TelegramId)
+    title: Mapped[str] = mapped_column(String(255), default="")
+    set_by: Mapped[int] = mapped_column(TelegramId)
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class PointEntry(Base):

@@ -12,7 +12,8 @@ from sqlalchemy import select, update
 from storage.appeals.models import Appeal, AppealEvent
 from storage.hierarchy import Node, NodeKind
 from storage.outbox import Lane
-from storage.partners.base import PartnerBase, changed
+from storage.partners.base import changed
+from storage.partners.channel import ShowcaseChannels
 from storage.partners.drafts import (
     OrderDraft,
 )
@@ -45,7 +46,7 @@ from storage.roles import Staffing
 from storage.users import User
 
 
-class Orders(PartnerBase):
+class Orders(ShowcaseChannels):
     async def place(
         self,
         by: User,
@@ -343,7 +344,7 @@ class Orders(PartnerBase):
         return order
 
     async def confirm(
-        self, order_id: int, by: int, rating: Rating, *, may_show: bool = False
+        self, order_id: int, by: int, rating: Rating, *, may_show: bool | None = None
     ) -> ServiceOrder:
         """The resident (or the worker who ordered for a household) confirms it was done
         and rates it: only now are the points credited, once."""
@@ -441,7 +442,12 @@ class Orders(PartnerBase):
         order = await self._get(order_id)
         if by not in self._owner(order) or "show" not in actions(Side.RESIDENT, order.state):
             raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
+        if order.may_show is show:
+            # A doubled press: she already said so, and her message already reads so.
+            raise PartnerError(PartnerProblem.ALREADY)
+        shown_before = bool(order.may_show)
         order.may_show = show
+        await self.post_or_withdraw(order, shown_before)
         return order
 
     async def add_photo(self, order_id: int, partner_id: int, file_id: str) -> ServiceOrder:

@@ -37,6 +37,8 @@ from storage.partners.kinds import (
     ORDER_NEWS,
     RECOGNITION,
     RELAY,
+    SHOWCASE_POST,
+    SHOWCASE_WITHDRAW,
     TAKEN,
     TEAM_INVITE,
 )
@@ -65,6 +67,8 @@ __all__ = [
     "ORDER_NEWS",
     "RECOGNITION",
     "RELAY",
+    "SHOWCASE_POST",
+    "SHOWCASE_WITHDRAW",
     "TAKEN",
     "TEAM_INVITE",
     "Application",

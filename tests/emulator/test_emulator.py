@@ -577,3 +577,51 @@ def test_only_a_real_command_becomes_a_command_entity() -> None:
         "/help",
         "/start@gridbot_test_bot",
     ]
+
+
+async def test_a_channel_the_bot_posts_in_and_one_it_was_not_added_to(
+    emu: BotAPIEmulator, bot: Bot
+) -> None:
+    emu.add_group(-100501, "正阳社区晒单")
+    emu.add_group(-100502, "别的频道", bot_member=False)
+    emu.add_group(-100503, "只读频道", bot_can_post=False)
+    posted = await bot.send_message(-100501, "<b>缝补</b> 已完成", parse_mode="HTML")
+    assert posted.chat.type == "channel" and posted.chat.title == "正阳社区晒单"
+    assert posted.from_user is None and posted.sender_chat is not None
+    assert emu.group_chat(-100501).bot_messages[-1].text == "缝补 已完成"
+    with pytest.raises(TelegramForbiddenError, match="not a member of the channel"):
+        await bot.send_message(-100502, "x")
+    with pytest.raises(TelegramBadRequest, match="administrator rights"):
+        await bot.send_message(-100503, "x")
+    with pytest.raises(TelegramBadRequest, match="chat not found"):
+        await bot.send_message(-100599, "x")
+    await bot.delete_message(-100501, posted.message_id)
+    assert emu.group_chat(-100501).bot_messages == []
+
+
+async def test_share_chat_answers_only_a_request_chat_button_the_bot_showed(
+    emu: BotAPIEmulator, bot: Bot, user: EmulatedUser
+) -> None:
+    from aiogram.types import KeyboardButtonRequestChat
+
+    emu.add_group(-100501, "正阳社区晒单")
+    emu.add_group(-100601, "楼栋群", kind="supergroup")
+    with pytest.raises(EmulatorUsageError, match="no request_chat button"):
+        emu.share_chat(user, 7, -100501)
+    button = KeyboardButton(
+        text="选择频道",
+        request_chat=KeyboardButtonRequestChat(
+            request_id=7, chat_is_channel=True, bot_is_member=True, request_title=True
+        ),
+    )
+    await bot.send_message(
+        user.id, "选一个频道", reply_markup=ReplyKeyboardMarkup(keyboard=[[button]])
+    )
+    with pytest.raises(EmulatorUsageError, match="another kind"):
+        emu.share_chat(user, 7, -100601)
+    update = emu.share_chat(user, 7, -100501)
+    assert update["message"]["chat_shared"] == {
+        "request_id": 7,
+        "chat_id": -100501,
+        "title": "正阳社区晒单",
+    }

@@ -614,3 +614,111 @@ async def test_the_month_s_table_is_exported_as_xlsx_in_the_staff_member_s_langu
         ["张师傅", 3, 1, 1, 1, 0],
     ]
     assert harness.emu.errors == []
+
+
+async def test_a_shown_order_is_posted_to_the_community_channel_and_taken_back(
+    harness: Harness, world: World, clock: ManualClock
+) -> None:
+    from bot.dialogs.partners.channel import CHANNEL_REQUEST, GROUP_REQUEST
+
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    harness.emu.add_group(-100501, "通海社区晒单")
+    harness.emu.add_group(-100502, "别的频道", bot_member=False)
+    harness.emu.add_group(-100601, "通海邻里群", kind="supergroup")
+    await harness.command(officer, "partners")
+    await harness.press_key(officer, "partner.channel.button")
+    assert "还没有设置" in harness.last_text(officer)
+    await harness.press_key(officer, "partner.channel.pick")
+    # Typing instead of picking: a hint, nothing set.
+    await harness.text(officer, "通海社区晒单")
+    assert "不用输入" in harness.last_text(officer)
+    # The chat app offers only chats the bot is in; picking one needs the shown button.
+    try:
+        harness.emu.share_chat(officer, CHANNEL_REQUEST, -100502, queue=False)
+    except Exception as exc:
+        assert "only chats the bot is in" in str(exc)
+    else:
+        raise AssertionError("a channel without the bot was offered")
+    await harness.feed(harness.emu.share_chat(officer, GROUP_REQUEST, -100601, queue=False))
+    assert "通海邻里群" in harness.last_text(officer)
+    await harness.press_key(officer, "partner.channel.pick")
+    await harness.feed(harness.emu.share_chat(officer, CHANNEL_REQUEST, -100501, queue=False))
+    assert "「通海社区晒单」" in harness.texts(officer)[-2]
+    assert "会同时发到「通海社区晒单」" in harness.last_text(officer)
+
+    fixer = await _partner(harness, world, "张师傅", ["repair"])
+    resident = await world.resident("王秀英", phone="13911112222")
+    await _order(harness, resident)
+    await harness.press_key(fixer, "partner.button.take")
+    await harness.press_key(fixer, "partner.button.visited")
+    await harness.press_key(fixer, "partner.button.done")
+    await harness.press_key(resident, "partner.button.confirm_satisfied")
+    channel = harness.emu.group_chat(-100501)
+    assert channel.bot_messages == []  # not before she agrees
+    ask = harness.last(resident)
+    await harness.press_key(resident, "partner.button.show")
+    await harness.deliver()
+    [post] = channel.bot_messages
+    assert "通海社区晒单" in (post.text or "") and "张师傅" in (post.text or "")
+    assert "😊 满意" in (post.text or "")
+    for private in ("王秀英", "13911112222", "1号楼", NEED):
+        assert private not in (post.text or "")
+    # A doubled 同意展示 posts nothing more.
+    await harness.press_data(resident, ask.message_id, "ptn:show:1", forged=True)
+    await harness.deliver()
+    assert len(channel.bot_messages) == 1
+    assert harness.emu.group_chat(-100601).bot_messages == []
+
+    # She changes her mind: the post goes.
+    await harness.command(resident, "partner")
+    async with harness.app.services() as s:
+        await s.get(PartnerService).set_showcase(1, resident.id, False)
+        await s.commit()
+    await harness.deliver()
+    assert channel.bot_messages == []
+    # Shown again, and withdrawn after Telegram's 48 hours: edited, not deleted.
+    async with harness.app.services() as s:
+        await s.get(PartnerService).set_showcase(1, resident.id, True)
+        await s.commit()
+    await harness.deliver()
+    [again] = channel.bot_messages
+    clock.advance(timedelta(hours=49))
+    again.raw["date"] -= 49 * 3600
+    async with harness.app.services() as s:
+        await s.get(PartnerService).set_showcase(1, resident.id, False)
+        await s.commit()
+    await harness.deliver()
+    [kept] = channel.bot_messages
+    assert kept.text == "（居民已撤回展示）"
+
+    # Staff stop posting: a later 晒单 stays in the bot.
+    await harness.command(officer, "partners")
+    await harness.press_key(officer, "partner.channel.button")
+    await harness.press_key(officer, "partner.channel.stop")
+    assert "已停止同步" in harness.last_text(officer)
+    async with harness.app.services() as s:
+        await s.get(PartnerService).set_showcase(1, resident.id, True)
+        await s.commit()
+    await harness.deliver()
+    assert len(channel.bot_messages) == 1
+    assert harness.emu.errors == []
+
+
+async def test_only_the_community_staff_name_its_showcase_channel(
+    harness: Harness, world: World
+) -> None:
+    from storage.partners.rules import PartnerError
+
+    other = await world.staff(Role.COMMUNITY_STAFF, world.tree.other_community, "别的社区")
+    resident = await world.resident("王秀英")
+    async with harness.app.services() as s:
+        service = s.get(PartnerService)
+        for who in (other.id, resident.id):
+            staffing = await s.staff.staffing(who)
+            try:
+                await service.set_showcase_channel(staffing, world.tree.community.id, -100501)
+            except PartnerError as exc:
+                assert exc.problem.value == "not_allowed"
+            else:
+                raise AssertionError("outside staff named the channel")
+        assert await service.showcase_channel(world.tree.community.id) is None

@@ -100,3 +100,8 @@ class PartnerFromAppeal(StatesGroup):
 
 class PartnerComment(StatesGroup):
     text = State()
+
+
+class PartnerChannel(StatesGroup):
+    main = State()
+    pick = State()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from bot.dialogs.partners.admin import admin_dialog, assign_dialog, reject_dialog
 from bot.dialogs.partners.apply import apply_dialog
 from bot.dialogs.partners.call import call_dialog
+from bot.dialogs.partners.channel import channel_dialog
 from bot.dialogs.partners.from_appeal import from_appeal_dialog
 from bot.dialogs.partners.home import home_dialog
 from bot.dialogs.partners.nominate import nominate_dialog
@@ -63,6 +64,7 @@ FEATURE = Feature(
         relay_dialog(),
         stats_dialog(),
         from_appeal_dialog(),
+        channel_dialog(),
     ],
     renderers=RENDERERS,
     jobs=(Job("partner-orders", jobs.sweep_orders, every_seconds=30),),

@@ -5,6 +5,8 @@ decision on an application and the points a confirmation earned."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy import select
 
@@ -14,11 +16,12 @@ from bot.dialogs.partners.views import (
     order_fields,
     partner_keyboard,
     resident_keyboard,
+    skill_label,
     skills_text,
     slots_text,
     staff_keyboard,
 )
-from bot.formatting import e
+from bot.formatting import e, local_time
 from storage.outbox import OutboxMessage
 from storage.partners import (
     Nomination,
@@ -46,11 +49,15 @@ from storage.partners.service import (
     ORDER_NEWS,
     RECOGNITION,
     RELAY,
+    SHOWCASE_POST,
+    SHOWCASE_WITHDRAW,
     TAKEN,
     TEAM_INVITE,
     month_bounds_of,
 )
 from storage.users import User
+
+DELETE_WINDOW = timedelta(hours=47)  # Telegram's 48 h, less a margin for a late send
 
 
 def _service(r: Rendering) -> PartnerService:
@@ -414,7 +421,45 @@ async def render_recognition(r: Rendering) -> list[Send]:
     return [lambda: r.bot.send_message(chat, text, reply_markup=markup)]
 
 
+async def render_showcase_post(r: Rendering) -> list[Send]:
+    """晒单 in the community's channel: what the in-bot showcase shows, nothing more."""
+    order = await _service(r).order(r.message.subject_id or 0)
+    if order is None or not order.may_show or order.state != OrderState.CONFIRMED:
+        raise Gone("no longer shown")
+    community = await r.services.hierarchy.get(order.community_id)
+    partner = await r.services.session.get(Partner, order.partner_id) if order.partner_id else None
+    text = r.t(
+        "partner.showcase.post",
+        community=e(community.name) if community else "",
+        date=local_time(order.confirmed_at, r.settings.zone)[:10],
+        skill=skill_label(r.t, order.skill),
+        partner=e(partner.real_name) if partner else "—",
+        rating=r.t(f"partner.rating.{order.rating or 'satisfied'}"),
+    )
+    chat, photo = r.chat_id, order.photo_file_id
+    if photo:
+        return [lambda: r.bot.send_photo(chat, photo, caption=text)]
+    return [lambda: r.bot.send_message(chat, text)]
+
+
+async def render_showcase_withdraw(r: Rendering) -> list[Send]:
+    """The resident changed her mind: the post goes. A bot may delete only for 48 hours;
+    after that the post is edited down to a line saying it was withdrawn."""
+    chat, message_id = r.chat_id, int(r.params["message"])
+    posted_at = datetime.fromisoformat(str(r.params["posted_at"]))
+    if r.services.now() - posted_at < DELETE_WINDOW:
+        return [lambda: r.bot.delete_message(chat, message_id)]
+    text = r.t("partner.showcase.withdrawn")
+    if r.params.get("photo"):
+        return [
+            lambda: r.bot.edit_message_caption(chat_id=chat, message_id=message_id, caption=text)
+        ]
+    return [lambda: r.bot.edit_message_text(text, chat_id=chat, message_id=message_id)]
+
+
 RENDERERS: dict[str, Renderer] = {
+    SHOWCASE_POST: render_showcase_post,
+    SHOWCASE_WITHDRAW: render_showcase_withdraw,
     RECOGNITION: render_recognition,
     RELAY: render_relay,
     TEAM_INVITE: render_team_invite,
