@@ -7,7 +7,7 @@ entries and commands sort by their own rank."""
 
 from __future__ import annotations
 
-from bot.handlers import appeals, home, notices, onboarding, partners, privacy, staff
+from bot.handlers import appeals, council, home, notices, onboarding, partners, privacy, staff
 from bot.registry import Feature
 
 FEATURES: tuple[Feature, ...] = (
@@ -18,4 +18,5 @@ FEATURES: tuple[Feature, ...] = (
     appeals.FEATURE,
     notices.FEATURE,
     partners.FEATURE,
+    council.FEATURE,
 )

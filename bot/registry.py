@@ -127,6 +127,8 @@ class Feature:
     # Views of a feature's own figures offered from /stats (opened with the node and
     # month on show there: {"node_id": …, "month": "2026-11"}).
     stats_views: Sequence[MenuEntry] = ()
+    # A feature's own lines in /settings (e.g. the council's subscription), opened from it.
+    settings_views: Sequence[MenuEntry] = ()
 
 
 class Registry:
@@ -150,6 +152,9 @@ class Registry:
         self.commands = sorted((c for f in self.features for c in f.commands), key=lambda c: c.rank)
         self.stats_views = sorted(
             (v for f in self.features for v in f.stats_views), key=lambda v: v.rank
+        )
+        self.settings_views = sorted(
+            (v for f in self.features for v in f.settings_views), key=lambda v: v.rank
         )
 
     def handler_routers(self) -> list[Router]:
@@ -187,6 +192,9 @@ class Registry:
 
     def stats_views_for(self, user: User | None, staffing: Staffing) -> list[MenuEntry]:
         return [v for v in self.stats_views if admits(v.audience, user, staffing)]
+
+    def settings_views_for(self, user: User | None, staffing: Staffing) -> list[MenuEntry]:
+        return [v for v in self.settings_views if admits(v.audience, user, staffing)]
 
     def help_tips(self, role: Role | None) -> list[str]:
         return [f.help_tips[role] for f in self.features if role in f.help_tips]

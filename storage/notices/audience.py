@@ -12,6 +12,7 @@ from enum import StrEnum
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.council.models import OptOut
 from storage.hierarchy import Node, within_path
 from storage.partners.models import Partner, PartnerState
 from storage.roles import Role, RoleAssignment
@@ -24,6 +25,7 @@ CHUNK = 5000
 class AudienceRole(StrEnum):
     RESIDENTS = "residents"
     PARTNERS = "partners"  # approved 幸福合伙人 of the communities within the node
+    COUNCIL = "council"  # residents subscribed to the 民情议事会 (all who did not opt out)
     WORKERS = "workers"
     STAFF = "staff"
 
@@ -68,6 +70,17 @@ async def resolve(
         only = sorted(set(buildings))
         if only:
             stmt = stmt.where(Node.id.in_(only))
+        ids.update(int(i) for i in (await session.execute(stmt)).scalars())
+    if AudienceRole.COUNCIL in chosen:
+        stmt = (
+            select(User.id)
+            .join(Node, Node.id == User.building_id)
+            .where(
+                within_path(Node.path, node.path),
+                User.consent_at.is_not(None),
+                ~select(OptOut.user_id).where(OptOut.user_id == User.id).exists(),
+            )
+        )
         ids.update(int(i) for i in (await session.execute(stmt)).scalars())
     if AudienceRole.PARTNERS in chosen:
         stmt = (

@@ -42,6 +42,9 @@ class Notice(Base):
     # Buttons a feature puts under its notice ([locale key, callback data] pairs): a
     # recruitment call's 我要报名, a council reminder's RSVP.
     actions: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
+    # A map pin sent just before the text (a council's venue): latitude, longitude,
+    # title, address.
+    venue: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     state: Mapped[str] = mapped_column(String(16), default=NoticeState.SENDING)
     recipients: Mapped[int] = mapped_column(default=0)

@@ -72,6 +72,9 @@ class Plan:
         return sum(len(ids) for ids in self.later.values())
 
 
+SYSTEM = 0  # the author of a notice the bot sends by itself (a council reminder)
+
+
 @dataclass(frozen=True)
 class Content:
     """The officer's message: where it is (to copy it) and its text or caption with the
@@ -82,6 +85,7 @@ class Content:
     media: str | None
     body: str
     entities: list[dict[str, Any]]
+    venue: dict[str, Any] | None = None  # a map pin to send before a text notice
 
 
 @dataclass(frozen=True)
@@ -183,6 +187,7 @@ class NoticeService:
             media=content.media,
             body=content.body,
             entities=content.entities,
+            venue=content.venue,
             ack_required=ack,
             actions=[[label, data] for label, data in actions],
             urgent=urgent,
@@ -363,7 +368,9 @@ class NoticeService:
                 notice.state = NoticeState.DONE
                 notice.finished_at = self.now
             shown = progress.fingerprint(notice.state, notice.send_at)
-            if shown != notice.status_shown:
+            if notice.author_id == SYSTEM and shown != notice.status_shown:
+                notice.status_shown = shown  # the bot wrote it by itself: nobody to report to
+            elif shown != notice.status_shown:
                 notice.status_shown = shown
                 self.outbox.add(
                     [notice.author_id],

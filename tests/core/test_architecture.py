@@ -60,6 +60,7 @@ def test_every_feature_is_one_package_in_each_layer() -> None:
         "appeals",
         "notices",
         "partners",
+        "council",
     ]
     for feature in FEATURES:
         layers = ["bot/handlers", "bot/dialogs", "tests"]
@@ -78,6 +79,7 @@ def test_one_list_registers_everything() -> None:
         "notices-progress",
         "notices-follow-up",
         "partner-orders",
+        "council",
     ]
     assert len(registry.forget_hooks()) >= 1
     assert [e.id for e in registry.menu][:3] == ["file", "urgent", "mine"]
@@ -90,6 +92,7 @@ def test_one_list_registers_everything() -> None:
         "order",
         "partner",
         "showcase",
+        "council",
         "building",
         "privacy",
         "settings",
@@ -105,6 +108,7 @@ def test_every_text_the_registry_names_exists_in_both_languages() -> None:
         c.help for c in registry.commands if c.help
     }
     keys |= {h.label for h in registry.held()}
+    keys |= {v.label for v in (*registry.stats_views, *registry.settings_views)}
     keys |= {key for f in FEATURES for key in f.help_tips.values()}
     for language in LANGUAGES:
         missing = keys - set(catalog(language))

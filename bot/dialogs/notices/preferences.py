@@ -51,6 +51,7 @@ async def prefs_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any
             for h in ENDS
         ],
         "quiet_on": choice.quiet,
+        "views": [(v.id, c.t(v.label)) for v in c.features.settings_views_for(c.user, c.staffing)],
     }
 
 
@@ -77,6 +78,16 @@ async def on_end(call: CallbackQuery, _: Any, manager: DialogManager, item: str)
         await choose(c.session, c.user_id, quiet_to=int(item) * 60)
 
 
+async def on_view(call: CallbackQuery, _: Any, manager: DialogManager, item_id: str) -> None:
+    """Another feature's line in /settings (bot.registry ``settings_views``)."""
+    c = ctx(manager)
+    entry = next(
+        (v for v in c.features.settings_views_for(c.user, c.staffing) if v.id == item_id), None
+    )
+    if entry is not None:
+        await manager.start(entry.state)
+
+
 def preferences_dialog() -> Dialog:
     return Dialog(
         Window(
@@ -97,6 +108,7 @@ def preferences_dialog() -> Dialog:
             ),
             picker("start", "starts", on_start, width=4, when="quiet_on"),
             picker("end", "ends", on_end, width=4, when="quiet_on"),
+            picker("feature_settings", "views", on_view),
             menu_button(widget_id="prefs_menu"),
             state=NoticePrefs.main,
             getter=prefs_getter,

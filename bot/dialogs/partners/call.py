@@ -18,8 +18,9 @@ from aiogram_dialog.widgets.kbd import (
     Row,
 )
 
+from bot.dialogs.notices.written import send_text_notice
 from bot.dialogs.partners.callbacks import PartnerPress
-from bot.dialogs.partners.common import checked, multiselect, own_community, send_text_notice
+from bot.dialogs.partners.common import checked, multiselect, own_community
 from bot.dialogs.partners.states import PartnerAdmin, PartnerCall
 from bot.dialogs.partners.views import skills_text
 from bot.formatting import e

@@ -1,7 +1,6 @@
 """What the partner forms share: a multi-select of (id, label) items, the phone asked
 through the chat's contact button (never typed) and taken from the contact message, the
-community a staff member manages partners of, and a notice the feature writes itself (a
-recruitment call, a recognition)."""
+community a staff member manages partners of."""
 
 from __future__ import annotations
 
@@ -12,14 +11,10 @@ from aiogram_dialog import DialogManager
 from aiogram_dialog.widgets.kbd import Group, ManagedMultiselect, Multiselect
 from aiogram_dialog.widgets.text import Format
 
-from bot.dialogs.notices.views import utf16_len
 from bot.kit.context import Ctx
 from bot.kit.notice import say
 from storage.hierarchy import Node, NodeKind
-from storage.notices import AudienceRole, Notice, NoticeService
-from storage.notices.service import Content
 from storage.partners.rules import DECIDERS
-from storage.services import Services
 
 
 def multiselect(widget_id: str, items: str) -> Group:
@@ -90,27 +85,3 @@ async def managed_community(c: Ctx) -> Node | None:
         if found:
             return found[0]
     return None
-
-
-async def send_text_notice(
-    services: Services,
-    *,
-    author_id: int,
-    node: Node,
-    roles: list[AudienceRole],
-    body: str,
-    title: str,
-    actions: list[tuple[str, str]] | None = None,
-) -> Notice:
-    """A plain-text notice (notices go out with entities, never HTML) whose ``title``,
-    found in ``body``, reads bold; through the notices engine like any other."""
-    start = body.index(title)
-    bold = {"type": "bold", "offset": utf16_len(body[:start]), "length": utf16_len(title)}
-    return await services.get(NoticeService).send(
-        author_id=author_id,
-        node=node,
-        roles=roles,
-        content=Content(chat_id=author_id, message_id=0, media=None, body=body, entities=[bold]),
-        title=title[:80],
-        actions=actions or [],
-    )

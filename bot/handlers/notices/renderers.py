@@ -39,10 +39,22 @@ async def render_copy(r: Rendering) -> list[Send]:
     markup = copy_keyboard(r.t, notice, acked=False)
     chat = r.chat_id
     if notice.media is None:
+        message: Send = lambda: r.bot.send_message(  # noqa: E731
+            chat, text, entities=entities, parse_mode=None, reply_markup=markup
+        )
+        venue = notice.venue
+        if venue is None:
+            return [message]
+        # The pin first: the text with its buttons is the message recorded (and edited).
         return [
-            lambda: r.bot.send_message(
-                chat, text, entities=entities, parse_mode=None, reply_markup=markup
-            )
+            lambda: r.bot.send_venue(
+                chat,
+                latitude=float(venue["latitude"]),
+                longitude=float(venue["longitude"]),
+                title=str(venue["title"]),
+                address=str(venue["address"]),
+            ),
+            message,
         ]
     return [
         lambda: r.bot.copy_message(

@@ -11,8 +11,8 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup
 
+from bot.dialogs.notices.written import send_text_notice
 from bot.dialogs.partners.callbacks import PartnerPress
-from bot.dialogs.partners.common import send_text_notice
 from bot.dialogs.partners.views import CONFIRMS, keyboard, partner_keyboard, resident_keyboard
 from bot.handlers.partners.forms import FORMS, on_form
 from bot.i18n import Translator

@@ -1,0 +1,1 @@
+"""The council's screens: residents' /council, staff running it, the /settings line."""

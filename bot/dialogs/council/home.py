@@ -1,0 +1,367 @@
+"""/council for residents: the next meeting (when, where, what they answered), RSVP, the
+topics proposed so far with +1, proposing one (typed or spoken, with a photo if they
+like), checking in with the code shown at the meeting, and past meetings; staff get a
+button to run it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.types import CallbackQuery, ContentType, Message
+from aiogram_dialog import Dialog, DialogManager, Window
+from aiogram_dialog.widgets.input import MessageInput
+from aiogram_dialog.widgets.kbd import Button, Column, Row, Start, SwitchTo
+from aiogram_dialog.widgets.text import Format
+
+from bot.dialogs.council.states import CouncilHome, CouncilHost
+from bot.dialogs.council.views import ANSWERS, MARK, agenda_lines, place_of, short, when
+from bot.formatting import e, local_time
+from bot.kit.context import Ctx, ctx, start_data
+from bot.kit.menu import close, menu_button
+from bot.kit.notice import clear_notice, notice, notice_getter, say
+from bot.kit.text import L, notice_text
+from bot.kit.widgets import picker
+from storage.council import (
+    Answer,
+    CouncilError,
+    CouncilService,
+    Meeting,
+    TopicState,
+    VoteState,
+)
+from storage.council.rules import HOSTS, checkin_open, rsvp_open, topics_open
+from storage.hierarchy import Node
+
+
+def _service(c: Ctx) -> CouncilService:
+    return c.services.get(CouncilService)
+
+
+async def _mine(c: Ctx) -> tuple[Node | None, Meeting | None]:
+    community = await _service(c).community_of(c.user.building_id if c.user else None)
+    if community is None:
+        return None, None
+    return community, await _service(c).next_meeting(community.id)
+
+
+def _problem(c: Ctx, exc: CouncilError) -> str:
+    return c.t(f"council.problem.{exc.problem.value}")
+
+
+async def home_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    c = ctx(dialog_manager)
+    service = _service(c)
+    community, meeting = await _mine(c)
+    data: dict[str, Any] = {
+        "notice": notice(dialog_manager),
+        "host": bool(c.staffing.scopes(HOSTS)),
+        "none": meeting is None,
+        "some": meeting is not None,
+        "answers": [],
+        "rsvp": False,
+        "propose": False,
+        "checkin": False,
+        "subscribed": False,
+        "unsubscribed": False,
+    }
+    if community is None or meeting is None:
+        return data
+    now = c.clock.now()
+    answer = await service.answer_of(meeting.id, c.user_id)
+    topics = await service.topics(meeting.id)
+    data.update(
+        community=e(community.name),
+        when=when(meeting, service.policy.zone),
+        place=e(place_of(c.t, meeting)),
+        moved=c.t("council.moved_note", reason=e(meeting.moved_reason))
+        if meeting.moved_reason
+        else "",
+        mine=c.t(f"council.rsvp.mine_{answer}") if answer else c.t("council.rsvp.mine_none"),
+        topics=len(topics),
+        cutoff=local_time(meeting.starts_at - service.policy.topic_cutoff, service.policy.zone),
+        rsvp=rsvp_open(meeting, now),
+        answers=[
+            (a.value, (MARK if a.value == answer else "") + c.t(f"council.rsvp.{a.value}"))
+            for a in ANSWERS
+        ],
+        propose=topics_open(meeting, now, service.policy),
+        checkin=checkin_open(meeting, now) and not await service.attended(meeting.id, c.user_id),
+    )
+    subscribed = await service.subscribed(c.user_id)
+    data.update(subscribed=subscribed, unsubscribed=not subscribed)
+    return data
+
+
+async def on_answer(call: CallbackQuery, _: Any, manager: DialogManager, item_id: str) -> None:
+    c = ctx(manager)
+    meeting = (await _mine(c))[1]
+    if meeting is None or c.user is None or item_id not in {a.value for a in ANSWERS}:
+        return
+    try:
+        await _service(c).rsvp(meeting.id, c.user, Answer(item_id))
+    except CouncilError as exc:
+        say(manager, _problem(c, exc))
+
+
+def _subscribe(on: bool) -> Any:
+    async def handler(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
+        c = ctx(manager)
+        if await _service(c).subscribe(c.user_id, on):
+            say(manager, c.t("council.prefs.on_done" if on else "council.prefs.off_done"))
+
+    return handler
+
+
+# --- topics ----------------------------------------------------------------------------
+
+
+async def topics_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    c = ctx(dialog_manager)
+    meeting = (await _mine(c))[1]
+    rows = await _service(c).topics(meeting.id) if meeting else []
+    return {
+        "notice": notice(dialog_manager),
+        "items": [
+            (
+                row.topic.id,
+                ("📌 " if row.topic.state == TopicState.ACCEPTED else "")
+                + c.t(
+                    "council.topic_item",
+                    text=short(row.topic.text or c.t("council.voice_topic")),
+                    n=row.supports,
+                ),
+            )
+            for row in rows
+        ],
+        "has": bool(rows),
+        "empty": not rows,
+        "propose": bool(meeting and topics_open(meeting, c.clock.now(), _service(c).policy)),
+    }
+
+
+async def on_topic(call: CallbackQuery, _: Any, manager: DialogManager, item_id: str) -> None:
+    if item_id.isdigit():
+        manager.dialog_data["topic"] = int(item_id)
+        await manager.switch_to(CouncilHome.topic)
+
+
+async def topic_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    c = ctx(dialog_manager)
+    service = _service(c)
+    topic = await service.topic(int(dialog_manager.dialog_data.get("topic", 0)))
+    meeting = (await _mine(c))[1]
+    if topic is None or meeting is None or topic.meeting_id != meeting.id:
+        return {
+            "notice": notice(dialog_manager),
+            "text": c.t("council.problem.not_found"),
+            "can": False,
+        }
+    rows = {r.topic.id: r.supports for r in await service.topics(meeting.id)}
+    supported = await service.supported(topic.id, c.user_id)
+    return {
+        "notice": notice(dialog_manager),
+        "text": c.t(
+            "council.topic_full",
+            text=e(topic.text) or c.t("council.voice_topic"),
+            n=rows.get(topic.id, 0),
+            state=c.t(f"council.topic_state.{topic.state}"),
+        ),
+        "can": topic.author_id != c.user_id
+        and not supported
+        and topic.state in (TopicState.OPEN, TopicState.ACCEPTED)
+        and rsvp_open(meeting, c.clock.now()),
+        "done": supported,
+    }
+
+
+async def on_support(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
+    c = ctx(manager)
+    if c.user is None:
+        return
+    try:
+        if await _service(c).support(int(manager.dialog_data.get("topic", 0)), c.user):
+            say(manager, c.t("council.supported"))
+    except CouncilError as exc:
+        say(manager, _problem(c, exc))
+
+
+# --- proposing -------------------------------------------------------------------------
+
+
+async def propose_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    c = ctx(dialog_manager)
+    meeting = (await _mine(c))[1]
+    service = _service(c)
+    return {
+        "notice": notice(dialog_manager),
+        "when": when(meeting, service.policy.zone) if meeting else "—",
+        "max": 1000,
+    }
+
+
+async def on_proposal(message: Message, _: MessageInput, manager: DialogManager) -> None:
+    """Text, a voice note, or a photo with a caption: one message is one topic."""
+    c = ctx(manager)
+    meeting = (await _mine(c))[1]
+    wanted = start_data(manager).get("meeting_id")
+    if c.user is None or meeting is None or (wanted and wanted != meeting.id):
+        say(manager, c.t("council.problem.cut_off"))
+        return
+    text = message.text or message.caption or ""
+    voice = message.voice.file_id if message.voice else None
+    photo = message.photo[-1].file_id if message.photo else None
+    if not text.strip() and voice is None:
+        say(manager, c.t("council.propose.empty"))
+        return
+    if len(text) > 1000:
+        say(manager, c.t("council.propose.too_long", n=len(text), max=1000))
+        return
+    try:
+        topic = await _service(c).propose(
+            meeting.id, c.user, text, voice_file_id=voice, photo_file_id=photo
+        )
+    except CouncilError as exc:
+        say(manager, _problem(c, exc))
+        return
+    clear_notice(manager)
+    manager.dialog_data["topic"] = topic.id
+    say(manager, c.t("council.propose.done"))
+    await manager.switch_to(CouncilHome.topics)
+
+
+# --- check-in --------------------------------------------------------------------------
+
+
+async def on_code(message: Message, _: MessageInput, manager: DialogManager) -> None:
+    c = ctx(manager)
+    if c.user is None:
+        return
+    try:
+        await _service(c).check_in(c.user, message.text or "")
+    except CouncilError as exc:
+        say(manager, _problem(c, exc))
+        return
+    say(manager, c.t("council.checked_in"))
+    await manager.switch_to(CouncilHome.main)
+
+
+# --- past meetings ---------------------------------------------------------------------
+
+
+async def past_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    c = ctx(dialog_manager)
+    service = _service(c)
+    community = (await _mine(c))[0]
+    meetings = await service.past_meetings(community.id) if community else []
+    blocks = []
+    for meeting in meetings:
+        agenda = await service.topics(meeting.id, states=(TopicState.ACCEPTED,))
+        votes = [v for v in await service.votes(meeting.id) if v.state == VoteState.CLOSED]
+        attended = len(await service.attendance(meeting.id))
+        blocks.append(
+            c.t(
+                "council.past_item",
+                when=when(meeting, service.policy.zone),
+                state=c.t(f"council.meeting_state.{meeting.state}"),
+                agenda=e(agenda_lines(c.t, agenda)),
+                attended=attended,
+                votes=len(votes),
+                minutes=e(meeting.minutes or "—"),
+            )
+        )
+    return {"text": "\n\n".join(blocks) or c.t("council.past_empty")}
+
+
+def home_dialog() -> Dialog:
+    return Dialog(
+        Window(
+            notice_text(),
+            L("council.home.none", when="none"),
+            L("council.home.main", when="some"),
+            picker("rsvp", "answers", on_answer, width=3, when="rsvp"),
+            Column(
+                SwitchTo(
+                    L("council.propose.button"),
+                    id="go_propose",
+                    state=CouncilHome.propose,
+                    when="propose",
+                ),
+                SwitchTo(
+                    L("council.topics_button"),
+                    id="go_topics",
+                    state=CouncilHome.topics,
+                    when="some",
+                ),
+                SwitchTo(
+                    L("council.checkin_button"),
+                    id="go_checkin",
+                    state=CouncilHome.checkin,
+                    when="checkin",
+                ),
+                SwitchTo(
+                    L("council.past_button"), id="go_past", state=CouncilHome.past, when="some"
+                ),
+                Button(
+                    L("council.prefs.off"),
+                    id="unsub",
+                    on_click=_subscribe(False),
+                    when="subscribed",
+                ),
+                Button(
+                    L("council.prefs.on"), id="sub", on_click=_subscribe(True), when="unsubscribed"
+                ),
+                Start(L("council.host_button"), id="go_host", state=CouncilHost.main, when="host"),
+                menu_button(),
+            ),
+            state=CouncilHome.main,
+            getter=home_getter,
+        ),
+        Window(
+            notice_text(),
+            L("council.topics_title", when="has"),
+            L("council.topics_empty", when="empty"),
+            picker("topic", "items", on_topic, height=8),
+            SwitchTo(
+                L("council.propose.button"),
+                id="t_propose",
+                state=CouncilHome.propose,
+                when="propose",
+            ),
+            SwitchTo(L("council.back"), id="t_back", state=CouncilHome.main),
+            state=CouncilHome.topics,
+            getter=topics_getter,
+        ),
+        Window(
+            notice_text(),
+            Format("{text}"),
+            Button(L("council.support"), id="plus1", on_click=on_support, when="can"),
+            SwitchTo(L("council.back"), id="topic_back", state=CouncilHome.topics),
+            state=CouncilHome.topic,
+            getter=topic_getter,
+        ),
+        Window(
+            notice_text(),
+            L("council.propose.ask"),
+            MessageInput(on_proposal, content_types=ContentType.ANY),
+            SwitchTo(L("council.back"), id="p_back", state=CouncilHome.main),
+            state=CouncilHome.propose,
+            getter=propose_getter,
+        ),
+        Window(
+            notice_text(),
+            L("council.checkin_ask"),
+            MessageInput(on_code, content_types=ContentType.ANY),
+            SwitchTo(L("council.back"), id="c_back", state=CouncilHome.main),
+            state=CouncilHome.checkin,
+            getter=notice_getter,
+        ),
+        Window(
+            Format("{text}"),
+            Row(
+                SwitchTo(L("council.back"), id="past_back", state=CouncilHome.main),
+                Button(L("council.close"), id="past_close", on_click=close),
+            ),
+            state=CouncilHome.past,
+            getter=past_getter,
+        ),
+    )

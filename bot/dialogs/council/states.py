@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from aiogram.fsm.state import State, StatesGroup
+
+
+class CouncilHome(StatesGroup):
+    main = State()
+    topics = State()
+    topic = State()
+    propose = State()
+    checkin = State()
+    past = State()
+
+
+class CouncilHost(StatesGroup):
+    main = State()
+    topics = State()
+    topic = State()
+    decline = State()
+    merge = State()
+    add_topic = State()
+    move_when = State()
+    move_reason = State()
+    settings = State()
+    settings_day = State()
+    settings_time = State()
+    settings_place = State()
+    settings_pin = State()
+    vote_question = State()
+    vote_options = State()
+    vote_confirm = State()
+    votes = State()
+    vote = State()
+    paper = State()
+    minutes = State()
+
+
+class CouncilPrefs(StatesGroup):
+    main = State()

@@ -1,0 +1,198 @@
+"""How the council reads in the chat: the meeting's time and place, the reminders' texts
+(plain text: they go out as notices, with entities, never HTML), the RSVP and ballot
+buttons (the chosen one marked), and a vote's result."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.dialogs.council.callbacks import CouncilPress
+from bot.formatting import local_time
+from bot.i18n import Translator
+from storage.council import Answer, Meeting, ReminderKind, TopicRow, Vote
+
+ANSWERS = (Answer.YES, Answer.NO, Answer.MAYBE)
+MARK = "✅ "
+
+
+def short(text: str, size: int = 30) -> str:
+    """A button's label: the start of a text whose whole is one tap away, marked as cut."""
+    text = " ".join(text.split())
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+def when(meeting: Meeting, zone: ZoneInfo) -> str:
+    return local_time(meeting.starts_at, zone)
+
+
+def place_of(t: Translator, meeting: Meeting) -> str:
+    return meeting.place or t("council.place_unset")
+
+
+def rsvp_actions(meeting_id: int, *, propose: bool = False) -> list[tuple[str, str]]:
+    """The buttons under a council notice, as (locale key, callback data)."""
+    buttons = [
+        (f"council.rsvp.{answer.value}", CouncilPress(action="rsvp", ref=meeting_id, arg=i).pack())
+        for i, answer in enumerate(ANSWERS)
+    ]
+    if propose:
+        buttons.append(
+            ("council.propose.button", CouncilPress(action="propose", ref=meeting_id).pack())
+        )
+    return buttons
+
+
+def marked(
+    t: Translator, actions: Sequence[tuple[str, str]], chosen: str | None
+) -> InlineKeyboardMarkup:
+    """The notice's buttons in the presser's language, the chosen answer marked."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=(MARK if data == chosen else "") + t(label), callback_data=data
+                )
+            ]
+            for label, data in actions
+        ]
+    )
+
+
+def rsvp_data(meeting_id: int, answer: str | None) -> str | None:
+    if answer is None:
+        return None
+    index = [a.value for a in ANSWERS].index(answer)
+    return CouncilPress(action="rsvp", ref=meeting_id, arg=index).pack()
+
+
+def agenda_lines(t: Translator, rows: Sequence[TopicRow]) -> str:
+    if not rows:
+        return t("council.agenda_empty")
+    return "\n".join(
+        t(
+            "council.agenda_line",
+            i=i,
+            text=row.topic.text or t("council.voice_topic"),
+            n=row.supports,
+        )
+        for i, row in enumerate(rows, 1)
+    )
+
+
+def reminder_text(
+    t: Translator,
+    kind: str,
+    meeting: Meeting,
+    community: str,
+    zone: ZoneInfo,
+    *,
+    agenda: Sequence[TopicRow] = (),
+    cutoff: datetime | None = None,
+) -> tuple[str, str]:
+    """(body, title): the title is in the body and reads bold."""
+    title = t(f"council.reminder.{kind}_title", community=community)
+    fields = {
+        "when": when(meeting, zone),
+        "place": place_of(t, meeting),
+        "cutoff": local_time(cutoff, zone),
+        "agenda": agenda_lines(t, agenda),
+    }
+    body = title + "\n" + t(f"council.reminder.{kind}", **fields)
+    if kind == ReminderKind.TOPICS and meeting.moved_reason:
+        body += "\n" + t("council.moved_note", reason=meeting.moved_reason)
+    return body, title
+
+
+def option_label(t: Translator, option: str) -> str:
+    """Default options are stored as "=key" (shown in each reader's language); others as
+    the staff member wrote them."""
+    if option.startswith("="):
+        return t(f"council.option.{option[1:]}")
+    return option
+
+
+def ballot_keyboard(t: Translator, vote: Vote, chosen: int | None) -> InlineKeyboardMarkup:
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=(MARK if i == chosen else "") + option_label(t, option),
+                callback_data=CouncilPress(action="ballot", ref=vote.id, arg=i).pack(),
+            )
+        ]
+        for i, option in enumerate(vote.options)
+    ]
+    if vote.live:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=t("council.vote.tally"),
+                    callback_data=CouncilPress(action="tally", ref=vote.id).pack(),
+                )
+            ]
+        )
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def ballot_text(t: Translator, vote: Vote, community: str, zone: ZoneInfo) -> str:
+    closes = (
+        t("council.vote.closes", at=local_time(vote.closes_at, zone))
+        if vote.closes_at
+        else t("council.vote.closes_by_staff")
+    )
+    rules = [closes, t("council.vote.live" if vote.live else "council.vote.hidden")]
+    if vote.attendees_only:
+        rules.append(t("council.vote.attendees_only"))
+    return t(
+        "council.vote.card",
+        community=community,
+        question=vote.question,
+        rules="\n".join(rules),
+    )
+
+
+def tally_lines(t: Translator, vote: Vote, counts: Sequence[int]) -> str:
+    total = sum(counts) or 1
+    return "\n".join(
+        t(
+            "council.vote.count_line",
+            option=option_label(t, option),
+            n=n,
+            pct=f"{100 * n / total:.0f}",
+        )
+        for option, n in zip(vote.options, counts, strict=True)
+    )
+
+
+def result_text(t: Translator, vote: Vote, community: str) -> tuple[str, str]:
+    """(body, title) of the published result."""
+    result = vote.result or {}
+    counts = list(result.get("counts") or [0] * len(vote.options))
+    title = t("council.vote.result_title", community=community)
+    quorum = ""
+    if vote.quorum:
+        quorum = t(
+            "council.vote.quorum_met" if result.get("quorum_met") else "council.vote.quorum_missed",
+            quorum=vote.quorum,
+        )
+    body = "\n".join(
+        part
+        for part in (
+            title,
+            vote.question,
+            tally_lines(t, vote, counts),
+            t(
+                "council.vote.turnout",
+                ballots=sum(counts),
+                chat=result.get("chat", 0),
+                paper=result.get("paper", 0),
+                eligible=result.get("eligible", 0),
+            ),
+            quorum,
+        )
+        if part
+    )
+    return body, title

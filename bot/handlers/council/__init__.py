@@ -1,0 +1,40 @@
+"""民情议事会 (the monthly council): every community's meeting on its day (the 25th unless
+staff say otherwise), reminders that go out once each through the notices engine, topics
+residents propose and +1, the agenda staff curate, RSVP and attendance, votes with one
+ballot per resident, and minutes."""
+
+from __future__ import annotations
+
+from bot.dialogs.council.home import home_dialog
+from bot.dialogs.council.host import host_dialog
+from bot.dialogs.council.prefs import prefs_dialog
+from bot.dialogs.council.states import CouncilHome, CouncilHost, CouncilPrefs
+from bot.handlers.council import buttons, commands, jobs
+from bot.handlers.council.config import council_config
+from bot.handlers.council.renderers import RENDERERS
+from bot.registry import EVERYONE, Audience, Command, Feature, Held, Job, MenuEntry
+from storage.council import BALLOT, privacy
+
+FEATURE = Feature(
+    name="council",
+    routers=lambda: [commands.build_router(), buttons.build_router()],
+    dialogs=lambda: [home_dialog(), host_dialog(), prefs_dialog()],
+    renderers=RENDERERS,
+    # A ballot card to thousands: after a crash mid-send it is set aside, not sent twice.
+    at_most_once=frozenset({BALLOT}),
+    jobs=(Job("council", jobs.sweep_council, every_seconds=30),),
+    menu=(
+        MenuEntry("council", "council.menu", CouncilHome.main, Audience.RESIDENT, rank=44),
+        MenuEntry(
+            "council_host", "council.menu_host", CouncilHost.main, Audience.SUPERVISOR, rank=48
+        ),
+    ),
+    commands=(Command("council", "council.commands.council", EVERYONE, rank=48),),
+    config=council_config,
+    forget=privacy.forget,
+    held=(Held("council.privacy_held", privacy.held),),
+    help_tips={None: "council.help"},
+    settings_views=(
+        MenuEntry("council_prefs", "council.prefs.button", CouncilPrefs.main, Audience.RESIDENT),
+    ),
+)

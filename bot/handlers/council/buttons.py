@@ -1,0 +1,159 @@
+"""Buttons on pushed council messages: RSVP under a reminder, a ballot's options, the live
+tally, and 提议题 under the call for topics (which opens the form). The service decides;
+a refused press changes nothing and says why. A press that changed something re-marks
+the pressed message's buttons when that message is there to see (one that changed
+nothing leaves it alone: Telegram refuses an edit that changes nothing)."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup
+from aiogram_dialog import DialogManager, StartMode
+
+from bot.dialogs.council.callbacks import CouncilPress
+from bot.dialogs.council.states import CouncilHome
+from bot.dialogs.council.views import (
+    ANSWERS,
+    ballot_keyboard,
+    marked,
+    option_label,
+    rsvp_actions,
+    rsvp_data,
+    tally_lines,
+)
+from bot.i18n import Translator
+from storage.council import CouncilError, CouncilProblem, CouncilService, VoteState
+from storage.council.rules import topics_open
+from storage.services import Services
+from storage.users import User
+
+ALERT_LIMIT = 200  # characters Telegram shows in a callback alert
+
+
+async def _remark(call: CallbackQuery, markup: InlineKeyboardMarkup) -> None:
+    message = call.message
+    shown = getattr(message, "reply_markup", None)
+    if message is None or call.bot is None or shown is None or shown == markup:
+        return
+    await call.bot.edit_message_reply_markup(
+        chat_id=call.from_user.id, message_id=message.message_id, reply_markup=markup
+    )
+
+
+def _actions_shown(call: CallbackQuery, meeting_id: int) -> list[tuple[str, str]]:
+    """The council buttons under the pressed notice (the call for topics has one more)."""
+    shown = getattr(call.message, "reply_markup", None)
+    datas = {b.callback_data for row in (shown.inline_keyboard if shown else []) for b in row}
+    propose = CouncilPress(action="propose", ref=meeting_id).pack() in datas
+    return rsvp_actions(meeting_id, propose=propose)
+
+
+async def on_rsvp(
+    call: CallbackQuery,
+    callback_data: CouncilPress,
+    services: Services,
+    user: User | None,
+    t: Translator,
+) -> None:
+    if user is None or not 0 <= callback_data.arg < len(ANSWERS):
+        await call.answer(t("council.problem.not_resident"), show_alert=True)
+        return
+    answer = ANSWERS[callback_data.arg]
+    service = services.get(CouncilService)
+    try:
+        changed = await service.rsvp(callback_data.ref, user, answer)
+    except CouncilError as exc:
+        await call.answer(t(f"council.problem.{exc.problem.value}"), show_alert=True)
+        return
+    await services.commit()
+    await call.answer(t(f"council.rsvp.done_{answer.value}"))
+    if changed:
+        meeting_id = callback_data.ref
+        await _remark(
+            call, marked(t, _actions_shown(call, meeting_id), rsvp_data(meeting_id, answer))
+        )
+
+
+async def on_ballot(
+    call: CallbackQuery,
+    callback_data: CouncilPress,
+    services: Services,
+    user: User | None,
+    t: Translator,
+) -> None:
+    service = services.get(CouncilService)
+    vote = await service.vote(callback_data.ref)
+    if user is None or vote is None:
+        await call.answer(t("council.problem.not_found"), show_alert=True)
+        return
+    try:
+        changed = await service.cast(vote.id, user, callback_data.arg)
+    except CouncilError as exc:
+        await call.answer(t(f"council.problem.{exc.problem.value}"), show_alert=True)
+        return
+    await services.commit()
+    choice = option_label(t, vote.options[callback_data.arg])
+    await call.answer(t("council.vote.cast" if changed else "council.vote.same", option=choice))
+    if changed:
+        await _remark(call, ballot_keyboard(t, vote, callback_data.arg))
+
+
+async def on_tally(
+    call: CallbackQuery,
+    callback_data: CouncilPress,
+    services: Services,
+    user: User | None,
+    t: Translator,
+) -> None:
+    """A live vote's counts so far, to residents of its community."""
+    service = services.get(CouncilService)
+    vote = await service.vote(callback_data.ref)
+    meeting = await service.meeting(vote.meeting_id) if vote else None
+    mine = await service.community_of(user.building_id if user else None)
+    if vote is None or meeting is None or mine is None or mine.id != meeting.community_id:
+        await call.answer(t("council.problem.not_resident"), show_alert=True)
+        return
+    if not vote.live and vote.state == VoteState.OPEN:
+        await call.answer(t("council.vote.hidden"), show_alert=True)
+        return
+    counts = (vote.result or {}).get("counts") or await service.counts(vote)
+    text = tally_lines(t, vote, counts)
+    if len(text) <= ALERT_LIMIT:
+        await call.answer(text, show_alert=True)
+        return
+    # Too long for an alert (ten long options): as a message, never cut.
+    await call.answer()
+    if call.bot is not None:
+        await call.bot.send_message(call.from_user.id, text, parse_mode=None)
+
+
+async def on_propose(
+    call: CallbackQuery,
+    callback_data: CouncilPress,
+    services: Services,
+    user: User | None,
+    t: Translator,
+    dialog_manager: DialogManager,
+) -> None:
+    service = services.get(CouncilService)
+    meeting = await service.meeting(callback_data.ref)
+    mine = await service.community_of(user.building_id if user else None)
+    if meeting is None or mine is None or mine.id != meeting.community_id:
+        await call.answer(t("council.problem.not_resident"), show_alert=True)
+        return
+    if not topics_open(meeting, services.now(), service.policy):
+        await call.answer(t(f"council.problem.{CouncilProblem.CUT_OFF.value}"), show_alert=True)
+        return
+    await call.answer()
+    await dialog_manager.start(
+        CouncilHome.propose, data={"meeting_id": meeting.id}, mode=StartMode.RESET_STACK
+    )
+
+
+def build_router() -> Router:
+    router = Router(name="council.buttons")
+    router.callback_query.register(on_rsvp, CouncilPress.filter(F.action == "rsvp"))
+    router.callback_query.register(on_ballot, CouncilPress.filter(F.action == "ballot"))
+    router.callback_query.register(on_tally, CouncilPress.filter(F.action == "tally"))
+    router.callback_query.register(on_propose, CouncilPress.filter(F.action == "propose"))
+    return router

@@ -1,0 +1,47 @@
+"""民情议事会: the monthly council of each community."""
+
+from storage.council.models import (
+    Answer,
+    Attendance,
+    Ballot,
+    CouncilSettings,
+    Meeting,
+    MeetingState,
+    OptOut,
+    Reminder,
+    ReminderKind,
+    Rsvp,
+    Topic,
+    TopicState,
+    TopicSupport,
+    Vote,
+    VoteState,
+)
+from storage.council.rules import CouncilError, CouncilPolicy, CouncilProblem
+from storage.council.service import BALLOT, TOPIC_NEWS, CouncilService, Due, TopicRow
+
+__all__ = [
+    "BALLOT",
+    "TOPIC_NEWS",
+    "Answer",
+    "Attendance",
+    "Ballot",
+    "CouncilError",
+    "CouncilPolicy",
+    "CouncilProblem",
+    "CouncilService",
+    "CouncilSettings",
+    "Due",
+    "Meeting",
+    "MeetingState",
+    "OptOut",
+    "Reminder",
+    "ReminderKind",
+    "Rsvp",
+    "Topic",
+    "TopicRow",
+    "TopicState",
+    "TopicSupport",
+    "Vote",
+    "VoteState",
+]

@@ -1,0 +1,26 @@
+"""What deleting a person does to the council: their answers, check-ins, +1s, ballots and
+subscription choice go; the topics they proposed stay as the community's record, without
+their name, voice or photo. Closed votes keep their counted result."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.council.models import Attendance, Ballot, OptOut, Rsvp, Topic, TopicSupport
+
+
+async def forget(session: AsyncSession, user_id: int) -> None:
+    for table in (Rsvp, Attendance, TopicSupport, Ballot, OptOut):
+        await session.execute(delete(table).where(table.user_id == user_id))
+    await session.execute(
+        update(Topic)
+        .where(Topic.author_id == user_id)
+        .values(author_id=None, voice_file_id=None, photo_file_id=None)
+    )
+
+
+async def held(session: AsyncSession, user_id: int) -> int:
+    """Topics the person proposed: shown on the privacy screen."""
+    stmt = select(func.count()).select_from(Topic).where(Topic.author_id == user_id)
+    return int((await session.execute(stmt)).scalar_one())
