@@ -376,6 +376,18 @@ async def send_location(ctx: Context, p: Params) -> Any:
     return ctx.post(chat, {"location": location}, p).snapshot()
 
 
+async def send_venue(ctx: Context, p: Params) -> Any:
+    chat = ctx.chat(p.get("chat_id"))
+    lat, lon = float(p.get("latitude")), float(p.get("longitude"))
+    require(-90 <= lat <= 90 and -180 <= lon <= 180, "wrong latitude or longitude specified")
+    title, address = p.string("title"), p.string("address")
+    require(bool(title.strip()), "venue title is empty")
+    require(bool(address.strip()), "venue address is empty")
+    location = {"latitude": lat, "longitude": lon}
+    venue = {"location": location, "title": title, "address": address}
+    return ctx.post(chat, {"venue": venue, "location": location}, p).snapshot()
+
+
 async def send_contact(ctx: Context, p: Params) -> Any:
     chat = ctx.chat(p.get("chat_id"))
     contact = {"phone_number": p.string("phone_number"), "first_name": p.string("first_name")}
@@ -713,6 +725,7 @@ HANDLERS: dict[str, Handler] = {
     "sendSticker": _media_sender("sticker"),
     "sendLocation": send_location,
     "sendContact": send_contact,
+    "sendVenue": send_venue,
     "sendMediaGroup": send_media_group,
     "sendChatAction": send_chat_action,
     "copyMessage": copy_message,

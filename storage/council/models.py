@@ -101,7 +101,8 @@ class Reminder(Base):
     kind: Mapped[str] = mapped_column(String(16))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    outcome: Mapped[str | None] = mapped_column(String(16))  # sent, late, skipped, nobody
+    # sent, late, skipped (no longer useful), superseded (a later one was due too), nobody
+    outcome: Mapped[str | None] = mapped_column(String(16))
     notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id", ondelete="SET NULL"))
 
     __table_args__ = (

@@ -346,8 +346,9 @@ class CouncilService:
 
     async def claim_due(self, limit: int = 50) -> list[Due]:
         """Reminders whose moment came, each claimed once (``fired_at`` set by a
-        conditional UPDATE: a second process, or a second run, finds it taken). One the
-        meeting already began is marked skipped: sent late only while still useful."""
+        conditional UPDATE: a second process, or a second run, finds it taken). Late ones
+        (the bot was down) go only while still useful: before the meeting, a call for
+        topics only before the cut-off, and only the latest of several now due."""
         rows = (
             (
                 await self.session.execute(
@@ -374,6 +375,24 @@ class CouncilService:
             meeting = await self.meeting(reminder.meeting_id)
             if meeting is None or not rsvp_open(meeting, self.now):
                 reminder.outcome = "skipped"
+                continue
+            if reminder.kind == ReminderKind.TOPICS and not topics_open(
+                meeting, self.now, self.policy
+            ):
+                reminder.outcome = "skipped"  # a call for topics after they closed
+                continue
+            superseded = await self.session.scalar(
+                select(func.count())
+                .select_from(Reminder)
+                .where(
+                    Reminder.meeting_id == meeting.id,
+                    Reminder.due_at > reminder.due_at,
+                    Reminder.due_at <= self.now,
+                )
+            )
+            if superseded:
+                # The bot was down: only the latest of the reminders now due goes out.
+                reminder.outcome = "superseded"
                 continue
             late = self.now - reminder.due_at > self.policy.late_after
             reminder.outcome = "late" if late else "sent"

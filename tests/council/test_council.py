@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from emulator.world import EmulatedUser
 from storage.clock import ManualClock
-from storage.council import Ballot, CouncilService, Meeting, Reminder, Rsvp, Topic, TopicState
+from storage.council import Ballot, CouncilService, Meeting, Reminder, Topic, TopicState
 from storage.roles import Role
 from tests.harness import Harness, World
 
@@ -69,12 +69,8 @@ async def test_reminders_rsvp_topics_and_a_moved_meeting(
     await harness.press_key(wang, "council.rsvp.yes")
     assert harness.buttons(wang)[0] == "✅ " + harness.label(wang, "council.rsvp.yes")
     edits = len(harness.emu.requests)
-    await harness.press_data(
-        wang, call.message_id, f"cnl:rsvp:{meeting_id}:0", forged=True
-    )
-    assert not any(
-        r.method.startswith("editMessage") for r in harness.emu.requests[edits:]
-    )
+    await harness.press_data(wang, call.message_id, f"cnl:rsvp:{meeting_id}:0", forged=True)
+    assert not any(r.method.startswith("editMessage") for r in harness.emu.requests[edits:])
     await harness.press_key(wang, "council.rsvp.maybe")
     assert harness.buttons(wang)[2] == "✅ " + harness.label(wang, "council.rsvp.maybe")
     # Someone of another community forges an RSVP: refused.
@@ -145,4 +141,158 @@ async def test_reminders_rsvp_topics_and_a_moved_meeting(
         assert await s.session.scalar(select(func.count()).select_from(Topic)) == 1
         topic = await s.session.get(Topic, topic_id)
         assert topic is not None and topic.state == TopicState.ACCEPTED
+    assert harness.emu.errors == []
+
+
+async def test_a_vote_one_ballot_each_changeable_forged_refused_result_published(
+    harness: Harness, world: World, clock: ManualClock
+) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    wang = await world.resident("王秀英")
+    li = await world.resident("李建国", world.tree.building2)
+    zhao = await world.resident("赵大爷", world.tree.building3)
+    far = await world.resident("外社区", world.tree.other_building)
+    await harness.tick()
+
+    await harness.command(officer, "council")
+    await harness.press_key(officer, "council.host_button")
+    await harness.press_key(officer, "council.host.vote_button")
+    await harness.text(officer, "是否同意在3号楼前加装<两盏>路灯？")
+    await harness.text(officer, "只有一个选项")
+    assert "2 到 10 个" in harness.last_text(officer)
+    await harness.press_key(officer, "council.host.default_options")
+    confirm = harness.last_text(officer)
+    assert "是否同意在3号楼前加装<两盏>路灯？" in confirm and "同意 / 反对 / 弃权" in confirm
+    await harness.press(officer, "不设法定人数")  # already chosen: nothing changes
+    await harness.press(officer, "30")  # quorum of 30 ballots
+    await harness.press_key(officer, "council.host.open_vote")
+    assert "表决已发起" in harness.last_text(officer)
+    await harness.deliver()
+
+    cards = {p.first_name: harness.last(p) for p in (wang, li, zhao)}
+    for card in cards.values():
+        assert "是否同意在3号楼前加装<两盏>路灯？" in (card.text or "")
+        assert "结果在表决结束后公布" in (card.text or "")
+    assert not any("加装" in t for t in harness.texts(far))
+    async with harness.app.services() as s:
+        vote_id = (
+            int(await s.session.scalar(select(func.max(Ballot.vote_id)).select_from(Ballot)) or 0)
+            or 1
+        )
+
+    await harness.press(wang, "同意")
+    assert harness.buttons(wang)[0] == "✅ 同意"
+    assert "已投：同意" in harness.emu.chat(wang.id).callback_answers[-1]["text"]
+    # The same option again: said so, nothing edited.
+    before = len(harness.emu.requests)
+    await harness.press_data(
+        wang, cards["王秀英"].message_id, f"cnl:ballot:{vote_id}:0", forged=True
+    )
+    assert "您已经投了：同意" in harness.emu.chat(wang.id).callback_answers[-1]["text"]
+    assert not any(r.method.startswith("edit") for r in harness.emu.requests[before:])
+    await harness.press(li, "反对")
+    await harness.press(li, "弃权")  # changed before the close
+    assert harness.buttons(li)[:3] == ["同意", "反对", "✅ 弃权"]
+    # Forged: an option that does not exist, a resident of another community.
+    await harness.press_data(
+        zhao, cards["赵大爷"].message_id, f"cnl:ballot:{vote_id}:7", forged=True
+    )
+    await harness.press_data(
+        far, cards["赵大爷"].message_id, f"cnl:ballot:{vote_id}:1", forged=True
+    )
+    assert "只有本社区的居民" in harness.emu.chat(far.id).callback_answers[-1]["text"]
+
+    # Staff see turnout, not counts, while it is open; paper ballots are added.
+    await harness.press_key(officer, "council.back")  # from the vote to the list of votes
+    await harness.press(officer, "是否同意")
+    screen = harness.last_text(officer)
+    assert "票数在表决结束后公布" in screen and "线上 2 票" in screen
+    await harness.press_key(officer, "council.host.paper")
+    await harness.text(officer, "5 两 1")
+    assert "请发送数字" in harness.last_text(officer)
+    await harness.text(officer, "5 2 1")
+    await harness.press_key(officer, "council.host.close_vote")
+    assert "表决已结束" in harness.last_text(officer)
+    await harness.deliver()
+
+    [result] = [t for t in harness.texts(zhao) if "表决结果" in t]
+    assert "同意：6 票" in result and "反对：2 票" in result and "弃权：2 票" in result
+    assert "共 10 票（线上 2，纸质 8）" in result and "未达到法定人数（30 票）" in result
+    # Late: the card's buttons change nothing now.
+    await harness.press(zhao, "同意")
+    assert "表决已经结束" in harness.emu.chat(zhao.id).callback_answers[-1]["text"]
+    async with harness.app.services() as s:
+        ballots = (await s.session.execute(select(Ballot.user_id, Ballot.choice))).all()
+        assert sorted(tuple(b) for b in ballots) == sorted([(wang.id, 0), (li.id, 2)])
+    assert harness.emu.errors == []
+
+
+async def test_venue_pin_check_in_and_minutes(
+    harness: Harness, world: World, clock: ManualClock
+) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    wang = await world.resident("王秀英")
+    await harness.command(officer, "council")
+    await harness.press_key(officer, "council.host_button")
+    await harness.press_key(officer, "council.host.settings_button")
+    await harness.press_key(officer, "council.host.set_place")
+    await harness.text(officer, "通海社区党群服务中心二楼")
+    await harness.press_key(officer, "council.host.set_pin")
+    await harness.text(officer, "就在社区")
+    assert "不用输入文字" in harness.last_text(officer)
+    await harness.feed(harness.emu.send_location(officer, 37.39, 121.60, queue=False))
+    assert "已设置" in harness.last_text(officer)
+
+    await _at(harness, clock, MEETING - timedelta(hours=2) + timedelta(minutes=1))
+    messages = harness.emu.chat(wang.id).bot_messages
+    venue = [m for m in messages if m.raw.get("venue")]
+    assert len(venue) == 1 and venue[0].raw["venue"]["address"] == "通海社区党群服务中心二楼"
+    assert "2小时后开始" in (messages[-1].text or "")
+    # The 7-day and 1-day reminders fell due while the bot did not run (the clock jumped):
+    # the call for topics came after topics closed, and the agenda with the venue one
+    # due too: only the venue reminder goes, not three messages at once.
+    async with harness.app.services() as s:
+        meeting = await s.session.scalar(
+            select(Meeting).where(Meeting.community_id == world.tree.community.id)
+        )
+        assert meeting is not None
+        code = meeting.checkin_code
+        outcomes = dict(
+            (
+                await s.session.execute(
+                    select(Reminder.kind, Reminder.outcome).where(Reminder.meeting_id == meeting.id)
+                )
+            ).all()
+        )
+        elsewhere = await s.session.scalar(
+            select(func.count()).select_from(Reminder).where(Reminder.outcome == "nobody")
+        )
+    assert outcomes == {"topics": "skipped", "agenda": "superseded", "venue": "sent"}
+    assert not any("征集议题" in t or "明天开会" in t for t in harness.texts(wang))
+    assert elsewhere == 1  # the other community's venue reminder: nobody lives there yet
+
+    # At the meeting: a wrong code, then the right one; RSVP is closed once it began.
+    clock.set(MEETING + timedelta(minutes=5))
+    await harness.command(wang, "council")
+    await harness.press_key(wang, "council.checkin_button")
+    await harness.text(wang, "0000" if code != "0000" else "1111")
+    assert "签到码不对" in harness.last_text(wang)
+    await harness.text(wang, code)
+    assert "签到成功" in harness.last_text(wang)
+    assert not harness.has_button(wang, "council.checkin_button")
+    assert not harness.has_button(wang, "council.rsvp.yes")
+
+    await harness.command(officer, "council")
+    await harness.press_key(officer, "council.host_button")
+    assert "已签到 1 人" in harness.last_text(officer)
+    await harness.press_key(officer, "council.host.minutes_button")
+    await harness.text(officer, "路灯问题交物业本周内维修。")
+    assert "会议已结束" in harness.last_text(officer)
+    # The next meeting is December's, and the past one keeps its minutes.
+    await harness.command(wang, "council")
+    assert "2026-12-25 15:00" in harness.last_text(wang)
+    await harness.press_key(wang, "council.past_button")
+    past = harness.last_text(wang)
+    assert "2026-11-25 15:00" in past and "路灯问题交物业本周内维修。" in past
+    assert "出席 1 人" in past
     assert harness.emu.errors == []
