@@ -220,3 +220,88 @@ class Ballot(Base):
     user_id: Mapped[int] = mapped_column(TelegramId, primary_key=True)
     choice: Mapped[int] = mapped_column(SmallInteger)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DecisionState(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
+class Group(Base):
+    """A self-governance group (自治小组) of a building or a grid's estate: residents with
+    a leader, who carry out the council's decisions and report back."""
+
+    __tablename__ = "council_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
+    node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(60))
+    leader_id: Mapped[int | None] = mapped_column(TelegramId)
+    created_by: Mapped[int] = mapped_column(TelegramId)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_council_groups_community", "community_id"),)
+
+
+class GroupMember(Base):
+    __tablename__ = "council_group_members"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("council_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(TelegramId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Decision(Base):
+    """决议: what the council decided on a topic, who carries it out (a group, or a named
+    person) and by when. Two timers, each fired once by a conditional UPDATE: a reminder
+    before the due date, and "overdue" (staff told) at it."""
+
+    __tablename__ = "council_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("council_meetings.id", ondelete="CASCADE"))
+    topic_id: Mapped[int | None] = mapped_column(
+        ForeignKey("council_topics.id", ondelete="SET NULL")
+    )
+    what: Mapped[str] = mapped_column(Text)
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("council_groups.id", ondelete="SET NULL")
+    )
+    owner_id: Mapped[int | None] = mapped_column(TelegramId)  # a named resident or staff
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(8), default=DecisionState.OPEN)
+    percent: Mapped[int] = mapped_column(SmallInteger, default=0)
+    created_by: Mapped[int] = mapped_column(TelegramId)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_by: Mapped[int | None] = mapped_column(TelegramId)
+
+    __table_args__ = (
+        Index("ix_council_decisions_due", "state", "due_at"),
+        Index("ix_council_decisions_meeting", "meeting_id"),
+    )
+
+    @property
+    def number(self) -> str:
+        return f"J{self.id:04d}"
+
+
+class Report(Base):
+    """A progress report on a decision: text, an optional photo, how far along."""
+
+    __tablename__ = "council_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("council_decisions.id", ondelete="CASCADE"))
+    by_id: Mapped[int | None] = mapped_column(TelegramId)
+    text: Mapped[str] = mapped_column(Text, default="")
+    photo_file_id: Mapped[str | None] = mapped_column(String(255))
+    percent: Mapped[int] = mapped_column(SmallInteger)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_council_reports_decision", "decision_id"),)

@@ -1,5 +1,6 @@
-"""What deleting a person does to the council: their answers, check-ins, +1s, ballots and
-subscription choice go; the topics they proposed stay as the community's record, without
+"""What deleting a person does to the council: their answers, check-ins, +1s, ballots,
+group memberships and subscription choice go; the topics they proposed, the decisions
+they were named for and their progress reports stay as the community's record, without
 their name, voice or photo. Closed votes keep their counted result."""
 
 from __future__ import annotations
@@ -7,12 +8,31 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.council.models import Attendance, Ballot, OptOut, Rsvp, Topic, TopicSupport
+from storage.council.models import (
+    Attendance,
+    Ballot,
+    Decision,
+    Group,
+    GroupMember,
+    OptOut,
+    Report,
+    Rsvp,
+    Topic,
+    TopicSupport,
+)
 
 
 async def forget(session: AsyncSession, user_id: int) -> None:
-    for table in (Rsvp, Attendance, TopicSupport, Ballot, OptOut):
+    for table in (Rsvp, Attendance, TopicSupport, Ballot, OptOut, GroupMember):
         await session.execute(delete(table).where(table.user_id == user_id))
+    await session.execute(update(Group).where(Group.leader_id == user_id).values(leader_id=None))
+    # A decision they were named for stays the community's, without their name.
+    await session.execute(
+        update(Decision).where(Decision.owner_id == user_id).values(owner_id=None)
+    )
+    await session.execute(
+        update(Report).where(Report.by_id == user_id).values(by_id=None, photo_file_id=None)
+    )
     await session.execute(
         update(Topic)
         .where(Topic.author_id == user_id)

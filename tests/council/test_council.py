@@ -296,3 +296,95 @@ async def test_venue_pin_check_in_and_minutes(
     assert "2026-11-25 15:00" in past and "路灯问题交物业本周内维修。" in past
     assert "出席 1 人" in past
     assert harness.emu.errors == []
+
+
+async def test_a_decision_carried_out_by_a_group_reported_and_the_loop_closed(
+    harness: Harness, world: World, clock: ManualClock
+) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    wang = await world.resident("王秀英")
+    li = await world.resident("李建国", world.tree.building2)
+    zhao = await world.resident("赵大爷", world.tree.building3)
+    bystander = await world.resident("路人甲", world.tree.building3)
+    far = await world.resident("外社区", world.tree.other_building)
+    await harness.tick()
+    async with harness.app.services() as s:
+        service = s.get(CouncilService)
+        meeting = await service.next_meeting(world.tree.community.id)
+        zhao_user = await s.users.get(zhao.id)
+        assert zhao_user is not None
+        topic = await service.propose(meeting.id, zhao_user, "3号楼前路灯不亮")
+        await service.accept(await s.staff.staffing(officer.id), topic.id)
+        await s.commit()
+    clock.set(MEETING + timedelta(minutes=30))
+    async with harness.app.services() as s:
+        service = s.get(CouncilService)
+        li_user = await s.users.get(li.id)
+        assert li_user is not None
+        vote = await service.open_vote(await s.staff.staffing(officer.id), meeting.id, "换路灯？")
+        await service.cast(vote.id, li_user, 0)
+        await s.commit()
+
+    # Staff set up the building's group: a resident of another community is refused.
+    await harness.command(officer, "council")
+    await harness.press_key(officer, "council.host_button")
+    await harness.press_key(officer, "council.host.decisions_button")
+    await harness.press_key(officer, "council.group.button")
+    await harness.press_key(officer, "council.group.new")
+    await harness.text(officer, "1号楼自治小组")
+    await harness.press(officer, "1号楼")
+    assert "小组已建立" in harness.last_text(officer)
+    await harness.press_key(officer, "council.group.add")
+    from bot.dialogs.council.decide import MEMBERS_REQUEST
+
+    await harness.feed(harness.emu.share_users(officer, MEMBERS_REQUEST, [wang, far], queue=False))
+    assert "已加入 1 人；1 人不是本社区居民" in harness.texts(officer)[-2]
+    await harness.press(officer, "王秀英")
+    assert "👑 王秀英" in harness.buttons(officer)
+
+    # The decision, settling the agenda item, carried out by the group by 5 December.
+    await harness.press_key(officer, "council.back")
+    await harness.press_key(officer, "council.back")
+    await harness.press_key(officer, "council.decision.new")
+    await harness.text(officer, "联系物业更换3号楼前路灯")
+    await harness.press(officer, "3号楼前路灯不亮")
+    await harness.press(officer, "1号楼自治小组")
+    await harness.text(officer, "12月5日")
+    assert "没看懂这个日期" in harness.last_text(officer)
+    await harness.text(officer, "2026-12-05")
+    assert "决议已记录" in harness.last_text(officer)
+    [news] = [t for t in harness.texts(wang) if "交给您落实" in t]
+    assert "联系物业更换3号楼前路灯" in news and "2026-12-05 23:59" in news
+
+    # Two days before: one reminder; at the due time: overdue, the staff told, once.
+    due = datetime(2026, 12, 5, 15, 59, tzinfo=UTC)
+    await _at(harness, clock, due - timedelta(days=2) + timedelta(minutes=1))
+    assert len([t for t in harness.texts(wang) if "快到期了" in t]) == 1
+    await _at(harness, clock, due + timedelta(minutes=1))
+    assert len([t for t in harness.texts(wang) if "已超期" in t]) == 1
+    assert len([t for t in harness.texts(officer) if "已超期" in t]) == 1
+
+    # The leader reports, then marks it done: the proposer and the voter hear of it.
+    await harness.command(wang, "council")
+    await harness.press_key(wang, "council.tasks.button")
+    assert "已超期" in harness.buttons(wang)[0]
+    await harness.press(wang, "联系物业")
+    await harness.press_key(wang, "council.decision.report")
+    await harness.press(wang, "50%")
+    await harness.feed(harness.emu.send_photo(wang, caption="物业已派人来看", queue=False))
+    assert "进展已记录" in harness.last_text(wang)
+    assert "进展 50%：物业已派人来看" in harness.last_text(wang)
+    await harness.press_key(wang, "council.decision.mark_done")
+    assert "已标记完成" in harness.last_text(wang)
+    assert not harness.has_button(wang, "council.decision.mark_done")
+    await harness.deliver()
+    for person in (zhao, li, officer):
+        assert len([t for t in harness.texts(person) if "你说我办" in t]) == 1, person.first_name
+    assert not any("你说我办" in t for t in harness.texts(bystander))
+    # Someone outside the group cannot report on it, nor see it as theirs.
+    await harness.command(li, "council")
+    assert not harness.has_button(li, "council.tasks.button")
+    # The past meeting shows the decision done.
+    await harness.press_key(li, "council.past_button")
+    assert "联系物业更换3号楼前路灯（✅ 已完成）" in harness.last_text(li)
+    assert harness.emu.errors == []

@@ -365,3 +365,81 @@ async def test_forgetting_a_resident_keeps_the_record_not_the_person(
                 == 0
             )
         assert await CouncilService(session, clock.now(), POLICY).subscribed(a) is True
+
+
+async def test_decision_timers_fire_once_across_two_processes(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    from storage.council.decisions import DECISION_OVERDUE, DECISION_REMIND, DecisionService
+    from storage.outbox import OutboxMessage
+
+    tree = await build_tree(sessionmaker, clock)
+    a, b = await _people(sessionmaker, clock, tree, 2)
+    async with sessionmaker() as session:
+        await CouncilService(session, clock.now(), POLICY).ensure_next_meetings()
+        await session.commit()
+    clock.set(MEETING + timedelta(minutes=10))  # the meeting has begun
+    async with sessionmaker() as session:
+        service = DecisionService(session, clock.now(), POLICY)
+        meeting = await service.next_meeting(tree.community.id)
+        assert meeting.starts_at == MEETING
+        officer = await StaffRepo(session).staffing(OFFICER)
+        outsider = await StaffRepo(session).staffing(OUTSIDER)
+        group = await service.create_group(officer, tree.community.id, tree.building.id, "1号楼组")
+        with pytest.raises(CouncilError):
+            await service.create_group(officer, tree.community.id, tree.other_building.id, "越界")
+        with pytest.raises(CouncilError):
+            await service.add_member(officer, group.id, 999)  # another community's resident
+        await service.add_member(officer, group.id, a, leader=True)
+        due = clock.now() + timedelta(days=5)
+        for bad in (
+            service.decide(outsider, meeting.id, "越权", due, group_id=group.id),
+            service.decide(officer, meeting.id, "过去", clock.now(), group_id=group.id),
+            service.decide(officer, meeting.id, "两个", due, group_id=group.id, owner_id=b),
+        ):
+            with pytest.raises(CouncilError):
+                await bad
+        decision = await service.decide(officer, meeting.id, "修路灯", due, group_id=group.id)
+        await session.commit()
+        decision_id = decision.id
+    other_engine = await _second_process(engine)
+    other = create_sessionmaker(other_engine)
+
+    async def sweep(maker: async_sessionmaker[AsyncSession]) -> int:
+        for _ in range(20):
+            try:
+                async with maker() as session:
+                    fired = await DecisionService(session, clock.now(), POLICY).fire_timers()
+                    await session.commit()
+                    return fired
+            except DBAPIError:
+                await asyncio.sleep(0.01)
+        raise AssertionError("could not sweep")
+
+    try:
+        clock.set(due - timedelta(days=1))
+        assert sum(await asyncio.gather(sweep(sessionmaker), sweep(other), sweep(other))) == 1
+        clock.set(due + timedelta(minutes=1))
+        assert sum(await asyncio.gather(sweep(sessionmaker), sweep(other), sweep(other))) == 1
+        async with sessionmaker() as session:
+            sent = (
+                await session.execute(
+                    select(OutboxMessage.kind, OutboxMessage.user_id).where(
+                        OutboxMessage.subject_id == decision_id,
+                        OutboxMessage.kind.in_([DECISION_REMIND, DECISION_OVERDUE]),
+                    )
+                )
+            ).all()
+            assert sorted(tuple(r) for r in sent) == sorted(
+                [(DECISION_REMIND, a), (DECISION_OVERDUE, a), (DECISION_OVERDUE, OFFICER)]
+            )
+            service = DecisionService(session, clock.now(), POLICY)
+            with pytest.raises(CouncilError):  # not in the group, not staff
+                await service.mark_done(decision_id, b, await StaffRepo(session).staffing(b))
+            await service.mark_done(decision_id, a, await StaffRepo(session).staffing(a))
+            with pytest.raises(CouncilError) as info:
+                await service.mark_done(decision_id, a, await StaffRepo(session).staffing(a))
+            assert info.value.problem is CouncilProblem.ALREADY
+            await session.commit()
+    finally:
+        await other_engine.dispose()

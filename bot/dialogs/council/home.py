@@ -13,8 +13,16 @@ from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button, Column, Row, Start, SwitchTo
 from aiogram_dialog.widgets.text import Format
 
-from bot.dialogs.council.states import CouncilHome, CouncilHost
-from bot.dialogs.council.views import ANSWERS, MARK, agenda_lines, place_of, short, when
+from bot.dialogs.council.states import CouncilHome, CouncilHost, CouncilTasks
+from bot.dialogs.council.views import (
+    ANSWERS,
+    MARK,
+    agenda_lines,
+    decision_status,
+    place_of,
+    short,
+    when,
+)
 from bot.formatting import e, local_time
 from bot.kit.context import Ctx, ctx, start_data
 from bot.kit.menu import close, menu_button
@@ -29,6 +37,7 @@ from storage.council import (
     TopicState,
     VoteState,
 )
+from storage.council.decisions import DecisionService
 from storage.council.rules import HOSTS, checkin_open, rsvp_open, topics_open
 from storage.hierarchy import Node
 
@@ -63,6 +72,7 @@ async def home_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
         "checkin": False,
         "subscribed": False,
         "unsubscribed": False,
+        "tasks": bool(await c.services.get(DecisionService).decisions_of(c.user_id)),
     }
     if community is None or meeting is None:
         return data
@@ -258,6 +268,7 @@ async def past_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
         agenda = await service.topics(meeting.id, states=(TopicState.ACCEPTED,))
         votes = [v for v in await service.votes(meeting.id) if v.state == VoteState.CLOSED]
         attended = len(await service.attendance(meeting.id))
+        decided = await c.services.get(DecisionService).decisions(meeting.id)
         blocks.append(
             c.t(
                 "council.past_item",
@@ -267,6 +278,15 @@ async def past_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
                 attended=attended,
                 votes=len(votes),
                 minutes=e(meeting.minutes or "—"),
+                decisions="\n".join(
+                    c.t(
+                        "council.decision.line",
+                        what=e(d.what),
+                        status=decision_status(c.t, d, c.clock.now()),
+                    )
+                    for d in decided
+                )
+                or "—",
             )
         )
     return {"text": "\n\n".join(blocks) or c.t("council.past_empty")}
@@ -309,6 +329,9 @@ def home_dialog() -> Dialog:
                 ),
                 Button(
                     L("council.prefs.on"), id="sub", on_click=_subscribe(True), when="unsubscribed"
+                ),
+                Start(
+                    L("council.tasks.button"), id="go_tasks", state=CouncilTasks.main, when="tasks"
                 ),
                 Start(L("council.host_button"), id="go_host", state=CouncilHost.main, when="host"),
                 menu_button(),

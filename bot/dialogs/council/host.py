@@ -13,11 +13,11 @@ from typing import Any
 from aiogram.types import CallbackQuery, ContentType, Message
 from aiogram_dialog import Dialog, DialogManager, Window
 from aiogram_dialog.widgets.input import MessageInput
-from aiogram_dialog.widgets.kbd import Button, Column, Row, SwitchTo
+from aiogram_dialog.widgets.kbd import Button, Column, Row, Start, SwitchTo
 from aiogram_dialog.widgets.text import Format
 
 from bot.dialogs.council.publish import announce_move, publish_result
-from bot.dialogs.council.states import CouncilHost
+from bot.dialogs.council.states import CouncilDecide, CouncilHost
 from bot.dialogs.council.views import (
     MARK,
     agenda_lines,
@@ -665,6 +665,7 @@ def host_dialog() -> Dialog:
                     state=CouncilHost.settings,
                     when="some",
                 ),
+                Start(L("council.host.decisions_button"), id="h_decide", state=CouncilDecide.main),
                 SwitchTo(
                     L("council.host.minutes_button"),
                     id="h_minutes",

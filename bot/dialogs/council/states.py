@@ -37,3 +37,24 @@ class CouncilHost(StatesGroup):
 
 class CouncilPrefs(StatesGroup):
     main = State()
+
+
+class CouncilDecide(StatesGroup):
+    main = State()
+    decision = State()
+    what = State()
+    topic = State()
+    owner = State()
+    due = State()
+    groups = State()
+    group = State()
+    group_name = State()
+    group_node = State()
+    members = State()
+
+
+class CouncilTasks(StatesGroup):
+    main = State()
+    item = State()
+    percent = State()
+    text = State()

@@ -4,6 +4,7 @@ buttons (the chosen one marked), and a vote's result."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ from bot.dialogs.council.callbacks import CouncilPress
 from bot.formatting import local_time
 from bot.i18n import Translator
 from storage.council import Answer, Meeting, ReminderKind, TopicRow, Vote
+from storage.council.models import Decision, DecisionState, Report
 
 ANSWERS = (Answer.YES, Answer.NO, Answer.MAYBE)
 MARK = "✅ "
@@ -196,3 +198,42 @@ def result_text(t: Translator, vote: Vote, community: str) -> tuple[str, str]:
         if part
     )
     return body, title
+
+
+def decision_status(t: Translator, decision: Decision, now: datetime) -> str:
+    if decision.state == DecisionState.DONE:
+        return t("council.decision.done")
+    if decision.due_at <= now:
+        return t("council.decision.overdue", percent=decision.percent)
+    return t("council.decision.open", percent=decision.percent)
+
+
+def decision_text(
+    t: Translator,
+    decision: Decision,
+    owner: str,
+    zone: ZoneInfo,
+    now: datetime,
+    reports: Sequence[Report] = (),
+) -> str:
+    """A decision in full (HTML: the dialogs' parse mode), with its progress reports."""
+    lines = [
+        t(
+            "council.decision.card",
+            number=decision.number,
+            what=html.escape(decision.what),
+            owner=html.escape(owner),
+            due=local_time(decision.due_at, zone),
+            status=decision_status(t, decision, now),
+        )
+    ]
+    for report in reports:
+        lines.append(
+            t(
+                "council.decision.report_line",
+                at=local_time(report.at, zone),
+                percent=report.percent,
+                text=html.escape(report.text) or t("council.decision.photo_only"),
+            )
+        )
+    return "\n".join(lines)

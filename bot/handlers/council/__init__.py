@@ -1,14 +1,17 @@
 """民情议事会 (the monthly council): every community's meeting on its day (the 25th unless
 staff say otherwise), reminders that go out once each through the notices engine, topics
 residents propose and +1, the agenda staff curate, RSVP and attendance, votes with one
-ballot per resident, and minutes."""
+ballot per resident, minutes, and decisions carried out by self-governance groups and
+reported back to everyone who took part."""
 
 from __future__ import annotations
 
+from bot.dialogs.council.decide import decide_dialog
 from bot.dialogs.council.home import home_dialog
 from bot.dialogs.council.host import host_dialog
 from bot.dialogs.council.prefs import prefs_dialog
 from bot.dialogs.council.states import CouncilHome, CouncilHost, CouncilPrefs
+from bot.dialogs.council.tasks import tasks_dialog
 from bot.handlers.council import buttons, commands, jobs
 from bot.handlers.council.config import council_config
 from bot.handlers.council.renderers import RENDERERS
@@ -18,7 +21,7 @@ from storage.council import BALLOT, privacy
 FEATURE = Feature(
     name="council",
     routers=lambda: [commands.build_router(), buttons.build_router()],
-    dialogs=lambda: [home_dialog(), host_dialog(), prefs_dialog()],
+    dialogs=lambda: [home_dialog(), host_dialog(), prefs_dialog(), decide_dialog(), tasks_dialog()],
     renderers=RENDERERS,
     # A ballot card to thousands: after a crash mid-send it is set aside, not sent twice.
     at_most_once=frozenset({BALLOT}),

@@ -1,7 +1,8 @@
 """The council's clock, swept every 30 seconds: every community has its next meeting;
 reminders that fell due go out as notices (each claimed once, in the same transaction
 as the notice it becomes, so a crash either sends it or leaves it due, never both); votes
-whose time is up close and their result is published."""
+whose time is up close and their result is published; decisions due soon remind their
+owners, and overdue ones tell the community's staff."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from bot.handlers.council.config import CouncilVoice
 from bot.i18n import translator
 from bot.scheduling import JobContext
 from storage.council import CouncilError, CouncilService
+from storage.council.decisions import DecisionService
 
 
 def _voice(context: JobContext) -> str:
@@ -24,6 +26,7 @@ async def sweep_council(context: JobContext) -> int:
     t = translator(_voice(context))
     async with context.services() as s:
         done = await s.get(CouncilService).ensure_next_meetings()
+        done += await s.get(DecisionService).fire_timers()
         await s.commit()
     while True:
         async with context.services() as s:

@@ -1,6 +1,8 @@
 """How council messages to one person go out: a proposer hears what became of their topic
-(on the agenda, merged into another, or declined with the reason), and each voter gets
-the ballot card: the question and one button per option."""
+(on the agenda, merged into another, or declined with the reason); each voter gets the
+ballot card (the question and one button per option); a decision's owners hear it is
+theirs, that it is due soon, that it is overdue (staff too); and when it is done,
+everyone who proposed, attended or voted hears so."""
 
 from __future__ import annotations
 
@@ -8,6 +10,14 @@ from bot.delivery import Gone, Renderer, Rendering, Send
 from bot.dialogs.council.views import ballot_keyboard, ballot_text
 from bot.formatting import e, local_time
 from storage.council import BALLOT, TOPIC_NEWS, CouncilService, TopicState, VoteState
+from storage.council.decisions import (
+    DECISION_DONE,
+    DECISION_NEW,
+    DECISION_OVERDUE,
+    DECISION_REMIND,
+    DecisionService,
+)
+from storage.council.models import DecisionState
 
 
 async def render_topic_news(r: Rendering) -> list[Send]:
@@ -44,7 +54,35 @@ async def render_ballot(r: Rendering) -> list[Send]:
     return [lambda: r.bot.send_message(chat, text, parse_mode=None, reply_markup=markup)]
 
 
+def _decision_renderer(key: str) -> Renderer:
+    async def render(r: Rendering) -> list[Send]:
+        service = r.services.get(DecisionService)
+        decision = await service.decision(r.message.subject_id or 0)
+        if decision is None:
+            raise Gone("decision deleted")
+        if key != "done" and decision.state == DecisionState.DONE:
+            raise Gone("done already")
+        meeting = await service.meeting(decision.meeting_id)
+        community = await r.services.hierarchy.get(meeting.community_id) if meeting else None
+        text = r.t(
+            f"council.decision.{key}_news",
+            community=e(community.name) if community else "",
+            number=decision.number,
+            what=e(decision.what),
+            due=local_time(decision.due_at, service.policy.zone),
+            percent=decision.percent,
+        )
+        chat = r.chat_id
+        return [lambda: r.bot.send_message(chat, text)]
+
+    return render
+
+
 RENDERERS: dict[str, Renderer] = {
     TOPIC_NEWS: render_topic_news,
     BALLOT: render_ballot,
+    DECISION_NEW: _decision_renderer("new"),
+    DECISION_REMIND: _decision_renderer("remind"),
+    DECISION_OVERDUE: _decision_renderer("overdue"),
+    DECISION_DONE: _decision_renderer("done"),
 }

@@ -1,5 +1,6 @@
 """council: 民情议事会 settings, meetings and their reminders, subscriptions, RSVPs,
-attendance, topics with their +1s, votes and ballots
+attendance, topics with their +1s, votes and ballots, self-governance groups,
+decisions and their progress reports
 
 Revision ID: 0010
 Revises: 0009
@@ -239,9 +240,122 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("vote_id", "user_id", name=op.f("pk_council_ballots")),
     )
+    op.create_table(
+        "council_groups",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("community_id", sa.Integer(), nullable=False),
+        sa.Column("node_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=60), nullable=False),
+        sa.Column("leader_id", TelegramId, nullable=True),
+        sa.Column("created_by", TelegramId, nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["community_id"],
+            ["nodes.id"],
+            name=op.f("fk_council_groups_community_id_nodes"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["node_id"],
+            ["nodes.id"],
+            name=op.f("fk_council_groups_node_id_nodes"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_council_groups")),
+    )
+    with op.batch_alter_table("council_groups", schema=None) as batch_op:
+        batch_op.create_index("ix_council_groups_community", ["community_id"], unique=False)
+
+    op.create_table(
+        "council_group_members",
+        sa.Column("group_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", TelegramId, nullable=False),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["group_id"],
+            ["council_groups.id"],
+            name=op.f("fk_council_group_members_group_id_council_groups"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("group_id", "user_id", name=op.f("pk_council_group_members")),
+    )
+    op.create_table(
+        "council_decisions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("meeting_id", sa.Integer(), nullable=False),
+        sa.Column("topic_id", sa.Integer(), nullable=True),
+        sa.Column("what", sa.Text(), nullable=False),
+        sa.Column("group_id", sa.Integer(), nullable=True),
+        sa.Column("owner_id", TelegramId, nullable=True),
+        sa.Column("due_at", UTCDateTime(), nullable=False),
+        sa.Column("state", sa.String(length=8), nullable=False),
+        sa.Column("percent", sa.SmallInteger(), nullable=False),
+        sa.Column("created_by", TelegramId, nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("reminded_at", UTCDateTime(), nullable=True),
+        sa.Column("overdue_at", UTCDateTime(), nullable=True),
+        sa.Column("done_at", UTCDateTime(), nullable=True),
+        sa.Column("done_by", TelegramId, nullable=True),
+        sa.ForeignKeyConstraint(
+            ["group_id"],
+            ["council_groups.id"],
+            name=op.f("fk_council_decisions_group_id_council_groups"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["meeting_id"],
+            ["council_meetings.id"],
+            name=op.f("fk_council_decisions_meeting_id_council_meetings"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["topic_id"],
+            ["council_topics.id"],
+            name=op.f("fk_council_decisions_topic_id_council_topics"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_council_decisions")),
+    )
+    with op.batch_alter_table("council_decisions", schema=None) as batch_op:
+        batch_op.create_index("ix_council_decisions_due", ["state", "due_at"], unique=False)
+        batch_op.create_index("ix_council_decisions_meeting", ["meeting_id"], unique=False)
+
+    op.create_table(
+        "council_reports",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("decision_id", sa.Integer(), nullable=False),
+        sa.Column("by_id", TelegramId, nullable=True),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("photo_file_id", sa.String(length=255), nullable=True),
+        sa.Column("percent", sa.SmallInteger(), nullable=False),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["decision_id"],
+            ["council_decisions.id"],
+            name=op.f("fk_council_reports_decision_id_council_decisions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_council_reports")),
+    )
+    with op.batch_alter_table("council_reports", schema=None) as batch_op:
+        batch_op.create_index("ix_council_reports_decision", ["decision_id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("council_reports", schema=None) as batch_op:
+        batch_op.drop_index("ix_council_reports_decision")
+
+    op.drop_table("council_reports")
+    with op.batch_alter_table("council_decisions", schema=None) as batch_op:
+        batch_op.drop_index("ix_council_decisions_meeting")
+        batch_op.drop_index("ix_council_decisions_due")
+
+    op.drop_table("council_decisions")
+    op.drop_table("council_group_members")
+    with op.batch_alter_table("council_groups", schema=None) as batch_op:
+        batch_op.drop_index("ix_council_groups_community")
+
+    op.drop_table("council_groups")
     op.drop_table("council_ballots")
     with op.batch_alter_table("council_votes", schema=None) as batch_op:
         batch_op.drop_index("ix_council_votes_open")
