@@ -12,13 +12,16 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
-from sqlalchemy import delete, exists, func, insert, literal, select, update
+from sqlalchemy import and_, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.appeals.models import Appeal, Level
+from storage.appeals.models import Rating as AppealRating
+from storage.appeals.models import State as AppealState
 from storage.audit import AuditRepo
 from storage.council.models import (
     Answer,
@@ -706,6 +709,35 @@ class CouncilService:
         topic.position, neighbour.position = neighbour.position, topic.position
         return True
 
+    async def candidate_appeals(self, meeting: Meeting, limit: int = 30) -> Sequence[Appeal]:
+        """Appeals of the meeting's month in its community that ended unsatisfied or were
+        called up a level: offered to staff as topics, until one becomes a topic."""
+        year, month = (int(p) for p in meeting.month.split("-"))
+        start = datetime(year, month, 1, tzinfo=self.policy.zone).astimezone(UTC)
+        following = next_month(year, month)
+        end = datetime(*following, 1, tzinfo=self.policy.zone).astimezone(UTC)
+        taken = select(Topic.id).where(Topic.appeal_id == Appeal.id).exists()
+        stmt = (
+            select(Appeal)
+            .where(
+                Appeal.community_id == meeting.community_id,
+                Appeal.submitted_at >= start,
+                Appeal.submitted_at < end,
+                or_(
+                    and_(
+                        Appeal.state == AppealState.CLOSED,
+                        Appeal.rating == AppealRating.UNSATISFIED,
+                    ),
+                    Appeal.escalations > 0,
+                    Appeal.level != Level.GRID,
+                ),
+                ~taken,
+            )
+            .order_by(Appeal.submitted_at)
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
     async def add_topic(
         self, staffing: Staffing, meeting_id: int, text: str, appeal_id: int | None = None
     ) -> Topic:
@@ -717,6 +749,10 @@ class CouncilService:
         text = text.strip()
         if not text or len(text) > MAX_TOPIC:
             raise CouncilError(CouncilProblem.BAD_INPUT)
+        if appeal_id is not None:
+            appeal = await self.session.get(Appeal, appeal_id)
+            if appeal is None or appeal.community_id != meeting.community_id:
+                raise CouncilError(CouncilProblem.BAD_INPUT, "an appeal of this community")
         last = await self.session.scalar(
             select(func.max(Topic.position)).where(
                 Topic.meeting_id == meeting.id, Topic.state == TopicState.ACCEPTED

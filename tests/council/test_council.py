@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from emulator.world import EmulatedUser
 from storage.clock import ManualClock
-from storage.council import Ballot, CouncilService, Meeting, Reminder, Topic, TopicState
+from storage.council import Answer, Ballot, CouncilService, Meeting, Reminder, Topic, TopicState
 from storage.roles import Role
 from tests.harness import Harness, World
 
@@ -387,4 +387,65 @@ async def test_a_decision_carried_out_by_a_group_reported_and_the_loop_closed(
     # The past meeting shows the decision done.
     await harness.press_key(li, "council.past_button")
     assert "联系物业更换3号楼前路灯（✅ 已完成）" in harness.last_text(li)
+    assert harness.emu.errors == []
+
+
+async def test_candidate_appeals_become_topics_and_the_meeting_exports_as_xlsx(
+    harness: Harness, world: World, clock: ManualClock
+) -> None:
+    import io
+
+    from openpyxl import load_workbook
+    from sqlalchemy import update
+
+    from storage.appeals.models import Appeal, Level
+
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    wang = await world.resident("王秀英", phone="13911112222")
+    called_up = await world.appeal(wang, "楼顶漏水三个月没人管")
+    await world.appeal(wang, "门口垃圾桶满了")  # handled at the grid: not a candidate
+    async with harness.app.services() as s:
+        await s.session.execute(
+            update(Appeal)
+            .where(Appeal.id == called_up)
+            .values(level=Level.COMMUNITY, escalations=1)
+        )
+        await s.commit()
+    await harness.tick()
+
+    await harness.command(officer, "council")
+    await harness.press_key(officer, "council.host_button")
+    await harness.press_key(officer, "council.host.topics_button")
+    await harness.press_key(officer, "council.host.candidates_button")
+    assert len(harness.buttons(officer)) == 2  # the one candidate and 返回
+    await harness.press(officer, "楼顶漏水")
+    assert "楼顶漏水三个月没人管" in harness.last_text(officer)  # staff may read it
+    await harness.text(officer, "1号楼楼顶长期漏水，维修资金如何筹措")
+    async with harness.app.services() as s:
+        [topic] = (await s.session.execute(select(Topic))).scalars().all()
+        assert topic.appeal_id == called_up and topic.state == TopicState.ACCEPTED
+        meeting = await s.get(CouncilService).next_meeting(world.tree.community.id)
+        assert await s.get(CouncilService).candidate_appeals(meeting) == []
+        wang_user = await s.users.get(wang.id)
+        assert wang_user is not None
+        await s.get(CouncilService).rsvp(meeting.id, wang_user, Answer.YES)
+        await s.commit()
+
+    await harness.command(officer, "council")
+    await harness.press_key(officer, "council.host_button")
+    await harness.press_key(officer, "council.xlsx.meeting_button")
+    document = harness.last(officer)
+    assert document.document is not None
+    stored = harness.emu.files.get(document.document["file_id"])
+    assert stored is not None
+    book = load_workbook(io.BytesIO(stored.data))
+    assert book.sheetnames == ["会议", "议题", "出席", "表决", "决议"]
+    meetings = [list(r) for r in book["会议"].iter_rows(values_only=True)]
+    assert meetings[0][:5] == ["社区", "时间", "地点", "状态", "参加"]
+    assert meetings[1][:5] == ["通海社区", "2026-11-25 15:00", "地点待定", "未结束", 1]
+    topics = [list(r) for r in book["议题"].iter_rows(values_only=True)]
+    assert topics[1][2:6] == ["1号楼楼顶长期漏水，维修资金如何筹措", "已列入议程", 1, 0]
+    await harness.press_key(officer, "council.xlsx.month_button")
+    month = harness.last(officer)
+    assert month.document is not None and "2026-11" in (month.caption or "")
     assert harness.emu.errors == []

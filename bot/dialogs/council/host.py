@@ -33,6 +33,8 @@ from bot.kit.menu import close, menu_button
 from bot.kit.notice import clear_notice, notice, notice_getter, say
 from bot.kit.text import L, notice_text
 from bot.kit.widgets import picker
+from storage.appeals.models import Appeal
+from storage.appeals.policy import AppealPolicy
 from storage.council import (
     Answer,
     CouncilError,
@@ -248,6 +250,46 @@ async def on_merge(call: CallbackQuery, _: Any, manager: DialogManager, item_id:
     await manager.switch_to(CouncilHost.topics)
 
 
+async def candidates_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    c = ctx(dialog_manager)
+    meeting = (await _meeting(c, dialog_manager))[1]
+    appeals = await _service(c).candidate_appeals(meeting) if meeting else []
+    policy = c.services.config(AppealPolicy)
+    return {
+        "notice": notice(dialog_manager),
+        "items": [
+            (
+                a.id,
+                f"#{a.number} {policy.category_name(a.category, c.t.language)}"
+                f" · {short(a.text, 20)}",
+            )
+            for a in appeals
+        ],
+        "has": bool(appeals),
+        "empty": not appeals,
+    }
+
+
+async def on_candidate(call: CallbackQuery, _: Any, manager: DialogManager, item_id: str) -> None:
+    if item_id.isdigit():
+        manager.dialog_data["appeal"] = int(item_id)
+        await manager.switch_to(CouncilHost.add_topic)
+
+
+async def add_topic_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    """From an appeal, its text is shown to the staff member (who may read it) to write
+    the topic from; the topic itself is what residents see, so it is theirs to word."""
+    c = ctx(dialog_manager)
+    appeal_id = dialog_manager.dialog_data.get("appeal")
+    appeal = await c.session.get(Appeal, appeal_id) if appeal_id else None
+    return {
+        "notice": notice(dialog_manager),
+        "from_appeal": c.t("council.host.from_appeal", number=appeal.number, text=e(appeal.text))
+        if appeal
+        else "",
+    }
+
+
 async def on_add_topic(message: Message, _: MessageInput, manager: DialogManager) -> None:
     c = ctx(manager)
     meeting = (await _meeting(c, manager))[1]
@@ -255,11 +297,15 @@ async def on_add_topic(message: Message, _: MessageInput, manager: DialogManager
     if meeting is None or not text or len(text) > 1000:
         say(manager, c.t("council.propose.empty"))
         return
+    appeal_id = manager.dialog_data.get("appeal")
     try:
-        await _service(c).add_topic(c.staffing, meeting.id, text)
+        await _service(c).add_topic(
+            c.staffing, meeting.id, text, appeal_id=int(appeal_id) if appeal_id else None
+        )
     except CouncilError as exc:
         say(manager, _problem(c, exc))
         return
+    manager.dialog_data.pop("appeal", None)
     say(manager, c.t("council.host.done_accept"))
     await manager.switch_to(CouncilHost.topics)
 
@@ -608,6 +654,17 @@ async def on_minutes(message: Message, _: MessageInput, manager: DialogManager) 
     await manager.switch_to(CouncilHost.main)
 
 
+def _export(what: str) -> Any:
+    # Imported when pressed: the export module builds on this one.
+    async def handler(call: CallbackQuery, button: Button, manager: DialogManager) -> None:
+        from bot.dialogs.council import export
+
+        press = export.on_export_meeting if what == "meeting" else export.on_export_month
+        await press(call, button, manager)
+
+    return handler
+
+
 def _input(
     state: Any, key: str, handler: Any, back: Any, getter: Any = notice_getter, **extra: Any
 ) -> Window:
@@ -666,6 +723,10 @@ def host_dialog() -> Dialog:
                     when="some",
                 ),
                 Start(L("council.host.decisions_button"), id="h_decide", state=CouncilDecide.main),
+                Button(L("council.xlsx.meeting_button"), id="h_xlsx", on_click=_export("meeting")),
+                Button(
+                    L("council.xlsx.month_button"), id="h_xlsx_month", on_click=_export("month")
+                ),
                 SwitchTo(
                     L("council.host.minutes_button"),
                     id="h_minutes",
@@ -683,6 +744,9 @@ def host_dialog() -> Dialog:
             L("council.host.topics", when="has"),
             L("council.topics_empty", when="empty"),
             picker("h_topic_pick", "items", on_topic, height=8),
+            SwitchTo(
+                L("council.host.candidates_button"), id="ht_cand", state=CouncilHost.candidates
+            ),
             SwitchTo(L("council.back"), id="ht_back", state=CouncilHost.main),
             state=CouncilHost.topics,
             getter=topics_getter,
@@ -725,7 +789,24 @@ def host_dialog() -> Dialog:
             state=CouncilHost.merge,
             getter=topic_getter,
         ),
-        _input(CouncilHost.add_topic, "council.host.add_topic_ask", on_add_topic, CouncilHost.main),
+        Window(
+            notice_text(),
+            Format("{from_appeal}", when="from_appeal"),
+            L("council.host.add_topic_ask"),
+            MessageInput(on_add_topic, content_types=ContentType.ANY),
+            SwitchTo(L("council.back"), id="add_topic_back", state=CouncilHost.main),
+            state=CouncilHost.add_topic,
+            getter=add_topic_getter,
+        ),
+        Window(
+            notice_text(),
+            L("council.host.candidates", when="has"),
+            L("council.host.candidates_empty", when="empty"),
+            picker("h_candidate", "items", on_candidate, height=8),
+            SwitchTo(L("council.back"), id="cand_back", state=CouncilHost.topics),
+            state=CouncilHost.candidates,
+            getter=candidates_getter,
+        ),
         _input(
             CouncilHost.move_when,
             "council.host.move_ask",

@@ -19,6 +19,7 @@ class CouncilHost(StatesGroup):
     decline = State()
     merge = State()
     add_topic = State()
+    candidates = State()
     move_when = State()
     move_reason = State()
     settings = State()
