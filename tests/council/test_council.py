@@ -232,8 +232,16 @@ async def test_venue_pin_check_in_and_minutes(
 ) -> None:
     officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
     wang = await world.resident("王秀英")
+    li = await world.resident("李建国", world.tree.building2)
+    for person in (wang, li):
+        await harness.command(person, "council")
+        await harness.press_key(person, "council.rsvp.yes")
     await harness.command(officer, "council")
     await harness.press_key(officer, "council.host_button")
+    await harness.press_key(officer, "council.host.people_button")
+    await harness.press(officer, "李建国")  # days before the meeting: not yet
+    assert "开会前 1 小时起" in harness.last_text(officer)
+    await harness.press_key(officer, "council.back")
     await harness.press_key(officer, "council.host.settings_button")
     await harness.press_key(officer, "council.host.set_place")
     await harness.text(officer, "通海社区党群服务中心二楼")
@@ -282,9 +290,16 @@ async def test_venue_pin_check_in_and_minutes(
     assert not harness.has_button(wang, "council.checkin_button")
     assert not harness.has_button(wang, "council.rsvp.yes")
 
+    # Staff record someone without the chat at hand as present, from the answers.
     await harness.command(officer, "council")
     await harness.press_key(officer, "council.host_button")
     assert "已签到 1 人" in harness.last_text(officer)
+    await harness.press_key(officer, "council.host.people_button")
+    assert harness.buttons(officer)[:2] == ["✅ 王秀英 · 1号楼 · 参加", "· 李建国 · 2号楼 · 参加"]
+    await harness.press(officer, "李建国")
+    assert harness.buttons(officer)[1] == "✅ 李建国 · 2号楼 · 参加"
+    await harness.press_key(officer, "council.back")
+    assert "已签到 2 人" in harness.last_text(officer)
     await harness.press_key(officer, "council.host.minutes_button")
     await harness.text(officer, "路灯问题交物业本周内维修。")
     assert "会议已结束" in harness.last_text(officer)
@@ -294,7 +309,7 @@ async def test_venue_pin_check_in_and_minutes(
     await harness.press_key(wang, "council.past_button")
     past = harness.last_text(wang)
     assert "2026-11-25 15:00" in past and "路灯问题交物业本周内维修。" in past
-    assert "出席 1 人" in past
+    assert "出席 2 人" in past
     assert harness.emu.errors == []
 
 

@@ -130,6 +130,55 @@ async def main_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
     }
 
 
+# --- who answered, who came -----------------------------------------------------------
+
+
+async def people_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    """Everyone who answered, by answer, each a button: pressing one records that they
+    attended (staff mark attendance at the meeting; residents can check in by code)."""
+    c = ctx(dialog_manager)
+    service = _service(c)
+    meeting = (await _meeting(c, dialog_manager))[1]
+    if meeting is None:
+        return {"notice": notice(dialog_manager), "people": [], "has": False, "empty": True}
+    came = {a.user_id for a in await service.attendance(meeting.id)}
+    order = {a.value: i for i, a in enumerate(Answer)}
+    people = []
+    for rsvp in sorted(await service.rsvps(meeting.id), key=lambda r: (order[r.answer], r.at)):
+        user = await c.services.users.get(rsvp.user_id)
+        building = await c.services.hierarchy.get(rsvp.building_id) if rsvp.building_id else None
+        label = c.t(
+            "council.host.person",
+            mark="✅" if rsvp.user_id in came else "·",
+            name=user.display_name if user else "—",
+            building=building.name if building else "",
+            answer=c.t(f"council.rsvp.mine_{rsvp.answer}"),
+        )
+        people.append((rsvp.user_id, label))
+    return {
+        "notice": notice(dialog_manager),
+        "people": people,
+        "has": bool(people),
+        "empty": not people,
+        "started": meeting.starts_at - timedelta(hours=1) <= c.clock.now(),
+    }
+
+
+async def on_person(call: CallbackQuery, _: Any, manager: DialogManager, item_id: str) -> None:
+    c = ctx(manager)
+    meeting = (await _meeting(c, manager))[1]
+    if meeting is None or not item_id.isdigit():
+        return
+    if meeting.starts_at - timedelta(hours=1) > c.clock.now():
+        say(manager, c.t("council.host.mark_later"))
+        return
+    try:
+        if await _service(c).mark_attended(c.staffing, meeting.id, int(item_id)):
+            say(manager, c.t("council.host.marked"))
+    except CouncilError as exc:
+        say(manager, _problem(c, exc))
+
+
 # --- topics ----------------------------------------------------------------------------
 
 
@@ -687,6 +736,12 @@ def host_dialog() -> Dialog:
             L("council.host.main", when="some"),
             Column(
                 SwitchTo(
+                    L("council.host.people_button"),
+                    id="h_people",
+                    state=CouncilHost.people,
+                    when="some",
+                ),
+                SwitchTo(
                     L("council.host.topics_button"),
                     id="h_topics",
                     state=CouncilHost.topics,
@@ -738,6 +793,15 @@ def host_dialog() -> Dialog:
             ),
             state=CouncilHost.main,
             getter=main_getter,
+        ),
+        Window(
+            notice_text(),
+            L("council.host.people", when="has"),
+            L("council.host.people_empty", when="empty"),
+            picker("h_person", "people", on_person, height=10),
+            SwitchTo(L("council.back"), id="hp_back", state=CouncilHost.main),
+            state=CouncilHost.people,
+            getter=people_getter,
         ),
         Window(
             notice_text(),

@@ -34,6 +34,7 @@ class CouncilHost(StatesGroup):
     vote = State()
     paper = State()
     minutes = State()
+    people = State()
 
 
 class CouncilPrefs(StatesGroup):
