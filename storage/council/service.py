@@ -63,6 +63,7 @@ from storage.roles import Role, Staffing, StaffRepo
 from storage.services import Services
 from storage.users import User
 
+MAX_MINUTES = 2000  # characters: the minutes and the rest of a meeting fit in one message
 TOPIC_NEWS = "council.topic_news"  # to a proposer: accepted, merged or declined
 BALLOT = "council.ballot"  # to each voter: the question and one button per option
 
@@ -1039,7 +1040,7 @@ class CouncilService:
             raise CouncilError(CouncilProblem.NOT_FOUND)
         await self._host(staffing, meeting.community_id)
         minutes = minutes.strip()
-        if not minutes or len(minutes) > 4000:
+        if not minutes or len(minutes) > MAX_MINUTES:
             raise CouncilError(CouncilProblem.BAD_INPUT)
         result = await self.session.execute(
             update(Meeting)

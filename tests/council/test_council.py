@@ -307,6 +307,7 @@ async def test_venue_pin_check_in_and_minutes(
     await harness.command(wang, "council")
     assert "2026-12-25 15:00" in harness.last_text(wang)
     await harness.press_key(wang, "council.past_button")
+    await harness.press(wang, "2026-11-25 15:00（已召开）")
     past = harness.last_text(wang)
     assert "2026-11-25 15:00" in past and "路灯问题交物业本周内维修。" in past
     assert "出席 2 人" in past
@@ -401,6 +402,7 @@ async def test_a_decision_carried_out_by_a_group_reported_and_the_loop_closed(
     assert not harness.has_button(li, "council.tasks.button")
     # The past meeting shows the decision done.
     await harness.press_key(li, "council.past_button")
+    await harness.press(li, "2026-11-25 15:00")
     assert "联系物业更换3号楼前路灯（✅ 已完成）" in harness.last_text(li)
     assert harness.emu.errors == []
 
@@ -464,3 +466,15 @@ async def test_candidate_appeals_become_topics_and_the_meeting_exports_as_xlsx(
     month = harness.last(officer)
     assert month.document is not None and "2026-11" in (month.caption or "")
     assert harness.emu.errors == []
+
+
+def test_a_long_agenda_fits_one_message_and_says_what_it_left_out() -> None:
+    from bot.dialogs.council.views import agenda_lines
+    from bot.i18n import translator
+    from storage.council import TopicRow
+
+    rows = [TopicRow(Topic(id=i, text=f"议题{i}：" + "很长的说明" * 200), i) for i in range(1, 26)]
+    text = agenda_lines(translator("zh"), rows)
+    assert len(text) < 3000
+    assert text.count("…") == 20 and text.endswith("……另有 5 项，见 /council")
+    assert "1. 议题1：很长的说明" in text

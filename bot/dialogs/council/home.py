@@ -41,6 +41,8 @@ from storage.council.decisions import DecisionService
 from storage.council.rules import HOSTS, checkin_open, rsvp_open, topics_open
 from storage.hierarchy import Node
 
+DECISIONS_SHOWN = 15  # decisions listed under a past meeting (the XLSX has them all)
+
 
 def _service(c: Ctx) -> CouncilService:
     return c.services.get(CouncilService)
@@ -262,34 +264,61 @@ async def past_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
     c = ctx(dialog_manager)
     service = _service(c)
     community = (await _mine(c))[0]
-    meetings = await service.past_meetings(community.id) if community else []
-    blocks = []
-    for meeting in meetings:
-        agenda = await service.topics(meeting.id, states=(TopicState.ACCEPTED,))
-        votes = [v for v in await service.votes(meeting.id) if v.state == VoteState.CLOSED]
-        attended = len(await service.attendance(meeting.id))
-        decided = await c.services.get(DecisionService).decisions(meeting.id)
-        blocks.append(
-            c.t(
-                "council.past_item",
-                when=when(meeting, service.policy.zone),
-                state=c.t(f"council.meeting_state.{meeting.state}"),
-                agenda=e(agenda_lines(c.t, agenda)),
-                attended=attended,
-                votes=len(votes),
-                minutes=e(meeting.minutes or "—"),
-                decisions="\n".join(
-                    c.t(
-                        "council.decision.line",
-                        what=e(d.what),
-                        status=decision_status(c.t, d, c.clock.now()),
-                    )
-                    for d in decided
-                )
-                or "—",
+    meetings = await service.past_meetings(community.id, limit=12) if community else []
+    return {
+        "items": [
+            (
+                m.id,
+                c.t(
+                    "council.past_line",
+                    when=when(m, service.policy.zone),
+                    state=c.t(f"council.meeting_state.{m.state}"),
+                ),
             )
+            for m in meetings
+        ],
+        "has": bool(meetings),
+        "empty": not meetings,
+    }
+
+
+async def on_past(call: CallbackQuery, _: Any, manager: DialogManager, item_id: str) -> None:
+    if item_id.isdigit():
+        manager.dialog_data["past"] = int(item_id)
+        await manager.switch_to(CouncilHome.past_item)
+
+
+async def past_item_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    """One past meeting in full: agenda, attendance, votes, the minutes, the decisions."""
+    c = ctx(dialog_manager)
+    service = _service(c)
+    community = (await _mine(c))[0]
+    meeting = await service.meeting(int(dialog_manager.dialog_data.get("past", 0)))
+    if meeting is None or community is None or meeting.community_id != community.id:
+        return {"text": c.t("council.problem.not_found")}
+    agenda = await service.topics(meeting.id, states=(TopicState.ACCEPTED,))
+    votes = [v for v in await service.votes(meeting.id) if v.state == VoteState.CLOSED]
+    decided = await c.services.get(DecisionService).decisions(meeting.id)
+    now = c.clock.now()
+    text = c.t(
+        "council.past_item",
+        when=when(meeting, service.policy.zone),
+        state=c.t(f"council.meeting_state.{meeting.state}"),
+        agenda=e(agenda_lines(c.t, agenda)),
+        attended=len(await service.attendance(meeting.id)),
+        votes=len(votes),
+        minutes=e(meeting.minutes or "—"),
+        decisions="\n".join(
+            c.t(
+                "council.decision.line",
+                what=e(short(d.what, 60)),
+                status=decision_status(c.t, d, now),
+            )
+            for d in decided[:DECISIONS_SHOWN]
         )
-    return {"text": "\n\n".join(blocks) or c.t("council.past_empty")}
+        or "—",
+    )
+    return {"text": text}
 
 
 def home_dialog() -> Dialog:
@@ -379,12 +408,20 @@ def home_dialog() -> Dialog:
             getter=notice_getter,
         ),
         Window(
-            Format("{text}"),
+            L("council.past_title", when="has"),
+            L("council.past_empty", when="empty"),
+            picker("past_pick", "items", on_past, height=6),
             Row(
                 SwitchTo(L("council.back"), id="past_back", state=CouncilHome.main),
                 Button(L("council.close"), id="past_close", on_click=close),
             ),
             state=CouncilHome.past,
             getter=past_getter,
+        ),
+        Window(
+            Format("{text}"),
+            SwitchTo(L("council.back"), id="past_item_back", state=CouncilHome.past),
+            state=CouncilHome.past_item,
+            getter=past_item_getter,
         ),
     )

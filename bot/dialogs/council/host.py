@@ -44,6 +44,7 @@ from storage.council import (
     VoteState,
 )
 from storage.council.rules import DEFAULT_OPTIONS, HOSTS, MAX_OPTIONS
+from storage.council.service import MAX_MINUTES
 from storage.hierarchy import Node, NodeKind
 
 CLOSE_AFTER = {
@@ -691,7 +692,7 @@ async def on_minutes(message: Message, _: MessageInput, manager: DialogManager) 
     c = ctx(manager)
     meeting = (await _meeting(c, manager))[1]
     text = (message.text or "").strip()
-    if meeting is None or not text or len(text) > 4000:
+    if meeting is None or not text or len(text) > MAX_MINUTES:
         say(manager, c.t("council.host.minutes_bad"))
         return
     try:

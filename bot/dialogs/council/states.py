@@ -10,6 +10,7 @@ class CouncilHome(StatesGroup):
     propose = State()
     checkin = State()
     past = State()
+    past_item = State()
 
 
 class CouncilHost(StatesGroup):

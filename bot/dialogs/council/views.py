@@ -71,18 +71,27 @@ def rsvp_data(meeting_id: int, answer: str | None) -> str | None:
     return CouncilPress(action="rsvp", ref=meeting_id, arg=index).pack()
 
 
+AGENDA_ITEM = 80  # characters of a topic in an agenda list; the whole is in /council
+AGENDA_ITEMS = 20  # topics listed in one message (a message holds 4096 characters)
+
+
 def agenda_lines(t: Translator, rows: Sequence[TopicRow]) -> str:
+    """The agenda as a list that always fits in one message: long topics and a long list
+    are shortened visibly (…, "and N more"), and /council has each in full."""
     if not rows:
         return t("council.agenda_empty")
-    return "\n".join(
+    lines = [
         t(
             "council.agenda_line",
             i=i,
-            text=row.topic.text or t("council.voice_topic"),
+            text=short(row.topic.text or t("council.voice_topic"), AGENDA_ITEM),
             n=row.supports,
         )
-        for i, row in enumerate(rows, 1)
-    )
+        for i, row in enumerate(rows[:AGENDA_ITEMS], 1)
+    ]
+    if len(rows) > AGENDA_ITEMS:
+        lines.append(t("council.agenda_more", n=len(rows) - AGENDA_ITEMS))
+    return "\n".join(lines)
 
 
 def reminder_text(
@@ -200,6 +209,9 @@ def result_text(t: Translator, vote: Vote, community: str) -> tuple[str, str]:
     return body, title
 
 
+REPORTS_SHOWN = 10  # the latest progress reports under a decision
+
+
 def decision_status(t: Translator, decision: Decision, now: datetime) -> str:
     if decision.state == DecisionState.DONE:
         return t("council.decision.done")
@@ -227,7 +239,9 @@ def decision_text(
             status=decision_status(t, decision, now),
         )
     ]
-    for report in reports:
+    if len(reports) > REPORTS_SHOWN:
+        lines.append(t("council.decision.earlier", n=len(reports) - REPORTS_SHOWN))
+    for report in reports[-REPORTS_SHOWN:]:
         lines.append(
             t(
                 "council.decision.report_line",
