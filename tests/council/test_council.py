@@ -476,5 +476,5 @@ def test_a_long_agenda_fits_one_message_and_says_what_it_left_out() -> None:
     rows = [TopicRow(Topic(id=i, text=f"议题{i}：" + "很长的说明" * 200), i) for i in range(1, 26)]
     text = agenda_lines(translator("zh"), rows)
     assert len(text) < 3000
-    assert text.count("…") == 20 and text.endswith("……另有 5 项，见 /council")
+    assert text.count("…（+") == 20 and text.endswith("……另有 5 项，见 /council")
     assert "1. 议题1：很长的说明" in text
