@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.council.models import OptOut
+from storage.council.models import GroupMember, OptOut
 from storage.hierarchy import Node, within_path
 from storage.partners.models import Partner, PartnerState
 from storage.roles import Role, RoleAssignment
@@ -25,7 +25,9 @@ CHUNK = 5000
 class AudienceRole(StrEnum):
     RESIDENTS = "residents"
     PARTNERS = "partners"  # approved 幸福合伙人 of the communities within the node
-    COUNCIL = "council"  # residents subscribed to the 民情议事会 (all who did not opt out)
+    # Residents subscribed to the 民情议事会 (all who did not opt out, and every member of
+    # a self-governance group).
+    COUNCIL = "council"
     WORKERS = "workers"
     STAFF = "staff"
 
@@ -78,7 +80,11 @@ async def resolve(
             .where(
                 within_path(Node.path, node.path),
                 User.consent_at.is_not(None),
-                ~select(OptOut.user_id).where(OptOut.user_id == User.id).exists(),
+                # Self-governance group members get the council whatever they chose.
+                or_(
+                    ~select(OptOut.user_id).where(OptOut.user_id == User.id).exists(),
+                    select(GroupMember.user_id).where(GroupMember.user_id == User.id).exists(),
+                ),
             )
         )
         ids.update(int(i) for i in (await session.execute(stmt)).scalars())

@@ -202,11 +202,17 @@ async def test_a_vote_one_ballot_each_changeable_forged_refused_result_published
     )
     assert "只有本社区的居民" in harness.emu.chat(far.id).callback_answers[-1]["text"]
 
+    # Zhao deleted his card: /council gives it again, with the same buttons.
+    await harness.command(zhao, "council")
+    await harness.press(zhao, "🗳 是否同意")
+    assert "是否同意在3号楼前加装<两盏>路灯？" in harness.last_text(zhao)
+    await harness.press(zhao, "反对")
+    assert harness.buttons(zhao)[:2] == ["同意", "✅ 反对"]
     # Staff see turnout, not counts, while it is open; paper ballots are added.
     await harness.press_key(officer, "council.back")  # from the vote to the list of votes
     await harness.press(officer, "是否同意")
     screen = harness.last_text(officer)
-    assert "票数在表决结束后公布" in screen and "线上 2 票" in screen
+    assert "票数在表决结束后公布" in screen and "线上 3 票" in screen
     await harness.press_key(officer, "council.host.paper")
     await harness.text(officer, "5 两 1")
     assert "请发送数字" in harness.last_text(officer)
@@ -216,14 +222,14 @@ async def test_a_vote_one_ballot_each_changeable_forged_refused_result_published
     await harness.deliver()
 
     [result] = [t for t in harness.texts(zhao) if "表决结果" in t]
-    assert "同意：6 票" in result and "反对：2 票" in result and "弃权：2 票" in result
-    assert "共 10 票（线上 2，纸质 8）" in result and "未达到法定人数（30 票）" in result
+    assert "同意：6 票" in result and "反对：3 票" in result and "弃权：2 票" in result
+    assert "共 11 票（线上 3，纸质 8）" in result and "未达到法定人数（30 票）" in result
     # Late: the card's buttons change nothing now.
-    await harness.press(zhao, "同意")
+    await harness.press(zhao, "弃权")
     assert "表决已经结束" in harness.emu.chat(zhao.id).callback_answers[-1]["text"]
     async with harness.app.services() as s:
         ballots = (await s.session.execute(select(Ballot.user_id, Ballot.choice))).all()
-        assert sorted(tuple(b) for b in ballots) == sorted([(wang.id, 0), (li.id, 2)])
+        assert sorted(tuple(b) for b in ballots) == sorted([(wang.id, 0), (li.id, 2), (zhao.id, 1)])
     assert harness.emu.errors == []
 
 

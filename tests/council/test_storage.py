@@ -443,3 +443,22 @@ async def test_decision_timers_fire_once_across_two_processes(
             await session.commit()
     finally:
         await other_engine.dispose()
+
+
+async def test_a_group_member_gets_the_council_even_after_unsubscribing(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    from storage.council.decisions import DecisionService
+    from storage.notices.audience import AudienceRole, resolve
+
+    tree = await build_tree(sessionmaker, clock)
+    a, b = await _people(sessionmaker, clock, tree, 2)
+    async with sessionmaker() as session:
+        service = DecisionService(session, clock.now(), POLICY)
+        officer = await StaffRepo(session).staffing(OFFICER)
+        group = await service.create_group(officer, tree.community.id, tree.building.id, "1号楼组")
+        await service.add_member(officer, group.id, a)
+        await service.subscribe(a, False)
+        await service.subscribe(b, False)
+        reached = await resolve(session, tree.community, [AudienceRole.COUNCIL])
+        assert a in reached.user_ids and b not in reached.user_ids

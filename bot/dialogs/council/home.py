@@ -18,6 +18,8 @@ from bot.dialogs.council.views import (
     ANSWERS,
     MARK,
     agenda_lines,
+    ballot_keyboard,
+    ballot_text,
     decision_status,
     place_of,
     short,
@@ -69,6 +71,7 @@ async def home_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
         "none": meeting is None,
         "some": meeting is not None,
         "answers": [],
+        "votes": [],
         "rsvp": False,
         "propose": False,
         "checkin": False,
@@ -99,6 +102,11 @@ async def home_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
         propose=topics_open(meeting, now, service.policy),
         checkin=checkin_open(meeting, now) and not await service.attended(meeting.id, c.user_id),
     )
+    data["votes"] = [
+        (v.id, "🗳 " + short(v.question))
+        for v in await service.votes(meeting.id)
+        if v.state == VoteState.OPEN
+    ]
     subscribed = await service.subscribed(c.user_id)
     data.update(subscribed=subscribed, unsubscribed=not subscribed)
     return data
@@ -113,6 +121,25 @@ async def on_answer(call: CallbackQuery, _: Any, manager: DialogManager, item_id
         await _service(c).rsvp(meeting.id, c.user, Answer(item_id))
     except CouncilError as exc:
         say(manager, _problem(c, exc))
+
+
+async def on_vote_card(call: CallbackQuery, _: Any, manager: DialogManager, item_id: str) -> None:
+    """The ballot card again (deleted, or never received): the same buttons as the push."""
+    c = ctx(manager)
+    service = _service(c)
+    community, meeting = await _mine(c)
+    vote = await service.vote(int(item_id)) if item_id.isdigit() else None
+    if vote is None or meeting is None or community is None or vote.meeting_id != meeting.id:
+        return
+    if vote.state != VoteState.OPEN:
+        say(manager, c.t("council.problem.closed"))
+        return
+    await c.bot.send_message(
+        c.user_id,
+        ballot_text(c.t, vote, community.name, service.policy.zone),
+        parse_mode=None,
+        reply_markup=ballot_keyboard(c.t, vote, await service.choice_of(vote.id, c.user_id)),
+    )
 
 
 def _subscribe(on: bool) -> Any:
@@ -328,6 +355,7 @@ def home_dialog() -> Dialog:
             L("council.home.none", when="none"),
             L("council.home.main", when="some"),
             picker("rsvp", "answers", on_answer, width=3, when="rsvp"),
+            picker("vote_card", "votes", on_vote_card),
             Column(
                 SwitchTo(
                     L("council.propose.button"),

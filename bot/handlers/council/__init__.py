@@ -16,15 +16,13 @@ from bot.handlers.council import buttons, commands, jobs
 from bot.handlers.council.config import council_config
 from bot.handlers.council.renderers import RENDERERS
 from bot.registry import EVERYONE, Audience, Command, Feature, Held, Job, MenuEntry
-from storage.council import BALLOT, privacy
+from storage.council import privacy
 
 FEATURE = Feature(
     name="council",
     routers=lambda: [commands.build_router(), buttons.build_router()],
     dialogs=lambda: [home_dialog(), host_dialog(), prefs_dialog(), decide_dialog(), tasks_dialog()],
     renderers=RENDERERS,
-    # A ballot card to thousands: after a crash mid-send it is set aside, not sent twice.
-    at_most_once=frozenset({BALLOT}),
     jobs=(Job("council", jobs.sweep_council, every_seconds=30),),
     menu=(
         MenuEntry("council", "council.menu", CouncilHome.main, Audience.RESIDENT, rank=44),
