@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
+from storage.council.base import _changed
 from storage.council.models import (
     Attendance,
     Ballot,
@@ -24,7 +25,7 @@ from storage.council.models import (
     Vote,
 )
 from storage.council.rules import CouncilError, CouncilProblem
-from storage.council.service import CouncilService, _changed
+from storage.council.service import CouncilService
 from storage.hierarchy import Node, NodeKind
 from storage.outbox import Lane
 from storage.roles import Staffing
