@@ -25,8 +25,9 @@ def _voice(context: JobContext) -> str:
 async def sweep_council(context: JobContext) -> int:
     t = translator(_voice(context))
     async with context.services() as s:
-        done = await s.get(CouncilService).ensure_next_meetings()
-        done += await s.get(DecisionService).fire_timers()
+        # Making next month's meeting is bookkeeping, not news: it is not counted.
+        await s.get(CouncilService).ensure_next_meetings()
+        done = await s.get(DecisionService).fire_timers()
         await s.commit()
     while True:
         async with context.services() as s:
