@@ -22,7 +22,7 @@ from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button, Column, SwitchTo
 from aiogram_dialog.widgets.text import Format
 
-from bot.dialogs.council.host import _community
+from bot.dialogs.council.common import hosted_community
 from bot.dialogs.council.states import CouncilDecide
 from bot.dialogs.council.views import decision_status, decision_text, short, when
 from bot.formatting import e
@@ -55,7 +55,7 @@ async def owner_label(c: Ctx, decision: Decision) -> str:
 async def main_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
     service = _service(c)
-    community = await _community(c, dialog_manager)
+    community = await hosted_community(c, dialog_manager)
     meeting = await service.latest_held(community.id) if community else None
     decisions = await service.decisions(meeting.id) if meeting else []
     now = c.clock.now()
@@ -80,7 +80,7 @@ async def decision_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, 
     c = ctx(dialog_manager)
     service = _service(c)
     decision = await service.decision(int(dialog_manager.dialog_data.get("decision", 0)))
-    community = await _community(c, dialog_manager)
+    community = await hosted_community(c, dialog_manager)
     meeting = await service.meeting(decision.meeting_id) if decision else None
     if (
         decision is None
@@ -117,7 +117,7 @@ async def topic_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any
     """The agenda items of the meeting, to say which one the decision settles."""
     c = ctx(dialog_manager)
     service = _service(c)
-    community = await _community(c, dialog_manager)
+    community = await hosted_community(c, dialog_manager)
     meeting = await service.latest_held(community.id) if community else None
     rows = await service.topics(meeting.id, states=(TopicState.ACCEPTED,)) if meeting else []
     return {
@@ -135,7 +135,7 @@ async def on_topic(call: CallbackQuery, _: Any, manager: DialogManager, item_id:
 
 async def owner_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
-    community = await _community(c, dialog_manager)
+    community = await hosted_community(c, dialog_manager)
     groups = await _service(c).groups(community.id) if community else []
     return {
         "notice": notice(dialog_manager),
@@ -161,7 +161,7 @@ async def on_due(message: Message, _: MessageInput, manager: DialogManager) -> N
         say(manager, c.t("council.decision.due_bad"))
         return
     due = datetime.combine(day, time(23, 59), zone)
-    community = await _community(c, manager)
+    community = await hosted_community(c, manager)
     meeting = await service.latest_held(community.id) if community else None
     d = manager.dialog_data
     owner = str(d.get("owner", ""))
@@ -194,7 +194,7 @@ async def on_due(message: Message, _: MessageInput, manager: DialogManager) -> N
 async def groups_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
     service = _service(c)
-    community = await _community(c, dialog_manager)
+    community = await hosted_community(c, dialog_manager)
     groups = await service.groups(community.id) if community else []
     items = []
     for group in groups:
@@ -222,7 +222,7 @@ async def group_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any
     c = ctx(dialog_manager)
     service = _service(c)
     group = await service.group(int(dialog_manager.dialog_data.get("group", 0)))
-    community = await _community(c, dialog_manager)
+    community = await hosted_community(c, dialog_manager)
     if group is None or community is None or group.community_id != community.id:
         return {
             "notice": notice(dialog_manager),
@@ -275,14 +275,14 @@ async def on_group_name(message: Message, _: MessageInput, manager: DialogManage
 
 async def nodes_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
-    community = await _community(c, dialog_manager)
+    community = await hosted_community(c, dialog_manager)
     nodes = await _service(c).buildings_of(community) if community else []
     return {"notice": notice(dialog_manager), "nodes": [(n.id, n.name) for n in nodes]}
 
 
 async def on_group_node(call: CallbackQuery, _: Any, manager: DialogManager, item_id: str) -> None:
     c = ctx(manager)
-    community = await _community(c, manager)
+    community = await hosted_community(c, manager)
     name = manager.dialog_data.get("group_name")
     if community is None or not item_id.isdigit() or not name:
         return

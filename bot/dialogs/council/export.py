@@ -14,8 +14,8 @@ from aiogram_dialog import DialogManager
 from aiogram_dialog.widgets.kbd import Button
 from sqlalchemy import select
 
+from bot.dialogs.council.common import hosted_community
 from bot.dialogs.council.decide import owner_label
-from bot.dialogs.council.host import _community
 from bot.dialogs.council.views import decision_status, option_label, place_of
 from bot.formatting import local_time
 from bot.kit.context import Ctx, ctx
@@ -164,7 +164,7 @@ async def _communities(c: Ctx) -> list[Node]:
 async def on_export_meeting(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
     c = ctx(manager)
     service = c.services.get(DecisionService)
-    community = await _community(c, manager)
+    community = await hosted_community(c, manager)
     if community is None:
         return
     meeting = await service.latest_held(community.id) or await service.next_meeting(community.id)

@@ -1,0 +1,71 @@
+"""What the staff's council screens share: the council service, the community the staff
+member runs (chosen when the dialog started, or the first they may host), its next
+meeting, a refusal's sentence, and a window that asks for one typed answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.types import ContentType
+from aiogram_dialog import DialogManager, Window
+from aiogram_dialog.widgets.input import MessageInput
+from aiogram_dialog.widgets.kbd import SwitchTo
+
+from bot.kit.context import Ctx, start_data
+from bot.kit.notice import notice_getter
+from bot.kit.text import L, notice_text
+from storage.council import (
+    CouncilError,
+    CouncilService,
+    Meeting,
+)
+from storage.council.rules import HOSTS
+from storage.hierarchy import Node, NodeKind
+
+
+def council(c: Ctx) -> CouncilService:
+    return c.services.get(CouncilService)
+
+
+async def hosted_community(c: Ctx, manager: DialogManager) -> Node | None:
+    """The community chosen when the dialog started, or the first one the staff member
+    runs (their own, or the first under their street or district)."""
+    wanted = start_data(manager).get("community_id")
+    for scope in c.staffing.scopes(HOSTS):
+        if (
+            scope is not None
+            and scope.node_kind == NodeKind.COMMUNITY
+            and wanted in (None, scope.id)
+        ):
+            return scope
+    for scope in c.staffing.scopes(HOSTS):
+        found = await c.services.hierarchy.of_kind(NodeKind.COMMUNITY, within=scope)
+        for community in found:
+            if wanted in (None, community.id):
+                return community
+    return None
+
+
+async def hosted_meeting(c: Ctx, manager: DialogManager) -> tuple[Node | None, Meeting | None]:
+    community = await hosted_community(c, manager)
+    if community is None:
+        return None, None
+    return community, await council(c).next_meeting(community.id)
+
+
+def problem_text(c: Ctx, exc: CouncilError) -> str:
+    return c.t(f"council.problem.{exc.problem.value}")
+
+
+def input_window(
+    state: Any, key: str, handler: Any, back: Any, getter: Any = notice_getter, **extra: Any
+) -> Window:
+    return Window(
+        notice_text(),
+        L(key),
+        MessageInput(handler, content_types=ContentType.ANY),
+        *extra.get("widgets", ()),
+        SwitchTo(L("council.back"), id=f"{state.state.split(':')[-1]}_back", state=back),
+        state=state,
+        getter=getter,
+    )
