@@ -34,6 +34,7 @@ from storage.council.rules import (
 from storage.hierarchy import Node, NodeKind
 from storage.roles import Staffing
 
+MIN_OFFSET, MAX_OFFSET = 30, 28 * 24 * 60  # minutes before the meeting a reminder may go
 MAX_MINUTES = 2000  # characters: the minutes and the rest of a meeting fit in one message
 
 
@@ -162,8 +163,11 @@ class Meetings(CouncilBase):
         minute_of_day: int | None = None,
         place: str | None = None,
         location: tuple[float, float] | None = None,
-    ) -> CouncilSettings:
-        """The standing arrangement; the next meeting follows it unless it was moved."""
+        offsets: dict[str, int] | None = None,
+    ) -> Meeting | None:
+        """The standing arrangement; the next meeting follows it unless it was moved.
+        Returns that meeting when its time changed after a reminder had gone out (its
+        subscribers are to be told), else None."""
         await self._host(staffing, community_id)
         settings = await self.session.get(CouncilSettings, community_id)
         if settings is None:
@@ -184,6 +188,12 @@ class Meetings(CouncilBase):
             settings.place = place
         if location is not None:
             settings.latitude, settings.longitude = location
+        if offsets is not None:
+            if set(offsets) != {k.value for k in ReminderKind} or not all(
+                MIN_OFFSET <= m <= MAX_OFFSET for m in offsets.values()
+            ):
+                raise CouncilError(CouncilProblem.BAD_INPUT, "offsets")
+            settings.offsets = dict(offsets)
         settings.updated_by, settings.updated_at = staffing.user_id, self.now
         await self.audit.record(
             actor_id=staffing.user_id,
@@ -197,16 +207,26 @@ class Meetings(CouncilBase):
         )
         await self.session.flush()
         meeting = await self.next_meeting(community_id)
-        if meeting.moved_at is None and meeting.starts_at > self.now:
+        if meeting.starts_at <= self.now:
+            return None
+        starts = meeting.starts_at
+        if meeting.moved_at is None:
             meeting.place, meeting.latitude = settings.place, settings.latitude
             meeting.longitude, meeting.host_id = settings.longitude, staffing.user_id
             local = meeting.starts_at.astimezone(self.policy.zone)
-            starts = meeting_start(
+            wanted = meeting_start(
                 local.year, local.month, settings.day, settings.minute_of_day, self.policy.zone
             )
-            if starts != meeting.starts_at and starts > self.now:
-                await self._retime(meeting, starts)
-        return settings
+            starts = wanted if wanted > self.now else starts
+        retimed = starts != meeting.starts_at
+        if retimed or offsets is not None:
+            await self._retime(meeting, starts)
+        told = await self.session.scalar(
+            select(func.count())
+            .select_from(Reminder)
+            .where(Reminder.meeting_id == meeting.id, Reminder.fired_at.is_not(None))
+        )
+        return meeting if retimed and told else None
 
     async def move(
         self, staffing: Staffing, meeting_id: int, starts_at: datetime, reason: str

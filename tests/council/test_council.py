@@ -117,12 +117,12 @@ async def test_reminders_rsvp_topics_and_a_moved_meeting(
     moved = _council_texts(harness, li, "改期通知")
     assert len(moved) == 1 and "2026-11-27 15:00" in moved[0] and "停电检修" in moved[0]
     await _at(harness, clock, MEETING - timedelta(days=1) + timedelta(minutes=1))
-    assert _council_texts(harness, li, "明天开会") == []
+    assert _council_texts(harness, li, "民情议事会 · 议程") == []
     new_start = MEETING + timedelta(days=2)
     await _at(harness, clock, new_start - timedelta(days=1) + timedelta(minutes=1))
-    [agenda] = _council_texts(harness, li, "明天开会")
+    [agenda] = _council_texts(harness, li, "民情议事会 · 议程")
     assert "1. 3号楼前的路灯坏了一个月，<晚上>很黑（+1）" in agenda
-    assert _council_texts(harness, quiet, "明天开会") == []
+    assert _council_texts(harness, quiet, "民情议事会 · 议程") == []
 
     # Topics closed two days before: a late proposal is refused, politely.
     await harness.command(wang, "council")
@@ -261,7 +261,7 @@ async def test_venue_pin_check_in_and_minutes(
     messages = harness.emu.chat(wang.id).bot_messages
     venue = [m for m in messages if m.raw.get("venue")]
     assert len(venue) == 1 and venue[0].raw["venue"]["address"] == "通海社区党群服务中心二楼"
-    assert "2小时后开始" in (messages[-1].text or "")
+    assert "即将开始" in (messages[-1].text or "")
     # The 7-day and 1-day reminders fell due while the bot did not run (the clock jumped):
     # the call for topics came after topics closed, and the agenda with the venue one
     # due too: only the venue reminder goes, not three messages at once.
@@ -282,7 +282,7 @@ async def test_venue_pin_check_in_and_minutes(
             select(func.count()).select_from(Reminder).where(Reminder.outcome == "nobody")
         )
     assert outcomes == {"topics": "skipped", "agenda": "superseded", "venue": "sent"}
-    assert not any("征集议题" in t or "明天开会" in t for t in harness.texts(wang))
+    assert not any("征集议题" in t or "民情议事会 · 议程" in t for t in harness.texts(wang))
     assert elsewhere == 1  # the other community's venue reminder: nobody lives there yet
 
     # At the meeting: a wrong code, then the right one; RSVP is closed once it began.
@@ -484,3 +484,39 @@ def test_a_long_agenda_fits_one_message_and_says_what_it_left_out() -> None:
     assert len(text) < 3000
     assert text.count("…（+") == 20 and text.endswith("……另有 5 项，见 /council")
     assert "1. 议题1：很长的说明" in text
+
+
+async def test_reminder_times_and_a_new_standing_time_after_residents_were_reminded(
+    harness: Harness, world: World, clock: ManualClock
+) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    wang = await world.resident("王秀英")
+    await harness.tick()
+    await harness.command(officer, "council")
+    await harness.press_key(officer, "council.host_button")
+    await harness.press_key(officer, "council.host.settings_button")
+    assert "会前 7天 / 1天 / 2小时" in harness.last_text(officer)
+    await harness.press_key(officer, "council.host.set_offsets")
+    await harness.text(officer, "三天 一天 一小时")
+    assert "请按顺序写三个时间" in harness.last_text(officer)
+    await harness.text(officer, "3天 1天 1小时")
+    assert "会前 3天 / 1天 / 1小时" in harness.last_text(officer)
+
+    await _at(harness, clock, MEETING - timedelta(days=7, minutes=-1))
+    assert not any("征集议题" in t for t in harness.texts(wang))
+    await _at(harness, clock, MEETING - timedelta(days=3, minutes=-1))
+    assert len([t for t in harness.texts(wang) if "征集议题" in t]) == 1
+
+    # A new standing time after the call for topics went out: she hears of it.
+    await harness.command(officer, "council")
+    await harness.press_key(officer, "council.host_button")
+    await harness.press_key(officer, "council.host.settings_button")
+    await harness.press_key(officer, "council.host.set_time")
+    await harness.text(officer, "16:00")
+    await harness.deliver()
+    [moved] = [t for t in harness.texts(wang) if "改期通知" in t]
+    assert "2026-11-25 16:00" in moved and "按新的设置调整" in moved
+    await _at(harness, clock, MEETING + timedelta(minutes=1))  # 15:01, an hour before 16:00
+    [soon] = [t for t in harness.texts(wang) if "即将开始" in t]
+    assert "2026-11-25 16:00" in soon
+    assert harness.emu.errors == []

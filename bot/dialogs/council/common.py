@@ -4,11 +4,15 @@ meeting, a refusal's sentence, and a window that asks for one typed answer."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from aiogram.fsm.state import State
 from aiogram.types import ContentType
 from aiogram_dialog import DialogManager, Window
+from aiogram_dialog.api.internal import Widget
 from aiogram_dialog.widgets.input import MessageInput
+from aiogram_dialog.widgets.input.base import MessageHandlerFunc
 from aiogram_dialog.widgets.kbd import SwitchTo
 
 from bot.kit.context import Ctx, start_data
@@ -58,14 +62,19 @@ def problem_text(c: Ctx, exc: CouncilError) -> str:
 
 
 def input_window(
-    state: Any, key: str, handler: Any, back: Any, getter: Any = notice_getter, **extra: Any
+    state: State,
+    key: str,
+    handler: MessageHandlerFunc,
+    back: State,
+    getter: Any = notice_getter,
+    widgets: Sequence[Widget] = (),
 ) -> Window:
     return Window(
         notice_text(),
         L(key),
         MessageInput(handler, content_types=ContentType.ANY),
-        *extra.get("widgets", ()),
-        SwitchTo(L("council.back"), id=f"{state.state.split(':')[-1]}_back", state=back),
+        *widgets,
+        SwitchTo(L("council.back"), id=str(state.state).split(":")[-1] + "_back", state=back),
         state=state,
         getter=getter,
     )

@@ -60,7 +60,7 @@ from bot.dialogs.council.views import (
     when,
 )
 from bot.formatting import e
-from bot.kit.context import ctx
+from bot.kit.context import Ctx, ctx
 from bot.kit.menu import close, menu_button
 from bot.kit.notice import clear_notice, notice, say
 from bot.kit.text import L, notice_text
@@ -240,8 +240,40 @@ async def settings_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, 
                 if settings.latitude is not None
                 else "council.host.pin_unset"
             ),
+            offsets=offsets_text(c, council(c).offsets(settings)),
         ),
     }
+
+
+def offsets_text(c: Ctx, offsets: dict[str, int]) -> str:
+    def one(minutes: int) -> str:
+        if minutes % (24 * 60) == 0:
+            return str(c.t("council.host.days", n=minutes // (24 * 60)))
+        if minutes % 60 == 0:
+            return str(c.t("council.host.hours", n=minutes // 60))
+        return str(c.t("council.host.minutes_n", n=minutes))
+
+    return " / ".join(one(offsets[k]) for k in OFFSET_KINDS)
+
+
+UNITS = {"d": 24 * 60, "天": 24 * 60, "h": 60, "小时": 60, "m": 1, "分钟": 1}
+OFFSET_KINDS = ("topics", "agenda", "venue")
+
+
+def parse_offsets(text: str) -> dict[str, int] | None:
+    """ "7天 1天 2小时" or "7d 1d 2h": the three reminders' distances before the meeting,
+    in that order (call for topics, agenda, venue)."""
+    parts = text.replace(",", " ").replace("，", " ").split()
+    if len(parts) != len(OFFSET_KINDS):
+        return None
+    minutes = []
+    for part in parts:
+        number = "".join(ch for ch in part if ch.isdigit())
+        unit = part[len(number) :].strip().lower()
+        if not number or not part.startswith(number) or unit not in UNITS:
+            return None
+        minutes.append(int(number) * UNITS[unit])
+    return dict(zip(OFFSET_KINDS, minutes, strict=True))
 
 
 def _setting(name: str) -> Any:
@@ -269,6 +301,12 @@ def _setting(name: str) -> Any:
                 say(manager, c.t("council.host.place_bad"))
                 return
             changes["place"] = text
+        elif name == "offsets":
+            offsets = parse_offsets(text)
+            if offsets is None:
+                say(manager, c.t("council.host.offsets_bad"))
+                return
+            changes["offsets"] = offsets
         else:
             if message.location is None and message.venue is None:
                 say(manager, c.t("council.host.pin_bad"))
@@ -277,10 +315,13 @@ def _setting(name: str) -> Any:
             assert spot is not None
             changes["location"] = (spot.latitude, spot.longitude)
         try:
-            await council(c).update_settings(c.staffing, community.id, **changes)
+            retimed = await council(c).update_settings(c.staffing, community.id, **changes)
         except CouncilError as exc:
             say(manager, problem_text(c, exc))
             return
+        if retimed is not None:
+            # Residents were already reminded of the old time: they hear of the new one.
+            await announce_move(c.services, c.t, retimed, c.t("council.host.settings_changed"))
         say(manager, c.t("council.host.saved"))
         await manager.switch_to(CouncilHost.settings)
 
@@ -483,6 +524,11 @@ def host_dialog() -> Dialog:
                     L("council.host.set_place"), id="s_place", state=CouncilHost.settings_place
                 ),
                 SwitchTo(L("council.host.set_pin"), id="s_pin", state=CouncilHost.settings_pin),
+                SwitchTo(
+                    L("council.host.set_offsets"),
+                    id="s_offsets",
+                    state=CouncilHost.settings_offsets,
+                ),
                 SwitchTo(L("council.back"), id="s_back", state=CouncilHost.main),
             ),
             state=CouncilHost.settings,
@@ -505,6 +551,12 @@ def host_dialog() -> Dialog:
         ),
         input_window(
             CouncilHost.settings_pin, "council.host.pin_ask", _setting("pin"), CouncilHost.settings
+        ),
+        input_window(
+            CouncilHost.settings_offsets,
+            "council.host.offsets_ask",
+            _setting("offsets"),
+            CouncilHost.settings,
         ),
         input_window(
             CouncilHost.vote_question, "council.host.question_ask", on_question, CouncilHost.main

@@ -67,7 +67,9 @@ async def send_reminder(services: Services, t: Translator, due: Due) -> None:
     due.reminder.notice_id = notice.id
 
 
-async def announce_move(services: Services, t: Translator, meeting: Meeting) -> int:
+async def announce_move(
+    services: Services, t: Translator, meeting: Meeting, reason: str | None = None
+) -> int:
     service = services.get(CouncilService)
     community = await services.hierarchy.get(meeting.community_id)
     assert community is not None
@@ -79,7 +81,7 @@ async def announce_move(services: Services, t: Translator, meeting: Meeting) -> 
             "council.moved",
             when=when(meeting, service.policy.zone),
             place=meeting.place or t("council.place_unset"),
-            reason=meeting.moved_reason or "",
+            reason=reason or meeting.moved_reason or "",
         )
     )
     try:

@@ -28,6 +28,7 @@ class CouncilHost(StatesGroup):
     settings_time = State()
     settings_place = State()
     settings_pin = State()
+    settings_offsets = State()
     vote_question = State()
     vote_options = State()
     vote_confirm = State()
