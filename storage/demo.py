@@ -11,6 +11,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.council import (
+    TOPIC_NEWS,
+    CouncilPolicy,
+    CouncilService,
+    CouncilSettings,
+    Meeting,
+    Topic,
+    TopicState,
+)
+from storage.council.rules import rsvp_open, topics_open
 from storage.hierarchy import HierarchyRepo, Node, NodeKind
 from storage.onboarding.importer import ImportRow, import_rows
 from storage.partners import (
@@ -220,6 +230,8 @@ async def seed_demo(session: AsyncSession, now: datetime) -> list[Persona]:
     await session.flush()
     await _seed_team_and_call(session, now)
     await session.flush()
+    await _seed_council(session, now)
+    await session.flush()
     return list(DEMO_PERSONAS)
 
 
@@ -267,6 +279,119 @@ async def _seed_team_and_call(session: AsyncSession, now: datetime) -> None:
     call.state = CallState.OPEN
     call.closed_at = None
     call.created_by = officer.user_id
+
+
+DEMO_COUNCIL_PLACE = "正阳社区党群服务中心二楼议事厅"
+DEMO_COUNCIL_PIN = (37.3902, 121.6071)  # near the demo's buildings (sandbox.people.CENTRE)
+DEMO_COUNCIL_MINUTE = 15 * 60
+# Days after the demo's "now" (local date) the meeting may fall on: the first of these
+# that is a day of the month staff could choose (1-28). Four days mostly, at most seven.
+DEMO_COUNCIL_AHEAD = (4, 5, 6, 7)
+# The call for topics 3 days before (not the usual 7): with the meeting days away, a
+# 7-day call would be overdue at once and go out late the moment the bot starts. This
+# way all three reminders lie ahead, after the next morning: the sandbox clock reaches
+# each of them, and nothing goes out before someone moves it.
+DEMO_COUNCIL_OFFSETS = {"topics": 3 * 24 * 60, "agenda": 24 * 60, "venue": 2 * 60}
+
+
+@dataclass(frozen=True)
+class DemoTopic:
+    author: str
+    text: str
+    supporters: tuple[str, ...] = ()
+    accepted: bool = False
+
+
+# Proposed by 正阳社区's residents (the partners live there too); 冯伟 put the first on
+# the agenda.
+DEMO_TOPICS = (
+    DemoTopic(
+        "张桂兰",
+        "2号楼和3号楼之间的路灯坏了半个月，晚上老人出门看不清路",
+        ("曲卫东", "于美华"),
+        accepted=True,
+    ),
+    DemoTopic(
+        "于美华",
+        "电动车在楼道里充电太危险，能不能在小区里建一个集中充电棚",
+        ("姜海燕",),
+    ),
+    DemoTopic("曲卫东", "社区活动室周末能不能开放，给孩子写作业、老人下棋"),
+)
+
+
+def _council_day(now: datetime, policy: CouncilPolicy) -> int:
+    """The meeting's day of the month (four consecutive days hold one of 1-28)."""
+    today = now.astimezone(policy.zone).date()
+    return next(
+        day for day in ((today + timedelta(days=n)).day for n in DEMO_COUNCIL_AHEAD) if day <= 28
+    )
+
+
+async def _seed_council(session: AsyncSession, now: datetime) -> None:
+    """正阳社区's 民情议事会 a few days ahead: its settings (written only when the
+    community has none, so a later seeding keeps the day, and what staff changed in
+    play), its next meeting made by the council service (with its reminders), and the
+    topics above, found again by proposer and text rather than made twice. A topic is
+    proposed, +1'd and accepted through the service only while that is still allowed
+    (topics close two days before); a topic staff declined or merged in play stays so."""
+    by_name = {p.name: p for p in DEMO_PERSONAS}
+    officer = by_name["冯伟"]
+    policy = CouncilPolicy()
+    service = CouncilService(session, now, policy)
+    officer_user = await session.get(User, officer.user_id)
+    assert officer_user is not None
+    community = await service.community_of(officer_user.building_id)
+    assert community is not None and community.name == "正阳社区", community
+    if await session.get(CouncilSettings, community.id) is None:
+        lat, lon = DEMO_COUNCIL_PIN
+        session.add(
+            CouncilSettings(
+                community_id=community.id,
+                day=_council_day(now, policy),
+                minute_of_day=DEMO_COUNCIL_MINUTE,
+                place=DEMO_COUNCIL_PLACE,
+                latitude=lat,
+                longitude=lon,
+                offsets=dict(DEMO_COUNCIL_OFFSETS),
+                updated_at=now,
+            )
+        )
+        await session.flush()
+    meeting = await service.next_meeting(community.id)
+    staffing = await StaffRepo(session).staffing(officer.user_id)
+    for seeded in DEMO_TOPICS:
+        author = await session.get(User, by_name[seeded.author].user_id)
+        assert author is not None
+        topic = await _seed_topic(session, service, meeting, author, seeded.text)
+        if topic is None:
+            continue
+        if topic.state in (TopicState.OPEN, TopicState.ACCEPTED) and rsvp_open(meeting, now):
+            for name in seeded.supporters:  # +1s are taken until the meeting begins
+                supporter = await session.get(User, by_name[name].user_id)
+                assert supporter is not None
+                await service.support(topic.id, supporter)  # False: there already
+        if seeded.accepted and topic.state == TopicState.OPEN:
+            await service.accept(staffing, topic.id)
+            # Decided before the demo began: the proposer is not sent the news when the
+            # bot starts (as no card goes out for the waiting partner application).
+            await service.outbox.withdraw(TOPIC_NEWS, topic.id, now, "demo seed")
+
+
+async def _seed_topic(
+    session: AsyncSession, service: CouncilService, meeting: Meeting, author: User, text: str
+) -> Topic | None:
+    """The topic as proposed before, or proposed now; None when topics have closed."""
+    topic = await session.scalar(
+        select(Topic).where(
+            Topic.meeting_id == meeting.id, Topic.author_id == author.id, Topic.text == text
+        )
+    )
+    if topic is not None:
+        return topic
+    if not topics_open(meeting, service.now, service.policy):
+        return None  # seeded again too late for this meeting
+    return await service.propose(meeting.id, author, text)
 
 
 async def _seed_partner(
