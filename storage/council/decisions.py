@@ -177,6 +177,8 @@ class DecisionService(CouncilService):
             group = await self.group(group_id)
             if group is None or group.community_id != meeting.community_id:
                 raise CouncilError(CouncilProblem.BAD_INPUT, "a group of this community")
+        elif owner_id is not None and owner_id != staffing.user_id:
+            await self.check_owner(meeting.community_id, owner_id)
         if topic_id is not None:
             topic = await self.topic(topic_id)
             if topic is None or topic.meeting_id != meeting.id:
@@ -210,6 +212,14 @@ class DecisionService(CouncilService):
             object_id=decision.id,
         )
         return decision
+
+    async def check_owner(self, community_id: int, user_id: int) -> User:
+        """A named person carrying out a decision lives in the community (staff name
+        themselves): raises NOT_RESIDENT otherwise, e.g. for someone who never used the bot."""
+        user = await self.session.get(User, user_id)
+        await self._resident_of(user, community_id)
+        assert user is not None
+        return user
 
     async def decision(self, decision_id: int) -> Decision | None:
         return await self.session.get(Decision, decision_id)

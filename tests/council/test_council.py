@@ -413,6 +413,61 @@ async def test_a_decision_carried_out_by_a_group_reported_and_the_loop_closed(
     assert harness.emu.errors == []
 
 
+async def test_a_decision_carried_out_by_a_named_resident_picked_with_the_user_picker(
+    harness: Harness, world: World, clock: ManualClock
+) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    wang = await world.resident("王秀英")
+    voter = await world.resident("李建国", world.tree.building2)
+    far = await world.resident("外社区", world.tree.other_building)
+    stranger = harness.emu.add_user(user_id=4_404, first_name="没用过")  # never used the bot
+    await harness.tick()
+    clock.set(MEETING + timedelta(minutes=30))
+    async with harness.app.services() as s:
+        service = s.get(CouncilService)
+        meeting = await service.next_meeting(world.tree.community.id)
+        voter_user = await s.users.get(voter.id)
+        assert voter_user is not None
+        vote = await service.open_vote(await s.staff.staffing(officer.id), meeting.id, "修车棚？")
+        await service.cast(vote.id, voter_user, 0)
+        await s.commit()
+
+    await harness.command(officer, "council")
+    await harness.press_key(officer, "council.host_button")
+    await harness.press_key(officer, "council.host.decisions_button")
+    await harness.press_key(officer, "council.decision.new")
+    await harness.text(officer, "修好5号楼车棚的顶棚")
+    await harness.press_key(officer, "council.decision.no_topic")
+    await harness.press_key(officer, "council.decision.owner_person")
+    from bot.dialogs.council.decide import OWNER_REQUEST
+
+    # Typing a name instead of picking is answered, and the decision so far is kept.
+    await harness.text(officer, "王秀英")
+    assert "请用下方键盘上的按钮选择" in harness.last_text(officer)
+    # Someone of another community, or who never used the bot, is refused by name.
+    for outsider, name in ((far, "外社区"), (stranger, "没用过")):
+        await harness.feed(harness.emu.share_users(officer, OWNER_REQUEST, [outsider], queue=False))
+        assert f"{name} 不是本社区的居民" in harness.last_text(officer)
+    await harness.feed(harness.emu.share_users(officer, OWNER_REQUEST, [wang], queue=False))
+    assert "由 王秀英 负责落实" in harness.texts(officer)[-2]
+    await harness.text(officer, "2026-12-05")
+    assert "决议已记录" in harness.last_text(officer)
+    assert "负责：王秀英" in harness.last_text(officer)
+    [news] = [t for t in harness.texts(wang) if "交给您落实" in t]
+    assert "修好5号楼车棚的顶棚" in news
+
+    # She reports it done from her own menu; the voter hears of it, the outsider not.
+    await harness.command(wang, "council")
+    await harness.press_key(wang, "council.tasks.button")
+    await harness.press(wang, "修好5号楼")
+    await harness.press_key(wang, "council.decision.mark_done")
+    assert "已标记完成" in harness.last_text(wang)
+    await harness.deliver()
+    assert len([t for t in harness.texts(voter) if "你说我办" in t]) == 1
+    assert not any("你说我办" in t for t in harness.texts(far))
+    assert harness.emu.errors == []
+
+
 async def test_candidate_appeals_become_topics_and_the_meeting_exports_as_xlsx(
     harness: Harness, world: World, clock: ManualClock
 ) -> None:

@@ -396,6 +396,9 @@ async def test_decision_timers_fire_once_across_two_processes(
             service.decide(outsider, meeting.id, "越权", due, group_id=group.id),
             service.decide(officer, meeting.id, "过去", clock.now(), group_id=group.id),
             service.decide(officer, meeting.id, "两个", due, group_id=group.id, owner_id=b),
+            # A named owner lives in the community: not another's resident, nor a stranger.
+            service.decide(officer, meeting.id, "外人", due, owner_id=999),
+            service.decide(officer, meeting.id, "无人", due, owner_id=123_456_789),
         ):
             with pytest.raises(CouncilError):
                 await bad

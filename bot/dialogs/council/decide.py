@@ -31,12 +31,14 @@ from bot.kit.menu import close
 from bot.kit.notice import clear_notice, notice, notice_getter, say
 from bot.kit.text import L, notice_text
 from bot.kit.widgets import picker
-from storage.council import CouncilError, TopicState
+from storage.council import CouncilError, CouncilProblem, TopicState
 from storage.council.decisions import DecisionService
 from storage.council.models import Decision
 
 MEMBERS_REQUEST = 3001  # the request_id of the user picker that adds group members
+OWNER_REQUEST = 3002  # the request_id of the user picker that names a decision's owner
 ME = "me"  # the owner picker's entry for "the staff member themself"
+PERSON = "person"  # the owner picker's entry for "a resident, picked with the user picker"
 
 
 def _service(c: Ctx) -> DecisionService:
@@ -140,14 +142,86 @@ async def owner_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any
     return {
         "notice": notice(dialog_manager),
         "owners": [(f"g{g.id}", "🏘 " + g.name) for g in groups]
-        + [(ME, c.t("council.decision.owner_me"))],
+        + [(PERSON, c.t("council.decision.owner_person")), (ME, c.t("council.decision.owner_me"))],
     }
 
 
 async def on_owner(call: CallbackQuery, _: Any, manager: DialogManager, item_id: str) -> None:
-    if item_id == ME or (item_id.startswith("g") and item_id[1:].isdigit()):
+    if item_id == PERSON:
+        await _ask_for_person(manager)
+    elif item_id == ME or (item_id.startswith("g") and item_id[1:].isdigit()):
         manager.dialog_data["owner"] = item_id
         await manager.switch_to(CouncilDecide.due)
+
+
+async def _ask_for_person(manager: DialogManager) -> None:
+    c = ctx(manager)
+    keyboard = ReplyKeyboardMarkup(
+        keyboard=[
+            [
+                KeyboardButton(
+                    text=c.t("council.decision.person_button"),
+                    request_users=KeyboardButtonRequestUsers(
+                        request_id=OWNER_REQUEST,
+                        user_is_bot=False,
+                        max_quantity=1,
+                        request_name=True,
+                    ),
+                )
+            ]
+        ],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+    await c.bot.send_message(
+        c.user_id, c.t("council.decision.person_keyboard"), reply_markup=keyboard
+    )
+    await manager.switch_to(CouncilDecide.owner_person, show_mode=ShowMode.SEND)
+
+
+async def on_owner_person(message: Message, _: MessageInput, manager: DialogManager) -> None:
+    """The resident picked with the keyboard's user picker, if they live in the community:
+    someone else is refused by name and the picker stays, the decision so far kept."""
+    c = ctx(manager)
+    shared = message.users_shared
+    if shared is None or shared.request_id != OWNER_REQUEST or len(shared.users) != 1:
+        say(manager, c.t("council.decision.person_hint"))
+        return
+    [picked] = shared.users
+    community = await hosted_community(c, manager)
+    try:
+        if community is None:
+            raise CouncilError(CouncilProblem.NOT_FOUND)
+        person = await _service(c).check_owner(community.id, picked.user_id)
+    except CouncilError:
+        name = " ".join(n for n in (picked.first_name, picked.last_name) if n) or "—"
+        say(manager, c.t("council.decision.person_refused", name=e(name)))
+        return
+    manager.dialog_data["owner"] = f"u{person.id}"
+    clear_notice(manager)
+    await c.bot.send_message(
+        c.user_id,
+        c.t("council.decision.person_chosen", name=e(person.display_name)),
+        reply_markup=ReplyKeyboardRemove(),
+    )
+    await manager.switch_to(CouncilDecide.due, show_mode=ShowMode.SEND)
+
+
+async def on_owner_person_back(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
+    c = ctx(manager)
+    await c.bot.send_message(
+        c.user_id, c.t("council.group.kept_owner"), reply_markup=ReplyKeyboardRemove()
+    )
+    await manager.switch_to(CouncilDecide.owner, show_mode=ShowMode.SEND)
+
+
+def _owner_of(owner: str, me: int) -> tuple[int | None, int | None]:
+    """(group id, person id) from the owner picker's choice kept in the dialog's data."""
+    if owner.startswith("g") and owner[1:].isdigit():
+        return int(owner[1:]), None
+    if owner.startswith("u") and owner[1:].isdigit():
+        return None, int(owner[1:])
+    return None, me
 
 
 async def on_due(message: Message, _: MessageInput, manager: DialogManager) -> None:
@@ -168,14 +242,15 @@ async def on_due(message: Message, _: MessageInput, manager: DialogManager) -> N
     if meeting is None or not d.get("what") or not owner:
         await manager.switch_to(CouncilDecide.main)
         return
+    group_id, owner_id = _owner_of(owner, c.user_id)
     try:
         decision = await service.decide(
             c.staffing,
             meeting.id,
             str(d["what"]),
             due,
-            group_id=int(owner[1:]) if owner.startswith("g") else None,
-            owner_id=c.user_id if owner == ME else None,
+            group_id=group_id,
+            owner_id=owner_id,
             topic_id=d.get("topic"),
         )
     except CouncilError as exc:
@@ -396,6 +471,14 @@ def decide_dialog() -> Dialog:
             SwitchTo(L("council.back"), id="do_back", state=CouncilDecide.topic),
             state=CouncilDecide.owner,
             getter=owner_getter,
+        ),
+        Window(
+            notice_text(),
+            L("council.decision.person_ask"),
+            MessageInput(on_owner_person, content_types=ContentType.ANY),
+            Button(L("council.back"), id="dp_back", on_click=on_owner_person_back),
+            state=CouncilDecide.owner_person,
+            getter=notice_getter,
         ),
         Window(
             notice_text(),

@@ -49,6 +49,7 @@ class CouncilDecide(StatesGroup):
     what = State()
     topic = State()
     owner = State()
+    owner_person = State()
     due = State()
     groups = State()
     group = State()
