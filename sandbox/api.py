@@ -61,6 +61,7 @@ def add_routes(sandbox: Sandbox) -> None:
         ("POST", "/api/chats/{user_id}/press", api.press),
         ("POST", "/api/chats/{user_id}/contact", api.contact),
         ("POST", "/api/chats/{user_id}/location", api.location),
+        ("POST", "/api/chats/{user_id}/users", api.users),
         ("POST", "/api/chats/{user_id}/photo", api.photo),
         ("POST", "/api/chats/{user_id}/voice", api.voice),
     ]
@@ -191,6 +192,25 @@ class Api:
         """The reply keyboard's "share my phone number" button."""
         user = self._user(request)
         return _sent(self.sandbox.emu.send_contact(user))
+
+    async def users(self, request: web.Request) -> web.Response:
+        """The reply keyboard's user picker (``request_users``): the people chosen on the
+        page, as Telegram's client shares them, only for a button the bot showed."""
+        user = self._user(request)
+        body = await _body(request)
+        request_id, ids = body.get("request_id"), body.get("user_ids")
+        if not isinstance(request_id, int) or not isinstance(ids, list) or not ids:
+            raise Problem(400, "request_id (number) and user_ids (a list of numbers) are required")
+        people: list[EmulatedUser | int] = []
+        for person_id in ids:
+            person = self.sandbox.user(person_id) if isinstance(person_id, int) else None
+            if person is None:
+                raise Problem(400, f"no such persona: {person_id}")
+            people.append(person)
+        try:
+            return _sent(self.sandbox.emu.share_users(user, request_id, people))
+        except EmulatorUsageError as exc:
+            raise Problem(400, str(exc)) from None
 
     async def location(self, request: web.Request) -> web.Response:
         user = self._user(request)

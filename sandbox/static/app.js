@@ -381,6 +381,16 @@ class Pane {
         h("div", {}, h("b", {}, [c.first_name, c.last_name].filter(Boolean).join(" ")),
           h("div", {}, c.phone_number))));
     }
+    if (m.users_shared) {
+      // What Telegram's client shows for people picked with a request_users button.
+      const names = m.users_shared.users.map((u) => {
+        const persona = app.personas.get(u.user_id);
+        return [u.first_name, u.last_name].filter(Boolean).join(" ") || (persona ? persona.name : String(u.user_id));
+      });
+      parts.push(h("div", { className: "contact" },
+        h("span", { className: "contact-icon" }, "👥"),
+        h("div", {}, h("div", {}, "已分享联系人 Shared"), h("b", {}, names.join("、")))));
+    }
     for (const kind of ["video", "audio", "animation", "sticker", "video_note"]) {
       if (m[kind]) parts.push(h("div", { className: "document" }, `[${kind}]`));
     }
@@ -543,13 +553,21 @@ class Pane {
   }
 
   pressReply(button, markup) {
-    if (markup.one_time_keyboard) {
-      this.keyboardHidden = true;
-      this.renderKeyboard();
-    }
+    // Pickers hide a one-time keyboard only once something was shared (cancel keeps it).
+    if (button.request_users) return openUserPicker(this, button.request_users, markup);
+    // Telegram opens a chooser of the user's groups and channels; the sandbox has none.
+    if (button.request_chat) return this.toast("沙盒里没有可选的群组或频道 · no groups or channels in the sandbox");
+    this.hideOneTime(markup);
     if (button.request_contact) this.act("contact", {});
     else if (button.request_location) this.act("location", {});
     else this.act("text", { text: button.text });
+  }
+
+  hideOneTime(markup) {
+    if (markup && markup.one_time_keyboard) {
+      this.keyboardHidden = true;
+      this.renderKeyboard();
+    }
   }
 
   // --- composer ---------------------------------------------------------------------------
@@ -775,6 +793,49 @@ function openLinkAs(payload, fromPane) {
   select.value = String(newcomer ? newcomer.id : nextPersona());
   dialog.hidden = false;
   select.focus();
+}
+
+// A request_users button: Telegram shows the user's contacts to pick from (at most the
+// button's max_quantity); here the contacts are the sandbox's people, the chooser excepted.
+function openUserPicker(pane, request, markup) {
+  const dialog = document.getElementById("pick-users");
+  app.pickerMarkup = markup;
+  const max = Math.max(1, Number(request.max_quantity || 1));
+  dialog.dataset.user = String(pane.userId);
+  dialog.dataset.request = String(request.request_id);
+  dialog.dataset.max = String(max);
+  document.getElementById("pick-users-hint").textContent = max > 1
+    ? `最多选 ${max} 人 · up to ${max} people`
+    : "选 1 人 · pick one person";
+  const list = document.getElementById("pick-users-list");
+  list.replaceChildren();
+  for (const p of app.personas.values()) {
+    if (p.id === pane.userId) continue;
+    const where = p.scope || p.place || "";
+    list.append(h("label", { dataset: { user: String(p.id) } },
+      h("input", { type: max > 1 ? "checkbox" : "radio", name: "pick-user", value: String(p.id) }),
+      h("b", {}, p.name),
+      h("span", {}, ` · ${p.role_label}${where ? " · " + where : ""}`)));
+  }
+  dialog.hidden = false;
+}
+
+function closeUserPicker() {
+  document.getElementById("pick-users").hidden = true;
+}
+
+function sendPickedUsers(event) {
+  event.preventDefault();
+  const dialog = document.getElementById("pick-users");
+  const pane = app.panes.find((p) => String(p.userId) === dialog.dataset.user);
+  const ids = [...dialog.querySelectorAll("input[name=pick-user]:checked")].map((i) => Number(i.value));
+  const max = Number(dialog.dataset.max || 1);
+  const hint = document.getElementById("pick-users-hint");
+  if (!ids.length) { hint.textContent = "请至少选 1 人 · pick at least one person"; return; }
+  if (ids.length > max) { hint.textContent = `最多选 ${max} 人 · up to ${max} people`; return; }
+  closeUserPicker();
+  if (pane) pane.hideOneTime(app.pickerMarkup);
+  if (pane) pane.act("users", { request_id: Number(dialog.dataset.request), user_ids: ids });
 }
 
 function closeLinkChooser() {
@@ -1007,6 +1068,8 @@ async function main() {
   });
   document.getElementById("open-as-new").addEventListener("submit", openLinkInNewPane);
   document.getElementById("open-as-cancel").addEventListener("click", closeLinkChooser);
+  document.getElementById("pick-users-form").addEventListener("submit", sendPickedUsers);
+  document.getElementById("pick-users-cancel").addEventListener("click", closeUserPicker);
   document.getElementById("open-as").addEventListener("click", (event) => {
     if (event.target.id === "open-as") closeLinkChooser(); // a click beside the box
   });
@@ -1014,6 +1077,7 @@ async function main() {
     if (event.key === "Escape") {
       document.getElementById("modal").hidden = true;
       closeLinkChooser();
+      closeUserPicker();
     }
   });
   // A click outside a pane's popups closes them.

@@ -8,7 +8,9 @@ community staff opens a vote from 🛠 议事会管理, the residents vote 同�
 panes, he closes it from 📊 表决情况, and the result reaches the residents' panes; a
 ballot pressed after that is refused.
 
-Decisions (决议) and their progress reports are not part of this play.
+Once the meeting has begun, 冯伟 records a decision on the accepted topic and names
+张桂兰 to carry it out with the chat's user picker (the page's contact chooser); she
+gets it, reports 50% and marks it done, and the neighbours who voted hear 你说我办.
 
 The default panes (通海社区) are switched to 正阳社区's people: 张桂兰 (who proposed the
 accepted topic), 曲卫东 and 于美华 (partners, residents all the same), and the community
@@ -38,6 +40,7 @@ COMMUNITY = "MP-NH-ZY"  # 正阳社区
 HEADER = "🏛 正阳社区民情议事会"
 CALL, AGENDA, VENUE = (f"{HEADER} · {kind}" for kind in ("征集议题", "议程", "即将开始"))
 QUESTION = "是否同意由物业本月内修好2号楼和3号楼之间的路灯？"
+DECISION = "请物业一周内修好2号楼和3号楼之间的路灯"
 CARD = "请点下方按钮投票"  # only the ballot card says so
 RESULT = "🗳 正阳社区民情议事会 · 表决结果"
 # Everyone living in 正阳社区 (staff and partners too) may vote.
@@ -249,4 +252,50 @@ async def _play(page: Page, sandbox: Sandbox) -> None:
     await expect(page.locator("#modal-body")).to_have_text("🙏 表决已经结束了。")
     await page.locator("#modal-ok").click()
     await expect(late.locator(".ikb")).to_have_text(["同意", "✅ 反对", "弃权"])
+    await expect(page.locator("#error-count")).to_have_text("0")
+
+    # --- the meeting held: 冯伟 records a decision, 张桂兰 is picked to carry it out -------
+    await _advance_past(page, sandbox, seeded.starts_at)
+    await type_in(staff, "/council")
+    await press(staff, "🛠 议事会管理")
+    await press(staff, "📌 决议与自治小组")
+    await press(staff, "➕ 记录决议")
+    await type_in(staff, DECISION)
+    await press(staff, DEMO_TOPICS[0].text[:10])
+    await press(staff, "👤 指定一位居民")
+    await staff.locator(".rkb", has_text="👤 选择居民").click()
+    chooser = page.locator("#pick-users")
+    await expect(chooser).to_be_visible()
+    # His contacts are the sandbox's people, himself excepted; one may be chosen.
+    await expect(chooser.locator(f"label[data-user='{COMMUNITY_STAFF}']")).to_have_count(0)
+    await chooser.locator(f"label[data-user='{RESIDENT}']").click()
+    await chooser.locator("button[type=submit]").click()
+    await expect(chooser).to_be_hidden()
+    # His chat shows whom he shared, as Telegram's does.
+    await expect(staff.locator(".msg.out .contact").last).to_contain_text("张桂兰")
+    await expect(staff.locator(".msg.in", has_text="由 张桂兰 负责落实")).to_have_count(1)
+    due_day = (seeded.starts_at.astimezone(zone) + timedelta(days=7)).date().isoformat()
+    await type_in(staff, due_day)
+    recorded = staff.locator(".msg.in", has_text="决议已记录").last
+    await expect(recorded).to_contain_text("负责：张桂兰")
+    await expect(recorded).to_contain_text(f"截止：{due_day} 23:59")
+    await expect(resident.locator(".msg.in", has_text="交给您落实")).to_have_count(1)
+
+    # --- 张桂兰 reports progress, then marks it done ----------------------------------------
+    await type_in(resident, "/council")
+    await press(resident, "🏘 自治小组任务")
+    await press(resident, DECISION[:8])
+    await press(resident, "📝 汇报进展")
+    await press(resident, "50%")
+    await type_in(resident, "物业已经换了灯泡，还差线路")
+    await expect(resident.locator(".msg.in", has_text="进展已记录").last).to_contain_text(
+        "进展 50%：物业已经换了灯泡，还差线路"
+    )
+    await press(resident, "✅ 已完成")
+    await expect(resident.locator(".msg.in", has_text="已标记完成").last).to_be_visible()
+    # Those who voted hear what came of it: 你说我办.
+    for chat in (fixer, barber):
+        done = chat.locator(".msg.in", has_text="你说我办")
+        await expect(done).to_have_count(1)
+        await expect(done).to_contain_text(DECISION)
     await expect(page.locator("#error-count")).to_have_text("0")

@@ -338,6 +338,12 @@ async def test_bad_requests_are_refused(sandbox: Sandbox, http: aiohttp.ClientSe
         assert response.status == 400
     async with http.post(f"/api/chats/{RESIDENT}/photo", json={}) as response:
         assert response.status == 400
+    # Sharing people needs a user-picker button the bot showed, and people who exist.
+    share = f"/api/chats/{RESIDENT}/users"
+    await post(http, share, {"request_id": 3001, "user_ids": [OTHER_RESIDENT]}, status=400)
+    await post(http, share, {"request_id": 3001, "user_ids": []}, status=400)
+    await post(http, share, {"request_id": "x", "user_ids": [OTHER_RESIDENT]}, status=400)
+    await post(http, share, {"request_id": 3001, "user_ids": [123]}, status=400)
 
 
 async def test_run_sandbox_serves_until_cancelled_and_keeps_a_named_db(tmp_path: Path) -> None:
