@@ -39,6 +39,15 @@ class TopicState(StrEnum):
     DECLINED = "declined"
 
 
+class Outcome(StrEnum):
+    """What the meeting made of an agenda item; a decision to carry out is recorded apart."""
+
+    APPROVED = "approved"  # 通过
+    REJECTED = "rejected"  # 未通过
+    DEFERRED = "deferred"  # 暂缓 (to a later meeting)
+    DISCUSSED = "discussed"  # 已讨论, nothing to decide
+
+
 class VoteState(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
@@ -162,6 +171,7 @@ class Topic(Base):
     reason: Mapped[str | None] = mapped_column(String(200))
     decided_by: Mapped[int | None] = mapped_column(TelegramId)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(16))  # an agenda item's, at the meeting
 
     __table_args__ = (Index("ix_council_topics_meeting", "meeting_id", "state"),)
 

@@ -20,6 +20,7 @@ from storage.council.base import CouncilBase, _changed
 from storage.council.models import (
     Meeting,
     MeetingState,
+    Outcome,
     Topic,
     TopicState,
     TopicSupport,
@@ -169,6 +170,31 @@ class Topics(CouncilBase):
         )
         await self._decide(topic, staffing, TopicState.ACCEPTED, position=int(last or 0) + 1)
         return topic
+
+    async def set_outcome(self, staffing: Staffing, topic_id: int, outcome: Outcome) -> bool:
+        """What the meeting made of an agenda item, once it has begun (and after it was
+        closed, to put the record right); False when it already said so."""
+        topic = await self.topic(topic_id)
+        if topic is None:
+            raise CouncilError(CouncilProblem.NOT_FOUND)
+        meeting = await self.meeting(topic.meeting_id)
+        assert meeting is not None
+        await self._host(staffing, meeting.community_id)
+        if topic.state != TopicState.ACCEPTED or meeting.starts_at > self.now:
+            raise CouncilError(CouncilProblem.WRONG_STATE)
+        if topic.outcome == outcome:
+            return False
+        topic.outcome = Outcome(outcome).value
+        await self.audit.record(
+            actor_id=staffing.user_id,
+            action="council.topic.outcome",
+            at=self.now,
+            object_type="topic",
+            object_id=topic.id,
+            outcome=topic.outcome,
+        )
+        await self.session.flush()
+        return True
 
     async def decline(self, staffing: Staffing, topic_id: int, reason: str) -> Topic:
         topic, _ = await self._curate(staffing, topic_id)

@@ -347,6 +347,20 @@ async def test_a_decision_carried_out_by_a_group_reported_and_the_loop_closed(
         await service.cast(vote.id, li_user, 0)
         await s.commit()
 
+    # At the meeting, staff record what it made of the agenda item; a second press of the
+    # same outcome changes nothing (no edit that Telegram would refuse).
+    await harness.command(officer, "council")
+    await harness.press_key(officer, "council.host_button")
+    await harness.press_key(officer, "council.host.topics_button")
+    await harness.press(officer, "3号楼前路灯不亮")
+    await harness.press(officer, "✅ 通过")
+    assert "已记录会议结果：✅ 通过" in harness.last_text(officer)
+    assert "会议结果：✅ 通过" in harness.last_text(officer)
+    assert "【✅ 通过】" in harness.buttons(officer)
+    edits = sum(r.method == "editMessageText" for r in harness.emu.requests)
+    await harness.press(officer, "【✅ 通过】")
+    assert sum(r.method == "editMessageText" for r in harness.emu.requests) == edits
+
     # Staff set up the building's group: a resident of another community is refused.
     await harness.command(officer, "council")
     await harness.press_key(officer, "council.host_button")
@@ -410,6 +424,7 @@ async def test_a_decision_carried_out_by_a_group_reported_and_the_loop_closed(
     await harness.press_key(li, "council.past_button")
     await harness.press(li, "2026-11-25 15:00")
     assert "联系物业更换3号楼前路灯（✅ 已完成）" in harness.last_text(li)
+    assert "1. 3号楼前路灯不亮（+0）→ ✅ 通过" in harness.last_text(li)
     assert harness.emu.errors == []
 
 
@@ -539,6 +554,83 @@ def test_a_long_agenda_fits_one_message_and_says_what_it_left_out() -> None:
     assert len(text) < 3000
     assert text.count("…（+") == 20 and text.endswith("……另有 5 项，见 /council")
     assert "1. 议题1：很长的说明" in text
+
+
+async def test_a_full_past_meeting_fits_one_message_and_marks_its_shortened_minutes(
+    harness: Harness, world: World, clock: ManualClock
+) -> None:
+    """The longest of everything (25 long topics with outcomes, 15 long decisions, the
+    longest minutes): one message Telegram accepts, the minutes' start marked as cut."""
+    from storage.council import Outcome
+    from storage.council.decisions import DecisionService
+    from storage.council.meetings import MAX_MINUTES
+
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    wang = await world.resident("王秀英")
+    await harness.tick()
+    async with harness.app.services() as s:
+        service = s.get(DecisionService)
+        meeting = await service.next_meeting(world.tree.community.id)
+        wang_user = await s.users.get(wang.id)
+        assert wang_user is not None
+        staffing = await s.staff.staffing(officer.id)
+        topics = [
+            await service.propose(meeting.id, wang_user, f"议题{i}：" + "楼道里堆满杂物" * 60)
+            for i in range(25)
+        ]
+        for topic in topics:
+            await service.accept(staffing, topic.id)
+        await s.commit()
+    clock.set(MEETING + timedelta(hours=2))
+    async with harness.app.services() as s:
+        service = s.get(DecisionService)
+        staffing = await s.staff.staffing(officer.id)
+        for topic in topics:
+            await service.set_outcome(staffing, topic.id, Outcome.DISCUSSED)
+        for i in range(15):
+            await service.decide(
+                staffing,
+                meeting.id,
+                f"决议{i}" + "清理" * 400,
+                MEETING + timedelta(days=9),
+                owner_id=officer.id,
+            )
+        await service.close_meeting(
+            staffing, meeting.id, "纪" * (MAX_MINUTES - 10) + "这是纪要的结尾"
+        )
+        await s.commit()
+    await harness.deliver()  # the news of her topics and of the decisions go first
+
+    await harness.command(wang, "council")
+    await harness.press_key(wang, "council.past_button")
+    await harness.press(wang, "2026-11-25 15:00")
+    text = harness.last_text(wang)
+    assert "→ 💬 已讨论" in text and "另有 5 项" in text
+    assert "纪要太长，此处只显示开头" in text and "这是纪要的结尾" not in text
+    assert len(text.encode("utf-16-le")) // 2 <= 4096
+    assert harness.emu.errors == []
+
+
+def test_a_decision_with_many_long_reports_fits_one_message_newest_first_kept() -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.dialogs.council.views import decision_text
+    from bot.formatting import MESSAGE_LIMIT, visible_length
+    from bot.i18n import translator
+    from storage.council.models import Decision, Report
+
+    decision = Decision(id=7, what="修" * 1000, due_at=MEETING, state="open", percent=40)
+    reports = [
+        Report(at=MEETING + timedelta(days=i), percent=i, text=f"第{i}次进展" + "说明" * 495)
+        for i in range(12)
+    ]
+    text = decision_text(
+        translator("zh"), decision, "王秀英", ZoneInfo("Asia/Shanghai"), MEETING, reports
+    )
+    assert visible_length(text) <= MESSAGE_LIMIT - 200
+    assert "第11次进展" in text and "第0次进展" not in text
+    shown = sum(f"第{i}次进展" in text for i in range(12))
+    assert f"（更早的 {12 - shown} 条进展略）" in text
 
 
 async def test_reminder_times_and_a_new_standing_time_after_residents_were_reminded(

@@ -465,3 +465,50 @@ async def test_a_group_member_gets_the_council_even_after_unsubscribing(
         await service.subscribe(b, False)
         reached = await resolve(session, tree.community, [AudienceRole.COUNCIL])
         assert a in reached.user_ids and b not in reached.user_ids
+
+
+async def test_an_agenda_items_outcome_is_recorded_at_the_meeting_by_its_hosts_only(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    from storage.council import Outcome
+
+    tree = await build_tree(sessionmaker, clock)
+    [a] = await _people(sessionmaker, clock, tree, 1)
+    async with sessionmaker() as session:
+        service = CouncilService(session, clock.now(), POLICY)
+        meeting = await service.next_meeting(tree.community.id)
+        alice = await session.get(User, a)
+        assert alice is not None
+        officer = await StaffRepo(session).staffing(OFFICER)
+        outsider = await StaffRepo(session).staffing(OUTSIDER)
+        agenda = await service.propose(meeting.id, alice, "楼道堆物")
+        still_open = await service.propose(meeting.id, alice, "绿化")
+        await service.accept(officer, agenda.id)
+        with pytest.raises(CouncilError) as info:  # the meeting has not begun
+            await service.set_outcome(officer, agenda.id, Outcome.APPROVED)
+        assert info.value.problem is CouncilProblem.WRONG_STATE
+        await session.commit()
+        agenda_id, open_id = agenda.id, still_open.id
+    clock.set(MEETING + timedelta(minutes=40))
+    async with sessionmaker() as session:
+        service = CouncilService(session, clock.now(), POLICY)
+        officer = await StaffRepo(session).staffing(OFFICER)
+        outsider = await StaffRepo(session).staffing(OUTSIDER)
+        with pytest.raises(CouncilError):  # staff of another community
+            await service.set_outcome(outsider, agenda_id, Outcome.REJECTED)
+        with pytest.raises(CouncilError) as info:  # not on the agenda
+            await service.set_outcome(officer, open_id, Outcome.APPROVED)
+        assert info.value.problem is CouncilProblem.WRONG_STATE
+        assert await service.set_outcome(officer, agenda_id, Outcome.DEFERRED) is True
+        assert await service.set_outcome(officer, agenda_id, Outcome.DEFERRED) is False
+        assert await service.set_outcome(officer, agenda_id, Outcome.APPROVED) is True
+        await session.commit()
+    async with sessionmaker() as session:
+        topic = await session.get(Topic, agenda_id)
+        assert topic is not None and topic.outcome == "approved"
+        actions = (
+            await session.execute(
+                text("SELECT count(*) FROM audit_log WHERE action = 'council.topic.outcome'")
+            )
+        ).scalar_one()
+        assert actions == 2

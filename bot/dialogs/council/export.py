@@ -37,7 +37,17 @@ SHEETS: dict[str, tuple[str, ...]] = {
         "attended",
         "minutes",
     ),
-    "topics": ("community", "when", "topic", "state", "position", "supports", "proposer", "reason"),
+    "topics": (
+        "community",
+        "when",
+        "topic",
+        "state",
+        "position",
+        "supports",
+        "proposer",
+        "reason",
+        "outcome",
+    ),
     "attendance": ("community", "when", "name", "building", "via"),
     "votes": ("community", "when", "question", "state", "results", "chat", "paper", "quorum"),
     "decisions": ("community", "when", "decision", "owner", "due", "status", "percent"),
@@ -83,6 +93,7 @@ async def _rows(c: Ctx, meetings: Sequence[Meeting]) -> dict[str, list[list[Any]
                     row.supports,
                     author.display_name if author else "",
                     topic.reason or "",
+                    c.t(f"council.outcome.{topic.outcome}") if topic.outcome else "",
                 ]
             )
         for present in attendance:

@@ -25,7 +25,7 @@ from bot.dialogs.council.views import (
     short,
     when,
 )
-from bot.formatting import e, local_time
+from bot.formatting import MESSAGE_LIMIT, e, local_time, visible_length
 from bot.kit.context import Ctx, ctx, start_data
 from bot.kit.menu import close, menu_button
 from bot.kit.notice import clear_notice, notice, notice_getter, say
@@ -327,24 +327,35 @@ async def past_item_getter(dialog_manager: DialogManager, **_: Any) -> dict[str,
     votes = [v for v in await service.votes(meeting.id) if v.state == VoteState.CLOSED]
     decided = await c.services.get(DecisionService).decisions(meeting.id)
     now = c.clock.now()
-    text = c.t(
-        "council.past_item",
-        when=when(meeting, service.policy.zone),
-        state=c.t(f"council.meeting_state.{meeting.state}"),
-        agenda=e(agenda_lines(c.t, agenda)),
-        attended=len(await service.attendance(meeting.id)),
-        votes=len(votes),
-        minutes=e(meeting.minutes or "—"),
-        decisions="\n".join(
-            c.t(
-                "council.decision.line",
-                what=e(short(d.what, 60)),
-                status=decision_status(c.t, d, now),
+
+    def render(minutes: str) -> str:
+        return c.t(
+            "council.past_item",
+            when=when(meeting, service.policy.zone),
+            state=c.t(f"council.meeting_state.{meeting.state}"),
+            agenda=e(agenda_lines(c.t, agenda, outcomes=True)),
+            attended=len(attended),
+            votes=len(votes),
+            minutes=minutes,
+            decisions="\n".join(
+                c.t(
+                    "council.decision.line",
+                    what=e(short(d.what, 60)),
+                    status=decision_status(c.t, d, now),
+                )
+                for d in decided[:DECISIONS_SHOWN]
             )
-            for d in decided[:DECISIONS_SHOWN]
+            or "—",
         )
-        or "—",
-    )
+
+    attended = await service.attendance(meeting.id)
+    minutes = meeting.minutes or "—"
+    text = render(e(minutes))
+    overflow = visible_length(text) - MESSAGE_LIMIT
+    if overflow > 0:
+        # Long minutes beside a long agenda: their start, marked, and the XLSX has them whole.
+        cut = c.t("council.minutes_cut")
+        text = render(e(minutes[: max(0, len(minutes) - overflow - len(cut))]) + cut)
     return {"text": text}
 
 

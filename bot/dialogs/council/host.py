@@ -31,6 +31,7 @@ from bot.dialogs.council.host_topics import (
     on_decline,
     on_media,
     on_merge,
+    on_outcome,
     on_topic,
     topic_action,
     topic_getter,
@@ -108,7 +109,7 @@ async def main_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
         "attended": len(await service.attendance(meeting.id)),
         "code": meeting.checkin_code,
         "open_topics": len(topics),
-        "agenda": e(agenda_lines(c.t, agenda)),
+        "agenda": e(agenda_lines(c.t, agenda, outcomes=True)),
         "started": meeting.starts_at <= now,
         "ahead": meeting.starts_at > now,
     }
@@ -462,6 +463,7 @@ def host_dialog() -> Dialog:
                     when="accepted",
                 ),
             ),
+            picker("tp_outcome", "outcomes", on_outcome, width=2, when="decidable"),
             Button(L("council.host.media"), id="tp_media", on_click=on_media, when="voice"),
             SwitchTo(L("council.host.merge"), id="tp_merge", state=CouncilHost.merge, when="live"),
             SwitchTo(

@@ -23,6 +23,7 @@ from storage.appeals.models import Appeal
 from storage.appeals.policy import AppealPolicy
 from storage.council import (
     CouncilError,
+    Outcome,
     TopicState,
 )
 
@@ -67,15 +68,28 @@ async def topic_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any
         return {"notice": notice(dialog_manager), "text": c.t("council.problem.not_found")}
     author = await c.services.users.get(topic.author_id) if topic.author_id else None
     supports = {r.topic.id: r.supports for r in await service.topics(meeting.id)}
+    text = c.t(
+        "council.host.topic",
+        text=e(topic.text) or c.t("council.voice_topic"),
+        author=e(author.display_name) if author else c.t("council.host.by_staff"),
+        n=supports.get(topic.id, 0),
+        state=c.t(f"council.topic_state.{topic.state}"),
+    )
+    if topic.outcome:
+        text += "\n" + c.t(
+            "council.host.outcome_line", outcome=c.t(f"council.outcome.{topic.outcome}")
+        )
+    # What the meeting made of an agenda item, once it has begun; the choice is marked.
+    decidable = topic.state == TopicState.ACCEPTED and meeting.starts_at <= c.clock.now()
+    outcomes = [
+        (o.value, ("【{}】" if o == topic.outcome else "{}").format(c.t(f"council.outcome.{o}")))
+        for o in Outcome
+    ]
     return {
         "notice": notice(dialog_manager),
-        "text": c.t(
-            "council.host.topic",
-            text=e(topic.text) or c.t("council.voice_topic"),
-            author=e(author.display_name) if author else c.t("council.host.by_staff"),
-            n=supports.get(topic.id, 0),
-            state=c.t(f"council.topic_state.{topic.state}"),
-        ),
+        "text": text,
+        "decidable": decidable,
+        "outcomes": outcomes if decidable else [],
         "open": topic.state == TopicState.OPEN,
         "accepted": topic.state == TopicState.ACCEPTED,
         "live": topic.state in (TopicState.OPEN, TopicState.ACCEPTED),
@@ -104,6 +118,21 @@ def topic_action(name: str) -> Any:
         say(manager, c.t(f"council.host.done_{name}"))
 
     return handler
+
+
+async def on_outcome(call: CallbackQuery, _: Any, manager: DialogManager, item_id: str) -> None:
+    c = ctx(manager)
+    if item_id not in {o.value for o in Outcome}:
+        return
+    try:
+        changed = await council(c).set_outcome(
+            c.staffing, int(manager.dialog_data.get("topic", 0)), Outcome(item_id)
+        )
+    except CouncilError as exc:
+        say(manager, problem_text(c, exc))
+        return
+    if changed:
+        say(manager, c.t("council.host.outcome_set", outcome=c.t(f"council.outcome.{item_id}")))
 
 
 async def on_media(call: CallbackQuery, _: Button, manager: DialogManager) -> None:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.dialogs.council.callbacks import CouncilPress
-from bot.formatting import local_time
+from bot.formatting import MESSAGE_LIMIT, local_time, visible_length
 from bot.i18n import Translator
 from storage.council import Answer, Meeting, ReminderKind, TopicRow, Vote
 from storage.council.models import Decision, DecisionState, Report
@@ -75,20 +75,24 @@ AGENDA_ITEM = 80  # characters of a topic in an agenda list; the whole is in /co
 AGENDA_ITEMS = 20  # topics listed in one message (a message holds 4096 characters)
 
 
-def agenda_lines(t: Translator, rows: Sequence[TopicRow]) -> str:
+def agenda_lines(t: Translator, rows: Sequence[TopicRow], *, outcomes: bool = False) -> str:
     """The agenda as a list that always fits in one message: long topics and a long list
-    are shortened visibly (…, "and N more"), and /council has each in full."""
+    are shortened visibly (…, "and N more"), and /council has each in full. With
+    ``outcomes``, each item says what the meeting made of it, where staff recorded it."""
     if not rows:
         return t("council.agenda_empty")
-    lines = [
-        t(
-            "council.agenda_line",
-            i=i,
-            text=short(row.topic.text or t("council.voice_topic"), AGENDA_ITEM),
-            n=row.supports,
-        )
-        for i, row in enumerate(rows[:AGENDA_ITEMS], 1)
-    ]
+    lines = []
+    for i, row in enumerate(rows[:AGENDA_ITEMS], 1):
+        fields = {
+            "i": i,
+            "text": short(row.topic.text or t("council.voice_topic"), AGENDA_ITEM),
+            "n": row.supports,
+        }
+        if outcomes and row.topic.outcome:
+            outcome = t(f"council.outcome.{row.topic.outcome}")
+            lines.append(t("council.agenda_outcome", outcome=outcome, **fields))
+        else:
+            lines.append(t("council.agenda_line", **fields))
     if len(rows) > AGENDA_ITEMS:
         lines.append(t("council.agenda_more", n=len(rows) - AGENDA_ITEMS))
     return "\n".join(lines)
@@ -210,6 +214,7 @@ def result_text(t: Translator, vote: Vote, community: str) -> tuple[str, str]:
 
 
 REPORTS_SHOWN = 10  # the latest progress reports under a decision
+NOTICE_ROOM = 300  # characters kept for the line a screen may show above (a notice)
 
 
 def decision_status(t: Translator, decision: Decision, now: datetime) -> str:
@@ -229,25 +234,30 @@ def decision_text(
     reports: Sequence[Report] = (),
 ) -> str:
     """A decision in full (HTML: the dialogs' parse mode), with its progress reports."""
-    lines = [
-        t(
-            "council.decision.card",
-            number=decision.number,
-            what=html.escape(decision.what),
-            owner=html.escape(owner),
-            due=local_time(decision.due_at, zone),
-            status=decision_status(t, decision, now),
+    head = t(
+        "council.decision.card",
+        number=decision.number,
+        what=html.escape(decision.what),
+        owner=html.escape(owner),
+        due=local_time(decision.due_at, zone),
+        status=decision_status(t, decision, now),
+    )
+    # The latest reports that fit one message beside the screen's notice; the rest counted.
+    size = visible_length(head) + NOTICE_ROOM
+    shown: list[str] = []
+    for report in reversed(reports[-REPORTS_SHOWN:]):
+        line = t(
+            "council.decision.report_line",
+            at=local_time(report.at, zone),
+            percent=report.percent,
+            text=html.escape(report.text) or t("council.decision.photo_only"),
         )
-    ]
-    if len(reports) > REPORTS_SHOWN:
-        lines.append(t("council.decision.earlier", n=len(reports) - REPORTS_SHOWN))
-    for report in reports[-REPORTS_SHOWN:]:
-        lines.append(
-            t(
-                "council.decision.report_line",
-                at=local_time(report.at, zone),
-                percent=report.percent,
-                text=html.escape(report.text) or t("council.decision.photo_only"),
-            )
-        )
+        size += visible_length(line) + 1
+        if size > MESSAGE_LIMIT:
+            break
+        shown.insert(0, line)
+    lines = [head]
+    if len(reports) > len(shown):
+        lines.append(t("council.decision.earlier", n=len(reports) - len(shown)))
+    lines.extend(shown)
     return "\n".join(lines)
