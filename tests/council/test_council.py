@@ -611,6 +611,51 @@ async def test_a_full_past_meeting_fits_one_message_and_marks_its_shortened_minu
     assert harness.emu.errors == []
 
 
+async def test_the_meetings_screen_lists_the_busiest_buildings_and_counts_the_rest(
+    harness: Harness, world: World, clock: ManualClock
+) -> None:
+    from storage.council import Answer
+    from storage.hierarchy import HierarchyRepo, NodeKind
+
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    await harness.tick()
+    async with harness.app.services() as s:
+        repo = HierarchyRepo(s.session)
+        buildings = [
+            await repo.create(
+                kind=NodeKind.BUILDING,
+                code=f"D-S-C1-G2-X{i}",
+                name=f"{i + 10}号楼",
+                parent=world.tree.grid2,
+                now=clock.now(),
+            )
+            for i in range(20)
+        ]
+        await s.commit()
+    # Building i has i + 1 residents answering 参加: the busiest are the last ones.
+    people = [
+        (await world.resident(f"居民{i}-{j}", building), i)
+        for i, building in enumerate(buildings)
+        for j in range(i + 1 if i >= 15 else 1)
+    ]
+    async with harness.app.services() as s:
+        service = s.get(CouncilService)
+        meeting = await service.next_meeting(world.tree.community.id)
+        for person, _ in people:
+            user = await s.users.get(person.id)
+            assert user is not None
+            await service.rsvp(meeting.id, user, Answer.YES)
+        await s.commit()
+
+    await harness.command(officer, "council")
+    await harness.press_key(officer, "council.host_button")
+    text = harness.last_text(officer)
+    assert f"回复：参加 {len(people)} · 不参加 0 · 待定 0" in text
+    assert "· 29号楼：参加 20 · 不参加 0 · 待定 0" in text  # the busiest first
+    assert sum(f"· {i + 10}号楼：" in text for i in range(20)) == 15
+    assert "另有 5 栋楼有回复" in text
+
+
 def test_a_decision_with_many_long_reports_fits_one_message_newest_first_kept() -> None:
     from zoneinfo import ZoneInfo
 

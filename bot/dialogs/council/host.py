@@ -73,6 +73,8 @@ from storage.council import (
 )
 from storage.council.service import MAX_MINUTES
 
+BUILDINGS_SHOWN = 15  # buildings with their RSVP counts on the meeting's screen
+
 
 async def main_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
@@ -87,11 +89,16 @@ async def main_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
         totals[answer] = totals.get(answer, 0) + n
         per_building.setdefault(building, {a.value: 0 for a in Answer})[answer] = n
     lines = []
-    for building_id, by in sorted(per_building.items(), key=lambda kv: kv[0] or 0):
+    # The buildings that answered most; a community of a hundred buildings still fits one
+    # message, and the list screen and the XLSX have everyone.
+    busiest = sorted(per_building.items(), key=lambda kv: (-sum(kv[1].values()), kv[0] or 0))
+    for building_id, by in busiest[:BUILDINGS_SHOWN]:
         node = await c.services.hierarchy.get(building_id) if building_id else None
         lines.append(
             c.t("council.host.building_line", building=e(node.name) if node else "—", **by)
         )
+    if len(busiest) > BUILDINGS_SHOWN:
+        lines.append(c.t("council.host.buildings_more", n=len(busiest) - BUILDINGS_SHOWN))
     topics = await service.topics(meeting.id, states=(TopicState.OPEN,))
     agenda = await service.topics(meeting.id, states=(TopicState.ACCEPTED,))
     now = c.clock.now()
