@@ -155,6 +155,13 @@ class HierarchyRepo:
         by_id = {n.id: n for n in rows}
         return [by_id[i] for i in ids if i in by_id]
 
+    async def community_of(self, node_id: int | None) -> Node | None:
+        """The community a building (or any node below one) lies in."""
+        node = await self.get(node_id) if node_id else None
+        if node is None:
+            return None
+        return (await self.chain(node)).get(NodeKind.COMMUNITY)
+
     async def chain(self, node: Node) -> dict[NodeKind, Node]:
         return {n.node_kind: n for n in await self.ancestors(node)}
 

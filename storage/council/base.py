@@ -19,7 +19,7 @@ from storage.council.rules import (
     CouncilProblem,
     may_host,
 )
-from storage.hierarchy import HierarchyRepo, Node, NodeKind
+from storage.hierarchy import HierarchyRepo, Node
 from storage.outbox import OutboxRepo
 from storage.roles import Role, Staffing, StaffRepo
 from storage.services import Services
@@ -50,10 +50,7 @@ class CouncilBase:
     # --- places and people ------------------------------------------------------------
 
     async def community_of(self, building_id: int | None) -> Node | None:
-        node = await self.hierarchy.get(building_id) if building_id else None
-        if node is None:
-            return None
-        return (await self.hierarchy.chain(node)).get(NodeKind.COMMUNITY)
+        return await self.hierarchy.community_of(building_id)
 
     async def _resident_of(self, user: User | None, community_id: int) -> None:
         mine = await self.community_of(user.building_id if user else None)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import AuditRepo
-from storage.hierarchy import HierarchyRepo, Node, NodeKind
+from storage.hierarchy import HierarchyRepo, Node
 from storage.outbox import Lane, OutboxMessage, OutboxRepo
 from storage.partners.kinds import (
     OFFER,
@@ -55,10 +55,7 @@ class PartnerBase:
         return cls(services.session, services.now(), policy)
 
     async def community_of(self, building_id: int | None) -> Node | None:
-        node = await self.hierarchy.get(building_id) if building_id else None
-        if node is None:
-            return None
-        return (await self.hierarchy.chain(node)).get(NodeKind.COMMUNITY)
+        return await self.hierarchy.community_of(building_id)
 
     async def deciders(self, community_id: int) -> list[int]:
         """Community staff of the community; where it has none, those of its street."""

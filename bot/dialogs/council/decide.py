@@ -11,10 +11,7 @@ from typing import Any
 from aiogram.types import (
     CallbackQuery,
     ContentType,
-    KeyboardButton,
-    KeyboardButtonRequestUsers,
     Message,
-    ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
 from aiogram_dialog import Dialog, DialogManager, ShowMode, Window
@@ -30,6 +27,7 @@ from bot.kit.context import Ctx, ctx
 from bot.kit.menu import close
 from bot.kit.notice import clear_notice, notice, notice_getter, say
 from bot.kit.text import L, notice_text
+from bot.kit.user_picker import user_picker
 from bot.kit.widgets import picker
 from storage.council import CouncilError, CouncilProblem, TopicState
 from storage.council.decisions import DecisionService
@@ -156,23 +154,7 @@ async def on_owner(call: CallbackQuery, _: Any, manager: DialogManager, item_id:
 
 async def _ask_for_person(manager: DialogManager) -> None:
     c = ctx(manager)
-    keyboard = ReplyKeyboardMarkup(
-        keyboard=[
-            [
-                KeyboardButton(
-                    text=c.t("council.decision.person_button"),
-                    request_users=KeyboardButtonRequestUsers(
-                        request_id=OWNER_REQUEST,
-                        user_is_bot=False,
-                        max_quantity=1,
-                        request_name=True,
-                    ),
-                )
-            ]
-        ],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
+    keyboard = user_picker(c.t("council.decision.person_button"), OWNER_REQUEST)
     await c.bot.send_message(
         c.user_id, c.t("council.decision.person_keyboard"), reply_markup=keyboard
     )
@@ -374,20 +356,7 @@ async def on_group_node(call: CallbackQuery, _: Any, manager: DialogManager, ite
 
 async def on_add_members(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
     c = ctx(manager)
-    keyboard = ReplyKeyboardMarkup(
-        keyboard=[
-            [
-                KeyboardButton(
-                    text=c.t("council.group.pick_button"),
-                    request_users=KeyboardButtonRequestUsers(
-                        request_id=MEMBERS_REQUEST, user_is_bot=False, max_quantity=10
-                    ),
-                )
-            ]
-        ],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
+    keyboard = user_picker(c.t("council.group.pick_button"), MEMBERS_REQUEST, most=10)
     await c.bot.send_message(c.user_id, c.t("council.group.pick_keyboard"), reply_markup=keyboard)
     await manager.switch_to(CouncilDecide.members, show_mode=ShowMode.SEND)
 

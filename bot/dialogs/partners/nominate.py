@@ -9,10 +9,7 @@ from typing import Any
 from aiogram.types import (
     CallbackQuery,
     ContentType,
-    KeyboardButton,
-    KeyboardButtonRequestUsers,
     Message,
-    ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
 from aiogram_dialog import Dialog, DialogManager, ShowMode, Window
@@ -26,6 +23,7 @@ from bot.kit.context import Ctx, ctx
 from bot.kit.menu import close
 from bot.kit.notice import clear_notice, notice, say
 from bot.kit.text import L, notice_text
+from bot.kit.user_picker import user_picker
 from bot.kit.widgets import picker
 from storage.hierarchy import Node, NodeKind
 from storage.partners import PartnerError, PartnerService
@@ -44,23 +42,7 @@ async def _community(c: Ctx) -> Node | None:
 
 async def on_pick(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
     c = ctx(manager)
-    keyboard = ReplyKeyboardMarkup(
-        keyboard=[
-            [
-                KeyboardButton(
-                    text=c.t("partner.nominate.pick_button"),
-                    request_users=KeyboardButtonRequestUsers(
-                        request_id=PICK_REQUEST,
-                        user_is_bot=False,
-                        max_quantity=1,
-                        request_name=True,
-                    ),
-                )
-            ]
-        ],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
+    keyboard = user_picker(c.t("partner.nominate.pick_button"), PICK_REQUEST)
     await c.bot.send_message(
         c.user_id, c.t("partner.nominate.pick_keyboard"), reply_markup=keyboard
     )
