@@ -21,7 +21,7 @@ from aiogram_dialog.widgets.text import Format
 
 from bot.dialogs.council.common import hosted_community
 from bot.dialogs.council.states import CouncilDecide
-from bot.dialogs.council.views import decision_status, decision_text, short, when
+from bot.dialogs.council.views import decision_items, decision_text, short, when
 from bot.formatting import e
 from bot.kit.context import Ctx, ctx
 from bot.kit.menu import close
@@ -64,9 +64,7 @@ async def main_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
         "meeting": when(meeting, service.policy.zone) if meeting else "",
         "held": meeting is not None,
         "not_held": meeting is None,
-        "items": [
-            (d.id, short(d.what, 24) + " · " + decision_status(c.t, d, now)) for d in decisions
-        ],
+        "items": decision_items(c.t, decisions, now),
     }
 
 

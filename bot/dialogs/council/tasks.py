@@ -14,7 +14,7 @@ from aiogram_dialog.widgets.text import Format
 
 from bot.dialogs.council.decide import owner_label
 from bot.dialogs.council.states import CouncilTasks
-from bot.dialogs.council.views import decision_status, decision_text, short
+from bot.dialogs.council.views import decision_items, decision_text
 from bot.kit.context import Ctx, ctx
 from bot.kit.menu import close
 from bot.kit.notice import clear_notice, notice, notice_getter, say
@@ -46,9 +46,7 @@ async def list_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
     now = c.clock.now()
     return {
         "notice": notice(dialog_manager),
-        "items": [
-            (d.id, short(d.what, 24) + " · " + decision_status(c.t, d, now)) for d in decisions
-        ],
+        "items": decision_items(c.t, decisions, now),
         "has": bool(decisions),
         "empty": not decisions,
     }

@@ -225,6 +225,13 @@ def decision_status(t: Translator, decision: Decision, now: datetime) -> str:
     return t("council.decision.open", percent=decision.percent)
 
 
+def decision_items(
+    t: Translator, decisions: Sequence[Decision], now: datetime
+) -> list[tuple[int, str]]:
+    """Decisions as picker buttons: the start of what, and how it stands."""
+    return [(d.id, short(d.what, 24) + " · " + decision_status(t, d, now)) for d in decisions]
+
+
 def decision_text(
     t: Translator,
     decision: Decision,
