@@ -456,6 +456,11 @@ async def test_a_decision_carried_out_by_a_named_resident_picked_with_the_user_p
     await harness.press_key(officer, "council.decision.owner_person")
     from bot.dialogs.council.decide import OWNER_REQUEST
 
+    # Going back removes the picker keyboard and keeps the decision so far.
+    await harness.press_key(officer, "council.back")
+    assert "先不指定居民" in harness.texts(officer)[-2]
+    assert "由谁负责落实" in harness.last_text(officer)
+    await harness.press_key(officer, "council.decision.owner_person")
     # Typing a name instead of picking is answered, and the decision so far is kept.
     await harness.text(officer, "王秀英")
     assert "请用下方键盘上的按钮选择" in harness.last_text(officer)

@@ -190,7 +190,7 @@ async def on_owner_person(message: Message, _: MessageInput, manager: DialogMana
 async def on_owner_person_back(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
     c = ctx(manager)
     await c.bot.send_message(
-        c.user_id, c.t("council.group.kept_owner"), reply_markup=ReplyKeyboardRemove()
+        c.user_id, c.t("council.decision.kept_owner"), reply_markup=ReplyKeyboardRemove()
     )
     await manager.switch_to(CouncilDecide.owner, show_mode=ShowMode.SEND)
 
