@@ -319,7 +319,7 @@ async def burst(
     line(
         "SQL statements per press",
         f"{sum(statements.values()) / max(len(fed), 1):.1f} "
-        f"(most: {', '.join(f'{k} x{v}' for k, v in statements.most_common(4))})",
+        f"(most: {', '.join(f'{k} x{v}' for k, v in statements.most_common(8))})",
     )
 
     press = Figures.of(

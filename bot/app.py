@@ -32,7 +32,9 @@ from bot.kit.ids import install_unique_intent_ids
 from bot.kit.messages import ScreenMessageManager
 from bot.kit.stale import stale_press_guard
 from bot.middlewares import ActorMiddleware, ServicesMiddleware
+from bot.quick import QuickLane
 from bot.registry import Registry
+from bot.response_models import KeepResponseModels
 from bot.scheduling import JobContext, Scheduler
 from bot.sending import Sender
 from storage.clock import Clock, SystemClock
@@ -44,11 +46,13 @@ def create_bot(settings: Settings, *, token: str | None = None) -> Bot:
     if settings.telegram_api_url:
         # A self-hosted Bot API server (or the local emulator) instead of api.telegram.org.
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
-    return Bot(
+    bot = Bot(
         token=token or settings.require_token(),
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
+    bot.session.middleware(KeepResponseModels())
+    return bot
 
 
 def create_storage(settings: Settings) -> BaseStorage:
@@ -168,6 +172,9 @@ def bootstrap(
         ServicesMiddleware(sessionmaker, clock, merged, on_commit=delivery.kick)
     )
     dp.update.outer_middleware(ActorMiddleware(settings))
+    dp.quick = QuickLane(
+        registry.quick_presses(), sessionmaker, clock, merged, settings, on_commit=delivery.kick
+    )
     dp["features"] = registry
     dp["sender"] = sender
     dp["sessionmaker"] = sessionmaker

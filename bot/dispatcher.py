@@ -10,7 +10,9 @@ update, whatever brought it (polling, a webhook, a test).
 - **A bounded number at once.** More updates than the database pool can serve only
   queue for connections and time out; past the bound they wait here, holding nothing.
 - **Never silence.** A failure the error handlers could not deal with either (the FSM
-  storage down, say) still gets the user a short apology."""
+  storage down, say) still gets the user a short apology.
+
+Quick presses (bot/quick.py) take their own short way from here, under the same guards."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from aiogram.types import Update, User
 from redis.asyncio import Redis
 
 from bot.i18n import pick_language, translator
+from bot.quick import QuickLane
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +82,7 @@ class GridDispatcher(Dispatcher):
         super().__init__(**kwargs)
         self.seen = seen
         self.max_concurrent = max_concurrent
+        self.quick: QuickLane | None = None
         self._slots: asyncio.Semaphore | None = None
         self.duplicates = 0
 
@@ -96,8 +100,13 @@ class GridDispatcher(Dispatcher):
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.max_concurrent)
         async with self._slots:
+            quick = self.quick.match(update) if self.quick is not None else None
             try:
-                result = await super().feed_update(bot, update, **kwargs)
+                if quick is not None and self.quick is not None:
+                    await self.quick.run(bot, update, *quick, fsm=self.fsm)
+                    result = None
+                else:
+                    result = await super().feed_update(bot, update, **kwargs)
             except Exception:
                 log.exception("update %s failed beyond the error handlers", update.update_id)
                 await _apologise(bot, update)

@@ -64,13 +64,7 @@ class ActorMiddleware(BaseMiddleware):
         data["settings"] = self.settings
         user = None
         if tg_user is not None:
-            user = await services.users.get(tg_user.id)
-            if user is not None:
-                _refresh(user, tg_user)
-                now = services.now()
-                # Not on every update: that would make every click a database write.
-                if now - user.last_seen_at > LAST_SEEN_RESOLUTION:
-                    user.last_seen_at = now
+            user = await load_actor(services, tg_user)
             data["staffing"] = await services.staff.staffing(
                 tg_user.id, config_admins=self.settings.admin_ids
             )
@@ -83,6 +77,18 @@ class ActorMiddleware(BaseMiddleware):
         data["t"] = translator(language)
         data["language"] = language
         return await handler(event, data)
+
+
+async def load_actor(services: Services, tg_user: TgUser) -> User | None:
+    """The user's row, with what Telegram says of them now; None before they consented."""
+    user = await services.users.get(tg_user.id)
+    if user is not None:
+        _refresh(user, tg_user)
+        now = services.now()
+        # Not on every update: that would make every click a database write.
+        if now - user.last_seen_at > LAST_SEEN_RESOLUTION:
+            user.last_seen_at = now
+    return user
 
 
 def _refresh(user: User, tg_user: TgUser) -> None:

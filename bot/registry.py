@@ -23,6 +23,7 @@ from storage.users import User
 
 if TYPE_CHECKING:
     from bot.delivery import Renderer
+    from bot.quick import QuickPress
     from bot.scheduling import JobContext
 
 ForgetHook = Callable[[AsyncSession, int], Awaitable[None]]
@@ -129,6 +130,8 @@ class Feature:
     stats_views: Sequence[MenuEntry] = ()
     # A feature's own lines in /settings (e.g. the council's subscription), opened from it.
     settings_views: Sequence[MenuEntry] = ()
+    # Buttons a whole community presses at once, handled beside the middleware chain.
+    quick: Sequence[QuickPress] = ()
 
 
 class Registry:
@@ -165,6 +168,9 @@ class Registry:
 
     def at_most_once(self) -> frozenset[str]:
         return frozenset(k for f in self.features for k in f.at_most_once)
+
+    def quick_presses(self) -> list[QuickPress]:
+        return [q for f in self.features for q in f.quick]
 
     def fallback_routers(self) -> list[Router]:
         return [r for f in self.features for r in f.fallbacks()]

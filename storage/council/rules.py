@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from storage.council.models import Meeting, MeetingState, ReminderKind
+from storage.council.models import Meeting, MeetingState, ReminderKind, VoteState
 from storage.hierarchy import Node
 from storage.roles import Role, Staffing
 
@@ -83,6 +83,32 @@ def checkin_open(meeting: Meeting, now: datetime) -> bool:
         meeting.state == MeetingState.SCHEDULED
         and meeting.starts_at - CHECKIN_BEFORE <= now < meeting.starts_at + RUNNING
     )
+
+
+def ballot_problem(
+    *,
+    state: str,
+    closes_at: datetime | None,
+    now: datetime,
+    options: int,
+    choice: int,
+    home_path: str | None,
+    community_id: int,
+    attendees_only: bool,
+    attended: bool,
+) -> CouncilProblem | None:
+    """Why a resident's ballot may not be written, in the order they are told: not of
+    this community (``home_path``: their building's path), no such option, not an
+    attendee of an attendees-only vote, the vote closed."""
+    if home_path is None or f"/{community_id}/" not in home_path:
+        return CouncilProblem.NOT_RESIDENT
+    if not 0 <= choice < options:
+        return CouncilProblem.BAD_INPUT
+    if attendees_only and not attended:
+        return CouncilProblem.NOT_ATTENDEE
+    if state != VoteState.OPEN or (closes_at is not None and closes_at <= now):
+        return CouncilProblem.CLOSED
+    return None
 
 
 def month_key(day: date) -> str:

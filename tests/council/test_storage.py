@@ -316,7 +316,10 @@ async def test_who_may_propose_support_rsvp_vote_and_curate(
         with pytest.raises(CouncilError):
             await service.open_vote(officer, meeting.id, "选项？", options=["只有一个"])
         await service.mark_attended(officer, meeting.id, a)
-        assert await service.cast(vote.id, alice, 0) is True
+        assert (await service.cast(vote.id, alice, 0)).changed is True
+        assert (await service.cast(vote.id, alice, 0)).changed is False  # a doubled press
+        assert (await service.cast(vote.id, alice, 1)).changed is True  # a changed mind
+        assert await service.choice_of(vote.id, alice.id) == 1
         # After the cut-off, no more topics; after the start, no more RSVP changes.
         clock.set(meeting.starts_at - timedelta(days=1))
         service.now = clock.now()

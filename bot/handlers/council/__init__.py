@@ -38,4 +38,5 @@ FEATURE = Feature(
     settings_views=(
         MenuEntry("council_prefs", "council.prefs.button", CouncilPrefs.main, Audience.RESIDENT),
     ),
+    quick=buttons.QUICK,
 )

@@ -22,6 +22,7 @@ from bot.dialogs.council.views import (
     tally_lines,
 )
 from bot.i18n import Translator
+from bot.quick import QuickPress
 from storage.council import CouncilError, CouncilProblem, CouncilService, VoteState
 from storage.council.rules import topics_open
 from storage.services import Services
@@ -81,16 +82,16 @@ async def on_ballot(
     user: User | None,
     t: Translator,
 ) -> None:
-    service = services.get(CouncilService)
-    vote = await service.vote(callback_data.ref)
-    if user is None or vote is None:
+    if user is None:
         await call.answer(t("council.problem.not_found"), show_alert=True)
         return
+    service = services.get(CouncilService)
     try:
-        changed = await service.cast(vote.id, user, callback_data.arg)
+        cast = await service.cast(callback_data.ref, user, callback_data.arg)
     except CouncilError as exc:
         await call.answer(t(f"council.problem.{exc.problem.value}"), show_alert=True)
         return
+    vote, changed = cast.vote, cast.changed
     await services.commit()
     choice = option_label(t, vote.options[callback_data.arg])
     await call.answer(t("council.vote.cast" if changed else "council.vote.same", option=choice))
@@ -150,10 +151,15 @@ async def on_propose(
     )
 
 
+# A whole community may press these within a minute (bot/quick.py).
+QUICK = (
+    QuickPress(CouncilPress, lambda d: d.action == "rsvp", on_rsvp),
+    QuickPress(CouncilPress, lambda d: d.action == "ballot", on_ballot),
+)
+
+
 def build_router() -> Router:
     router = Router(name="council.buttons")
-    router.callback_query.register(on_rsvp, CouncilPress.filter(F.action == "rsvp"))
-    router.callback_query.register(on_ballot, CouncilPress.filter(F.action == "ballot"))
     router.callback_query.register(on_tally, CouncilPress.filter(F.action == "tally"))
     router.callback_query.register(on_propose, CouncilPress.filter(F.action == "propose"))
     return router
