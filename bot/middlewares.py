@@ -83,12 +83,17 @@ async def load_actor(services: Services, tg_user: TgUser) -> User | None:
     """The user's row, with what Telegram says of them now; None before they consented."""
     user = await services.users.get(tg_user.id)
     if user is not None:
-        _refresh(user, tg_user)
-        now = services.now()
-        # Not on every update: that would make every click a database write.
-        if now - user.last_seen_at > LAST_SEEN_RESOLUTION:
-            user.last_seen_at = now
+        touch_actor(services, user, tg_user)
     return user
+
+
+def touch_actor(services: Services, user: User, tg_user: TgUser) -> None:
+    """The row brought up to what Telegram says of them now, and when they were seen."""
+    _refresh(user, tg_user)
+    now = services.now()
+    # Not on every update: that would make every click a database write.
+    if now - user.last_seen_at > LAST_SEEN_RESOLUTION:
+        user.last_seen_at = now
 
 
 def _refresh(user: User, tg_user: TgUser) -> None:

@@ -3,6 +3,7 @@ whether they blocked the bot."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, delete, select, update
@@ -46,6 +47,13 @@ class UserRepo:
 
     async def get(self, user_id: int) -> User | None:
         return await self.session.get(User, user_id)
+
+    async def get_many(self, user_ids: Collection[int]) -> dict[int, User]:
+        """Those of ``user_ids`` who have a row, in one statement."""
+        if not user_ids:
+            return {}
+        rows = await self.session.execute(select(User).where(User.id.in_(list(user_ids))))
+        return {u.id: u for u in rows.scalars()}
 
     async def touch(
         self,

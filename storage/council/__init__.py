@@ -20,6 +20,7 @@ from storage.council.models import (
 )
 from storage.council.rules import CouncilError, CouncilPolicy, CouncilProblem
 from storage.council.service import BALLOT, TOPIC_NEWS, CouncilService, Due, TopicRow
+from storage.council.votes import Cast
 
 __all__ = [
     "BALLOT",
@@ -27,6 +28,7 @@ __all__ = [
     "Answer",
     "Attendance",
     "Ballot",
+    "Cast",
     "CouncilError",
     "CouncilPolicy",
     "CouncilProblem",

@@ -122,45 +122,87 @@ class Votes(People):
 
     async def cast(self, vote_id: int, user: User, choice: int) -> Cast:
         """The resident's ballot, written only while the vote is open; ``changed`` is
-        False for a repeated choice, which changes nothing.
+        False for a repeated choice, which changes nothing."""
+        (outcome,) = await self.cast_many(vote_id, [(user, choice)])
+        if isinstance(outcome, CouncilProblem):
+            raise CouncilError(outcome)
+        return outcome
 
-        Two statements: ten thousand residents may press within a minute. One read
-        answers every question the rules ask and gives the caller the vote (PostgreSQL:
-        under a share lock on the vote, so a close waits for this ballot); one upsert
-        writes the ballot if the vote is still open (SQLite: a close may have come
-        between the two)."""
+    async def cast_many(
+        self, vote_id: int, presses: Sequence[tuple[User | None, int]]
+    ) -> list[Cast | CouncilProblem]:
+        """Ballots pressed at about the same time on one vote, in the order pressed: per
+        press its cast, or why it was refused (``None`` for someone with no row).
+
+        Ten thousand residents may press within a minute, so these are written together,
+        in three statements whatever their number: the vote (PostgreSQL: under a share
+        lock, so a close waits for these ballots), what the rules ask of each presser
+        (their home, attendance, ballot so far), and one upsert of the ballots that
+        change something, written only if the vote is still open (SQLite: a close may
+        have come between the read and the write)."""
         sqlite = self.session.get_bind().dialect.name == "sqlite"
-        read, upsert = _ballot_statements(sqlite)
-        params = {
-            "vote_id": vote_id,
-            "user_id": user.id,
-            "building_id": user.building_id,
-            "choice": choice,
-            "now": self.now,
-        }
-        row = (await self.session.execute(read, params)).one_or_none()
+        read_vote, read_voters, upsert = _ballot_statements(sqlite)
+        row = (await self.session.execute(read_vote, {"vote_id": vote_id})).one_or_none()
         if row is None:
-            raise CouncilError(CouncilProblem.NOT_FOUND)
-        vote, community_id, path, was_there, had = row
-        problem = ballot_problem(
-            state=vote.state,
-            closes_at=vote.closes_at,
-            now=self.now,
-            options=len(vote.options),
-            choice=choice,
-            home_path=path if user.building_id is not None else None,
-            community_id=community_id,
-            attendees_only=vote.attendees_only,
-            attended=bool(was_there),
+            return [CouncilProblem.NOT_FOUND] * len(presses)
+        vote, community_id = row
+        ids = sorted({u.id for u, _ in presses if u is not None})
+        voters = (
+            {
+                uid: (path, bool(was_there), had)
+                for uid, path, was_there, had in (
+                    await self.session.execute(
+                        read_voters,
+                        {"vote_id": vote_id, "meeting_id": vote.meeting_id, "user_ids": ids},
+                    )
+                ).all()
+            }
+            if ids
+            else {}
         )
-        if problem is not None:
-            raise CouncilError(problem)
-        if had == choice:
-            return Cast(vote, changed=False)
-        written = await self.session.execute(upsert, params)
-        if not _changed(written):
-            raise CouncilError(CouncilProblem.CLOSED)
-        return Cast(vote, changed=True)
+        outcomes: list[Cast | CouncilProblem] = []
+        writes: dict[int, int] = {}  # user id → choice: a later press of theirs wins
+        for user, choice in presses:
+            voter = voters.get(user.id) if user is not None else None
+            if user is None or voter is None:
+                outcomes.append(CouncilProblem.NOT_FOUND)
+                continue
+            path, attended, had = voter
+            problem = ballot_problem(
+                state=vote.state,
+                closes_at=vote.closes_at,
+                now=self.now,
+                options=len(vote.options),
+                choice=choice,
+                home_path=path,
+                community_id=community_id,
+                attendees_only=vote.attendees_only,
+                attended=attended,
+            )
+            if problem is not None:
+                outcomes.append(problem)
+                continue
+            changed = writes.get(user.id, had) != choice
+            if changed:
+                writes[user.id] = choice
+            outcomes.append(Cast(vote, changed=changed))
+        if not writes:
+            return outcomes
+        written = await self.session.execute(
+            upsert,
+            [
+                {"vote_id": vote_id, "user_id": uid, "choice": choice, "now": self.now}
+                for uid, choice in writes.items()
+            ],
+        )
+        # All or none: SQLite writes them in one transaction that a close cannot enter,
+        # and on PostgreSQL the share lock keeps the vote open (its driver counts no rows
+        # of a batch: -1).
+        if not _changed(written):  # SQLite: closed between the read and the write
+            return [
+                CouncilProblem.CLOSED if isinstance(o, Cast) and o.changed else o for o in outcomes
+            ]
+        return outcomes
 
     async def choice_of(self, vote_id: int, user_id: int) -> int | None:
         return await self.session.scalar(
@@ -266,35 +308,38 @@ class Votes(People):
 
 
 @cache
-def _ballot_statements(sqlite: bool) -> tuple[Executable, Executable]:
-    """Built once: a burst of ballots spent much of its time building the same two
+def _ballot_statements(sqlite: bool) -> tuple[Executable, Executable, Executable]:
+    """Built once: a burst of ballots spent much of its time building the same
     statements again (parameters are bound at execution)."""
     vote_id = bindparam("vote_id", type_=Vote.id.type)
-    user_id = bindparam("user_id", type_=Ballot.user_id.type)
     now = bindparam("now", type_=Ballot.at.type)
-    attended = (
-        exists()
-        .where(Attendance.meeting_id == Meeting.id, Attendance.user_id == user_id)
-        .correlate(Meeting)
-    )
-    home = (
-        select(Node.path)
-        .where(Node.id == bindparam("building_id", type_=Node.id.type))
-        .scalar_subquery()
-    )
-    mine = (
-        select(Ballot.choice)
-        .where(Ballot.vote_id == Vote.id, Ballot.user_id == user_id)
-        .correlate(Vote)
-        .scalar_subquery()
-    )
-    read = (
-        select(Vote, Meeting.community_id, home, attended, mine)
+    read_vote = (
+        select(Vote, Meeting.community_id)
         .join(Meeting, Meeting.id == Vote.meeting_id)
         .where(Vote.id == vote_id)
     )
     if not sqlite:
-        read = read.with_for_update(read=True, of=Vote)
+        read_vote = read_vote.with_for_update(read=True, of=Vote)
+    attended = (
+        exists()
+        .where(
+            Attendance.meeting_id == bindparam("meeting_id", type_=Meeting.id.type),
+            Attendance.user_id == User.id,
+        )
+        .correlate(User)
+    )
+    mine = (
+        select(Ballot.choice)
+        .where(Ballot.vote_id == vote_id, Ballot.user_id == User.id)
+        .correlate(User)
+        .scalar_subquery()
+    )
+    read_voters = (
+        select(User.id, Node.path, attended, mine)
+        .select_from(User)
+        .outerjoin(Node, Node.id == User.building_id)
+        .where(User.id.in_(bindparam("user_ids", expanding=True)))
+    )
     is_open = (
         select(Vote.id)
         .where(
@@ -304,6 +349,7 @@ def _ballot_statements(sqlite: bool) -> tuple[Executable, Executable]:
         )
         .exists()
     )
+    user_id = bindparam("user_id", type_=Ballot.user_id.type)
     insert = (sqlite_insert if sqlite else pg_insert)(
         Ballot.metadata.tables[Ballot.__tablename__]
     ).from_select(
@@ -316,4 +362,4 @@ def _ballot_statements(sqlite: bool) -> tuple[Executable, Executable]:
         index_elements=[Ballot.vote_id, Ballot.user_id],
         set_={"choice": insert.excluded.choice, "at": insert.excluded.at},
     )
-    return read, upsert
+    return read_vote, read_voters, upsert

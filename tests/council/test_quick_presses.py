@@ -5,11 +5,26 @@ the ordinary way and changes nothing."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery
 from sqlalchemy import select
 
+from bot.dialogs.council.views import MARK
+from bot.i18n import Translator, translator
+from bot.quick import Pressed, QuickPress
+from emulator.world import EmulatedUser
 from storage.council import Ballot, CouncilService, Topic
 from storage.roles import Role
+from storage.services import Services
 from tests.harness import Harness, World
+
+
+class Probe(CallbackData, prefix="probe"):
+    ref: int
 
 
 async def test_a_ballot_pressed_midway_through_a_form_leaves_the_form_as_it_was(
@@ -49,3 +64,108 @@ async def test_a_ballot_pressed_midway_through_a_form_leaves_the_form_as_it_was(
     assert [(b.user_id, b.choice) for b in ballots] == [(wang.id, 0)]
     assert list(topics) == ["东门晚上没有路灯"]
     assert harness.emu.errors == []
+
+
+async def test_ballots_pressed_at_once_are_written_together_and_each_answered(
+    harness: Harness, world: World
+) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    residents = [await world.resident(f"居民{i}") for i in range(12)]
+    await harness.tick()
+    async with harness.app.services() as s:
+        service = s.get(CouncilService)
+        meeting = await service.next_meeting(world.tree.community.id)
+        vote = await service.open_vote(
+            await s.staff.staffing(officer.id), meeting.id, "是否同意增设充电棚？"
+        )
+        await s.commit()
+    await harness.deliver()
+    cards = {r.id: harness.last(r).message_id for r in residents}
+    lane = harness.app.dispatcher.quick
+    assert lane is not None
+    writes = lane.writes
+
+    # Everyone presses at once; the first resident presses twice (同意, then 反对).
+    raws = [
+        harness.emu.press(r, cards[r.id], f"cnl:ballot:{vote.id}:{i % 3}", queue=False)
+        for i, r in enumerate(residents)
+    ]
+    raws.append(
+        harness.emu.press(
+            residents[0], cards[residents[0].id], f"cnl:ballot:{vote.id}:1", queue=False
+        )
+    )
+    await asyncio.gather(*(harness.feed(raw, deliver=False) for raw in raws))
+
+    assert lane.writes - writes < len(raws)  # written in groups, not one by one
+    async with harness.app.services() as s:
+        stored = dict((await s.session.execute(select(Ballot.user_id, Ballot.choice))).all())
+    expected = {r.id: i % 3 for i, r in enumerate(residents)} | {residents[0].id: 1}
+    assert stored == expected
+    for raw in raws:  # every press answered, each with what it chose
+        query = raw["callback_query"]
+        [answer] = [
+            a
+            for a in harness.emu.chat(query["from"]["id"]).callback_answers
+            if a["callback_query_id"] == query["id"]
+        ]
+        option = ("同意", "反对", "弃权")[int(query["data"].rsplit(":", 1)[1])]
+        assert f"已投：{option}" in answer["text"] and not answer.get("show_alert")
+    # Each card shows its resident's choice marked, the last press's for the first.
+    for r in residents:
+        card = harness.emu.chat(r.id).find(cards[r.id])
+        assert card is not None
+        marked = [t for row in card.inline_buttons() for t, _ in row if t.startswith(MARK)]
+        assert marked == [MARK + ("同意", "反对", "弃权")[expected[r.id]]]
+    assert harness.emu.errors == []
+
+
+async def test_a_group_that_fails_to_be_written_fails_each_of_its_presses_alone(
+    harness: Harness, world: World
+) -> None:
+    """A write that fails (the database away, say) answers each of its pressers with the
+    apology; the lane takes the next presses as before."""
+    lane = harness.app.dispatcher.quick
+    assert lane is not None
+    wang = await world.resident("王秀英")
+    li = await world.resident("李建国")
+    t = translator("zh")
+    broken = True
+    calls: list[int] = []
+
+    async def apply(services: Services, presses: Sequence[Pressed]) -> list[bool]:
+        calls.append(len(presses))
+        if broken:
+            raise RuntimeError("the database went away")
+        return [True] * len(presses)
+
+    async def reply(call: CallbackQuery, data: Any, outcome: Any, t: Translator) -> None:
+        await call.answer(t("council.rsvp.done_yes"))
+
+    lane.presses = (QuickPress(Probe, lambda d: True, apply, reply, group=lambda d: d.ref),)
+    for u in (wang, li):
+        await harness.command(u, "council")  # a message to press under
+
+    def press(u: EmulatedUser) -> dict[str, Any]:
+        message = harness.last(u).message_id
+        return harness.emu.press_forged(u, message, Probe(ref=1).pack(), queue=False)
+
+    def answer_to(u: EmulatedUser, raw: dict[str, Any]) -> dict[str, Any]:
+        key = raw["callback_query"]["id"]
+        [answer] = [
+            a for a in harness.emu.chat(u.id).callback_answers if a["callback_query_id"] == key
+        ]
+        return answer
+
+    first = [(u, press(u)) for u in (wang, li)]
+    await asyncio.gather(*(harness.feed(raw, deliver=False) for _, raw in first))
+    for u, raw in first:
+        answer = answer_to(u, raw)
+        assert answer["text"] == t("errors.unexpected") and answer["show_alert"]
+    assert sum(calls) == 2
+
+    broken = False
+    again = press(wang)
+    await harness.feed(again, deliver=False)
+    assert answer_to(wang, again)["text"] == t("council.rsvp.done_yes")
+    assert sum(calls) == 3

@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -152,6 +152,112 @@ async def test_one_ballot_per_resident_under_concurrent_presses_in_two_processes
                     vote_id, user, (last[voters[0]] + 1) % 3
                 )
             assert info.value.problem is CouncilProblem.CLOSED
+    finally:
+        await other_engine.dispose()
+
+
+async def test_ballots_pressed_together_are_written_together_each_told_its_own(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    """The quick lane hands a vote's presses over together: three statements whatever
+    their number, each press told what came of it in the order pressed, a resident's
+    later press in the same group winning; two such groups from two processes at once
+    still leave exactly one ballot each."""
+    tree = await build_tree(sessionmaker, clock)
+    voters = await _people(sessionmaker, clock, tree, 40)
+    async with sessionmaker() as session:
+        service = CouncilService(session, clock.now(), POLICY)
+        meeting = await service.next_meeting(tree.community.id)
+        vote = await service.open_vote(
+            await StaffRepo(session).staffing(OFFICER), meeting.id, "是否同意？"
+        )
+        await session.commit()
+        vote_id = vote.id
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement.split()[0])
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        async with sessionmaker() as session:
+            users = {u.id: u for u in (await session.scalars(select(User))).all()}
+            alice, bob, carol = (users[uid] for uid in voters[:3])
+            presses: list[tuple[User | None, int]] = [
+                (alice, 0),
+                (bob, 3),  # no such option
+                (users[999], 0),  # of another community
+                (None, 0),  # no row
+                (alice, 1),  # a changed mind, in the same group
+                (carol, 2),
+                *((users[uid], uid % 3) for uid in voters[3:]),
+            ]
+            statements.clear()
+            outcomes = await CouncilService(session, clock.now(), POLICY).cast_many(
+                vote_id, presses
+            )
+            assert statements == ["SELECT", "SELECT", "INSERT"]
+            await session.commit()
+            assert [o if isinstance(o, CouncilProblem) else o.changed for o in outcomes[:6]] == [
+                True,
+                CouncilProblem.BAD_INPUT,
+                CouncilProblem.NOT_RESIDENT,
+                CouncilProblem.NOT_FOUND,
+                True,
+                True,
+            ]
+            # The same presses again change nothing and write nothing.
+            statements.clear()
+            again = await CouncilService(session, clock.now(), POLICY).cast_many(
+                vote_id, [(alice, 1), (carol, 2)]
+            )
+            assert statements == ["SELECT", "SELECT"]
+            assert [o.changed for o in again if not isinstance(o, CouncilProblem)] == [False] * 2
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    async with sessionmaker() as session:
+        stored = dict((await session.execute(select(Ballot.user_id, Ballot.choice))).all())
+    # Alice's later press won; Bob's refused press wrote nothing.
+    assert stored == {alice.id: 1, carol.id: 2, **{u: u % 3 for u in voters[3:]}}
+
+    other_engine = await _second_process(engine)
+    other = create_sessionmaker(other_engine)
+
+    async def group(maker: async_sessionmaker[AsyncSession], shift: int) -> None:
+        for _ in range(20):  # a group the database turned away is pressed again
+            try:
+                async with maker() as session:
+                    people = (await session.scalars(select(User).where(User.id.in_(voters)))).all()
+                    await CouncilService(session, clock.now(), POLICY).cast_many(
+                        vote_id, [(u, (u.id + shift) % 3) for u in people]
+                    )
+                    await session.commit()
+                    return
+            except DBAPIError:
+                await asyncio.sleep(0.01)
+        raise AssertionError("a group could not be written")
+
+    try:
+        await asyncio.gather(group(sessionmaker, 1), group(other, 2))
+        async with other() as session:
+            rows = (await session.execute(select(Ballot.user_id, Ballot.choice))).all()
+        assert sorted(r.user_id for r in rows) == voters  # exactly one each
+        assert all(r.choice in ((r.user_id + 1) % 3, (r.user_id + 2) % 3) for r in rows)
+        async with sessionmaker() as session:
+            closed = await CouncilService(session, clock.now(), POLICY).close_vote(
+                vote_id, await StaffRepo(session).staffing(OFFICER)
+            )
+            await session.commit()
+        by_hand = Counter(r.choice for r in rows)
+        assert closed.result is not None
+        assert closed.result["counts"] == [by_hand[0], by_hand[1], by_hand[2]]
+        # After the close a group changes nothing: each press is told it is closed.
+        async with other() as session:
+            people = (await session.scalars(select(User).where(User.id.in_(voters[:3])))).all()
+            late = await CouncilService(session, clock.now(), POLICY).cast_many(
+                vote_id, [(u, 0) for u in people]
+            )
+        assert late == [CouncilProblem.CLOSED] * 3
     finally:
         await other_engine.dispose()
 

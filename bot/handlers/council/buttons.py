@@ -6,6 +6,8 @@ nothing leaves it alone: Telegram refuses an edit that changes nothing)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup
 from aiogram_dialog import DialogManager, StartMode
@@ -22,8 +24,8 @@ from bot.dialogs.council.views import (
     tally_lines,
 )
 from bot.i18n import Translator
-from bot.quick import QuickPress
-from storage.council import CouncilError, CouncilProblem, CouncilService, VoteState
+from bot.quick import Pressed, QuickPress
+from storage.council import Cast, CouncilError, CouncilProblem, CouncilService, VoteState
 from storage.council.rules import topics_open
 from storage.services import Services
 from storage.users import User
@@ -49,50 +51,56 @@ def _actions_shown(call: CallbackQuery, meeting_id: int) -> list[tuple[str, str]
     return rsvp_actions(meeting_id, propose=propose)
 
 
+async def write_rsvps(
+    services: Services, presses: Sequence[Pressed]
+) -> list[bool | CouncilProblem]:
+    """Per press: whether the answer changed, or why it was refused."""
+    service = services.get(CouncilService)
+    outcomes: list[bool | CouncilProblem] = []
+    for press in presses:
+        data: CouncilPress = press.data
+        if press.user is None or not 0 <= data.arg < len(ANSWERS):
+            outcomes.append(CouncilProblem.NOT_RESIDENT)
+            continue
+        try:
+            outcomes.append(await service.rsvp(data.ref, press.user, ANSWERS[data.arg]))
+        except CouncilError as exc:
+            outcomes.append(exc.problem)
+    return outcomes
+
+
 async def on_rsvp(
-    call: CallbackQuery,
-    callback_data: CouncilPress,
-    services: Services,
-    user: User | None,
-    t: Translator,
+    call: CallbackQuery, callback_data: CouncilPress, outcome: bool | CouncilProblem, t: Translator
 ) -> None:
-    if user is None or not 0 <= callback_data.arg < len(ANSWERS):
-        await call.answer(t("council.problem.not_resident"), show_alert=True)
+    if isinstance(outcome, CouncilProblem):
+        await call.answer(t(f"council.problem.{outcome.value}"), show_alert=True)
         return
     answer = ANSWERS[callback_data.arg]
-    service = services.get(CouncilService)
-    try:
-        changed = await service.rsvp(callback_data.ref, user, answer)
-    except CouncilError as exc:
-        await call.answer(t(f"council.problem.{exc.problem.value}"), show_alert=True)
-        return
-    await services.commit()
     await call.answer(t(f"council.rsvp.done_{answer.value}"))
-    if changed:
+    if outcome:
         meeting_id = callback_data.ref
         await _remark(
             call, marked(t, _actions_shown(call, meeting_id), rsvp_data(meeting_id, answer))
         )
 
 
+async def write_ballots(
+    services: Services, presses: Sequence[Pressed]
+) -> list[Cast | CouncilProblem]:
+    """The presses of one vote's ballots, written together (the lane groups by vote)."""
+    vote_id = presses[0].data.ref
+    return await services.get(CouncilService).cast_many(
+        vote_id, [(p.user, p.data.arg) for p in presses]
+    )
+
+
 async def on_ballot(
-    call: CallbackQuery,
-    callback_data: CouncilPress,
-    services: Services,
-    user: User | None,
-    t: Translator,
+    call: CallbackQuery, callback_data: CouncilPress, outcome: Cast | CouncilProblem, t: Translator
 ) -> None:
-    if user is None:
-        await call.answer(t("council.problem.not_found"), show_alert=True)
+    if isinstance(outcome, CouncilProblem):
+        await call.answer(t(f"council.problem.{outcome.value}"), show_alert=True)
         return
-    service = services.get(CouncilService)
-    try:
-        cast = await service.cast(callback_data.ref, user, callback_data.arg)
-    except CouncilError as exc:
-        await call.answer(t(f"council.problem.{exc.problem.value}"), show_alert=True)
-        return
-    vote, changed = cast.vote, cast.changed
-    await services.commit()
+    vote, changed = outcome.vote, outcome.changed
     choice = option_label(t, vote.options[callback_data.arg])
     await call.answer(t("council.vote.cast" if changed else "council.vote.same", option=choice))
     if changed:
@@ -153,8 +161,14 @@ async def on_propose(
 
 # A whole community may press these within a minute (bot/quick.py).
 QUICK = (
-    QuickPress(CouncilPress, lambda d: d.action == "rsvp", on_rsvp),
-    QuickPress(CouncilPress, lambda d: d.action == "ballot", on_ballot),
+    QuickPress(CouncilPress, lambda d: d.action == "rsvp", write_rsvps, on_rsvp),
+    QuickPress(
+        CouncilPress,
+        lambda d: d.action == "ballot",
+        write_ballots,
+        on_ballot,
+        group=lambda d: d.ref,
+    ),
 )
 
 
