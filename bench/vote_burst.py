@@ -55,7 +55,9 @@ from typing import Any
 
 from sqlalchemy import event, func, insert, select
 
+from bench import remote
 from bench.partners import (
+    FIRST_ECHO,
     Answers,
     ErrorLog,
     Figures,
@@ -66,13 +68,13 @@ from bench.partners import (
     load,
     storm,
 )
+from bench.remote import RemoteEmulator
 from bot.app import App, bootstrap
 from bot.config import load_settings
 from bot.dialogs.council.callbacks import CouncilPress
 from bot.dialogs.council.publish import publish_result
 from bot.i18n import translator
 from bot.sending import Sender
-from emulator import BotAPIEmulator
 from storage.clock import ManualClock
 from storage.council import Ballot, CouncilService, Vote
 from storage.migrate import upgrade
@@ -150,21 +152,13 @@ async def deliver_all(app: App) -> int:
         sent += done
 
 
-def ballot_card(emu: BotAPIEmulator, user_id: int, vote_id: int) -> int | None:
-    prefix = CouncilPress(action="ballot", ref=vote_id, arg=0).pack()[:-1]
-    for message in emu.chat(user_id).bot_messages:
-        if any((d or "").startswith(prefix) for row in message.inline_buttons() for _, d in row):
-            return message.message_id
-    return None
-
-
 async def store_round(kind: str, args: argparse.Namespace) -> bool:
     n = int(args.residents)
     redis = os.environ.get("TEST_REDIS_URL") if kind == "postgresql" else None
     prefix = f"bench-votes-{uuid.uuid4().hex[:8]}"
     print(f"store: {kind}" + (" (+ Redis for dialogs and the per-chat lock)" if redis else ""))
     line("before", load())
-    emu = BotAPIEmulator(token=TOKEN, bot_username=BOT_USERNAME)
+    emu = RemoteEmulator(token=TOKEN, bot_username=BOT_USERNAME)
     await emu.start()
     errors = ErrorLog()
     logging.getLogger().addHandler(errors)
@@ -179,9 +173,9 @@ async def store_round(kind: str, args: argparse.Namespace) -> bool:
                     tree = await build_tree(sessionmaker, clock)
                     started = time.perf_counter()
                     residents = await seed(sessionmaker, tree, n)
-                    for uid in [*residents, OFFICER]:
-                        emu.add_user(user_id=uid, first_name=name(uid), language_code=LANGUAGE)
-                        emu.world.chats[uid].opened = True
+                    await emu.ask(
+                        remote.add_users, [(u, name(u), LANGUAGE) for u in [*residents, OFFICER]]
+                    )
                     line(f"{n} residents and their staff", f"{time.perf_counter() - started:.1f} s")
                     overrides: dict[str, object] = {}
                     if redis:
@@ -210,7 +204,7 @@ async def store_round(kind: str, args: argparse.Namespace) -> bool:
 
 
 async def burst(
-    emu: BotAPIEmulator,
+    emu: RemoteEmulator,
     app: App,
     tree: Tree,
     residents: list[int],
@@ -218,12 +212,15 @@ async def burst(
     args: argparse.Namespace,
 ) -> bool:
     n, window = len(residents), float(args.window_s)
-    baseline = await echo(emu, app.settings, n, window, 1)
+    baseline = await echo(
+        lambda k: emu.ask(remote.texts, FIRST_ECHO, k), app.settings, n, window, 1
+    )
 
     vote_id = await open_vote(app, tree)
     started = time.perf_counter()
     await deliver_all(app)
-    cards = {uid: ballot_card(emu, uid, vote_id) for uid in residents}
+    prefix = CouncilPress(action="ballot", ref=vote_id, arg=0).pack()[:-1]
+    cards = await emu.ask(remote.cards, residents, prefix)
     line(
         "ballot cards delivered (setup)",
         f"{sum(c is not None for c in cards.values())}/{n} "
@@ -246,15 +243,17 @@ async def burst(
         presses.insert(at, (uid, other))  # later slots only: the earlier ones stay put
         seconds.append((uid, other))
     last = {uid: choice for uid, choice in presses}
-    raws: list[tuple[int, str, dict[str, Any]]] = []
-    for uid, choice in presses:
-        data = CouncilPress(action="ballot", ref=vote_id, arg=choice).pack()
-        raw = emu.press(uid, cards[uid] or 0, data, queue=False)
-        raws.append((uid, str(raw["callback_query"]["id"]), raw))
+    raws = await emu.ask(
+        remote.presses,
+        [
+            (uid, cards[uid] or 0, CouncilPress(action="ballot", ref=vote_id, arg=choice).pack())
+            for uid, choice in presses
+        ],
+    )
 
     answers = Answers()
     app.bot.session.middleware(answers)
-    errors_before = len(emu.errors)
+    errors_before = await emu.ask(remote.error_count)
     statements: Counter[str] = Counter()
 
     def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
@@ -298,22 +297,17 @@ async def burst(
     line("ballots missing / not the last press", f"{len(missing)} / {len(wrong)}")
     line("counts: service / by hand from the presses", f"{counts} / {by_hand}")
     told = Counter(
-        "ok"
-        if (a := _answer(emu, f.chat, f.key)) and not a.get("show_alert")
-        else "alert"
-        if a
-        else "none"
-        for f in fed
+        "ok" if a and not a.get("show_alert") else "alert" if a else "none"
+        for a in await emu.ask(remote.answers, [(f.chat, f.key) for f in fed])
     )
     line(
         "presses answered: toast / alert / not answered",
         f"{told['ok']} / {told['alert']} / {told['none']}",
     )
-    new_errors = emu.errors[errors_before:]
+    new_errors = await emu.ask(remote.errors_since, errors_before)
     line(
         "emulator errors (the burst)",
-        f"{len(new_errors)}"
-        + (f": {[(r.method, r.error) for r in new_errors[:3]]}" if new_errors else ""),
+        f"{len(new_errors)}" + (f": {new_errors[:3]}" if new_errors else ""),
     )
     line("bot's logged errors", errors.shown())
     line(
@@ -339,11 +333,7 @@ async def burst(
     counted = time.perf_counter() - closed
     await deliver_all(app)
     published = time.perf_counter() - closed
-    got = sum(
-        1
-        for uid in [*residents, OFFICER]
-        if any(title in (m.text or "") for m in emu.chat(uid).bot_messages)
-    )
+    got = await emu.ask(remote.got_text, [*residents, OFFICER], title)
     async with app.sessionmaker() as session:
         owed = int(
             await session.scalar(
@@ -384,13 +374,6 @@ async def burst(
         print(f"  FAIL: the result reached {got} of {recipients}, {owed} rows owed")
         ok = False
     return ok
-
-
-def _answer(emu: BotAPIEmulator, chat: int, key: str) -> dict[str, Any] | None:
-    for answer in emu.chat(chat).callback_answers:
-        if answer["callback_query_id"] == key:
-            return answer
-    return None
 
 
 async def run(args: argparse.Namespace) -> int:

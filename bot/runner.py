@@ -12,6 +12,7 @@ from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
+from bot import heap
 from bot.app import App, bootstrap
 from bot.commands import refresh_staff_commands, set_default_commands
 from bot.config import ConfigError, Settings
@@ -37,6 +38,7 @@ async def run(settings: Settings) -> None:
         await engine.dispose()
         raise
     await app.start()
+    heap.settle()
     try:
         if settings.webhook_url:
             await _run_webhook(app, settings)
