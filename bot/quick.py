@@ -159,13 +159,9 @@ class QuickLane:
             while group.waiting:
                 batch, group.waiting = group.waiting[:MAX_GROUP], group.waiting[MAX_GROUP:]
                 try:
-                    results = await self._commit(press, batch)
+                    await self._commit(press, batch)
                 except Exception as exc:  # each presser's update fails as it would alone
                     _fail(batch, exc)
-                    continue
-                for waiting, result in zip(batch, results, strict=True):
-                    if not waiting.done.done():
-                        waiting.done.set_result(result)
         except BaseException:  # cancelled (shutting down): nobody is left waiting
             _fail([*batch, *group.waiting], asyncio.CancelledError())
             group.waiting = []
@@ -175,9 +171,7 @@ class QuickLane:
             if not group.waiting:
                 self._groups.pop(key, None)
 
-    async def _commit(
-        self, press: QuickPress, batch: Sequence[_Waiting]
-    ) -> list[tuple[User | None, Any]]:
+    async def _commit(self, press: QuickPress, batch: Sequence[_Waiting]) -> None:
         async with self.sessionmaker() as session:
             services = Services(session, self.clock, self.config, on_commit=self.on_commit)
             users = await services.users.get_many({w.call.from_user.id for w in batch})
@@ -190,7 +184,10 @@ class QuickLane:
             outcomes = await press.apply(services, pressed)
             await services.commit()
             self.writes += 1
-        return [(p.user, o) for p, o in zip(pressed, outcomes, strict=True)]
+            # Told now, not after the connection has gone back to the pool.
+            for waiting, one, outcome in zip(batch, pressed, outcomes, strict=True):
+                if not waiting.done.done():
+                    waiting.done.set_result((one.user, outcome))
 
 
 def _fail(batch: Sequence[_Waiting], exc: BaseException) -> None:

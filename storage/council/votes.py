@@ -135,31 +135,23 @@ class Votes(People):
         press its cast, or why it was refused (``None`` for someone with no row).
 
         Ten thousand residents may press within a minute, so these are written together,
-        in three statements whatever their number: the vote (PostgreSQL: under a share
-        lock, so a close waits for these ballots), what the rules ask of each presser
-        (their home, attendance, ballot so far), and one upsert of the ballots that
-        change something, written only if the vote is still open (SQLite: a close may
-        have come between the read and the write)."""
+        in two statements whatever their number: one read of the vote (PostgreSQL: under
+        a share lock, so a close waits for these ballots) beside what the rules ask of
+        each presser (their home, attendance, ballot so far), and one upsert of the
+        ballots that change something, written only if the vote is still open (SQLite: a
+        close may have come between the read and the write)."""
         sqlite = self.session.get_bind().dialect.name == "sqlite"
-        read_vote, read_voters, upsert = _ballot_statements(sqlite)
-        row = (await self.session.execute(read_vote, {"vote_id": vote_id})).one_or_none()
-        if row is None:
-            return [CouncilProblem.NOT_FOUND] * len(presses)
-        vote, community_id = row
+        read, upsert = _ballot_statements(sqlite)
         ids = sorted({u.id for u, _ in presses if u is not None})
-        voters = (
-            {
-                uid: (path, bool(was_there), had)
-                for uid, path, was_there, had in (
-                    await self.session.execute(
-                        read_voters,
-                        {"vote_id": vote_id, "meeting_id": vote.meeting_id, "user_ids": ids},
-                    )
-                ).all()
-            }
+        rows = (
+            (await self.session.execute(read, {"vote_id": vote_id, "user_ids": ids})).all()
             if ids
-            else {}
+            else []
         )
+        if not rows:  # no such vote, or nobody with a row pressed
+            return [CouncilProblem.NOT_FOUND] * len(presses)
+        vote, community_id = rows[0][4], rows[0][5]
+        voters = {uid: (path, bool(was_there), had) for uid, path, was_there, had, *_ in rows}
         outcomes: list[Cast | CouncilProblem] = []
         writes: dict[int, int] = {}  # user id → choice: a later press of theirs wins
         for user, choice in presses:
@@ -308,38 +300,33 @@ class Votes(People):
 
 
 @cache
-def _ballot_statements(sqlite: bool) -> tuple[Executable, Executable, Executable]:
+def _ballot_statements(sqlite: bool) -> tuple[Executable, Executable]:
     """Built once: a burst of ballots spent much of its time building the same
     statements again (parameters are bound at execution)."""
     vote_id = bindparam("vote_id", type_=Vote.id.type)
     now = bindparam("now", type_=Ballot.at.type)
-    read_vote = (
-        select(Vote, Meeting.community_id)
-        .join(Meeting, Meeting.id == Vote.meeting_id)
-        .where(Vote.id == vote_id)
-    )
-    if not sqlite:
-        read_vote = read_vote.with_for_update(read=True, of=Vote)
     attended = (
         exists()
-        .where(
-            Attendance.meeting_id == bindparam("meeting_id", type_=Meeting.id.type),
-            Attendance.user_id == User.id,
-        )
-        .correlate(User)
+        .where(Attendance.meeting_id == Meeting.id, Attendance.user_id == User.id)
+        .correlate(User, Meeting)
     )
     mine = (
         select(Ballot.choice)
-        .where(Ballot.vote_id == vote_id, Ballot.user_id == User.id)
-        .correlate(User)
+        .where(Ballot.vote_id == Vote.id, Ballot.user_id == User.id)
+        .correlate(User, Vote)
         .scalar_subquery()
     )
-    read_voters = (
-        select(User.id, Node.path, attended, mine)
+    # Per presser one row, each carrying the vote: a burst's reads are one round trip.
+    read = (
+        select(User.id, Node.path, attended, mine, Vote, Meeting.community_id)
         .select_from(User)
         .outerjoin(Node, Node.id == User.building_id)
+        .join(Vote, Vote.id == vote_id)
+        .join(Meeting, Meeting.id == Vote.meeting_id)
         .where(User.id.in_(bindparam("user_ids", expanding=True)))
     )
+    if not sqlite:
+        read = read.with_for_update(read=True, of=Vote)
     is_open = (
         select(Vote.id)
         .where(
@@ -362,4 +349,4 @@ def _ballot_statements(sqlite: bool) -> tuple[Executable, Executable, Executable
         index_elements=[Ballot.vote_id, Ballot.user_id],
         set_={"choice": insert.excluded.choice, "at": insert.excluded.at},
     )
-    return read_vote, read_voters, upsert
+    return read, upsert
