@@ -26,6 +26,13 @@ dialogs' state and the per-chat lock when TEST_REDIS_URL is set too; ``--stores`
    SEND_RATE; Telegram allows about 30 a second): the time from the close until every
    subscriber has it, beside the floor the rate sets (recipients ÷ rate).
 
+The emulator runs in a process of its own (``bench/remote.py``): Telegram is not in the
+bot's process, and an emulator that was took its CPU from the bot it measured (twice over
+for a ballot, which makes two calls where the echo makes one). What each storm starts with
+(the bot as started, the prepared updates) is frozen out of the collector's sight, as
+``gridbot run`` does with what startup built (``bot/heap.py``); the emulator freezes its
+world after each setup step. CPU per update is this process's: the bot's.
+
 A ``FAIL`` line and exit status 1 when a ballot is missing, doubled or not the last
 press, the counts disagree, or a subscriber did not get the result.
 
