@@ -27,20 +27,26 @@ class Probe(CallbackData, prefix="probe"):
     ref: int
 
 
-async def test_a_ballot_pressed_midway_through_a_form_leaves_the_form_as_it_was(
-    harness: Harness, world: World
-) -> None:
-    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
-    wang = await world.resident("王秀英")
+async def open_vote(harness: Harness, world: World, officer_id: int) -> int:
+    """The community's next meeting opens a vote; its ballot cards are delivered."""
     await harness.tick()
     async with harness.app.services() as s:
         service = s.get(CouncilService)
         meeting = await service.next_meeting(world.tree.community.id)
         vote = await service.open_vote(
-            await s.staff.staffing(officer.id), meeting.id, "是否同意增设充电棚？"
+            await s.staff.staffing(officer_id), meeting.id, "是否同意增设充电棚？"
         )
         await s.commit()
     await harness.deliver()
+    return vote.id
+
+
+async def test_a_ballot_pressed_midway_through_a_form_leaves_the_form_as_it_was(
+    harness: Harness, world: World
+) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    wang = await world.resident("王秀英")
+    vote_id = await open_vote(harness, world, officer.id)
     card = harness.last(wang)
     assert "是否同意增设充电棚？" in (card.text or "")
 
@@ -49,7 +55,7 @@ async def test_a_ballot_pressed_midway_through_a_form_leaves_the_form_as_it_was(
     await harness.press_key(wang, "council.propose.button")
     form = harness.last(wang)
     requests = len(harness.emu.requests)
-    await harness.press_data(wang, card.message_id, f"cnl:ballot:{vote.id}:0")
+    await harness.press_data(wang, card.message_id, f"cnl:ballot:{vote_id}:0")
     assert "已投：同意" in harness.emu.chat(wang.id).callback_answers[-1]["text"]
     touched = {r.params.get("message_id") for r in harness.emu.requests[requests:]}
     assert form.message_id not in touched  # the form's screen was left alone
@@ -71,15 +77,7 @@ async def test_ballots_pressed_at_once_are_written_together_and_each_answered(
 ) -> None:
     officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
     residents = [await world.resident(f"居民{i}") for i in range(12)]
-    await harness.tick()
-    async with harness.app.services() as s:
-        service = s.get(CouncilService)
-        meeting = await service.next_meeting(world.tree.community.id)
-        vote = await service.open_vote(
-            await s.staff.staffing(officer.id), meeting.id, "是否同意增设充电棚？"
-        )
-        await s.commit()
-    await harness.deliver()
+    vote_id = await open_vote(harness, world, officer.id)
     cards = {r.id: harness.last(r).message_id for r in residents}
     lane = harness.app.dispatcher.quick
     assert lane is not None
@@ -87,12 +85,12 @@ async def test_ballots_pressed_at_once_are_written_together_and_each_answered(
 
     # Everyone presses at once; the first resident presses twice (同意, then 反对).
     raws = [
-        harness.emu.press(r, cards[r.id], f"cnl:ballot:{vote.id}:{i % 3}", queue=False)
+        harness.emu.press(r, cards[r.id], f"cnl:ballot:{vote_id}:{i % 3}", queue=False)
         for i, r in enumerate(residents)
     ]
     raws.append(
         harness.emu.press(
-            residents[0], cards[residents[0].id], f"cnl:ballot:{vote.id}:1", queue=False
+            residents[0], cards[residents[0].id], f"cnl:ballot:{vote_id}:1", queue=False
         )
     )
     await asyncio.gather(*(harness.feed(raw, deliver=False) for raw in raws))
