@@ -8,7 +8,7 @@ for its turn holds no database connection."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import BaseMiddleware
@@ -89,23 +89,27 @@ async def load_actor(services: Services, tg_user: TgUser) -> User | None:
 
 def touch_actor(services: Services, user: User, tg_user: TgUser) -> None:
     """The row brought up to what Telegram says of them now, and when they were seen."""
-    _refresh(user, tg_user)
-    now = services.now()
-    # Not on every update: that would make every click a database write.
-    if now - user.last_seen_at > LAST_SEEN_RESOLUTION:
-        user.last_seen_at = now
+    for name, value in actor_changes(user, tg_user, services.now()).items():
+        setattr(user, name, value)
 
 
-def _refresh(user: User, tg_user: TgUser) -> None:
-    # Only what changed: an unchanged attribute set again would still be an UPDATE.
-    for name, value in (
-        ("first_name", tg_user.first_name),
-        ("last_name", tg_user.last_name),
-        ("username", tg_user.username),
-        ("telegram_language", tg_user.language_code),
-    ):
-        if getattr(user, name) != value:
-            setattr(user, name, value)
+def actor_changes(user: User, tg_user: TgUser, now: datetime) -> dict[str, Any]:
+    """What of the row differs from what Telegram says of them now (only that: an
+    unchanged attribute set again would still be an UPDATE), and when they were seen."""
+    changes: dict[str, Any] = {
+        name: value
+        for name, value in (
+            ("first_name", tg_user.first_name),
+            ("last_name", tg_user.last_name),
+            ("username", tg_user.username),
+            ("telegram_language", tg_user.language_code),
+        )
+        if getattr(user, name) != value
+    }
     if user.blocked_at is not None:
         # Writing to us means the bot is no longer blocked by this user.
-        user.blocked_at = None
+        changes["blocked_at"] = None
+    # Not on every update: that would make every click a database write.
+    if now - user.last_seen_at > LAST_SEEN_RESOLUTION:
+        changes["last_seen_at"] = now
+    return changes

@@ -3,12 +3,15 @@ whether they blocked the bot."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, delete, select, update
+from sqlalchemy import ForeignKey, String, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql import Executable
 
 from storage.base import Base, TelegramId, UTCDateTime
 
@@ -54,6 +57,20 @@ class UserRepo:
             return {}
         rows = await self.session.execute(select(User).where(User.id.in_(list(user_ids))))
         return {u.id: u for u in rows.scalars()}
+
+    async def write_changes(self, changes: Mapping[int, Mapping[str, Any]]) -> None:
+        """Per user id, new values of their row's columns: one statement per set of columns
+        changed, whatever the number of users (a group of presses refreshes its pressers
+        without the unit of work's per-row flush)."""
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for user_id, values in changes.items():
+            if values:
+                columns = tuple(sorted(values))
+                by_columns.setdefault(columns, []).append(
+                    {"_id": user_id, **{f"new_{name}": value for name, value in values.items()}}
+                )
+        for columns, rows in by_columns.items():
+            await self.session.execute(_update_columns(columns), rows)
 
     async def touch(
         self,
@@ -111,3 +128,14 @@ class UserRepo:
 
         await self.session.execute(delete(RoleAssignment).where(RoleAssignment.user_id == user_id))
         await self.session.execute(delete(User).where(User.id == user_id))
+
+
+@lru_cache(maxsize=32)
+def _update_columns(columns: tuple[str, ...]) -> Executable:
+    """Built once per set of columns (parameters are bound at execution)."""
+    table = User.metadata.tables[User.__tablename__]
+    return (
+        update(table)
+        .where(table.c.id == bindparam("_id"))
+        .values({name: bindparam(f"new_{name}", type_=table.c[name].type) for name in columns})
+    )

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.dialogs.council.views import MARK
 from bot.i18n import Translator, translator
@@ -116,6 +117,55 @@ async def test_ballots_pressed_at_once_are_written_together_and_each_answered(
         marked = [t for row in card.inline_buttons() for t, _ in row if t.startswith(MARK)]
         assert marked == [MARK + ("同意", "反对", "弃权")[expected[r.id]]]
     assert harness.emu.errors == []
+
+
+async def test_pressers_rows_are_refreshed_once_per_group_as_any_update_does(
+    harness: Harness, world: World
+) -> None:
+    """A press refreshes the presser's row as every other update does (their name as
+    Telegram says it now, not blocked any more, seen now), for a group in one UPDATE."""
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    residents = [await world.resident(f"居民{i}") for i in range(6)]
+    vote_id = await open_vote(harness, world, officer.id)
+    cards = {r.id: harness.last(r).message_id for r in residents}
+    seen_before = harness.app.clock.now()
+    harness.app.clock.advance(timedelta(hours=1))
+    renamed, unblocked = residents[0], residents[1]
+    renamed.first_name, renamed.username = "王秀英", "wangxy"
+    async with harness.app.services() as s:
+        row = await s.users.get(unblocked.id)
+        assert row is not None
+        row.blocked_at = seen_before
+        await s.commit()
+    updates: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.startswith("UPDATE users"):
+            updates.append(statement)
+
+    engine = harness.app.sessionmaker.kw["bind"].sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        raws = [
+            harness.emu.press(r, cards[r.id], f"cnl:ballot:{vote_id}:0", queue=False)
+            for r in residents
+        ]
+        await asyncio.gather(*(harness.feed(raw, deliver=False) for raw in raws))
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+    lane = harness.app.dispatcher.quick
+    assert lane is not None
+    # One UPDATE per group and per set of columns: at most the three sets here, fewer
+    # than the presses.
+    assert 0 < len(updates) < len(residents)
+    async with harness.app.services() as s:
+        rows = await s.users.get_many([r.id for r in residents])
+    now = harness.app.clock.now()
+    assert all(rows[r.id].last_seen_at == now for r in residents)
+    assert (rows[renamed.id].first_name, rows[renamed.id].username) == ("王秀英", "wangxy")
+    assert rows[unblocked.id].blocked_at is None
+    assert [rows[r.id].first_name for r in residents[2:]] == [f"居民{i}" for i in range(2, 6)]
 
 
 async def test_a_group_that_fails_to_be_written_fails_each_of_its_presses_alone(

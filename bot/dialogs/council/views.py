@@ -7,13 +7,14 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.dialogs.council.callbacks import CouncilPress
 from bot.formatting import MESSAGE_LIMIT, local_time, visible_length
-from bot.i18n import Translator
+from bot.i18n import Translator, translator
 from storage.council import Answer, Meeting, ReminderKind, TopicRow, Vote
 from storage.council.models import Decision, DecisionState, Report
 
@@ -131,21 +132,31 @@ def option_label(t: Translator, option: str) -> str:
 
 
 def ballot_keyboard(t: Translator, vote: Vote, chosen: int | None) -> InlineKeyboardMarkup:
+    return _ballot_keyboard(t.language, vote.id, tuple(vote.options), vote.live, chosen)
+
+
+# A burst of ballots re-marks a vote's card thousands of times with one of a handful of
+# keyboards (an option marked, per language): each is built once.
+@lru_cache(maxsize=256)
+def _ballot_keyboard(
+    language: str, vote_id: int, options: tuple[str, ...], live: bool, chosen: int | None
+) -> InlineKeyboardMarkup:
+    t = translator(language)
     rows = [
         [
             InlineKeyboardButton(
                 text=(MARK if i == chosen else "") + option_label(t, option),
-                callback_data=CouncilPress(action="ballot", ref=vote.id, arg=i).pack(),
+                callback_data=CouncilPress(action="ballot", ref=vote_id, arg=i).pack(),
             )
         ]
-        for i, option in enumerate(vote.options)
+        for i, option in enumerate(options)
     ]
-    if vote.live:
+    if live:
         rows.append(
             [
                 InlineKeyboardButton(
                     text=t("council.vote.tally"),
-                    callback_data=CouncilPress(action="tally", ref=vote.id).pack(),
+                    callback_data=CouncilPress(action="tally", ref=vote_id).pack(),
                 )
             ]
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aiogram import F, Router
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup
+from aiogram.types import CallbackQuery
 from aiogram_dialog import DialogManager, StartMode
 
 from bot.dialogs.council.callbacks import CouncilPress
@@ -25,22 +25,13 @@ from bot.dialogs.council.views import (
 )
 from bot.i18n import Translator
 from bot.quick import Pressed, QuickPress
+from bot.remark import remark
 from storage.council import Cast, CouncilError, CouncilProblem, CouncilService, VoteState
 from storage.council.rules import topics_open
 from storage.services import Services
 from storage.users import User
 
 ALERT_LIMIT = 200  # characters Telegram shows in a callback alert
-
-
-async def _remark(call: CallbackQuery, markup: InlineKeyboardMarkup) -> None:
-    message = call.message
-    shown = getattr(message, "reply_markup", None)
-    if message is None or call.bot is None or shown is None or shown == markup:
-        return
-    await call.bot.edit_message_reply_markup(
-        chat_id=call.from_user.id, message_id=message.message_id, reply_markup=markup
-    )
 
 
 def _actions_shown(call: CallbackQuery, meeting_id: int) -> list[tuple[str, str]]:
@@ -79,7 +70,7 @@ async def on_rsvp(
     await call.answer(t(f"council.rsvp.done_{answer.value}"))
     if outcome:
         meeting_id = callback_data.ref
-        await _remark(
+        await remark(
             call, marked(t, _actions_shown(call, meeting_id), rsvp_data(meeting_id, answer))
         )
 
@@ -104,7 +95,7 @@ async def on_ballot(
     choice = option_label(t, vote.options[callback_data.arg])
     await call.answer(t("council.vote.cast" if changed else "council.vote.same", option=choice))
     if changed:
-        await _remark(call, ballot_keyboard(t, vote, callback_data.arg))
+        await remark(call, ballot_keyboard(t, vote, callback_data.arg))
 
 
 async def on_tally(

@@ -16,6 +16,7 @@ from bot.dialogs.partners.callbacks import PartnerPress
 from bot.dialogs.partners.views import CONFIRMS, keyboard, partner_keyboard, resident_keyboard
 from bot.handlers.partners.forms import FORMS, on_form
 from bot.i18n import Translator
+from bot.remark import remark
 from storage.notices import AudienceRole
 from storage.partners import (
     PartnerError,
@@ -32,20 +33,6 @@ RATINGS = {
     "confirm_fair": Rating.FAIR,
     "confirm_unsatisfied": Rating.UNSATISFIED,
 }
-
-
-async def _replace_markup(call: CallbackQuery, markup: InlineKeyboardMarkup | None) -> None:
-    message = call.message
-    if message is None or call.bot is None:
-        return
-    shown = getattr(message, "reply_markup", None)
-    if (shown or None) == (markup or None):
-        return
-    if shown is None and markup is None:
-        return
-    await call.bot.edit_message_reply_markup(
-        chat_id=call.from_user.id, message_id=message.message_id, reply_markup=markup
-    )
 
 
 async def on_press(
@@ -68,7 +55,7 @@ async def on_press(
             return
         await services.commit()
         await call.answer(t(f"partner.done.{action}"))
-        await _replace_markup(call, None)
+        await remark(call, None)
         return
     if action == "recognise":
         try:
@@ -79,7 +66,7 @@ async def on_press(
         sent = await publish_recognition(services, t, recognition, me)
         await services.commit()
         await call.answer(t("partner.done.recognise", n=sent))
-        await _replace_markup(call, None)
+        await remark(call, None)
         return
     order: ServiceOrder | None = None
     try:
@@ -117,7 +104,7 @@ async def on_press(
         # then the 晒单 question, then her answer.
         await _replace_text(call, _rated_text(t, order, action), _after(t, action, order, me))
         return
-    await _replace_markup(call, _after(t, action, order, me))
+    await remark(call, _after(t, action, order, me))
 
 
 def _rated_text(t: Translator, order: ServiceOrder, action: str) -> str:
