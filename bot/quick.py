@@ -179,11 +179,12 @@ class QuickLane:
             # The pressers' rows refreshed as the actor middleware does, in one statement
             # after the presses (not the unit of work's flush of each row before them).
             changes: dict[int, dict[str, Any]] = {}
+            now = services.now()
             for waiting in batch:
                 user = users.get(waiting.call.from_user.id)
                 if user is not None:
                     changes.setdefault(user.id, {}).update(
-                        actor_changes(user, waiting.call.from_user, services.now())
+                        actor_changes(user, waiting.call.from_user, now)
                     )
                 pressed.append(Pressed(waiting.call, waiting.data, user))
             outcomes = await press.apply(services, pressed)

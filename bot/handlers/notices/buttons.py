@@ -13,6 +13,7 @@ from bot.dialogs.notices.callbacks import NoticeAckPress, NoticeControl
 from bot.dialogs.notices.states import NoticeWhen
 from bot.dialogs.notices.views import ack_keyboard, copy_keyboard
 from bot.i18n import Translator
+from bot.remark import remark
 from storage.notices import NoticeService, may_manage
 from storage.notices.rules import actions
 from storage.notices.service import ASKING
@@ -36,11 +37,7 @@ async def on_ack(
                 else ack_keyboard(t, callback_data.notice_id, acked=True)
             )
             # The message had "已收到"; now "已确认": a real change, never an empty edit.
-            await call.bot.edit_message_reply_markup(  # type: ignore[union-attr]
-                chat_id=call.from_user.id,
-                message_id=call.message.message_id,
-                reply_markup=markup,
-            )
+            await remark(call, markup)
         return
     if result is False:
         await call.answer(t("notice.ack_already"))
@@ -103,11 +100,7 @@ async def on_control(
         await call.answer(t(f"notice.{action}_ask"))
         if notice.status_shown != ASKING:
             notice.status_shown = ASKING
-            await call.bot.edit_message_reply_markup(  # type: ignore[union-attr]
-                chat_id=call.from_user.id,
-                message_id=call.message.message_id,
-                reply_markup=_ask(t, notice.id, action),
-            )
+            await remark(call, _ask(t, notice.id, action))
         return
     if action == "reschedule":
         await call.answer()
