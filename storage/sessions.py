@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage import sqlite_one_hop as one_hop
+
 
 def normalize_url(url: str) -> str:
     """Accept the URLs people paste (postgres://, postgresql://, sqlite:///x.db) and pick
@@ -45,6 +47,8 @@ def create_engine(url: str, *, echo: bool = False, pool: int = 32) -> AsyncEngin
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
+    one_hop.install(engine)
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         cursor = dbapi_conn.cursor()

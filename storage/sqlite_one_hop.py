@@ -1,0 +1,130 @@
+"""SQLite statements in one trip to aiosqlite's thread each, not three or four.
+
+aiosqlite runs the sqlite3 connection on a thread of its own, and SQLAlchemy's adapter
+makes a separate trip there to open a cursor, to execute, to fetch the rows and to close
+the cursor. Each trip wakes that thread and then the event loop again, and the two take
+the GIL from each other: under a burst of council ballots (bench/vote_burst.py) those
+trips were about a tenth of the event loop's busy time, spent on no work. Here a
+statement opens, executes, fetches and closes its cursor in one function run on that
+thread; what SQLAlchemy reads afterwards (rows, description, row count, last row id) is
+kept on the adapter's cursor. Streaming (server-side) cursors are left as they were.
+
+Installed on an engine by ``install`` (storage/sessions.py does it for every SQLite
+engine); the URL and dialect stay aiosqlite's."""
+
+from __future__ import annotations
+
+import collections
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.dialects.sqlite.aiosqlite import (
+    AsyncAdapt_aiosqlite_connection,
+    AsyncAdapt_aiosqlite_cursor,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util.concurrency import await_
+
+# What a statement leaves for SQLAlchemy to read: description, row count, last row id, rows.
+_Outcome = tuple[Any, int, int | None, list[Any]]
+
+
+def _execute(conn: sqlite3.Connection, operation: str, parameters: Any) -> _Outcome:
+    cursor = conn.cursor()
+    try:
+        cursor.execute(operation, () if parameters is None else parameters)
+        rows = cursor.fetchall() if cursor.description else []
+        # sqlite3 counts the rows of an INSERT … RETURNING only once they are fetched.
+        return cursor.description, cursor.rowcount, cursor.lastrowid, rows
+    finally:
+        cursor.close()
+
+
+def _executemany(conn: sqlite3.Connection, operation: str, parameters: Sequence[Any]) -> _Outcome:
+    cursor = conn.cursor()
+    try:
+        cursor.executemany(operation, parameters)
+        rows = cursor.fetchall() if cursor.description else []
+        return cursor.description, cursor.rowcount, cursor.lastrowid, rows
+    finally:
+        cursor.close()
+
+
+class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
+    __slots__ = ("_arraysize", "_description", "_lastrowid", "_rowcount")
+
+    def __init__(self, adapt_connection: Any) -> None:
+        # No aiosqlite cursor is opened here (that was a trip of its own).
+        self._adapt_connection = adapt_connection
+        self._connection = adapt_connection._connection
+        self._rows = collections.deque()
+        self._description: Any = None
+        self._rowcount = -1
+        self._lastrowid: int | None = None
+        self._arraysize = 1
+
+    @property
+    def description(self) -> Any:
+        return self._description
+
+    @property
+    def rowcount(self) -> int:
+        return self._rowcount
+
+    @property
+    def lastrowid(self) -> Any:
+        return self._lastrowid
+
+    @property
+    def arraysize(self) -> int:
+        return self._arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._arraysize = value
+
+    async def _async_soft_close(self) -> None:
+        return None
+
+    def close(self) -> None:
+        self._rows.clear()
+
+    def execute(self, operation: Any, parameters: Any = None) -> Any:
+        try:
+            return await_(self._run(_execute, operation, parameters))
+        except Exception as error:
+            self._adapt_connection._handle_exception(error)
+
+    def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
+        try:
+            return await_(self._run(_executemany, operation, seq_of_parameters))
+        except Exception as error:
+            self._adapt_connection._handle_exception(error)
+
+    async def _run(self, function: Any, operation: Any, parameters: Any) -> None:
+        connection = self._connection
+        async with self._adapt_connection._execute_mutex:
+            outcome: _Outcome = await connection._execute(
+                function, connection._conn, operation, parameters
+            )
+        self._description, self._rowcount, self._lastrowid, rows = outcome
+        self._rows = collections.deque(rows)
+
+    def nextset(self) -> None:
+        return None  # sqlite3 runs one statement per execute
+
+
+class OneHopConnection(AsyncAdapt_aiosqlite_connection):
+    __slots__ = ()
+    _cursor_cls = OneHopCursor
+
+
+def install(engine: AsyncEngine) -> None:
+    """Every connection the engine opens from now on executes in one trip a statement."""
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> OneHopConnection:
+        adapted = dialect.loaded_dbapi.connect(*cargs, **cparams)
+        return OneHopConnection(adapted.dbapi, adapted._connection)
