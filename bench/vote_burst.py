@@ -7,21 +7,27 @@ result goes to every subscriber through the notices engine.
 Per store (SQLite always; PostgreSQL when TEST_DATABASE_URL is set, with Redis for the
 dialogs' state and the per-chat lock when TEST_REDIS_URL is set too; ``--stores`` picks):
 
-1. Baseline: a bare aiogram Dispatcher answering each text with one sendMessage, fed one
-   text from each of ``--residents`` chats spread evenly over the window. Response time:
-   from the update's arrival until its sendMessage returned to the client.
-2. Setup (not timed): the residents (rows inserted directly), their community's staff
+1. Setup (not timed): the residents (rows inserted directly), their community's staff
    member opens a vote (同意 / 反对 / 弃权) through the council service, and the outbox
    delivers the ballot cards (with a fast sender: setting up is not what is measured).
-3. The burst: each resident presses one option (random) on their own card, a callback
-   query the emulator builds from the card as it is; ``--doubled`` of them press again
-   later in the window, another option (a changed mind, or a doubled tap): their last
-   press must count. Presses arrive spread evenly over the window in random order, fed
-   concurrently through ``app.dispatcher.feed_update``. Response time: from the press's
-   arrival until its answerCallbackQuery returned to the client.
-4. Counted once: ballots stored = residents, each the option they pressed last, the
+2. ``--rounds`` turns (3), each of two bursts under the same schedule:
+   a. Baseline: a bare aiogram Dispatcher answering each text with one sendMessage, fed
+      one text from each of ``--residents`` chats spread evenly over the window. Response
+      time: from the update's arrival until its sendMessage returned to the client.
+   b. Ballots: each resident presses one option on their own card (in the first round
+      any, later another than their last: a changed mind, written and re-marked as the
+      first was), a callback query the emulator builds from the card as it is;
+      ``--doubled`` of them press again later in the window, another option (a doubled
+      tap): their last press must count. Presses arrive spread evenly over the window in
+      random order, fed concurrently through ``app.dispatcher.feed_update``. Response
+      time: from the press's arrival until its answerCallbackQuery returned to the client.
+   The two take turns because this machine's speed drifts from minute to minute (the
+   same echo cost 0.6 ms of CPU in one run and 1.5 ms in the next): one echo minutes
+   before one ballot burst measured the drift as much as the bot. Each round's ratio is
+   printed, and their median.
+3. Counted once: ballots stored = residents, each the option they pressed last, the
    service's counts equal to a count by hand from the presses; emulator errors.
-5. Publishing: staff close the vote (the service's close and the result notice, as the
+4. Publishing: staff close the vote (the service's close and the result notice, as the
    staff button does), then the outbox delivers the result at ``--send-rate`` (the bot's
    SEND_RATE; Telegram allows about 30 a second): the time from the close until every
    subscriber has it, beside the floor the rate sets (recipients ÷ rate).
@@ -56,6 +62,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -67,8 +74,10 @@ from bench.partners import (
     FIRST_ECHO,
     Answers,
     ErrorLog,
+    Fed,
     Figures,
-    echo,
+    Storm,
+    echo_round,
     forget_redis,
     header,
     line,
@@ -140,6 +149,56 @@ async def seed(sessionmaker: Any, tree: Tree, n: int) -> list[int]:
     return ids
 
 
+@dataclass(frozen=True)
+class Round:
+    """One turn: the echo's burst, then the ballots' under the same schedule."""
+
+    echo: Figures
+    echoed: Storm
+    press: Figures  # until answered
+    handled: Figures  # until committed
+    storm: Storm
+
+    @property
+    def ratio(self) -> float:
+        return self.press.p99 / self.echo.p99
+
+
+def plan(
+    rng: random.Random,
+    residents: list[int],
+    cards: dict[int, int | None],
+    last: dict[int, int],
+    doubled: float,
+) -> tuple[list[tuple[int, int]], int]:
+    """Everyone with a card presses once, in random order: in the first round any
+    option, later another option than their last (a changed mind, so that every round
+    writes and re-marks as much as the first). ``doubled`` of them press again, another
+    option, at least a twentieth of the window later. The presses, and how many were
+    second presses."""
+    firsts = []
+    for uid in residents:
+        if cards[uid] is None:
+            continue
+        before = last.get(uid)
+        choice = (
+            rng.randrange(OPTIONS)
+            if before is None
+            else (before + 1 + rng.randrange(OPTIONS - 1)) % OPTIONS
+        )
+        firsts.append((uid, choice))
+    rng.shuffle(firsts)
+    again = rng.sample(firsts, int(len(firsts) * doubled))
+    presses = list(firsts)
+    slot = {uid: i for i, (uid, _) in enumerate(firsts)}
+    gap = max(1, len(firsts) // 20)
+    for uid, choice in sorted(again, key=lambda p: slot[p[0]], reverse=True):
+        other = (choice + 1 + rng.randrange(OPTIONS - 1)) % OPTIONS
+        at = min(len(presses), rng.randint(slot[uid] + gap, slot[uid] + 4 * gap))
+        presses.insert(at, (uid, other))  # later slots only: the earlier ones stay put
+    return presses, len(again)
+
+
 async def open_vote(app: App, tree: Tree) -> int:
     async with app.services() as services:
         service = services.get(CouncilService)
@@ -197,7 +256,7 @@ async def store_round(kind: str, args: argparse.Namespace) -> bool:
                     fast = Sender(sessionmaker, clock, global_rate=SETUP_RATE)
                     app = bootstrap(settings, sessionmaker, clock=clock, sender=fast)
                     try:
-                        return await burst(emu, app, tree, residents, errors, args)
+                        return await burst(emu, app, clock, tree, residents, errors, args)
                     finally:
                         await app.close()
                         await app.dispatcher.storage.close()
@@ -213,16 +272,13 @@ async def store_round(kind: str, args: argparse.Namespace) -> bool:
 async def burst(
     emu: RemoteEmulator,
     app: App,
+    clock: ManualClock,
     tree: Tree,
     residents: list[int],
     errors: ErrorLog,
     args: argparse.Namespace,
 ) -> bool:
     n, window = len(residents), float(args.window_s)
-    baseline = await echo(
-        lambda k: emu.ask(remote.texts, FIRST_ECHO, k), app.settings, n, window, 1
-    )
-
     vote_id = await open_vote(app, tree)
     started = time.perf_counter()
     await deliver_all(app)
@@ -234,30 +290,6 @@ async def burst(
         f"in {time.perf_counter() - started:.1f} s",
     )
 
-    # Everyone presses once, in random order; some press again, another option (a
-    # changed mind): at least a twentieth of the window after their first press.
-    rng = random.Random(args.seed)
-    firsts = [(uid, rng.randrange(OPTIONS)) for uid in residents if cards[uid] is not None]
-    rng.shuffle(firsts)
-    again = rng.sample(firsts, int(len(firsts) * args.doubled))
-    presses = list(firsts)
-    slot = {uid: i for i, (uid, _) in enumerate(firsts)}
-    gap = max(1, len(firsts) // 20)
-    seconds = []
-    for uid, choice in sorted(again, key=lambda p: slot[p[0]], reverse=True):
-        other = (choice + 1 + rng.randrange(OPTIONS - 1)) % OPTIONS
-        at = min(len(presses), rng.randint(slot[uid] + gap, slot[uid] + 4 * gap))
-        presses.insert(at, (uid, other))  # later slots only: the earlier ones stay put
-        seconds.append((uid, other))
-    last = {uid: choice for uid, choice in presses}
-    raws = await emu.ask(
-        remote.presses,
-        [
-            (uid, cards[uid] or 0, CouncilPress(action="ballot", ref=vote_id, arg=choice).pack())
-            for uid, choice in presses
-        ],
-    )
-
     answers = Answers()
     app.bot.session.middleware(answers)
     errors_before = await emu.ask(remote.error_count)
@@ -267,22 +299,47 @@ async def burst(
         statements[" ".join(statement.split()[:3])] += 1
 
     bind = app.sessionmaker.kw["bind"].sync_engine
-    event.listen(bind, "after_cursor_execute", seen)
-    profile = cProfile.Profile() if args.profile else None
-    if profile:
-        profile.enable()
-    done = await storm(app.dispatcher, app.bot, raws, window)
-    if profile:
-        profile.disable()
-        pstats.Stats(profile).sort_stats("tottime").print_stats(args.profile)
-    event.remove(bind, "after_cursor_execute", seen)
-    fed = done.fed
-    line(
-        "presses fed",
-        f"{len(fed)} ({len(seconds)} second presses) from {len(firsts)} chats over "
-        f"{done.span:.1f} s, fed at most {done.lag * 1000:.0f} ms late "
-        f"(MAX_CONCURRENT_UPDATES {app.settings.max_concurrent_updates})",
-    )
+    rng = random.Random(args.seed)
+    last: dict[int, int] = {}  # each resident's last press so far: what must count
+    rounds: list[Round] = []
+    fed: list[Fed] = []
+    for number in range(1, max(1, args.rounds) + 1):
+        # The echo and the ballots take turns: this machine's speed drifts from one
+        # minute to the next, and a ratio of two bursts minutes apart measured the drift.
+        if number > 1:  # seen again after the bot's resolution: each round writes as much
+            clock.advance(timedelta(minutes=11))
+        baseline, echoed = await echo_round(
+            lambda k: emu.ask(remote.texts, FIRST_ECHO, k), app.settings, n, window
+        )
+        presses, seconds = plan(rng, residents, cards, last, args.doubled)
+        last.update(presses)
+        raws = await emu.ask(
+            remote.presses,
+            [
+                (uid, cards[uid] or 0, CouncilPress(action="ballot", ref=vote_id, arg=c).pack())
+                for uid, c in presses
+            ],
+        )
+        event.listen(bind, "after_cursor_execute", seen)
+        profile = cProfile.Profile() if args.profile and number == 1 else None
+        if profile:
+            profile.enable()
+        done = await storm(app.dispatcher, app.bot, raws, window)
+        if profile:
+            profile.disable()
+            pstats.Stats(profile).sort_stats("tottime").print_stats(args.profile)
+        event.remove(bind, "after_cursor_execute", seen)
+        line(
+            f"round {number}: presses fed",
+            f"{len(done.fed)} ({seconds} second presses) over {done.span:.1f} s, "
+            f"fed at most {done.lag * 1000:.0f} ms late",
+        )
+        press = Figures.of(
+            [t - f.started for f in done.fed if (t := answers.callbacks.get(f.key)) is not None]
+        )
+        handled = Figures.of([f.handled - f.started for f in done.fed])
+        rounds.append(Round(baseline, echoed, press, handled, done))
+        fed.extend(done.fed)
 
     async with app.sessionmaker() as session:
         stored = dict(
@@ -323,11 +380,6 @@ async def burst(
         f"(most: {', '.join(f'{k} x{v}' for k, v in statements.most_common(8))})",
     )
 
-    press = Figures.of(
-        [t - f.started for f in fed if (t := answers.callbacks.get(f.key)) is not None]
-    )
-    handled = Figures.of([f.handled - f.started for f in fed])
-
     # Staff close it; the result goes to every subscriber at the bot's SEND_RATE.
     app.delivery.sender = Sender(app.sessionmaker, app.clock, global_rate=args.send_rate)
     title = T("council.vote.result_title", community=tree.community.name)
@@ -359,12 +411,15 @@ async def burst(
     )
     line("after", load())
     print(header())
-    print(baseline.figures.row(f"echo (bare aiogram), {n} over {window:g} s", baseline.note()))
-    print(press.row("ballot press until answered", done.cpu_per_update()))
-    print(handled.row("ballot press until handled (committed)"))
+    for number, one in enumerate(rounds, 1):
+        print(one.echo.row(f"round {number}: echo (bare aiogram)", one.echoed.cpu_per_update()))
+        print(one.press.row(f"round {number}: ballot until answered", one.storm.cpu_per_update()))
+        print(one.handled.row(f"round {number}: ballot until committed"))
+    ratios = sorted(one.ratio for one in rounds)
     print(
-        "  ratio p99 ballot answered / p99 echo: "
-        f"x{press.p99 / baseline.figures.p99:.2f} (goal <= 3)"
+        f"  ratio p99 ballot answered / p99 echo ({n} over {window:g} s each), per round: "
+        + ", ".join(f"x{one.ratio:.2f}" for one in rounds)
+        + f"; median x{ratios[len(ratios) // 2]:.2f} (goal <= 3)"
     )
 
     ok = True
@@ -412,6 +467,9 @@ def main() -> None:
     parser.add_argument("--stores", default="sqlite,postgresql", help="comma-separated")
     parser.add_argument("--send-rate", type=float, default=30.0, help="the bot's SEND_RATE")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="turns of echo then ballots (the median counts)"
+    )
     parser.add_argument(
         "--profile", type=int, default=0, help="print the burst's N costliest functions"
     )
