@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import collections
 import sqlite3
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import event
@@ -31,22 +30,15 @@ from sqlalchemy.util.concurrency import await_
 _Outcome = tuple[Any, int, int | None, list[Any]]
 
 
-def _execute(conn: sqlite3.Connection, operation: str, parameters: Any) -> _Outcome:
+def _statement(conn: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> _Outcome:
     cursor = conn.cursor()
     try:
-        cursor.execute(operation, () if parameters is None else parameters)
+        if many:
+            cursor.executemany(operation, parameters)
+        else:
+            cursor.execute(operation, () if parameters is None else parameters)
         rows = cursor.fetchall() if cursor.description else []
         # sqlite3 counts the rows of an INSERT … RETURNING only once they are fetched.
-        return cursor.description, cursor.rowcount, cursor.lastrowid, rows
-    finally:
-        cursor.close()
-
-
-def _executemany(conn: sqlite3.Connection, operation: str, parameters: Sequence[Any]) -> _Outcome:
-    cursor = conn.cursor()
-    try:
-        cursor.executemany(operation, parameters)
-        rows = cursor.fetchall() if cursor.description else []
         return cursor.description, cursor.rowcount, cursor.lastrowid, rows
     finally:
         cursor.close()
@@ -93,21 +85,21 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
     def execute(self, operation: Any, parameters: Any = None) -> Any:
         try:
-            return await_(self._run(_execute, operation, parameters))
+            return await_(self._run(operation, parameters, many=False))
         except Exception as error:
             self._adapt_connection._handle_exception(error)
 
     def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
         try:
-            return await_(self._run(_executemany, operation, seq_of_parameters))
+            return await_(self._run(operation, seq_of_parameters, many=True))
         except Exception as error:
             self._adapt_connection._handle_exception(error)
 
-    async def _run(self, function: Any, operation: Any, parameters: Any) -> None:
+    async def _run(self, operation: Any, parameters: Any, *, many: bool) -> None:
         connection = self._connection
         async with self._adapt_connection._execute_mutex:
             outcome: _Outcome = await connection._execute(
-                function, connection._conn, operation, parameters
+                _statement, connection._conn, operation, parameters, many
             )
         self._description, self._rowcount, self._lastrowid, rows = outcome
         self._rows = collections.deque(rows)

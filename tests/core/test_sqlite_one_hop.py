@@ -64,7 +64,7 @@ async def test_a_statement_is_one_trip(sqlite: AsyncEngine, trips: list[str]) ->
         await conn.commit()
         # An insert, a select and the commit; SQLAlchemy's adapter of aiosqlite's cursor
         # took four for a select (open, execute, fetch, close) and three for an insert.
-        assert trips == ["_execute", "_execute", "commit"]
+        assert trips == ["_statement", "_statement", "commit"]
     assert rows == [("门禁",)]
 
 
