@@ -114,7 +114,7 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
 
 
 def install(engine: AsyncEngine) -> None:
-    """Every connection the engine opens from now on executes in one trip a statement."""
+    """Every connection the engine opens from now on runs each statement in one trip."""
 
     @event.listens_for(engine.sync_engine, "do_connect")
     def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> OneHopConnection:
