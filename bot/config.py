@@ -37,6 +37,13 @@ class Settings(BaseSettings):
     webhook_path: str = "/webhook"
     webhook_host: str = "0.0.0.0"
     webhook_port: int = 8080
+    # The web server (desk, public page, Open311) when polling; by webhook it is the
+    # webhook's own server. Port 0 picks a free one.
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=0, le=65535)
+    # The address people open (links in the chat); http://WEB_HOST:WEB_PORT otherwise.
+    web_base_url: str | None = None
+    public_page: bool = False
     bot_username: str | None = None
     qr_font: str | None = None
     log_level: str = "INFO"
@@ -86,7 +93,7 @@ class Settings(BaseSettings):
             raise ValueError("use zh or en")
         return value
 
-    @field_validator("telegram_api_url", "webhook_url")
+    @field_validator("telegram_api_url", "webhook_url", "web_base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value in (None, ""):
@@ -111,6 +118,17 @@ class Settings(BaseSettings):
                 "WEBHOOK_SECRET: required when WEBHOOK_URL is set (random A-Z a-z 0-9 _ -)"
             )
         return self
+
+    @property
+    def web_url(self) -> str:
+        """Where people open the desk and the public page: WEB_BASE_URL, else the webhook's
+        public address (the same server serves both), else the polling server's."""
+        if self.web_base_url:
+            return self.web_base_url
+        if self.webhook_url:
+            return self.webhook_url
+        host = f"[{self.web_host}]" if ":" in self.web_host else self.web_host
+        return f"http://{host}:{self.web_port}"
 
     @property
     def zone(self) -> ZoneInfo:

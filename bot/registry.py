@@ -22,6 +22,8 @@ from storage.roles import Role, Staffing
 from storage.users import User
 
 if TYPE_CHECKING:
+    from aiohttp.web import RouteTableDef
+
     from bot.delivery import Renderer
     from bot.quick import QuickPress
     from bot.scheduling import JobContext
@@ -37,6 +39,24 @@ class Held:
 
     label: str
     count: CountHook
+
+
+class Face(StrEnum):
+    """The web faces a feature can add routes to (web/server.py mounts each under its
+    prefix with its own middlewares): the staff's command-centre desk, the public page,
+    and the Open311 service for other channels."""
+
+    DESK = "desk"
+    PUBLIC = "public"
+    OPEN311 = "open311"
+
+
+@dataclass(frozen=True)
+class WebRoutes:
+    """A feature's routes on one web face; paths are relative to the face's prefix."""
+
+    face: Face
+    routes: RouteTableDef
 
 
 class Audience(StrEnum):
@@ -132,6 +152,8 @@ class Feature:
     settings_views: Sequence[MenuEntry] = ()
     # Buttons a whole community presses at once, handled beside the middleware chain.
     quick: Sequence[QuickPress] = ()
+    # The feature's web pages and API routes (imported when the web server is built).
+    web: Callable[[], Sequence[WebRoutes]] = lambda: ()
 
 
 class Registry:
@@ -171,6 +193,9 @@ class Registry:
 
     def quick_presses(self) -> list[QuickPress]:
         return [q for f in self.features for q in f.quick]
+
+    def web_routes(self) -> list[WebRoutes]:
+        return [w for f in self.features for w in f.web()]
 
     def fallback_routers(self) -> list[Router]:
         return [r for f in self.features for r in f.fallbacks()]

@@ -18,6 +18,7 @@ from bot.commands import refresh_staff_commands, set_default_commands
 from bot.config import ConfigError, Settings
 from storage.migrate import upgrade
 from storage.sessions import create_engine, create_sessionmaker
+from web.server import build_web_app, mount_web, start_web_server
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,18 @@ async def _on_startup(bot: Bot, app: App) -> None:
 
 async def _run_polling(app: App) -> None:
     bot = app.bot
+    settings = app.settings
+    # The desk, the public page and Open311 are served when polling too.
+    server = await start_web_server(
+        build_web_app(app), settings.web_host, settings.web_port, "WEB_PORT"
+    )
+    try:
+        await _poll(app, bot)
+    finally:
+        await server.stop()
+
+
+async def _poll(app: App, bot: Bot) -> None:
 
     async def on_startup(bot: Bot) -> None:
         await _on_startup(bot, app)
@@ -105,6 +118,7 @@ def build_webhook_app(app: App, settings: Settings) -> web.Application:
         handle_in_background=False,
     ).register(web_app, path=settings.webhook_path)
     setup_application(web_app, app.dispatcher, bot=app.bot)
+    mount_web(web_app, app)
     return web_app
 
 

@@ -29,6 +29,7 @@ from storage.hierarchy import Node
 from storage.migrate import upgrade
 from storage.roles import StaffRepo
 from storage.sessions import create_engine, create_sessionmaker
+from web.server import WebServer, build_web_app, listen, start_web_server
 
 TOKEN = "100000:SANDBOX-gridbot-offline"
 BOT_USERNAME = "gridbot_sandbox_bot"
@@ -54,6 +55,7 @@ class Sandbox:
         self._app: App | None = None
         self._directory: Directory | None = None
         self._polling: asyncio.Task[None] | None = None
+        self._web: WebServer | None = None
         add_routes(self)  # before the emulator's server starts: aiohttp freezes its router
 
     # --- what the API needs -------------------------------------------------------------
@@ -73,6 +75,11 @@ class Sandbox:
     @property
     def url(self) -> str:
         return _local_url(self.host, self.emu.port) + "/"
+
+    @property
+    def web_url(self) -> str:
+        """The desk and the public page (served beside the page, on a port of their own)."""
+        return self.app.settings.web_url
 
     @property
     def zone_name(self) -> str:
@@ -136,6 +143,9 @@ class Sandbox:
                 f"--host {self.host} --port {self.port}: cannot listen there ({exc.strerror}); "
                 "pick another --port, or --port 0 for any free one"
             ) from None
+        # The desk and the public page on a port of their own, as `gridbot run` serves them
+        # when polling; taken first so the bot's links can name it.
+        web_socket = listen(self.host, 0, "--host")
         settings = load_settings(
             bot_token=TOKEN,
             telegram_api_url=_local_url(self.host, self.emu.port),
@@ -144,8 +154,13 @@ class Sandbox:
             webhook_url=None,
             admin_ids=[],
             bot_username=BOT_USERNAME,
+            web_base_url=_local_url(self.host, int(web_socket.getsockname()[1])),
+            public_page=True,
         )
         self._app = bootstrap(settings, self._sessionmaker, clock=self.clock)
+        self._web = await start_web_server(
+            build_web_app(self._app), self.host, 0, "--host", sock=web_socket
+        )
         await self._prepare_chats()
         await self._app.start()
         self._polling = asyncio.create_task(
@@ -188,6 +203,9 @@ class Sandbox:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._polling
             self._polling = None
+        if self._web is not None:
+            await self._web.stop()
+            self._web = None
         if self._app is not None:
             await self._app.stop()
         self.hub.close()

@@ -76,7 +76,7 @@ class BotProcess:
         env = {
             k: v
             for k, v in os.environ.items()
-            if not k.startswith(("TEST_", "REDIS", "WEBHOOK", "GRIDBOT_"))
+            if not k.startswith(("TEST_", "REDIS", "WEBHOOK", "WEB_", "GRIDBOT_"))
         }
         env.update(
             BOT_TOKEN=TOKEN,
@@ -85,6 +85,7 @@ class BotProcess:
             DATABASE_URL=self.database_url,
             LOG_LEVEL="INFO",
             OUTBOX_LEASE_SECONDS="2",
+            WEB_PORT="0",  # several bots (and test runs) on one machine: any free port
         )
         if self.redis_url:
             env["REDIS_URL"] = self.redis_url

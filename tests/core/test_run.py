@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sqlite3
 import sys
 from pathlib import Path
 
+from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -30,14 +32,22 @@ async def _wait_for(predicate: object, seconds: float = 30.0) -> bool:
     return False
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 async def test_run_polls_answers_and_stops_on_sigterm(emu: BotAPIEmulator, tmp_path: Path) -> None:
     db = tmp_path / "run.db"
+    web_port = _free_port()
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "REDIS"))},
+        **{k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "REDIS", "WEB_"))},
         "BOT_TOKEN": TOKEN,
         "TELEGRAM_API_URL": emu.base_url,
         "DATABASE_URL": f"sqlite:///{db}",
         "LOG_LEVEL": "INFO",
+        "WEB_PORT": str(web_port),
     }
     env.pop("WEBHOOK_URL", None)
     proc = await asyncio.create_subprocess_exec(
@@ -58,6 +68,13 @@ async def test_run_polls_answers_and_stops_on_sigterm(emu: BotAPIEmulator, tmp_p
         )
         assert "保存什么" in (emu.chat(5001).last_bot_message.text or "")  # type: ignore[union-attr]
         assert await _wait_for(lambda: any(r.method == "setMyCommands" for r in emu.requests))
+        # Polling serves the web faces too, on WEB_PORT.
+        async with ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{web_port}/healthz") as health:
+                assert health.status == 200
+                assert await health.text() == "ok"
+            async with http.get(f"http://127.0.0.1:{web_port}/public") as public:
+                assert public.status == 404  # PUBLIC_PAGE is off by default
         proc.send_signal(signal.SIGTERM)
         output, _ = await asyncio.wait_for(proc.communicate(), timeout=30)
     finally:
