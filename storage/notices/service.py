@@ -20,7 +20,13 @@ from storage.hierarchy import Node, NodeKind, within_path
 from storage.notices.audience import AudienceRole, Recipients, resolve
 from storage.notices.models import Notice, NoticeAck, NoticeState
 from storage.notices.quiet import choices
-from storage.notices.rules import NoticeProblem
+from storage.notices.rules import (
+    Effect,
+    NoticeProblem,
+    causes_now,
+    may_still_cause,
+    states_causing,
+)
 from storage.outbox import Lane, OutboxMessage, OutboxRepo
 from storage.roles import Role, RoleAssignment, StaffRepo
 from storage.users import User
@@ -35,6 +41,10 @@ VISITS = "notice.visits"
 RECALL = "notice.recall"
 PAUSED_UNTIL = datetime(9999, 1, 1, tzinfo=UTC)  # held until resumed
 CANCELLED = "cancelled by the sender"
+RECALLED = "recalled by the sender"
+# The outbox kinds that carry a notice's effects to people, held and dropped with them.
+EFFECT_OF = {COPY: Effect.COPY, REMINDER: Effect.REMINDER, VISITS: Effect.VISITS}
+CHUNK = 5000  # ids in one statement's IN list
 ASKING = "asking"  # the progress message shows "cancel?" instead of its figures
 
 
@@ -264,20 +274,66 @@ class NoticeService:
     async def pause(self, notice: Notice) -> None:
         if notice.state == NoticeState.SENDING:
             notice.state = NoticeState.PAUSED
-            await self.outbox.hold(COPY, notice.id, PAUSED_UNTIL)
+            await self._settle_owed(notice)
 
     async def resume(self, notice: Notice) -> None:
         if notice.state == NoticeState.PAUSED:
             notice.state = NoticeState.SENDING
-            await self.outbox.release(COPY, notice.id, self.now)
+            await self._settle_owed(notice)
 
     async def cancel(self, notice: Notice) -> int:
-        """Stop what has not gone out yet; what was sent stays sent."""
-        if notice.state in (NoticeState.DONE, NoticeState.CANCELLED):
+        """Stop what has not gone out yet (and the reminder and door-visit lists); what
+        was sent stays sent."""
+        if notice.state in (NoticeState.DONE, NoticeState.CANCELLED, NoticeState.RECALLED):
             return 0
         notice.state = NoticeState.CANCELLED
         notice.finished_at = self.now
-        return await self.outbox.withdraw(COPY, notice.id, self.now, CANCELLED)
+        return (await self._settle_owed(notice))[COPY]
+
+    async def _settle_owed(self, notice: Notice) -> dict[str, int]:
+        """Make what the outbox still owes about a notice agree with what its state may
+        cause (``rules``): dropped for good, held until resumed, or owed again (after
+        each person's quiet hours). Says how many messages of each kind it dropped."""
+        dropped: dict[str, int] = {}
+        for kind, effect in EFFECT_OF.items():
+            dropped[kind] = 0
+            if not may_still_cause(notice.state, effect):
+                reason = RECALLED if notice.state == NoticeState.RECALLED else CANCELLED
+                dropped[kind] = await self.outbox.withdraw(kind, notice.id, self.now, reason)
+            elif not causes_now(notice.state, effect):
+                await self.outbox.hold(kind, notice.id, PAUSED_UNTIL)
+            else:
+                await self._release(notice, kind)
+        return dropped
+
+    async def _release(self, notice: Notice, kind: str) -> None:
+        """Owe again what a pause held: now, or once the person's quiet hours end (a
+        notice resumed at night still waits for the morning)."""
+        held = (
+            OutboxMessage.kind == kind,
+            OutboxMessage.subject_id == notice.id,
+            OutboxMessage.sent_at.is_(None),
+            OutboxMessage.failed_at.is_(None),
+            OutboxMessage.claimed_at.is_(None),
+            OutboxMessage.not_before >= PAUSED_UNTIL,
+        )
+        if notice.urgent or kind == VISITS:  # door-visit lists are work, not notices
+            await self.session.execute(
+                update(OutboxMessage).where(*held).values(not_before=self.now)
+            )
+            return
+        found = await self.session.execute(select(OutboxMessage.user_id).where(*held))
+        user_ids = [int(u) for u in found.scalars()]
+        when: dict[datetime, list[int]] = defaultdict(list)
+        for user_id, choice in (await choices(self.session, user_ids)).items():
+            when[choice.quiet_until(self.now, self.config.zone) or self.now].append(user_id)
+        for moment, ids in when.items():
+            for start in range(0, len(ids), CHUNK):
+                await self.session.execute(
+                    update(OutboxMessage)
+                    .where(*held, OutboxMessage.user_id.in_(ids[start : start + CHUNK]))
+                    .values(not_before=moment)
+                )
 
     async def resend_failed(self, notice: Notice) -> int:
         """Send again to those it failed for (not to those who blocked the bot)."""
@@ -299,16 +355,20 @@ class NoticeService:
         return again
 
     async def recall(self, notice: Notice) -> int:
-        """Delete it from every chat it reached (within Telegram's 48 hours); what has
-        not gone out yet is given up."""
-        await self.outbox.withdraw(COPY, notice.id, self.now, CANCELLED)
+        """Delete it, and its reminder, from every chat they reached (within Telegram's 48
+        hours); what has not gone out yet, the reminder and the door-visit lists are
+        given up."""
+        notice.state = NoticeState.RECALLED
+        await self._settle_owed(notice)
         sent = (
             await self.session.execute(
-                select(OutboxMessage.user_id, OutboxMessage.message_id).where(
-                    OutboxMessage.kind == COPY,
+                select(OutboxMessage.user_id, OutboxMessage.message_id)
+                .where(
+                    OutboxMessage.kind.in_([COPY, REMINDER]),
                     OutboxMessage.subject_id == notice.id,
                     OutboxMessage.message_id.is_not(None),
                 )
+                .order_by(OutboxMessage.id)
             )
         ).all()
         for user_id, message_id in sent:
@@ -320,7 +380,6 @@ class NoticeService:
                 subject_id=notice.id,
                 message_id=int(message_id or 0),
             )
-        notice.state = NoticeState.RECALLED
         notice.finished_at = notice.finished_at or self.now
         return len(sent)
 
@@ -411,12 +470,15 @@ class NoticeService:
 
     async def acknowledge(self, notice_id: int, user_id: int) -> bool | NoticeProblem:
         """True for a new acknowledgement, False if already given; a problem for someone
-        the notice did not reach (a forged press)."""
+        the notice did not reach (a forged press) or a notice that takes no more
+        receipts (cancelled, recalled)."""
         notice = await self.get(notice_id)
         if notice is None or not notice.ack_required:
             return NoticeProblem.NOT_FOUND
         if not await self.was_sent_to(notice_id, user_id):
             return NoticeProblem.NOT_ALLOWED
+        if not causes_now(notice.state, Effect.RECEIPT):
+            return NoticeProblem.STOPPED
         if await self.session.get(NoticeAck, (notice_id, user_id)) is not None:
             return False
         self.session.add(NoticeAck(notice_id=notice_id, user_id=user_id, acked_at=self.now))
@@ -462,7 +524,7 @@ class NoticeService:
         """One reminder to those who have not acknowledged, ``remind_after`` on."""
         stmt = select(Notice).where(
             Notice.ack_required.is_(True),
-            Notice.state != NoticeState.CANCELLED,
+            Notice.state.in_(states_causing(Effect.REMINDER)),
             Notice.reminded_at.is_(None),
             Notice.created_at <= self.now - self.config.remind_after,
         )
@@ -495,7 +557,7 @@ class NoticeService:
         stmt = select(Notice).where(
             Notice.reminded_at.is_not(None),
             Notice.visits_sent_at.is_(None),
-            Notice.state != NoticeState.CANCELLED,
+            Notice.state.in_(states_causing(Effect.VISITS)),
             Notice.reminded_at <= self.now - self.config.visit_after,
         )
         done = 0

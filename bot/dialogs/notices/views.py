@@ -56,6 +56,23 @@ def ack_keyboard(t: Translator, notice_id: int, acked: bool) -> InlineKeyboardMa
     )
 
 
+def without_receipt(
+    markup: InlineKeyboardMarkup | None, notice: Notice | None
+) -> InlineKeyboardMarkup | None:
+    """A pressed message's buttons once its notice takes no more receipts: none for a
+    recalled (or deleted) notice, whose message should be gone; for a cancelled one the
+    buttons other features put there stay, without 已收到."""
+    if markup is None or notice is None or notice.state == NoticeState.RECALLED:
+        return None
+    prefix = NoticeAckPress.__prefix__ + NoticeAckPress.__separator__
+    rows = [
+        kept
+        for row in markup.inline_keyboard
+        if (kept := [b for b in row if not (b.callback_data or "").startswith(prefix)])
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
 def copy_keyboard(t: Translator, notice: Notice, *, acked: bool) -> InlineKeyboardMarkup | None:
     """Under a recipient's copy: 已收到 (or 已确认) if asked for, then the buttons the
     feature that sent the notice put there, each on its own row."""

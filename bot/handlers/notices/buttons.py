@@ -11,10 +11,10 @@ from aiogram_dialog import DialogManager, StartMode
 
 from bot.dialogs.notices.callbacks import NoticeAckPress, NoticeControl
 from bot.dialogs.notices.states import NoticeWhen
-from bot.dialogs.notices.views import ack_keyboard, copy_keyboard
+from bot.dialogs.notices.views import ack_keyboard, copy_keyboard, without_receipt
 from bot.i18n import Translator
 from bot.remark import remark
-from storage.notices import NoticeService, may_manage
+from storage.notices import NoticeProblem, NoticeService, NoticeState, may_manage
 from storage.notices.rules import actions
 from storage.notices.service import ASKING
 from storage.roles import Staffing
@@ -24,13 +24,20 @@ from storage.services import Services
 async def on_ack(
     call: CallbackQuery, callback_data: NoticeAckPress, services: Services, t: Translator
 ) -> None:
-    result = await services.get(NoticeService).acknowledge(
-        callback_data.notice_id, call.from_user.id
-    )
+    service = services.get(NoticeService)
+    result = await service.acknowledge(callback_data.notice_id, call.from_user.id)
+    if result is NoticeProblem.STOPPED:
+        notice = await service.get(callback_data.notice_id)
+        recalled = notice is None or notice.state == NoticeState.RECALLED
+        key = "notice.receipt_stopped.recalled" if recalled else "notice.receipt_stopped.cancelled"
+        await call.answer(t(key))
+        shown = getattr(call.message, "reply_markup", None)
+        await remark(call, without_receipt(shown, notice))
+        return
     if result is True:
         await call.answer(t("notice.ack_thanks"))
         if call.message is not None:
-            notice = await services.get(NoticeService).get(callback_data.notice_id)
+            notice = await service.get(callback_data.notice_id)
             markup = (
                 copy_keyboard(t, notice, acked=True)
                 if notice is not None

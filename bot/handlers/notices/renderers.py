@@ -17,24 +17,26 @@ from bot.dialogs.notices.views import (
     with_header,
 )
 from bot.formatting import e, local_time, split_messages
-from storage.notices import Notice, NoticeService, NoticeState
-from storage.notices.rules import RECALL_WITHIN, actions
+from storage.notices import Notice, NoticeService
+from storage.notices.rules import RECALL_WITHIN, Effect, actions, may_still_cause
 from storage.notices.service import COPY, PROGRESS, RECALL, REMINDER, VISITS
 from storage.outbox import OutboxMessage
 
 
-async def _notice(r: Rendering) -> tuple[Notice, str]:
+async def _notice(r: Rendering, effect: Effect | None = None) -> tuple[Notice, str]:
+    """The notice a message is about; Gone if it was deleted or, for a message carrying
+    one of its ``effect``s, if its state no longer causes that (cancelled, recalled)."""
     notice = await r.services.session.get(Notice, r.message.subject_id or 0)
     if notice is None:
         raise Gone("notice deleted")
+    if effect is not None and not may_still_cause(notice.state, effect):
+        raise Gone(f"notice {notice.state}")
     node = await r.services.hierarchy.get(notice.node_id)
     return notice, node.name if node else "—"
 
 
 async def render_copy(r: Rendering) -> list[Send]:
-    notice, place = await _notice(r)
-    if notice.state == NoticeState.CANCELLED:
-        raise Gone("notice cancelled")
+    notice, place = await _notice(r, Effect.COPY)
     text, entities = with_header(header(r.t, place, notice.urgent), notice.body, notice.entities)
     markup = copy_keyboard(r.t, notice, acked=False)
     chat = r.chat_id
@@ -91,9 +93,8 @@ async def render_progress(r: Rendering) -> list[Send]:
 
 
 async def render_reminder(r: Rendering) -> list[Send]:
-    notice, place = await _notice(r)
-    service = r.services.get(NoticeService)
-    if notice.state == NoticeState.CANCELLED or await service.acked(notice.id, r.chat_id):
+    notice, place = await _notice(r, Effect.REMINDER)
+    if await r.services.get(NoticeService).acked(notice.id, r.chat_id):
         raise Gone("acknowledged meanwhile")
     original = await r.services.session.scalar(
         select(OutboxMessage.message_id).where(
@@ -113,7 +114,7 @@ async def render_reminder(r: Rendering) -> list[Send]:
 
 
 async def render_visits(r: Rendering) -> list[Send]:
-    notice, place = await _notice(r)
+    notice, place = await _notice(r, Effect.VISITS)
     grid_id = int(r.params.get("grid_id", 0))
     households = await r.services.get(NoticeService).door_visits(notice, grid_id)
     if not households:
