@@ -56,6 +56,9 @@ class Notice(Base):
     # The progress message in the author's chat, and what it shows now.
     status_message_id: Mapped[int | None] = mapped_column(BigInteger)
     status_shown: Mapped[str | None] = mapped_column(String(200))
+    # A question the sender was asked on it (cancel, recall), until answered: it stays
+    # on the message through the progress updates.
+    asking: Mapped[str | None] = mapped_column(String(16))
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     visits_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Self
 from zoneinfo import ZoneInfo
@@ -23,6 +23,7 @@ from storage.notices.quiet import choices
 from storage.notices.rules import (
     Effect,
     NoticeProblem,
+    actions,
     causes_now,
     may_still_cause,
     states_causing,
@@ -45,7 +46,6 @@ RECALLED = "recalled by the sender"
 # The outbox kinds that carry a notice's effects to people, held and dropped with them.
 EFFECT_OF = {COPY: Effect.COPY, REMINDER: Effect.REMINDER, VISITS: Effect.VISITS}
 CHUNK = 5000  # ids in one statement's IN list
-ASKING = "asking"  # the progress message shows "cancel?" instead of its figures
 
 
 class NoticeError(Exception):
@@ -111,10 +111,36 @@ class Progress:
     def finished(self) -> bool:
         return self.waiting == 0
 
-    def fingerprint(self, state: str, send_at: datetime | None = None) -> str:
-        when = int(send_at.timestamp()) if send_at else 0
-        return (
-            f"{state}:{self.sent}:{self.waiting}:{self.failed}:{self.blocked}:{self.acked}:{when}"
+
+@dataclass(frozen=True)
+class Shown:
+    """What the sender's progress message shows, kept as ``Notice.status_shown``: an
+    update is owed only when this changes, so two in a row never read the same."""
+
+    state: str
+    progress: Progress
+    send_at: datetime | None = None
+    asking: str | None = None  # the question on it (cancel, recall), until answered
+
+    def encode(self) -> str:
+        p = self.progress
+        when = int(self.send_at.timestamp()) if self.send_at else 0
+        parts = [self.state, *map(str, (p.sent, p.waiting, p.failed, p.blocked, p.acked, when))]
+        extra = [self.asking or ""]
+        while extra and not extra[-1]:  # what older versions wrote reads the same
+            extra.pop()
+        return ":".join([*parts, *extra])
+
+    @classmethod
+    def decode(cls, text: str) -> Self:
+        state, *rest = text.split(":")
+        fields = [*rest, *[""] * (7 - len(rest))]
+        sent, waiting, failed, blocked, acked, when = (int(x or 0) for x in fields[:6])
+        return cls(
+            state,
+            Progress(sent + waiting + failed, sent, waiting, failed, blocked, acked),
+            datetime.fromtimestamp(when, UTC) if when else None,
+            fields[6] or None,
         )
 
 
@@ -281,6 +307,18 @@ class NoticeService:
             notice.state = NoticeState.SENDING
             await self._settle_owed(notice)
 
+    def ask(self, notice: Notice, question: str | None) -> bool:
+        """Put a question (cancel, recall) on the progress message, or take it off once
+        answered: it stays through the progress updates until then. False when the
+        message shows that already (a double tap)."""
+        if notice.asking == question:
+            return False
+        notice.asking = question
+        if notice.status_shown:
+            shown = Shown.decode(notice.status_shown)
+            notice.status_shown = replace(shown, asking=question).encode()
+        return True
+
     async def cancel(self, notice: Notice) -> int:
         """Stop what has not gone out yet (and the reminder and door-visit lists); what
         was sent stays sent."""
@@ -288,6 +326,7 @@ class NoticeService:
             return 0
         notice.state = NoticeState.CANCELLED
         notice.finished_at = self.now
+        notice.asking = None
         return (await self._settle_owed(notice))[COPY]
 
     async def _settle_owed(self, notice: Notice) -> dict[str, int]:
@@ -358,7 +397,7 @@ class NoticeService:
         """Delete it, and its reminder, from every chat they reached (within Telegram's 48
         hours); what has not gone out yet, the reminder and the door-visit lists are
         given up."""
-        notice.state = NoticeState.RECALLED
+        notice.state, notice.asking = NoticeState.RECALLED, None
         await self._settle_owed(notice)
         sent = (
             await self.session.execute(
@@ -426,7 +465,11 @@ class NoticeService:
             if notice.state == NoticeState.SENDING and progress.finished:
                 notice.state = NoticeState.DONE
                 notice.finished_at = self.now
-            shown = progress.fingerprint(notice.state, notice.send_at)
+            if notice.asking and notice.asking not in actions(
+                notice.state, progress.failed, notice.created_at, self.now
+            ):
+                notice.asking = None  # nothing left to ask about (it finished meanwhile)
+            shown = Shown(notice.state, progress, notice.send_at, notice.asking).encode()
             if notice.author_id == SYSTEM and shown != notice.status_shown:
                 notice.status_shown = shown  # the bot wrote it by itself: nobody to report to
             elif shown != notice.status_shown:

@@ -4,6 +4,7 @@ sender's progress message."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,8 @@ from bot.dialogs.notices.callbacks import NoticeAckPress, NoticeControl
 from bot.formatting import e, local_time
 from bot.i18n import Translator
 from storage.notices import Notice, NoticeState
+from storage.notices.rules import actions
+from storage.notices.service import Shown
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -100,13 +103,30 @@ def control_keyboard(
     return InlineKeyboardMarkup(inline_keyboard=[row])
 
 
+def ask_keyboard(t: Translator, notice_id: int, action: str) -> InlineKeyboardMarkup:
+    """An irreversible action asked first: 确认 | 不 (``action``_yes, ``action``_no)."""
+    markup = control_keyboard(t, notice_id, [f"{action}_yes", f"{action}_no"])
+    assert markup is not None
+    return markup
+
+
+def progress_keyboard(
+    t: Translator, notice: Notice, shown: Shown, now: datetime
+) -> InlineKeyboardMarkup | None:
+    """What can be done to the notice now, or the question pending on the message."""
+    allowed = actions(shown.state, shown.progress.failed, notice.created_at, now)
+    if notice.asking and notice.asking in allowed:
+        return ask_keyboard(t, notice.id, notice.asking)
+    return control_keyboard(t, notice.id, allowed)
+
+
 def progress_text(
-    t: Translator, notice: Notice, shown: str, place: str, rate: float, zone: ZoneInfo
+    t: Translator, notice: Notice, shown: Shown, place: str, rate: float, zone: ZoneInfo
 ) -> str:
-    """The progress message from a fingerprint (see ``Progress.fingerprint``): the figures
-    the job saw, so two progress messages in a row never read the same."""
-    state, sent, waiting, failed, blocked, acked, _when = shown.split(":")
-    if state == NoticeState.SCHEDULED and notice.send_at is not None:
+    """The progress message for what the job saw (``Shown``), so two in a row never read
+    the same."""
+    progress = shown.progress
+    if shown.state == NoticeState.SCHEDULED and notice.send_at is not None:
         return "\n".join(
             [
                 t(
@@ -119,19 +139,19 @@ def progress_text(
             ]
         )
     lines = [
-        t(f"notice.progress.{state}", id=notice.id, place=e(place)),
+        t(f"notice.progress.{shown.state}", id=notice.id, place=e(place)),
         t(
             "notice.progress.figures",
             total=notice.recipients,
-            sent=sent,
-            waiting=waiting,
-            failed=failed,
-            blocked=int(blocked) + notice.blocked,
+            sent=progress.sent,
+            waiting=progress.waiting,
+            failed=progress.failed,
+            blocked=progress.blocked + notice.blocked,
         ),
     ]
-    if state == NoticeState.SENDING and int(waiting) > 0:
-        minutes = max(1, round(int(waiting) / rate / 60))
+    if shown.state == NoticeState.SENDING and progress.waiting > 0:
+        minutes = max(1, round(progress.waiting / rate / 60))
         lines.append(t("notice.progress.eta", minutes=minutes))
     if notice.ack_required:
-        lines.append(t("notice.progress.acked", acked=acked, sent=sent))
+        lines.append(t("notice.progress.acked", acked=progress.acked, sent=progress.sent))
     return "\n".join(lines)

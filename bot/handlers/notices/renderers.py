@@ -10,16 +10,16 @@ from sqlalchemy import select
 from bot.delivery import Gone, Renderer, Rendering, Send
 from bot.dialogs.notices.views import (
     ack_keyboard,
-    control_keyboard,
     copy_keyboard,
     header,
+    progress_keyboard,
     progress_text,
     with_header,
 )
 from bot.formatting import e, local_time, split_messages
 from storage.notices import Notice, NoticeService
-from storage.notices.rules import RECALL_WITHIN, Effect, actions, may_still_cause
-from storage.notices.service import COPY, PROGRESS, RECALL, REMINDER, VISITS
+from storage.notices.rules import RECALL_WITHIN, Effect, may_still_cause
+from storage.notices.service import COPY, PROGRESS, RECALL, REMINDER, VISITS, Shown
 from storage.outbox import OutboxMessage
 
 
@@ -73,14 +73,11 @@ async def render_copy(r: Rendering) -> list[Send]:
 
 async def render_progress(r: Rendering) -> list[Send]:
     notice, place = await _notice(r)
-    shown = r.params.get("shown")
-    if not shown:
+    if not r.params.get("shown"):
         raise Gone("nothing to show")
+    shown = Shown.decode(str(r.params["shown"]))
     text = progress_text(r.t, notice, shown, place, r.settings.send_rate, r.settings.zone)
-    state, failed = shown.split(":")[0], int(shown.split(":")[3])
-    markup = control_keyboard(
-        r.t, notice.id, actions(state, failed, notice.created_at, r.services.now())
-    )
+    markup = progress_keyboard(r.t, notice, shown, r.services.now())
     chat = r.chat_id
     existing = await r.services.get(NoticeService).progress_message_id(notice)
     if existing is None:

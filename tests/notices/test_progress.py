@@ -1,0 +1,106 @@
+"""The sender's progress message: a question asked on it (撤回? 取消?) stays through the
+progress updates until it is answered, and copies waiting for recipients' quiet hours
+are said as such, with when they go, not as minutes of sending left."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from emulator.world import EmulatedUser
+from storage.clock import ManualClock
+from storage.roles import Role
+from tests.harness import Harness, World
+
+
+async def _write(harness: Harness, officer: EmulatedUser, text: str, *, ack: bool) -> None:
+    await harness.command(officer, "notice")
+    await harness.text(officer, text)
+    if ack:
+        await harness.press_key(officer, "notice.option.ack_off")
+    await harness.press_key(officer, "notice.button.review")
+
+
+def _progress_buttons(harness: Harness, officer: EmulatedUser) -> list[str]:
+    """The buttons of the officer's progress message (the newest with 通知 # in it)."""
+    message = next(
+        m
+        for m in reversed(harness.emu.chat(officer.id).bot_messages)
+        if "通知 #" in (m.text or "") and m.reply_markup is not None
+    )
+    return [text for row in message.inline_buttons() for text, _ in row]
+
+
+def _progress_text(harness: Harness, officer: EmulatedUser) -> str:
+    return next(
+        m.text or ""
+        for m in reversed(harness.emu.chat(officer.id).bot_messages)
+        if "共 " in (m.text or "") and "通知 #" in (m.text or "")
+    )
+
+
+async def test_the_recall_question_stays_through_progress_updates_until_answered(
+    harness: Harness, world: World, clock: ManualClock
+) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "冯伟")
+    wang = await world.resident("王秀英")
+    await world.resident("李建国")
+    await _write(harness, officer, "周六上午停水", ack=True)
+    await harness.press_key(officer, "notice.button.send")
+    await harness.tick()
+    recall = harness.label(officer, "notice.button.recall")
+    asking = [
+        harness.label(officer, "notice.button.recall_yes"),
+        harness.label(officer, "notice.button.recall_no"),
+    ]
+    assert _progress_buttons(harness, officer) == [recall]
+
+    press = harness.emu.press_button(officer, recall, queue=False)
+    await harness.feed(press)
+    await harness.feed(press)  # a double tap asks once
+    assert _progress_buttons(harness, officer) == asking
+    clock.advance(timedelta(seconds=4))
+    await harness.tick()
+    assert _progress_buttons(harness, officer) == asking
+    await harness.press_key(wang, "notice.button.ack")  # the figures change meanwhile
+    clock.advance(timedelta(seconds=4))
+    await harness.tick()
+    assert "已确认收到：1 / 2" in _progress_text(harness, officer)
+    assert _progress_buttons(harness, officer) == asking
+
+    await harness.press_key(officer, "notice.button.recall_no")
+    assert _progress_buttons(harness, officer) == [recall]
+    await harness.tick()
+    assert _progress_buttons(harness, officer) == [recall]
+    await harness.press_key(officer, "notice.button.recall")
+    await harness.press_key(officer, "notice.button.recall_yes")
+    await harness.tick()
+    assert "已撤回" in _progress_text(harness, officer)
+    assert harness.emu.errors == []
+
+
+async def test_a_cancel_question_goes_when_the_notice_finishes_meanwhile(
+    harness: Harness, world: World
+) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "冯伟")
+    resident = await world.resident("王秀英")
+    await _write(harness, officer, "周六上午停水", ack=False)
+    send = harness.emu.press_button(
+        officer, harness.label(officer, "notice.button.send"), queue=False
+    )
+    await harness.feed(send, deliver=False)
+    await harness.app.scheduler.run("notices-progress")
+    assert await harness.app.delivery.deliver_one()  # the progress message: sending
+    cancel = harness.emu.press_button(
+        officer, harness.label(officer, "notice.button.cancel"), queue=False
+    )
+    await harness.feed(cancel, deliver=False)
+    assert _progress_buttons(harness, officer) == [
+        harness.label(officer, "notice.button.cancel_yes"),
+        harness.label(officer, "notice.button.cancel_no"),
+    ]
+    await harness.tick()  # the copy goes out: nothing is left to cancel
+    await harness.tick()
+    assert any("周六上午停水" in t for t in harness.texts(resident))
+    assert "发送完成" in _progress_text(harness, officer)
+    assert _progress_buttons(harness, officer) == [harness.label(officer, "notice.button.recall")]
+    assert harness.emu.errors == []
