@@ -106,6 +106,9 @@ class Progress:
     failed: int
     blocked: int
     acked: int
+    # Of those waiting, how many wait for their quiet hours to end, and the last end.
+    quiet: int = 0
+    quiet_until: datetime | None = None
 
     @property
     def finished(self) -> bool:
@@ -126,7 +129,8 @@ class Shown:
         p = self.progress
         when = int(self.send_at.timestamp()) if self.send_at else 0
         parts = [self.state, *map(str, (p.sent, p.waiting, p.failed, p.blocked, p.acked, when))]
-        extra = [self.asking or ""]
+        until = int(p.quiet_until.timestamp()) if p.quiet_until else 0
+        extra = [self.asking or "", str(p.quiet or ""), str(until or "")]
         while extra and not extra[-1]:  # what older versions wrote reads the same
             extra.pop()
         return ":".join([*parts, *extra])
@@ -134,11 +138,21 @@ class Shown:
     @classmethod
     def decode(cls, text: str) -> Self:
         state, *rest = text.split(":")
-        fields = [*rest, *[""] * (7 - len(rest))]
+        fields = [*rest, *[""] * (9 - len(rest))]
         sent, waiting, failed, blocked, acked, when = (int(x or 0) for x in fields[:6])
+        quiet, until = int(fields[7] or 0), int(fields[8] or 0)
         return cls(
             state,
-            Progress(sent + waiting + failed, sent, waiting, failed, blocked, acked),
+            Progress(
+                sent + waiting + failed,
+                sent,
+                waiting,
+                failed,
+                blocked,
+                acked,
+                quiet,
+                datetime.fromtimestamp(until, UTC) if until else None,
+            ),
             datetime.fromtimestamp(when, UTC) if when else None,
             fields[6] or None,
         )
@@ -440,6 +454,19 @@ class NoticeService:
         acked = await self.session.scalar(
             select(func.count()).select_from(NoticeAck).where(NoticeAck.notice_id == notice.id)
         )
+        quiet, until = (
+            await self.session.execute(
+                select(func.count(), func.max(OutboxMessage.not_before)).where(
+                    OutboxMessage.kind == COPY,
+                    OutboxMessage.subject_id == notice.id,
+                    OutboxMessage.sent_at.is_(None),
+                    OutboxMessage.failed_at.is_(None),
+                    OutboxMessage.claimed_at.is_(None),
+                    OutboxMessage.not_before > self.now,
+                    OutboxMessage.not_before < PAUSED_UNTIL,  # held by a pause, not quiet
+                )
+            )
+        ).one()
         return Progress(
             total=counts["total"],
             sent=counts["sent"],
@@ -447,6 +474,8 @@ class NoticeService:
             failed=counts["failed"] - int(blocked or 0),
             blocked=int(blocked or 0),
             acked=int(acked or 0),
+            quiet=int(quiet or 0),
+            quiet_until=until if quiet else None,
         )
 
     async def refresh_progress(self) -> int:

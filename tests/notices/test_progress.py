@@ -4,10 +4,12 @@ are said as such, with when they go, not as minutes of sending left."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
-from emulator.world import EmulatedUser
+from emulator.world import EmulatedUser, StoredMessage
 from storage.clock import ManualClock
+from storage.notices.quiet import choose
 from storage.roles import Role
 from tests.harness import Harness, World
 
@@ -20,22 +22,21 @@ async def _write(harness: Harness, officer: EmulatedUser, text: str, *, ack: boo
     await harness.press_key(officer, "notice.button.review")
 
 
-def _progress_buttons(harness: Harness, officer: EmulatedUser) -> list[str]:
-    """The buttons of the officer's progress message (the newest with 通知 # in it)."""
-    message = next(
+def _progress(harness: Harness, officer: EmulatedUser) -> StoredMessage:
+    """The officer's progress message: "📢 通知 #1（通海社区）发送中" and its figures."""
+    return next(
         m
-        for m in reversed(harness.emu.chat(officer.id).bot_messages)
-        if "通知 #" in (m.text or "") and m.reply_markup is not None
+        for m in harness.emu.chat(officer.id).bot_messages
+        if re.match(r"\S+ 通知 #\d+（", m.text or "")
     )
-    return [text for row in message.inline_buttons() for text, _ in row]
+
+
+def _progress_buttons(harness: Harness, officer: EmulatedUser) -> list[str]:
+    return [text for row in _progress(harness, officer).inline_buttons() for text, _ in row]
 
 
 def _progress_text(harness: Harness, officer: EmulatedUser) -> str:
-    return next(
-        m.text or ""
-        for m in reversed(harness.emu.chat(officer.id).bot_messages)
-        if "共 " in (m.text or "") and "通知 #" in (m.text or "")
-    )
+    return _progress(harness, officer).text or ""
 
 
 async def test_the_recall_question_stays_through_progress_updates_until_answered(
@@ -103,4 +104,35 @@ async def test_a_cancel_question_goes_when_the_notice_finishes_meanwhile(
     assert any("周六上午停水" in t for t in harness.texts(resident))
     assert "发送完成" in _progress_text(harness, officer)
     assert _progress_buttons(harness, officer) == [harness.label(officer, "notice.button.recall")]
+    assert harness.emu.errors == []
+
+
+async def test_copies_waiting_for_quiet_hours_are_said_with_when_they_go(
+    harness: Harness, world: World, clock: ManualClock
+) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "冯伟")
+    wang = await world.resident("王秀英")  # quiet hours 22:00-07:00, the default
+    li = await world.resident("李建国")
+    async with harness.app.services() as s:
+        await choose(s.session, li.id, quiet=False)
+        await s.commit()
+    clock.advance(timedelta(hours=14))  # 23:00 in Shanghai
+    await _write(harness, officer, "明早停电检修", ack=False)
+    await harness.press_key(officer, "notice.button.send")
+    await harness.tick()
+    await harness.tick()
+    assert any("明早停电检修" in t for t in harness.texts(li))
+    progress = _progress_text(harness, officer)
+    assert "待发送 1" in progress
+    assert "1 人在免打扰时段" in progress and "2026-11-03 07:00" in progress
+    assert "预计还需" not in progress
+    await harness.command(officer, "notices")  # the report says the same
+    await harness.press(officer, "明早停电检修")
+    report = harness.last_text(officer)
+    assert "1 人在免打扰时段" in report and "2026-11-03 07:00" in report
+    clock.advance(timedelta(hours=8, minutes=1))
+    await harness.tick()
+    await harness.tick()
+    assert any("明早停电检修" in t for t in harness.texts(wang))
+    assert "发送完成" in _progress_text(harness, officer)
     assert harness.emu.errors == []

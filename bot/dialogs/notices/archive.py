@@ -10,6 +10,7 @@ from aiogram_dialog import Dialog, DialogManager, Window
 from aiogram_dialog.widgets.kbd import SwitchTo
 
 from bot.dialogs.notices.states import NoticeArchive
+from bot.dialogs.notices.views import waiting_lines
 from bot.formatting import MESSAGE_LIMIT, e, local_time, visible_length
 from bot.kit.context import ctx
 from bot.kit.menu import menu_button
@@ -82,6 +83,7 @@ async def detail_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, An
             failed=progress.failed,
             blocked=progress.blocked + notice.blocked,
         ),
+        *waiting_lines(c.t, notice.state, progress, c.settings.send_rate, c.zone),
     ]
     if notice.muted:
         lines.append(c.t("notice.archive.muted", n=notice.muted))

@@ -15,7 +15,7 @@ from bot.formatting import e, local_time
 from bot.i18n import Translator
 from storage.notices import Notice, NoticeState
 from storage.notices.rules import actions
-from storage.notices.service import Shown
+from storage.notices.service import Progress, Shown
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -120,6 +120,21 @@ def progress_keyboard(
     return control_keyboard(t, notice.id, allowed)
 
 
+def waiting_lines(
+    t: Translator, state: str, progress: Progress, rate: float, zone: ZoneInfo
+) -> list[str]:
+    """Of the copies still owed, those held for their recipients' quiet hours (and until
+    when), apart from those going out now (and how long that takes)."""
+    lines = []
+    if progress.quiet and progress.quiet_until is not None:
+        until = local_time(progress.quiet_until, zone)
+        lines.append(t("notice.progress.quiet", n=progress.quiet, until=until))
+    now = progress.waiting - progress.quiet
+    if state == NoticeState.SENDING and now > 0:
+        lines.append(t("notice.progress.eta", minutes=max(1, round(now / rate / 60))))
+    return lines
+
+
 def progress_text(
     t: Translator, notice: Notice, shown: Shown, place: str, rate: float, zone: ZoneInfo
 ) -> str:
@@ -149,9 +164,7 @@ def progress_text(
             blocked=progress.blocked + notice.blocked,
         ),
     ]
-    if shown.state == NoticeState.SENDING and progress.waiting > 0:
-        minutes = max(1, round(progress.waiting / rate / 60))
-        lines.append(t("notice.progress.eta", minutes=minutes))
+    lines.extend(waiting_lines(t, shown.state, progress, rate, zone))
     if notice.ack_required:
         lines.append(t("notice.progress.acked", acked=progress.acked, sent=progress.sent))
     return "\n".join(lines)
