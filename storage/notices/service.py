@@ -159,6 +159,23 @@ class Shown:
 
 
 @dataclass(frozen=True)
+class Receipts:
+    """Who confirmed a notice: (acknowledged, reached) per grid of its area, counting its
+    households, and for everyone else it reached."""
+
+    grids: list[tuple[str, int, int]]  # grid name, acknowledged, reached
+    others: tuple[int, int]
+
+    @property
+    def acked(self) -> int:
+        return sum(a for _, a, _ in self.grids) + self.others[0]
+
+    @property
+    def reached(self) -> int:
+        return sum(r for _, _, r in self.grids) + self.others[1]
+
+
+@dataclass(frozen=True)
 class Household:
     """One line of a grid worker's door-visit list."""
 
@@ -571,26 +588,37 @@ class NoticeService:
         )
         return [int(u) for u in (await self.session.execute(stmt)).scalars()]
 
-    async def acks_by_grid(self, notice: Notice) -> list[tuple[str, int, int]]:
-        """Per grid of the notice's node: (grid name, acknowledged, reached)."""
-        grids = await self._grids(notice)
-        reached = await self._reached_by_grid(notice)
-        acked = set(
+    async def receipts(self, notice: Notice) -> Receipts:
+        """Who confirmed it, in parts that add up to everyone it reached: the households
+        of each grid of its area (those its door-visit lists are about), then everyone
+        else (staff, and people living outside the area)."""
+        reached = set(
+            (
+                await self.session.execute(
+                    select(OutboxMessage.user_id).where(
+                        OutboxMessage.kind == COPY,
+                        OutboxMessage.subject_id == notice.id,
+                        OutboxMessage.sent_at.is_not(None),
+                    )
+                )
+            ).scalars()
+        )
+        acked = reached & set(
             (
                 await self.session.execute(
                     select(NoticeAck.user_id).where(NoticeAck.notice_id == notice.id)
                 )
             ).scalars()
         )
-        return [
-            (
-                grid.name,
-                sum(1 for u in reached.get(grid.id, []) if u.user_id in acked),
-                len(reached.get(grid.id, [])),
-            )
-            for grid in grids
-            if reached.get(grid.id)
-        ]
+        households = await self._reached_by_grid(notice)
+        grids: list[tuple[str, int, int]] = []
+        rest = set(reached)
+        for grid in await self._grids(notice):
+            ids = {h.user_id for h in households.get(grid.id, [])}
+            if ids:
+                grids.append((grid.name, len(ids & acked), len(ids)))
+                rest -= ids
+        return Receipts(grids, (len(rest & acked), len(rest)))
 
     async def remind_due(self) -> int:
         """One reminder to those who have not acknowledged, ``remind_after`` on."""

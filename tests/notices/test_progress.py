@@ -136,3 +136,41 @@ async def test_copies_waiting_for_quiet_hours_are_said_with_when_they_go(
     assert any("明早停电检修" in t for t in harness.texts(wang))
     assert "发送完成" in _progress_text(harness, officer)
     assert harness.emu.errors == []
+
+
+async def test_the_report_counts_receipts_in_parts_that_add_up_to_the_whole(
+    harness: Harness, world: World
+) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "冯伟")
+    first = [await world.resident(n, world.tree.building) for n in ("于美华", "王秀英")]
+    await world.resident("姜海燕", world.tree.building3)
+    await world.resident("李建国", world.tree.building3)
+    # Two grid workers who live in the community: residents and workers, one copy each.
+    for name, building, grid in (
+        ("刘桂兰", world.tree.building2, world.tree.grid),
+        ("孙海涛", world.tree.building3, world.tree.grid2),
+    ):
+        worker = await world.resident(name, building)
+        async with harness.app.services() as s:
+            await s.staff.grant(
+                user_id=worker.id, role=Role.WORKER, node=grid, granted_by=None, now=s.now()
+            )
+            await s.commit()
+    await _write(harness, officer, "周六上午停水", ack=True)
+    await harness.press_key(officer, "notice.button.send")
+    for person in first:
+        await harness.press_key(person, "notice.button.ack")
+    await harness.command(officer, "notices")
+    await harness.press(officer, "周六上午停水")
+    report = harness.last_text(officer)
+    total = re.search(r"已确认收到：(\d+) / (\d+)", report)
+    assert total is not None and total.groups() == ("2", "6")
+    parts = [
+        (int(acked), int(reached))
+        for line in report.splitlines()
+        if line.startswith("　")
+        for acked, reached in re.findall(r"(\d+) / (\d+)", line)
+    ]
+    assert "第一网格：住户已确认 2 / 2" in report and "第二网格：住户已确认 0 / 2" in report
+    assert sum(a for a, _ in parts) == 2 and sum(r for _, r in parts) == 6
+    assert harness.emu.errors == []

@@ -88,9 +88,13 @@ async def detail_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, An
     if notice.muted:
         lines.append(c.t("notice.archive.muted", n=notice.muted))
     if notice.ack_required:
-        lines.append(c.t("notice.progress.acked", acked=progress.acked, sent=progress.sent))
-        for grid, acked, reached in await service.acks_by_grid(notice):
+        receipts = await service.receipts(notice)
+        lines.append(c.t("notice.progress.acked", acked=receipts.acked, sent=receipts.reached))
+        for grid, acked, reached in receipts.grids:
             lines.append(c.t("notice.archive.grid", grid=e(grid), acked=acked, reached=reached))
+        acked, reached = receipts.others
+        if reached:
+            lines.append(c.t("notice.archive.others", acked=acked, reached=reached))
     body = e(notice.body) if notice.body else c.t(f"notice.media.{notice.media}")
     if visible_length("\n".join([*lines, "", body])) > MESSAGE_LIMIT:
         body = c.t("notice.archive.long_body", n=len(notice.body))  # said, not cut
