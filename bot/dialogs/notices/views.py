@@ -17,6 +17,7 @@ from storage.notices import Notice, NoticeState
 from storage.notices.rules import actions
 from storage.notices.service import Progress, Shown
 
+PREVIEW = 0  # the notice id under the sender's preview: no notice has it
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 

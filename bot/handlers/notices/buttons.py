@@ -12,6 +12,7 @@ from aiogram_dialog import DialogManager, StartMode
 from bot.dialogs.notices.callbacks import NoticeAckPress, NoticeControl
 from bot.dialogs.notices.states import NoticeWhen
 from bot.dialogs.notices.views import (
+    PREVIEW,
     ack_keyboard,
     ask_keyboard,
     copy_keyboard,
@@ -30,6 +31,9 @@ from storage.services import Services
 async def on_ack(
     call: CallbackQuery, callback_data: NoticeAckPress, services: Services, t: Translator
 ) -> None:
+    if callback_data.notice_id == PREVIEW:  # the sender's preview: nothing to confirm
+        await call.answer(t("notice.ack_preview"), show_alert=True)
+        return
     service = services.get(NoticeService)
     result = await service.acknowledge(callback_data.notice_id, call.from_user.id)
     if result is NoticeProblem.STOPPED:
