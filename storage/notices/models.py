@@ -36,6 +36,9 @@ class Notice(Base):
     source_chat_id: Mapped[int] = mapped_column(TelegramId)
     source_message_id: Mapped[int] = mapped_column(BigInteger)
     media: Mapped[str | None] = mapped_column(String(16))  # photo, document, voice…; None: text
+    # The media's file id: copies are sent from it, so they do not depend on the
+    # officer's message still being there (None: copied from it, as older notices were).
+    file_id: Mapped[str | None] = mapped_column(String(255))
     body: Mapped[str] = mapped_column(Text, default="")  # the text or the caption
     entities: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     ack_required: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -96,6 +96,7 @@ class Content:
     body: str
     entities: list[dict[str, Any]]
     venue: dict[str, Any] | None = None  # a map pin to send before a text notice
+    file_id: str | None = None  # the media itself, sent again from it
 
 
 @dataclass(frozen=True)
@@ -252,6 +253,7 @@ class NoticeService:
             source_chat_id=content.chat_id,
             source_message_id=content.message_id,
             media=content.media,
+            file_id=content.file_id,
             body=content.body,
             entities=content.entities,
             venue=content.venue,

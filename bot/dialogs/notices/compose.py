@@ -16,7 +16,14 @@ from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button, Row, Start, SwitchTo
 
 from bot.dialogs.notices.states import NoticeCompose, NoticeWhen
-from bot.dialogs.notices.views import PREVIEW, ack_keyboard, header, room_left, with_header
+from bot.dialogs.notices.views import (
+    PREVIEW,
+    ack_keyboard,
+    header,
+    room_left,
+    send_media,
+    with_header,
+)
 from bot.formatting import e, local_time, node_path
 from bot.kit.context import Ctx, ctx
 from bot.kit.menu import open_menu, to_menu
@@ -38,6 +45,17 @@ MEDIA = {
     ContentType.AUDIO: "audio",
 }
 PAGE_HEIGHT = 5
+
+
+def _file_id(message: Message) -> str | None:
+    """The media's file id (a photo's largest size): the notice is sent from it, so it
+    does not depend on the officer's message staying in her chat."""
+    if message.photo:
+        return message.photo[-1].file_id
+    for item in (message.document, message.voice, message.video, message.audio):
+        if item is not None:
+            return item.file_id
+    return None
 
 
 async def _node(c: Ctx, manager: DialogManager) -> Node | None:
@@ -89,6 +107,7 @@ async def on_content(message: Message, _: MessageInput, manager: DialogManager) 
         chat_id=message.chat.id,
         message_id=message.message_id,
         media=media,
+        file_id=_file_id(message),
         body=body or "",
         entities=[x.model_dump(exclude_none=True, mode="json") for x in entities or []],
     )
@@ -255,7 +274,9 @@ async def on_review(call: CallbackQuery, _: Button, manager: DialogManager) -> N
         header(c.t, node.name, bool(d.get("urgent"))), d["body"], d["entities"]
     )
     markup = ack_keyboard(c.t, PREVIEW, acked=False) if d.get("ack") else None
-    if d.get("media"):
+    if d.get("media") and d.get("file_id"):
+        await send_media(c.bot, c.user_id, d["media"], d["file_id"], text, entities, markup)
+    elif d.get("media"):
         await c.bot.copy_message(
             c.user_id,
             d["chat_id"],
@@ -327,7 +348,14 @@ async def on_send(call: CallbackQuery, _: Button, manager: DialogManager) -> Non
     assert node is not None
     d = manager.dialog_data
     roles = parse_roles(d.get("roles", []))
-    content = Content(d["chat_id"], d["message_id"], d.get("media"), d["body"], d["entities"])
+    content = Content(
+        d["chat_id"],
+        d["message_id"],
+        d.get("media"),
+        d["body"],
+        d["entities"],
+        file_id=d.get("file_id"),
+    )
     send_at = _send_at(c, manager)
     if d.get("send_at") and send_at is None:
         d.pop("send_at", None)

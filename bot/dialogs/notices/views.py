@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
+from aiogram import Bot
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity
 
 from bot.dialogs.notices.callbacks import NoticeAckPress, NoticeControl
 from bot.formatting import e, local_time
@@ -38,6 +39,63 @@ def with_header(
     for entity in entities:
         moved.append(MessageEntity(**{**entity, "offset": int(entity["offset"]) + shift}))
     return f"{header}\n\n{body}", moved
+
+
+async def send_media(
+    bot: Bot,
+    chat_id: int,
+    media: str,
+    file_id: str,
+    caption: str,
+    entities: list[MessageEntity],
+    markup: InlineKeyboardMarkup | None,
+) -> Message:
+    """A media notice sent from its file id, with the header and the officer's caption
+    and formatting."""
+    if media == "photo":
+        return await bot.send_photo(
+            chat_id,
+            file_id,
+            caption=caption,
+            caption_entities=entities,
+            parse_mode=None,
+            reply_markup=markup,
+        )
+    if media == "video":
+        return await bot.send_video(
+            chat_id,
+            file_id,
+            caption=caption,
+            caption_entities=entities,
+            parse_mode=None,
+            reply_markup=markup,
+        )
+    if media == "voice":
+        return await bot.send_voice(
+            chat_id,
+            file_id,
+            caption=caption,
+            caption_entities=entities,
+            parse_mode=None,
+            reply_markup=markup,
+        )
+    if media == "audio":
+        return await bot.send_audio(
+            chat_id,
+            file_id,
+            caption=caption,
+            caption_entities=entities,
+            parse_mode=None,
+            reply_markup=markup,
+        )
+    return await bot.send_document(
+        chat_id,
+        file_id,
+        caption=caption,
+        caption_entities=entities,
+        parse_mode=None,
+        reply_markup=markup,
+    )
 
 
 def room_left(header: str, body: str, media: str | None) -> int:

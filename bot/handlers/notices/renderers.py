@@ -14,6 +14,7 @@ from bot.dialogs.notices.views import (
     header,
     progress_keyboard,
     progress_text,
+    send_media,
     with_header,
 )
 from bot.formatting import e, local_time, split_messages
@@ -58,7 +59,10 @@ async def render_copy(r: Rendering) -> list[Send]:
             ),
             message,
         ]
-    return [
+    if notice.file_id:
+        media, file_id = notice.media, notice.file_id
+        return [lambda: send_media(r.bot, chat, media, file_id, text, entities, markup)]
+    return [  # a notice written before file ids were kept: from the officer's message
         lambda: r.bot.copy_message(
             chat,
             notice.source_chat_id,

@@ -1,4 +1,4 @@
-"""notices: the question pending on the progress message
+"""notices: the question pending on the progress message; a media notice's file id
 
 Revision ID: 0012
 Revises: 0011
@@ -19,8 +19,10 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("notices") as batch:
         batch.add_column(sa.Column("asking", sa.String(length=16), nullable=True))
+        batch.add_column(sa.Column("file_id", sa.String(length=255), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("notices") as batch:
+        batch.drop_column("file_id")
         batch.drop_column("asking")
