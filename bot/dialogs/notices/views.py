@@ -172,7 +172,9 @@ def ask_keyboard(t: Translator, notice_id: int, action: str) -> InlineKeyboardMa
 def progress_keyboard(
     t: Translator, notice: Notice, shown: Shown, now: datetime
 ) -> InlineKeyboardMarkup | None:
-    """What can be done to the notice now, or the question pending on the message."""
+    """What can be done to the notice now, or the question pending on the message: the
+    one pending now, not when the update was owed (an update written before the question
+    was asked must not take it off)."""
     allowed = actions(shown.state, shown.progress.failed, notice.created_at, now)
     if notice.asking and notice.asking in allowed:
         return ask_keyboard(t, notice.id, notice.asking)
