@@ -319,6 +319,15 @@ class BotAPIEmulator(BotApiServer):
             content["caption"] = caption
         return self._user_message(user, content, queue, caption)
 
+    def delete_own_message(self, user: UserRef, message_id: int) -> None:
+        """The user deletes one of their own messages, for everyone: the bot is not told
+        (Telegram sends no update for it), and it can no longer be copied or forwarded."""
+        state = self._state(user)
+        message = state.find(message_id)
+        if message is None or message.from_bot:
+            raise EmulatorUsageError(f"no message {message_id} of the user in chat {state.user.id}")
+        self.world.delete_message(state, message)
+
     # --- buttons ------------------------------------------------------------------------
 
     def press(

@@ -36,6 +36,9 @@ class Notice(Base):
     source_chat_id: Mapped[int] = mapped_column(TelegramId)
     source_message_id: Mapped[int] = mapped_column(BigInteger)
     media: Mapped[str | None] = mapped_column(String(16))  # photo, document, voice…; None: text
+    # The media's file id: copies are sent from it, so they do not depend on the
+    # officer's message still being there (None: copied from it, as older notices were).
+    file_id: Mapped[str | None] = mapped_column(String(255))
     body: Mapped[str] = mapped_column(Text, default="")  # the text or the caption
     entities: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     ack_required: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -56,6 +59,9 @@ class Notice(Base):
     # The progress message in the author's chat, and what it shows now.
     status_message_id: Mapped[int | None] = mapped_column(BigInteger)
     status_shown: Mapped[str | None] = mapped_column(String(200))
+    # A question the sender was asked on it (cancel, recall), until answered: it stays
+    # on the message through the progress updates.
+    asking: Mapped[str | None] = mapped_column(String(16))
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     visits_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

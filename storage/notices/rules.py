@@ -1,5 +1,6 @@
-"""Who may send a notice to which part of the hierarchy, and manage one once sent: the
-one place the dialogs, the buttons on the progress message and the service all ask."""
+"""Who may send a notice to which part of the hierarchy, and manage one once sent; what a
+notice in each state may still cause. The one place the dialogs, the buttons on the
+progress message, the receipt press, the jobs, the renderers and the service all ask."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ class NoticeProblem(StrEnum):
     NOT_FOUND = "not_found"
     FINISHED = "finished"
     EMPTY = "empty"
+    STOPPED = "stopped"  # cancelled or recalled: it takes no more receipts
 
 
 def may_send(staffing: Staffing, node: Node | None) -> NoticeProblem | None:
@@ -59,3 +61,50 @@ def actions(state: str, failed: int, created_at: datetime, now: datetime) -> lis
             found.append("recall")
         return found
     return []
+
+
+class Effect(StrEnum):
+    """What a notice causes after it is written."""
+
+    COPY = "copy"  # a copy to each recipient
+    RECEIPT = "receipt"  # a recipient's 已收到 is recorded
+    REMINDER = "reminder"  # the one reminder to those who did not press it
+    VISITS = "visits"  # each grid worker's list of households still to visit
+
+
+_EVERYTHING = frozenset(Effect)
+_FOLLOW_UPS = frozenset({Effect.RECEIPT, Effect.REMINDER, Effect.VISITS})
+# What a notice in each state causes now. A cancelled or recalled notice causes nothing
+# more: no reminder, no door-visit list (names and phones) and no receipt for a notice
+# its sender stopped. A paused one takes the receipts of those it reached (they did read
+# it; refused now, they would have to press again and be reminded), and holds the rest.
+_NOW: dict[str, frozenset[Effect]] = {
+    NoticeState.SCHEDULED: frozenset(),
+    NoticeState.SENDING: _EVERYTHING,
+    NoticeState.PAUSED: frozenset({Effect.RECEIPT}),
+    NoticeState.DONE: _FOLLOW_UPS,  # a resend moves it back to sending first
+    NoticeState.CANCELLED: frozenset(),
+    NoticeState.RECALLED: frozenset(),
+}
+# ... and once it starts (scheduled) or is resumed (paused): held until then.
+_HELD: dict[str, frozenset[Effect]] = {
+    NoticeState.SCHEDULED: _EVERYTHING,
+    NoticeState.PAUSED: _EVERYTHING,
+}
+
+
+def causes_now(state: str, effect: Effect) -> bool:
+    """Whether a notice in ``state`` causes ``effect`` now: the jobs start it, a receipt
+    is recorded."""
+    return effect in _NOW.get(state, frozenset())
+
+
+def may_still_cause(state: str, effect: Effect) -> bool:
+    """Whether a notice in ``state`` may still cause ``effect``, now or once it starts or
+    resumes: a message of that effect already on its way goes; otherwise it is dropped."""
+    return causes_now(state, effect) or effect in _HELD.get(state, frozenset())
+
+
+def states_causing(effect: Effect) -> list[str]:
+    """The states in which ``effect`` happens now (for the jobs' queries)."""
+    return [state for state, effects in _NOW.items() if effect in effects]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Self
 from zoneinfo import ZoneInfo
@@ -20,7 +20,14 @@ from storage.hierarchy import Node, NodeKind, within_path
 from storage.notices.audience import AudienceRole, Recipients, resolve
 from storage.notices.models import Notice, NoticeAck, NoticeState
 from storage.notices.quiet import choices
-from storage.notices.rules import NoticeProblem
+from storage.notices.rules import (
+    Effect,
+    NoticeProblem,
+    actions,
+    causes_now,
+    may_still_cause,
+    states_causing,
+)
 from storage.outbox import Lane, OutboxMessage, OutboxRepo
 from storage.roles import Role, RoleAssignment, StaffRepo
 from storage.users import User
@@ -35,7 +42,10 @@ VISITS = "notice.visits"
 RECALL = "notice.recall"
 PAUSED_UNTIL = datetime(9999, 1, 1, tzinfo=UTC)  # held until resumed
 CANCELLED = "cancelled by the sender"
-ASKING = "asking"  # the progress message shows "cancel?" instead of its figures
+RECALLED = "recalled by the sender"
+# The outbox kinds that carry a notice's effects to people, held and dropped with them.
+EFFECT_OF = {COPY: Effect.COPY, REMINDER: Effect.REMINDER, VISITS: Effect.VISITS}
+CHUNK = 5000  # ids in one statement's IN list
 
 
 class NoticeError(Exception):
@@ -86,6 +96,7 @@ class Content:
     body: str
     entities: list[dict[str, Any]]
     venue: dict[str, Any] | None = None  # a map pin to send before a text notice
+    file_id: str | None = None  # the media itself, sent again from it
 
 
 @dataclass(frozen=True)
@@ -96,16 +107,73 @@ class Progress:
     failed: int
     blocked: int
     acked: int
+    # Of those waiting, how many wait for their quiet hours to end, and the last end.
+    quiet: int = 0
+    quiet_until: datetime | None = None
 
     @property
     def finished(self) -> bool:
         return self.waiting == 0
 
-    def fingerprint(self, state: str, send_at: datetime | None = None) -> str:
-        when = int(send_at.timestamp()) if send_at else 0
-        return (
-            f"{state}:{self.sent}:{self.waiting}:{self.failed}:{self.blocked}:{self.acked}:{when}"
+
+@dataclass(frozen=True)
+class Shown:
+    """What the sender's progress message shows, kept as ``Notice.status_shown``: an
+    update is owed only when this changes, so two in a row never read the same."""
+
+    state: str
+    progress: Progress
+    send_at: datetime | None = None
+    asking: str | None = None  # the question on it (cancel, recall), until answered
+
+    def encode(self) -> str:
+        p = self.progress
+        when = int(self.send_at.timestamp()) if self.send_at else 0
+        parts = [self.state, *map(str, (p.sent, p.waiting, p.failed, p.blocked, p.acked, when))]
+        until = int(p.quiet_until.timestamp()) if p.quiet_until else 0
+        extra = [self.asking or "", str(p.quiet or ""), str(until or "")]
+        while extra and not extra[-1]:  # what older versions wrote reads the same
+            extra.pop()
+        return ":".join([*parts, *extra])
+
+    @classmethod
+    def decode(cls, text: str) -> Self:
+        state, *rest = text.split(":")
+        fields = [*rest, *[""] * (9 - len(rest))]
+        sent, waiting, failed, blocked, acked, when = (int(x or 0) for x in fields[:6])
+        quiet, until = int(fields[7] or 0), int(fields[8] or 0)
+        return cls(
+            state,
+            Progress(
+                sent + waiting + failed,
+                sent,
+                waiting,
+                failed,
+                blocked,
+                acked,
+                quiet,
+                datetime.fromtimestamp(until, UTC) if until else None,
+            ),
+            datetime.fromtimestamp(when, UTC) if when else None,
+            fields[6] or None,
         )
+
+
+@dataclass(frozen=True)
+class Receipts:
+    """Who confirmed a notice: (acknowledged, reached) per grid of its area, counting its
+    households, and for everyone else it reached."""
+
+    grids: list[tuple[str, int, int]]  # grid name, acknowledged, reached
+    others: tuple[int, int]
+
+    @property
+    def acked(self) -> int:
+        return sum(a for _, a, _ in self.grids) + self.others[0]
+
+    @property
+    def reached(self) -> int:
+        return sum(r for _, _, r in self.grids) + self.others[1]
 
 
 @dataclass(frozen=True)
@@ -185,6 +253,7 @@ class NoticeService:
             source_chat_id=content.chat_id,
             source_message_id=content.message_id,
             media=content.media,
+            file_id=content.file_id,
             body=content.body,
             entities=content.entities,
             venue=content.venue,
@@ -264,20 +333,79 @@ class NoticeService:
     async def pause(self, notice: Notice) -> None:
         if notice.state == NoticeState.SENDING:
             notice.state = NoticeState.PAUSED
-            await self.outbox.hold(COPY, notice.id, PAUSED_UNTIL)
+            await self._settle_owed(notice)
 
     async def resume(self, notice: Notice) -> None:
         if notice.state == NoticeState.PAUSED:
             notice.state = NoticeState.SENDING
-            await self.outbox.release(COPY, notice.id, self.now)
+            await self._settle_owed(notice)
+
+    def ask(self, notice: Notice, question: str | None) -> bool:
+        """Put a question (cancel, recall) on the progress message, or take it off once
+        answered: it stays through the progress updates until then. False when the
+        message shows that already (a double tap)."""
+        if notice.asking == question:
+            return False
+        notice.asking = question
+        if notice.status_shown:
+            shown = Shown.decode(notice.status_shown)
+            notice.status_shown = replace(shown, asking=question).encode()
+        return True
 
     async def cancel(self, notice: Notice) -> int:
-        """Stop what has not gone out yet; what was sent stays sent."""
-        if notice.state in (NoticeState.DONE, NoticeState.CANCELLED):
+        """Stop what has not gone out yet (and the reminder and door-visit lists); what
+        was sent stays sent."""
+        if notice.state in (NoticeState.DONE, NoticeState.CANCELLED, NoticeState.RECALLED):
             return 0
         notice.state = NoticeState.CANCELLED
         notice.finished_at = self.now
-        return await self.outbox.withdraw(COPY, notice.id, self.now, CANCELLED)
+        notice.asking = None
+        return (await self._settle_owed(notice))[COPY]
+
+    async def _settle_owed(self, notice: Notice) -> dict[str, int]:
+        """Make what the outbox still owes about a notice agree with what its state may
+        cause (``rules``): dropped for good, held until resumed, or owed again (after
+        each person's quiet hours). Says how many messages of each kind it dropped."""
+        dropped: dict[str, int] = {}
+        for kind, effect in EFFECT_OF.items():
+            dropped[kind] = 0
+            if not may_still_cause(notice.state, effect):
+                reason = RECALLED if notice.state == NoticeState.RECALLED else CANCELLED
+                dropped[kind] = await self.outbox.withdraw(kind, notice.id, self.now, reason)
+            elif not causes_now(notice.state, effect):
+                await self.outbox.hold(kind, notice.id, PAUSED_UNTIL)
+            else:
+                await self._release(notice, kind)
+        return dropped
+
+    async def _release(self, notice: Notice, kind: str) -> None:
+        """Owe again what a pause held: now, or once the person's quiet hours end (a
+        notice resumed at night still waits for the morning)."""
+        held = (
+            OutboxMessage.kind == kind,
+            OutboxMessage.subject_id == notice.id,
+            OutboxMessage.sent_at.is_(None),
+            OutboxMessage.failed_at.is_(None),
+            OutboxMessage.claimed_at.is_(None),
+            OutboxMessage.not_before >= PAUSED_UNTIL,
+        )
+        if notice.urgent or kind == VISITS:  # door-visit lists are work, not notices
+            await self.session.execute(
+                update(OutboxMessage).where(*held).values(not_before=self.now)
+            )
+            return
+        found = await self.session.execute(select(OutboxMessage.user_id).where(*held))
+        user_ids = [int(u) for u in found.scalars()]
+        when: dict[datetime, list[int]] = defaultdict(list)
+        for user_id, choice in (await choices(self.session, user_ids)).items():
+            when[choice.quiet_until(self.now, self.config.zone) or self.now].append(user_id)
+        for moment, ids in when.items():
+            for start in range(0, len(ids), CHUNK):
+                await self.session.execute(
+                    update(OutboxMessage)
+                    .where(*held, OutboxMessage.user_id.in_(ids[start : start + CHUNK]))
+                    .values(not_before=moment)
+                )
 
     async def resend_failed(self, notice: Notice) -> int:
         """Send again to those it failed for (not to those who blocked the bot)."""
@@ -299,16 +427,20 @@ class NoticeService:
         return again
 
     async def recall(self, notice: Notice) -> int:
-        """Delete it from every chat it reached (within Telegram's 48 hours); what has
-        not gone out yet is given up."""
-        await self.outbox.withdraw(COPY, notice.id, self.now, CANCELLED)
+        """Delete it, and its reminder, from every chat they reached (within Telegram's 48
+        hours); what has not gone out yet, the reminder and the door-visit lists are
+        given up."""
+        notice.state, notice.asking = NoticeState.RECALLED, None
+        await self._settle_owed(notice)
         sent = (
             await self.session.execute(
-                select(OutboxMessage.user_id, OutboxMessage.message_id).where(
-                    OutboxMessage.kind == COPY,
+                select(OutboxMessage.user_id, OutboxMessage.message_id)
+                .where(
+                    OutboxMessage.kind.in_([COPY, REMINDER]),
                     OutboxMessage.subject_id == notice.id,
                     OutboxMessage.message_id.is_not(None),
                 )
+                .order_by(OutboxMessage.id)
             )
         ).all()
         for user_id, message_id in sent:
@@ -320,7 +452,6 @@ class NoticeService:
                 subject_id=notice.id,
                 message_id=int(message_id or 0),
             )
-        notice.state = NoticeState.RECALLED
         notice.finished_at = notice.finished_at or self.now
         return len(sent)
 
@@ -342,6 +473,19 @@ class NoticeService:
         acked = await self.session.scalar(
             select(func.count()).select_from(NoticeAck).where(NoticeAck.notice_id == notice.id)
         )
+        quiet, until = (
+            await self.session.execute(
+                select(func.count(), func.max(OutboxMessage.not_before)).where(
+                    OutboxMessage.kind == COPY,
+                    OutboxMessage.subject_id == notice.id,
+                    OutboxMessage.sent_at.is_(None),
+                    OutboxMessage.failed_at.is_(None),
+                    OutboxMessage.claimed_at.is_(None),
+                    OutboxMessage.not_before > self.now,
+                    OutboxMessage.not_before < PAUSED_UNTIL,  # held by a pause, not quiet
+                )
+            )
+        ).one()
         return Progress(
             total=counts["total"],
             sent=counts["sent"],
@@ -349,6 +493,8 @@ class NoticeService:
             failed=counts["failed"] - int(blocked or 0),
             blocked=int(blocked or 0),
             acked=int(acked or 0),
+            quiet=int(quiet or 0),
+            quiet_until=until if quiet else None,
         )
 
     async def refresh_progress(self) -> int:
@@ -367,7 +513,11 @@ class NoticeService:
             if notice.state == NoticeState.SENDING and progress.finished:
                 notice.state = NoticeState.DONE
                 notice.finished_at = self.now
-            shown = progress.fingerprint(notice.state, notice.send_at)
+            if notice.asking and notice.asking not in actions(
+                notice.state, progress.failed, notice.created_at, self.now
+            ):
+                notice.asking = None  # nothing left to ask about (it finished meanwhile)
+            shown = Shown(notice.state, progress, notice.send_at, notice.asking).encode()
             if notice.author_id == SYSTEM and shown != notice.status_shown:
                 notice.status_shown = shown  # the bot wrote it by itself: nobody to report to
             elif shown != notice.status_shown:
@@ -411,12 +561,15 @@ class NoticeService:
 
     async def acknowledge(self, notice_id: int, user_id: int) -> bool | NoticeProblem:
         """True for a new acknowledgement, False if already given; a problem for someone
-        the notice did not reach (a forged press)."""
+        the notice did not reach (a forged press) or a notice that takes no more
+        receipts (cancelled, recalled)."""
         notice = await self.get(notice_id)
         if notice is None or not notice.ack_required:
             return NoticeProblem.NOT_FOUND
         if not await self.was_sent_to(notice_id, user_id):
             return NoticeProblem.NOT_ALLOWED
+        if not causes_now(notice.state, Effect.RECEIPT):
+            return NoticeProblem.STOPPED
         if await self.session.get(NoticeAck, (notice_id, user_id)) is not None:
             return False
         self.session.add(NoticeAck(notice_id=notice_id, user_id=user_id, acked_at=self.now))
@@ -437,32 +590,43 @@ class NoticeService:
         )
         return [int(u) for u in (await self.session.execute(stmt)).scalars()]
 
-    async def acks_by_grid(self, notice: Notice) -> list[tuple[str, int, int]]:
-        """Per grid of the notice's node: (grid name, acknowledged, reached)."""
-        grids = await self._grids(notice)
-        reached = await self._reached_by_grid(notice)
-        acked = set(
+    async def receipts(self, notice: Notice) -> Receipts:
+        """Who confirmed it, in parts that add up to everyone it reached: the households
+        of each grid of its area (those its door-visit lists are about), then everyone
+        else (staff, and people living outside the area)."""
+        reached = set(
+            (
+                await self.session.execute(
+                    select(OutboxMessage.user_id).where(
+                        OutboxMessage.kind == COPY,
+                        OutboxMessage.subject_id == notice.id,
+                        OutboxMessage.sent_at.is_not(None),
+                    )
+                )
+            ).scalars()
+        )
+        acked = reached & set(
             (
                 await self.session.execute(
                     select(NoticeAck.user_id).where(NoticeAck.notice_id == notice.id)
                 )
             ).scalars()
         )
-        return [
-            (
-                grid.name,
-                sum(1 for u in reached.get(grid.id, []) if u.user_id in acked),
-                len(reached.get(grid.id, [])),
-            )
-            for grid in grids
-            if reached.get(grid.id)
-        ]
+        households = await self._reached_by_grid(notice)
+        grids: list[tuple[str, int, int]] = []
+        rest = set(reached)
+        for grid in await self._grids(notice):
+            ids = {h.user_id for h in households.get(grid.id, [])}
+            if ids:
+                grids.append((grid.name, len(ids & acked), len(ids)))
+                rest -= ids
+        return Receipts(grids, (len(rest & acked), len(rest)))
 
     async def remind_due(self) -> int:
         """One reminder to those who have not acknowledged, ``remind_after`` on."""
         stmt = select(Notice).where(
             Notice.ack_required.is_(True),
-            Notice.state != NoticeState.CANCELLED,
+            Notice.state.in_(states_causing(Effect.REMINDER)),
             Notice.reminded_at.is_(None),
             Notice.created_at <= self.now - self.config.remind_after,
         )
@@ -495,7 +659,7 @@ class NoticeService:
         stmt = select(Notice).where(
             Notice.reminded_at.is_not(None),
             Notice.visits_sent_at.is_(None),
-            Notice.state != NoticeState.CANCELLED,
+            Notice.state.in_(states_causing(Effect.VISITS)),
             Notice.reminded_at <= self.now - self.config.visit_after,
         )
         done = 0

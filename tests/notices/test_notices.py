@@ -404,8 +404,10 @@ async def test_the_sender_is_not_sent_her_own_notice(harness: Harness, world: Wo
     assert "将发送给 1 人" in harness.last_text(officer)
     await _send(harness, officer, ack=True)
     assert len(_notices(harness, wang)) == 1
-    # The preview is hers; no copy with a 已收到 button to confirm her own notice.
-    assert not any(m.raw.get("reply_markup") for m in _notices(harness, officer)), (
+    # The preview is hers (its 已收到 belongs to no notice); no copy with a 已收到 button
+    # to confirm her own notice.
+    [preview] = [m for m in _notices(harness, officer) if BODY in (m.text or "")]
+    assert [d for row in preview.inline_buttons() for _, d in row] == ["nack:0"], (
         "the author was sent her own notice"
     )
 

@@ -84,3 +84,35 @@ async def test_settings_turn_notices_off_and_move_quiet_hours(
         choice = await choice_of(s.session, wang.id)
     assert (choice.muted, choice.quiet_from, choice.quiet_to) == (False, 21 * 60, 6 * 60)
     assert harness.emu.errors == []
+
+
+async def test_a_notice_resumed_at_night_still_waits_for_the_morning(
+    harness: Harness, world: World, clock: ManualClock
+) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    wang = await world.resident("王秀英")
+    li = await world.resident("李建国")
+    clock.advance(timedelta(hours=12))  # 21:00 in Shanghai: before the quiet hours
+    await harness.command(officer, "notice")
+    await harness.text(officer, "明早停电检修")
+    await harness.press_key(officer, "notice.button.review")
+    send = harness.emu.press_button(
+        officer, harness.label(officer, "notice.button.send"), queue=False
+    )
+    await harness.feed(send, deliver=False)
+    await harness.app.scheduler.run("notices-progress")
+    assert await harness.app.delivery.deliver_one()  # the progress message
+    assert await harness.app.delivery.deliver_one()  # 王秀英's copy
+    pause = harness.emu.press_button(
+        officer, harness.label(officer, "notice.button.pause"), queue=False
+    )
+    await harness.feed(pause, deliver=False)
+    clock.advance(timedelta(hours=2))  # 23:00
+    await harness.tick()  # the progress message offers ▶️ 继续
+    await harness.press_key(officer, "notice.button.resume")
+    await harness.tick()
+    assert _got(harness, wang, "明早停电检修") and not _got(harness, li, "明早停电检修")
+    clock.advance(timedelta(hours=8, minutes=1))  # 07:01
+    await harness.tick()
+    assert _got(harness, li, "明早停电检修")
+    assert harness.emu.errors == []

@@ -10,6 +10,7 @@ from aiogram_dialog import Dialog, DialogManager, Window
 from aiogram_dialog.widgets.kbd import SwitchTo
 
 from bot.dialogs.notices.states import NoticeArchive
+from bot.dialogs.notices.views import waiting_lines
 from bot.formatting import MESSAGE_LIMIT, e, local_time, visible_length
 from bot.kit.context import ctx
 from bot.kit.menu import menu_button
@@ -82,13 +83,18 @@ async def detail_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, An
             failed=progress.failed,
             blocked=progress.blocked + notice.blocked,
         ),
+        *waiting_lines(c.t, notice.state, progress, c.settings.send_rate, c.zone),
     ]
     if notice.muted:
         lines.append(c.t("notice.archive.muted", n=notice.muted))
     if notice.ack_required:
-        lines.append(c.t("notice.progress.acked", acked=progress.acked, sent=progress.sent))
-        for grid, acked, reached in await service.acks_by_grid(notice):
+        receipts = await service.receipts(notice)
+        lines.append(c.t("notice.progress.acked", acked=receipts.acked, sent=receipts.reached))
+        for grid, acked, reached in receipts.grids:
             lines.append(c.t("notice.archive.grid", grid=e(grid), acked=acked, reached=reached))
+        acked, reached = receipts.others
+        if reached:
+            lines.append(c.t("notice.archive.others", acked=acked, reached=reached))
     body = e(notice.body) if notice.body else c.t(f"notice.media.{notice.media}")
     if visible_length("\n".join([*lines, "", body])) > MESSAGE_LIMIT:
         body = c.t("notice.archive.long_body", n=len(notice.body))  # said, not cut

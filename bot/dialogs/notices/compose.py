@@ -16,7 +16,14 @@ from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button, Row, Start, SwitchTo
 
 from bot.dialogs.notices.states import NoticeCompose, NoticeWhen
-from bot.dialogs.notices.views import header, room_left, with_header
+from bot.dialogs.notices.views import (
+    PREVIEW,
+    ack_keyboard,
+    header,
+    room_left,
+    send_media,
+    with_header,
+)
 from bot.formatting import e, local_time, node_path
 from bot.kit.context import Ctx, ctx
 from bot.kit.menu import open_menu, to_menu
@@ -28,7 +35,7 @@ from storage.hierarchy import Node, NodeKind
 from storage.notices import AudienceRole, NoticeService, may_send
 from storage.notices.audience import parse_roles
 from storage.notices.rules import SENDERS
-from storage.notices.service import Content, NoticeError
+from storage.notices.service import Content, NoticeConfig, NoticeError
 
 MEDIA = {
     ContentType.PHOTO: "photo",
@@ -38,6 +45,17 @@ MEDIA = {
     ContentType.AUDIO: "audio",
 }
 PAGE_HEIGHT = 5
+
+
+def _file_id(message: Message) -> str | None:
+    """The media's file id (a photo's largest size): the notice is sent from it, so it
+    does not depend on the officer's message staying in her chat."""
+    if message.photo:
+        return message.photo[-1].file_id
+    for item in (message.document, message.voice, message.video, message.audio):
+        if item is not None:
+            return item.file_id
+    return None
 
 
 async def _node(c: Ctx, manager: DialogManager) -> Node | None:
@@ -89,6 +107,7 @@ async def on_content(message: Message, _: MessageInput, manager: DialogManager) 
         chat_id=message.chat.id,
         message_id=message.message_id,
         media=media,
+        file_id=_file_id(message),
         body=body or "",
         entities=[x.model_dump(exclude_none=True, mode="json") for x in entities or []],
     )
@@ -241,8 +260,9 @@ def _option(name: str, value: bool) -> Any:
 
 
 async def on_review(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
-    """Show the notice in the officer's own chat exactly as recipients will get it, then
-    ask to confirm below it."""
+    """Show the notice in the officer's own chat exactly as recipients will get it, its
+    已收到 button included (pressed there, it only explains itself), then ask to confirm
+    below it."""
     c = ctx(manager)
     node = await _node(c, manager)
     if may_send(c.staffing, node) is not None:
@@ -253,7 +273,10 @@ async def on_review(call: CallbackQuery, _: Button, manager: DialogManager) -> N
     text, entities = with_header(
         header(c.t, node.name, bool(d.get("urgent"))), d["body"], d["entities"]
     )
-    if d.get("media"):
+    markup = ack_keyboard(c.t, PREVIEW, acked=False) if d.get("ack") else None
+    if d.get("media") and d.get("file_id"):
+        await send_media(c.bot, c.user_id, d["media"], d["file_id"], text, entities, markup)
+    elif d.get("media"):
         await c.bot.copy_message(
             c.user_id,
             d["chat_id"],
@@ -261,9 +284,12 @@ async def on_review(call: CallbackQuery, _: Button, manager: DialogManager) -> N
             caption=text,
             caption_entities=entities,
             parse_mode=None,
+            reply_markup=markup,
         )
     else:
-        await c.bot.send_message(c.user_id, text, entities=entities, parse_mode=None)
+        await c.bot.send_message(
+            c.user_id, text, entities=entities, parse_mode=None, reply_markup=markup
+        )
     await manager.switch_to(NoticeCompose.confirm, show_mode=ShowMode.SEND)
 
 
@@ -280,9 +306,19 @@ async def confirm_getter(dialog_manager: DialogManager, **kwargs: Any) -> dict[s
         else c.t("notice.schedule.now")
     )
     data["later"] = send_at is not None
+    data["receipt"] = receipt_line(c, bool(dialog_manager.dialog_data.get("ack")))
     data["send_now"] = data["can_send"] and send_at is None
     data["send_later"] = data["can_send"] and send_at is not None
     return data
+
+
+def receipt_line(c: Ctx, ack: bool) -> str:
+    """Whether residents will be asked for 已收到, and what follows if they are."""
+    if not ack:
+        return c.t("notice.receipt.not_asked")
+    config = c.services.config(NoticeConfig)
+    hours = [f"{d.total_seconds() / 3600:g}" for d in (config.remind_after, config.visit_after)]
+    return c.t("notice.receipt.asked", remind=hours[0], visit=hours[1])
 
 
 def _send_at(c: Ctx, manager: DialogManager) -> datetime | None:
@@ -312,7 +348,14 @@ async def on_send(call: CallbackQuery, _: Button, manager: DialogManager) -> Non
     assert node is not None
     d = manager.dialog_data
     roles = parse_roles(d.get("roles", []))
-    content = Content(d["chat_id"], d["message_id"], d.get("media"), d["body"], d["entities"])
+    content = Content(
+        d["chat_id"],
+        d["message_id"],
+        d.get("media"),
+        d["body"],
+        d["entities"],
+        file_id=d.get("file_id"),
+    )
     send_at = _send_at(c, manager)
     if d.get("send_at") and send_at is None:
         d.pop("send_at", None)

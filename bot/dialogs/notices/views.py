@@ -4,16 +4,21 @@ sender's progress message."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity
+from aiogram import Bot
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity
 
 from bot.dialogs.notices.callbacks import NoticeAckPress, NoticeControl
 from bot.formatting import e, local_time
 from bot.i18n import Translator
 from storage.notices import Notice, NoticeState
+from storage.notices.rules import actions
+from storage.notices.service import Progress, Shown
 
+PREVIEW = 0  # the notice id under the sender's preview: no notice has it
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 
@@ -36,6 +41,63 @@ def with_header(
     return f"{header}\n\n{body}", moved
 
 
+async def send_media(
+    bot: Bot,
+    chat_id: int,
+    media: str,
+    file_id: str,
+    caption: str,
+    entities: list[MessageEntity],
+    markup: InlineKeyboardMarkup | None,
+) -> Message:
+    """A media notice sent from its file id, with the header and the officer's caption
+    and formatting."""
+    if media == "photo":
+        return await bot.send_photo(
+            chat_id,
+            file_id,
+            caption=caption,
+            caption_entities=entities,
+            parse_mode=None,
+            reply_markup=markup,
+        )
+    if media == "video":
+        return await bot.send_video(
+            chat_id,
+            file_id,
+            caption=caption,
+            caption_entities=entities,
+            parse_mode=None,
+            reply_markup=markup,
+        )
+    if media == "voice":
+        return await bot.send_voice(
+            chat_id,
+            file_id,
+            caption=caption,
+            caption_entities=entities,
+            parse_mode=None,
+            reply_markup=markup,
+        )
+    if media == "audio":
+        return await bot.send_audio(
+            chat_id,
+            file_id,
+            caption=caption,
+            caption_entities=entities,
+            parse_mode=None,
+            reply_markup=markup,
+        )
+    return await bot.send_document(
+        chat_id,
+        file_id,
+        caption=caption,
+        caption_entities=entities,
+        parse_mode=None,
+        reply_markup=markup,
+    )
+
+
 def room_left(header: str, body: str, media: str | None) -> int:
     """How many characters the body is over the limit once the header is added (≤ 0
     means it fits)."""
@@ -54,6 +116,23 @@ def ack_keyboard(t: Translator, notice_id: int, acked: bool) -> InlineKeyboardMa
     return InlineKeyboardMarkup(
         inline_keyboard=[[InlineKeyboardButton(text=label, callback_data=data)]]
     )
+
+
+def without_receipt(
+    markup: InlineKeyboardMarkup | None, notice: Notice | None
+) -> InlineKeyboardMarkup | None:
+    """A pressed message's buttons once its notice takes no more receipts: none for a
+    recalled (or deleted) notice, whose message should be gone; for a cancelled one the
+    buttons other features put there stay, without 已收到."""
+    if markup is None or notice is None or notice.state == NoticeState.RECALLED:
+        return None
+    prefix = NoticeAckPress.__prefix__ + NoticeAckPress.__separator__
+    rows = [
+        kept
+        for row in markup.inline_keyboard
+        if (kept := [b for b in row if not (b.callback_data or "").startswith(prefix)])
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
 def copy_keyboard(t: Translator, notice: Notice, *, acked: bool) -> InlineKeyboardMarkup | None:
@@ -83,13 +162,47 @@ def control_keyboard(
     return InlineKeyboardMarkup(inline_keyboard=[row])
 
 
+def ask_keyboard(t: Translator, notice_id: int, action: str) -> InlineKeyboardMarkup:
+    """An irreversible action asked first: 确认 | 不 (``action``_yes, ``action``_no)."""
+    markup = control_keyboard(t, notice_id, [f"{action}_yes", f"{action}_no"])
+    assert markup is not None
+    return markup
+
+
+def progress_keyboard(
+    t: Translator, notice: Notice, shown: Shown, now: datetime
+) -> InlineKeyboardMarkup | None:
+    """What can be done to the notice now, or the question pending on the message: the
+    one pending now, not when the update was owed (an update written before the question
+    was asked must not take it off)."""
+    allowed = actions(shown.state, shown.progress.failed, notice.created_at, now)
+    if notice.asking and notice.asking in allowed:
+        return ask_keyboard(t, notice.id, notice.asking)
+    return control_keyboard(t, notice.id, allowed)
+
+
+def waiting_lines(
+    t: Translator, state: str, progress: Progress, rate: float, zone: ZoneInfo
+) -> list[str]:
+    """Of the copies still owed, those held for their recipients' quiet hours (and until
+    when), apart from those going out now (and how long that takes)."""
+    lines = []
+    if progress.quiet and progress.quiet_until is not None:
+        until = local_time(progress.quiet_until, zone)
+        lines.append(t("notice.progress.quiet", n=progress.quiet, until=until))
+    now = progress.waiting - progress.quiet
+    if state == NoticeState.SENDING and now > 0:
+        lines.append(t("notice.progress.eta", minutes=max(1, round(now / rate / 60))))
+    return lines
+
+
 def progress_text(
-    t: Translator, notice: Notice, shown: str, place: str, rate: float, zone: ZoneInfo
+    t: Translator, notice: Notice, shown: Shown, place: str, rate: float, zone: ZoneInfo
 ) -> str:
-    """The progress message from a fingerprint (see ``Progress.fingerprint``): the figures
-    the job saw, so two progress messages in a row never read the same."""
-    state, sent, waiting, failed, blocked, acked, _when = shown.split(":")
-    if state == NoticeState.SCHEDULED and notice.send_at is not None:
+    """The progress message for what the job saw (``Shown``), so two in a row never read
+    the same."""
+    progress = shown.progress
+    if shown.state == NoticeState.SCHEDULED and notice.send_at is not None:
         return "\n".join(
             [
                 t(
@@ -102,19 +215,17 @@ def progress_text(
             ]
         )
     lines = [
-        t(f"notice.progress.{state}", id=notice.id, place=e(place)),
+        t(f"notice.progress.{shown.state}", id=notice.id, place=e(place)),
         t(
             "notice.progress.figures",
             total=notice.recipients,
-            sent=sent,
-            waiting=waiting,
-            failed=failed,
-            blocked=int(blocked) + notice.blocked,
+            sent=progress.sent,
+            waiting=progress.waiting,
+            failed=progress.failed,
+            blocked=progress.blocked + notice.blocked,
         ),
     ]
-    if state == NoticeState.SENDING and int(waiting) > 0:
-        minutes = max(1, round(int(waiting) / rate / 60))
-        lines.append(t("notice.progress.eta", minutes=minutes))
+    lines.extend(waiting_lines(t, shown.state, progress, rate, zone))
     if notice.ack_required:
-        lines.append(t("notice.progress.acked", acked=acked, sent=sent))
+        lines.append(t("notice.progress.acked", acked=progress.acked, sent=progress.sent))
     return "\n".join(lines)

@@ -6,17 +6,24 @@ nothing but say so."""
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import CallbackQuery
 from aiogram_dialog import DialogManager, StartMode
 
 from bot.dialogs.notices.callbacks import NoticeAckPress, NoticeControl
 from bot.dialogs.notices.states import NoticeWhen
-from bot.dialogs.notices.views import ack_keyboard, copy_keyboard
+from bot.dialogs.notices.views import (
+    PREVIEW,
+    ack_keyboard,
+    ask_keyboard,
+    copy_keyboard,
+    progress_keyboard,
+    without_receipt,
+)
 from bot.i18n import Translator
 from bot.remark import remark
-from storage.notices import NoticeService, may_manage
+from storage.notices import NoticeProblem, NoticeService, NoticeState, may_manage
 from storage.notices.rules import actions
-from storage.notices.service import ASKING
+from storage.notices.service import Shown
 from storage.roles import Staffing
 from storage.services import Services
 
@@ -24,13 +31,23 @@ from storage.services import Services
 async def on_ack(
     call: CallbackQuery, callback_data: NoticeAckPress, services: Services, t: Translator
 ) -> None:
-    result = await services.get(NoticeService).acknowledge(
-        callback_data.notice_id, call.from_user.id
-    )
+    if callback_data.notice_id == PREVIEW:  # the sender's preview: nothing to confirm
+        await call.answer(t("notice.ack_preview"), show_alert=True)
+        return
+    service = services.get(NoticeService)
+    result = await service.acknowledge(callback_data.notice_id, call.from_user.id)
+    if result is NoticeProblem.STOPPED:
+        notice = await service.get(callback_data.notice_id)
+        recalled = notice is None or notice.state == NoticeState.RECALLED
+        key = "notice.receipt_stopped.recalled" if recalled else "notice.receipt_stopped.cancelled"
+        await call.answer(t(key))
+        shown = getattr(call.message, "reply_markup", None)
+        await remark(call, without_receipt(shown, notice))
+        return
     if result is True:
         await call.answer(t("notice.ack_thanks"))
         if call.message is not None:
-            notice = await services.get(NoticeService).get(callback_data.notice_id)
+            notice = await service.get(callback_data.notice_id)
             markup = (
                 copy_keyboard(t, notice, acked=True)
                 if notice is not None
@@ -45,31 +62,9 @@ async def on_ack(
     await call.answer(t("notice.ack_not_yours"), show_alert=True)
 
 
-CONFIRMS = {"cancel": "cancel_yes", "recall": "recall_yes"}  # irreversible: asked first
-ACTIONS_OF = {
-    "cancel_yes": "cancel",
-    "recall_yes": "recall",
-    "cancel_no": "cancel",
-    "recall_no": "recall",
-}
-
-
-def _ask(t: Translator, notice_id: int, action: str) -> InlineKeyboardMarkup:
-    yes, no = f"{action}_yes", f"{action}_no"
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=t(f"notice.button.{yes}"),
-                    callback_data=NoticeControl(action=yes, notice_id=notice_id).pack(),
-                ),
-                InlineKeyboardButton(
-                    text=t(f"notice.button.{no}"),
-                    callback_data=NoticeControl(action=no, notice_id=notice_id).pack(),
-                ),
-            ]
-        ]
-    )
+CONFIRMS = ("cancel", "recall")  # irreversible: asked first
+ANSWERS = {"cancel_yes": "cancel", "recall_yes": "recall"}
+DECLINES = ("cancel_no", "recall_no")
 
 
 async def on_control(
@@ -89,27 +84,30 @@ async def on_control(
         return
     assert notice is not None
     action = callback_data.action
+    if action in DECLINES:
+        # The question leaves the message at once; nothing else changes.
+        await call.answer(t(f"notice.done.{action}"))
+        if service.ask(notice, None) and notice.status_shown:
+            shown = Shown.decode(notice.status_shown)
+            await remark(call, progress_keyboard(t, notice, shown, services.now()))
+        return
     progress = await service.progress(notice)
     allowed = actions(notice.state, progress.failed, notice.created_at, services.now())
-    if ACTIONS_OF.get(action, action) not in allowed:
+    if ANSWERS.get(action, action) not in allowed:
         await call.answer(t("notice.problem.unavailable"), show_alert=True)
         return
-    if action in CONFIRMS and call.message is not None:
-        # Cannot be undone: ask first, on the same message, once (a second press would
-        # change nothing on it). The next progress update puts the buttons back.
+    if action in CONFIRMS:
+        # Cannot be undone: asked first, on the same message, where the question stays
+        # through the progress updates until answered (a double tap asks once).
         await call.answer(t(f"notice.{action}_ask"))
-        if notice.status_shown != ASKING:
-            notice.status_shown = ASKING
-            await remark(call, _ask(t, notice.id, action))
+        if service.ask(notice, action):
+            await remark(call, ask_keyboard(t, notice.id, action))
         return
     if action == "reschedule":
         await call.answer()
         await dialog_manager.start(
             NoticeWhen.date, data={"notice_id": notice.id}, mode=StartMode.RESET_STACK
         )
-        return
-    if action in ("cancel_no", "recall_no"):
-        await call.answer(t(f"notice.done.{action}"))
         return
     if action == "pause":
         await service.pause(notice)
@@ -123,7 +121,7 @@ async def on_control(
         await service.recall(notice)
     await services.audit.record(
         actor_id=call.from_user.id,
-        action=f"notice.{ACTIONS_OF.get(action, action)}",
+        action=f"notice.{ANSWERS.get(action, action)}",
         at=services.now(),
         object_type="notice",
         object_id=notice.id,

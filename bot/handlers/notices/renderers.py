@@ -10,31 +10,34 @@ from sqlalchemy import select
 from bot.delivery import Gone, Renderer, Rendering, Send
 from bot.dialogs.notices.views import (
     ack_keyboard,
-    control_keyboard,
     copy_keyboard,
     header,
+    progress_keyboard,
     progress_text,
+    send_media,
     with_header,
 )
 from bot.formatting import e, local_time, split_messages
-from storage.notices import Notice, NoticeService, NoticeState
-from storage.notices.rules import RECALL_WITHIN, actions
-from storage.notices.service import COPY, PROGRESS, RECALL, REMINDER, VISITS
+from storage.notices import Notice, NoticeService
+from storage.notices.rules import RECALL_WITHIN, Effect, may_still_cause
+from storage.notices.service import COPY, PROGRESS, RECALL, REMINDER, VISITS, Shown
 from storage.outbox import OutboxMessage
 
 
-async def _notice(r: Rendering) -> tuple[Notice, str]:
+async def _notice(r: Rendering, effect: Effect | None = None) -> tuple[Notice, str]:
+    """The notice a message is about; Gone if it was deleted or, for a message carrying
+    one of its ``effect``s, if its state no longer causes that (cancelled, recalled)."""
     notice = await r.services.session.get(Notice, r.message.subject_id or 0)
     if notice is None:
         raise Gone("notice deleted")
+    if effect is not None and not may_still_cause(notice.state, effect):
+        raise Gone(f"notice {notice.state}")
     node = await r.services.hierarchy.get(notice.node_id)
     return notice, node.name if node else "—"
 
 
 async def render_copy(r: Rendering) -> list[Send]:
-    notice, place = await _notice(r)
-    if notice.state == NoticeState.CANCELLED:
-        raise Gone("notice cancelled")
+    notice, place = await _notice(r, Effect.COPY)
     text, entities = with_header(header(r.t, place, notice.urgent), notice.body, notice.entities)
     markup = copy_keyboard(r.t, notice, acked=False)
     chat = r.chat_id
@@ -56,7 +59,10 @@ async def render_copy(r: Rendering) -> list[Send]:
             ),
             message,
         ]
-    return [
+    if notice.file_id:
+        media, file_id = notice.media, notice.file_id
+        return [lambda: send_media(r.bot, chat, media, file_id, text, entities, markup)]
+    return [  # a notice written before file ids were kept: from the officer's message
         lambda: r.bot.copy_message(
             chat,
             notice.source_chat_id,
@@ -71,14 +77,11 @@ async def render_copy(r: Rendering) -> list[Send]:
 
 async def render_progress(r: Rendering) -> list[Send]:
     notice, place = await _notice(r)
-    shown = r.params.get("shown")
-    if not shown:
+    if not r.params.get("shown"):
         raise Gone("nothing to show")
+    shown = Shown.decode(str(r.params["shown"]))
     text = progress_text(r.t, notice, shown, place, r.settings.send_rate, r.settings.zone)
-    state, failed = shown.split(":")[0], int(shown.split(":")[3])
-    markup = control_keyboard(
-        r.t, notice.id, actions(state, failed, notice.created_at, r.services.now())
-    )
+    markup = progress_keyboard(r.t, notice, shown, r.services.now())
     chat = r.chat_id
     existing = await r.services.get(NoticeService).progress_message_id(notice)
     if existing is None:
@@ -91,9 +94,8 @@ async def render_progress(r: Rendering) -> list[Send]:
 
 
 async def render_reminder(r: Rendering) -> list[Send]:
-    notice, place = await _notice(r)
-    service = r.services.get(NoticeService)
-    if notice.state == NoticeState.CANCELLED or await service.acked(notice.id, r.chat_id):
+    notice, place = await _notice(r, Effect.REMINDER)
+    if await r.services.get(NoticeService).acked(notice.id, r.chat_id):
         raise Gone("acknowledged meanwhile")
     original = await r.services.session.scalar(
         select(OutboxMessage.message_id).where(
@@ -113,7 +115,7 @@ async def render_reminder(r: Rendering) -> list[Send]:
 
 
 async def render_visits(r: Rendering) -> list[Send]:
-    notice, place = await _notice(r)
+    notice, place = await _notice(r, Effect.VISITS)
     grid_id = int(r.params.get("grid_id", 0))
     households = await r.services.get(NoticeService).door_visits(notice, grid_id)
     if not households:
