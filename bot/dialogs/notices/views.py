@@ -4,6 +4,7 @@ sender's progress message."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -51,44 +52,14 @@ async def send_media(
     markup: InlineKeyboardMarkup | None,
 ) -> Message:
     """A media notice sent from its file id, with the header and the officer's caption
-    and formatting."""
-    if media == "photo":
-        return await bot.send_photo(
-            chat_id,
-            file_id,
-            caption=caption,
-            caption_entities=entities,
-            parse_mode=None,
-            reply_markup=markup,
-        )
-    if media == "video":
-        return await bot.send_video(
-            chat_id,
-            file_id,
-            caption=caption,
-            caption_entities=entities,
-            parse_mode=None,
-            reply_markup=markup,
-        )
-    if media == "voice":
-        return await bot.send_voice(
-            chat_id,
-            file_id,
-            caption=caption,
-            caption_entities=entities,
-            parse_mode=None,
-            reply_markup=markup,
-        )
-    if media == "audio":
-        return await bot.send_audio(
-            chat_id,
-            file_id,
-            caption=caption,
-            caption_entities=entities,
-            parse_mode=None,
-            reply_markup=markup,
-        )
-    return await bot.send_document(
+    and formatting (anything but a photo, video, voice note or audio goes as a file)."""
+    senders: dict[str, Callable[..., Awaitable[Message]]] = {
+        "photo": bot.send_photo,
+        "video": bot.send_video,
+        "voice": bot.send_voice,
+        "audio": bot.send_audio,
+    }
+    return await senders.get(media, bot.send_document)(
         chat_id,
         file_id,
         caption=caption,
