@@ -16,7 +16,6 @@ from aiogram_dialog.widgets.text import Format
 from bot.dialogs.council.states import CouncilHome, CouncilHost, CouncilTasks
 from bot.dialogs.council.views import (
     ANSWERS,
-    MARK,
     agenda_lines,
     ballot_keyboard,
     ballot_text,
@@ -26,6 +25,7 @@ from bot.dialogs.council.views import (
     when,
 )
 from bot.formatting import MESSAGE_LIMIT, e, local_time, visible_length
+from bot.kit.choice import chosen
 from bot.kit.context import Ctx, ctx, start_data
 from bot.kit.menu import close, menu_button
 from bot.kit.notice import clear_notice, notice, notice_getter, say
@@ -96,8 +96,7 @@ async def home_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
         cutoff=local_time(meeting.starts_at - service.policy.topic_cutoff, service.policy.zone),
         rsvp=rsvp_open(meeting, now),
         answers=[
-            (a.value, (MARK if a.value == answer else "") + c.t(f"council.rsvp.{a.value}"))
-            for a in ANSWERS
+            (a.value, chosen(c.t(f"council.rsvp.{a.value}"), a.value == answer)) for a in ANSWERS
         ],
         propose=topics_open(meeting, now, service.policy),
         checkin=checkin_open(meeting, now) and not await service.attended(meeting.id, c.user_id),

@@ -61,6 +61,7 @@ from bot.dialogs.council.views import (
     when,
 )
 from bot.formatting import e
+from bot.kit.choice import ticked
 from bot.kit.context import Ctx, ctx
 from bot.kit.menu import close, menu_button
 from bot.kit.notice import clear_notice, notice, say
@@ -139,12 +140,14 @@ async def people_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, An
     for rsvp in sorted(await service.rsvps(meeting.id), key=lambda r: (order[r.answer], r.at)):
         user = await c.services.users.get(rsvp.user_id)
         building = await c.services.hierarchy.get(rsvp.building_id) if rsvp.building_id else None
-        label = c.t(
-            "council.host.person",
-            mark="✅" if rsvp.user_id in came else "·",
-            name=user.display_name if user else "—",
-            building=building.name if building else "",
-            answer=c.t(f"council.rsvp.mine_{rsvp.answer}"),
+        label = ticked(
+            c.t(
+                "council.host.person",
+                name=user.display_name if user else "—",
+                building=building.name if building else "",
+                answer=c.t(f"council.rsvp.mine_{rsvp.answer}"),
+            ),
+            rsvp.user_id in came,
         )
         people.append((rsvp.user_id, label))
     return {

@@ -17,6 +17,7 @@ from bot.dialogs.council.views import (
     short,
 )
 from bot.formatting import e
+from bot.kit.choice import chosen
 from bot.kit.context import ctx
 from bot.kit.notice import notice, say
 from storage.appeals.models import Appeal
@@ -82,8 +83,7 @@ async def topic_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any
     # What the meeting made of an agenda item, once it has begun; the choice is marked.
     decidable = topic.state == TopicState.ACCEPTED and meeting.starts_at <= c.clock.now()
     outcomes = [
-        (o.value, ("【{}】" if o == topic.outcome else "{}").format(c.t(f"council.outcome.{o}")))
-        for o in Outcome
+        (o.value, chosen(c.t(f"council.outcome_option.{o}"), o == topic.outcome)) for o in Outcome
     ]
     return {
         "notice": notice(dialog_manager),

@@ -17,12 +17,12 @@ from bot.dialogs.council.common import council, hosted_meeting, problem_text
 from bot.dialogs.council.publish import publish_result
 from bot.dialogs.council.states import CouncilHost
 from bot.dialogs.council.views import (
-    MARK,
     option_label,
     short,
     tally_lines,
 )
 from bot.formatting import e
+from bot.kit.choice import chosen
 from bot.kit.context import ctx
 from bot.kit.notice import clear_notice, notice, say
 from storage.council import (
@@ -86,14 +86,12 @@ async def confirm_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
         "question": e(d.get("question", "")),
         "options": e(" / ".join(option_label(c.t, o) for o in options)),
         "closes": [
-            (k, (MARK if d.get("closes") == k else "") + c.t(f"council.host.closes_{k}"))
-            for k in CLOSE_AFTER
+            (k, chosen(c.t(f"council.host.closes_{k}"), d.get("closes") == k)) for k in CLOSE_AFTER
         ],
         "quorums": [
             (
                 str(q),
-                (MARK if d.get("quorum") == q else "")
-                + (c.t("council.host.no_quorum") if q == 0 else str(q)),
+                chosen(c.t("council.host.no_quorum") if q == 0 else str(q), d.get("quorum") == q),
             )
             for q in QUORUMS
         ],
@@ -157,7 +155,8 @@ async def votes_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any
     return {
         "notice": notice(dialog_manager),
         "items": [
-            (v.id, ("🗳 " if v.state == VoteState.OPEN else "✔️ ") + short(v.question)) for v in votes
+            (v.id, ("🗳 " if v.state == VoteState.OPEN else "🔒 ") + short(v.question))
+            for v in votes
         ],
         "has": bool(votes),
         "empty": not votes,

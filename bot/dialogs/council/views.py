@@ -15,11 +15,13 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.dialogs.council.callbacks import CouncilPress
 from bot.formatting import MESSAGE_LIMIT, local_time, visible_length
 from bot.i18n import Translator, translator
+from bot.kit.choice import CHOSEN
+from bot.kit.choice import chosen as marked_if
 from storage.council import Answer, Meeting, ReminderKind, TopicRow, Vote
 from storage.council.models import Decision, DecisionState, Report
 
 ANSWERS = (Answer.YES, Answer.NO, Answer.MAYBE)
-MARK = "✅ "
+MARK = CHOSEN  # how the chosen answer or option reads (bot/kit/choice.py)
 
 
 def short(text: str, size: int = 30) -> str:
@@ -55,11 +57,7 @@ def marked(
     """The notice's buttons in the presser's language, the chosen answer marked."""
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=(MARK if data == chosen else "") + t(label), callback_data=data
-                )
-            ]
+            [InlineKeyboardButton(text=marked_if(t(label), data == chosen), callback_data=data)]
             for label, data in actions
         ]
     )
@@ -145,7 +143,7 @@ def _ballot_keyboard(
     rows = [
         [
             InlineKeyboardButton(
-                text=(MARK if i == chosen else "") + option_label(t, option),
+                text=marked_if(option_label(t, option), i == chosen),
                 callback_data=CouncilPress(action="ballot", ref=vote_id, arg=i).pack(),
             )
         ]
