@@ -218,6 +218,8 @@ async def test_a_vote_one_ballot_each_changeable_forged_refused_result_published
     assert "请发送数字" in harness.last_text(officer)
     await harness.text(officer, "5 2 1")
     await harness.press_key(officer, "council.host.close_vote")
+    assert "结束这项表决吗" in harness.last_text(officer)  # asked first: it cannot be undone
+    await harness.press_key(officer, "council.host.close_yes")
     assert "表决已结束" in harness.last_text(officer)
     await harness.deliver()
 

@@ -38,6 +38,7 @@ from bot.dialogs.council.host_topics import (
     topics_getter,
 )
 from bot.dialogs.council.host_votes import (
+    close_getter,
     confirm_getter,
     flag,
     on_close_vote,
@@ -630,13 +631,23 @@ def host_dialog() -> Dialog:
         Window(
             notice_text(),
             Format("{text}"),
-            Button(
-                L("council.host.close_vote"), id="vt_close", on_click=on_close_vote, when="open"
+            SwitchTo(
+                L("council.host.close_vote"),
+                id="vt_close",
+                state=CouncilHost.vote_close,
+                when="open",
             ),
             SwitchTo(L("council.host.paper"), id="vt_paper", state=CouncilHost.paper, when="open"),
             SwitchTo(L("council.back"), id="vt_back", state=CouncilHost.votes),
             state=CouncilHost.vote,
             getter=vote_getter,
+        ),
+        Window(
+            Format("{text}"),
+            Button(L("council.host.close_yes"), id="vc_yes", on_click=on_close_vote, when="open"),
+            SwitchTo(L("council.host.close_no"), id="vc_no", state=CouncilHost.vote),
+            state=CouncilHost.vote_close,
+            getter=close_getter,
         ),
         input_window(
             CouncilHost.paper, "council.host.paper_ask", on_paper, CouncilHost.vote, paper_getter

@@ -17,7 +17,7 @@ from bot.formatting import MESSAGE_LIMIT, local_time, visible_length
 from bot.i18n import Translator, translator
 from bot.kit.choice import CHOSEN
 from bot.kit.choice import chosen as marked_if
-from storage.council import Answer, Meeting, ReminderKind, TopicRow, Vote
+from storage.council import Answer, ClosedCard, Meeting, ReminderKind, TopicRow, Vote
 from storage.council.models import Decision, DecisionState, Report
 
 ANSWERS = (Answer.YES, Answer.NO, Answer.MAYBE)
@@ -191,11 +191,13 @@ def tally_lines(t: Translator, vote: Vote, counts: Sequence[int]) -> str:
     )
 
 
-def result_text(t: Translator, vote: Vote, community: str) -> tuple[str, str]:
+def result_text(
+    t: Translator, vote: Vote, community: str, title_key: str = "council.vote.result_title"
+) -> tuple[str, str]:
     """(body, title) of the published result."""
     result = vote.result or {}
     counts = list(result.get("counts") or [0] * len(vote.options))
-    title = t("council.vote.result_title", community=community)
+    title = t(title_key, community=community)
     quorum = ""
     if vote.quorum:
         quorum = t(
@@ -220,6 +222,16 @@ def result_text(t: Translator, vote: Vote, community: str) -> tuple[str, str]:
         if part
     )
     return body, title
+
+
+def closed_card_text(t: Translator, card: ClosedCard) -> str:
+    """A ballot card once its vote is over: the result, and what the holder voted."""
+    body, _ = result_text(t, card.vote, card.community, "council.vote.closed_title")
+    if card.choice is not None and 0 <= card.choice < len(card.vote.options):
+        mine = t("council.vote.yours", option=option_label(t, card.vote.options[card.choice]))
+    else:
+        mine = t("council.vote.yours_none")
+    return body + "\n" + mine
 
 
 REPORTS_SHOWN = 10  # the latest progress reports under a decision

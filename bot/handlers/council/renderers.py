@@ -1,15 +1,26 @@
 """How council messages to one person go out: a proposer hears what became of their topic
 (on the agenda, merged into another, or declined with the reason); each voter gets the
-ballot card (the question and one button per option); a decision's owners hear it is
-theirs, that it is due soon, that it is overdue (staff too); and when it is done,
-everyone who proposed, attended or voted hears so."""
+ballot card (the question and one button per option), edited to the result once the vote
+closed; a decision's owners hear it is theirs, that it is due soon, that it is overdue
+(staff too); and when it is done, everyone who proposed, attended or voted hears so."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from aiogram.exceptions import TelegramBadRequest
+
 from bot.delivery import Gone, Renderer, Rendering, Send
-from bot.dialogs.council.views import ballot_keyboard, ballot_text
+from bot.dialogs.council.views import ballot_keyboard, ballot_text, closed_card_text
 from bot.formatting import e, local_time
-from storage.council import BALLOT, TOPIC_NEWS, CouncilService, TopicState, VoteState
+from storage.council import (
+    BALLOT,
+    BALLOT_CLOSED,
+    TOPIC_NEWS,
+    CouncilService,
+    TopicState,
+    VoteState,
+)
 from storage.council.decisions import (
     DECISION_DONE,
     DECISION_NEW,
@@ -54,6 +65,28 @@ async def render_ballot(r: Rendering) -> list[Send]:
     return [lambda: r.bot.send_message(chat, text, parse_mode=None, reply_markup=markup)]
 
 
+async def render_closed_ballot(r: Rendering) -> list[Send]:
+    """The card edited to what the vote came to, its buttons gone."""
+    service = r.services.get(CouncilService)
+    vote = await service.vote(r.message.subject_id or 0)
+    message_id = r.params.get("message_id")
+    if vote is None or vote.state != VoteState.CLOSED or not isinstance(message_id, int):
+        raise Gone("no closed vote to show")
+    text = closed_card_text(r.t, await service.closed_card(vote, r.chat_id))
+    chat = r.chat_id
+
+    async def edit() -> Any:
+        try:
+            return await r.bot.edit_message_text(
+                text=text, chat_id=chat, message_id=message_id, parse_mode=None, reply_markup=None
+            )
+        except TelegramBadRequest as exc:
+            # The resident deleted the card: there is nothing left to edit, or to retry.
+            raise Gone(exc.message) from exc
+
+    return [edit]
+
+
 def _decision_renderer(key: str) -> Renderer:
     async def render(r: Rendering) -> list[Send]:
         service = r.services.get(DecisionService)
@@ -81,6 +114,7 @@ def _decision_renderer(key: str) -> Renderer:
 RENDERERS: dict[str, Renderer] = {
     TOPIC_NEWS: render_topic_news,
     BALLOT: render_ballot,
+    BALLOT_CLOSED: render_closed_ballot,
     DECISION_NEW: _decision_renderer("new"),
     DECISION_REMIND: _decision_renderer("remind"),
     DECISION_OVERDUE: _decision_renderer("overdue"),
