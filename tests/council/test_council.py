@@ -469,11 +469,12 @@ async def test_a_decision_carried_out_by_a_named_resident_picked_with_the_user_p
     await harness.press_key(officer, "council.decision.owner_person")
     # Typing a name instead of picking is answered, and the decision so far is kept.
     await harness.text(officer, "王秀英")
-    assert "请用下方键盘上的按钮选择" in harness.last_text(officer)
+    assert "请用下方键盘上的按钮选择" in harness.texts(officer)[-2]
     # Someone of another community, or who never used the bot, is refused by name.
     for outsider, name in ((far, "外社区"), (stranger, "没用过")):
         await harness.feed(harness.emu.share_users(officer, OWNER_REQUEST, [outsider], queue=False))
-        assert f"{name} 不是本社区的居民" in harness.last_text(officer)
+        assert f"{name} 不是本社区的居民" in harness.texts(officer)[-2]
+        assert "请用键盘上的按钮选一位本社区的居民" in harness.last_text(officer)
     await harness.feed(harness.emu.share_users(officer, OWNER_REQUEST, [wang], queue=False))
     assert "由 王秀英 负责落实" in harness.texts(officer)[-2]
     await harness.text(officer, "2026-12-05")

@@ -71,6 +71,7 @@ from bot.kit.widgets import picker
 from storage.council import (
     Answer,
     CouncilError,
+    Meeting,
     TopicState,
 )
 from storage.council.service import MAX_MINUTES
@@ -178,19 +179,29 @@ async def on_person(call: CallbackQuery, _: Any, manager: DialogManager, item_id
 # --- moving the meeting ----------------------------------------------------------------
 
 
+MOVE_FORMAT = "%Y-%m-%d %H:%M"
+
+
+def move_example(c: Ctx, meeting: Meeting | None) -> str:
+    """A time the meeting could be moved to, in the format asked: two days later (never
+    a moment already past, as a fixed example soon would be)."""
+    zone = council(c).policy.zone
+    base = meeting.starts_at if meeting and meeting.starts_at > c.clock.now() else c.clock.now()
+    return (base.astimezone(zone) + timedelta(days=2)).strftime(MOVE_FORMAT)
+
+
 async def on_move_when(message: Message, _: MessageInput, manager: DialogManager) -> None:
     """ "2026-12-27 15:00", local time."""
     c = ctx(manager)
     zone = council(c).policy.zone
+    example = move_example(c, (await hosted_meeting(c, manager))[1])
     try:
-        moment = datetime.strptime((message.text or "").strip(), "%Y-%m-%d %H:%M").replace(
-            tzinfo=zone
-        )
+        moment = datetime.strptime((message.text or "").strip(), MOVE_FORMAT).replace(tzinfo=zone)
     except ValueError:
-        say(manager, c.t("council.host.when_bad"))
+        say(manager, c.t("council.host.when_bad", example=example))
         return
     if moment <= c.clock.now():
-        say(manager, c.t("council.host.when_past"))
+        say(manager, c.t("council.host.when_past", example=example))
         return
     manager.dialog_data["move_to"] = moment.isoformat()
     clear_notice(manager)
@@ -228,6 +239,7 @@ async def move_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
         "notice": notice(dialog_manager),
         "when": when(meeting, council(c).policy.zone) if meeting else "—",
         "to": dialog_manager.dialog_data.get("move_to", "")[:16].replace("T", " "),
+        "example": move_example(c, meeting),
     }
 
 
