@@ -82,7 +82,7 @@ async def test_reminders_rsvp_topics_and_a_moved_meeting(
     await harness.text(wang, "3号楼前的路灯坏了一个月，<晚上>很黑")
     assert "议题已提交" in harness.last_text(wang)
     await harness.command(li, "council")
-    await harness.press_key(li, "council.topics_button")
+    await harness.press_key(li, "council.topics_button", day="11月25日")
     await harness.press(li, "3号楼前的路灯")
     assert "3号楼前的路灯坏了一个月，<晚上>很黑" in harness.last_text(li)
     await harness.press_key(li, "council.support")

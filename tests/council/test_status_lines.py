@@ -33,7 +33,7 @@ async def test_a_status_line_stays_on_the_screen_where_the_action_happened(
 
     # A resident's +1: said on the topic, not on the list nor on the proposal form.
     await harness.command(li, "council")
-    await harness.press_key(li, "council.topics_button")
+    await harness.press_key(li, "council.topics_button", day="11月25日")
     await harness.press(li, "3号楼前的路灯")
     await harness.press_key(li, "council.support")
     supported = harness.label(li, "council.supported")

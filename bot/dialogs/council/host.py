@@ -368,6 +368,17 @@ async def on_minutes(message: Message, _: MessageInput, manager: DialogManager) 
     await manager.switch_to(CouncilHost.main)
 
 
+async def minutes_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    """Closing the meeting says what becomes of the topics it never reviewed."""
+    c = ctx(dialog_manager)
+    meeting = (await hosted_meeting(c, dialog_manager))[1]
+    waiting = await council(c).topics(meeting.id, states=(TopicState.OPEN,)) if meeting else []
+    return {
+        "notice": notice(dialog_manager),
+        "pending": c.t("council.host.minutes_pending", n=len(waiting)) if waiting else "",
+    }
+
+
 def _export(what: str) -> Any:
     # Imported when pressed: the export module builds on this one.
     async def handler(call: CallbackQuery, button: Button, manager: DialogManager) -> None:
@@ -664,5 +675,11 @@ def host_dialog() -> Dialog:
         input_window(
             CouncilHost.paper, "council.host.paper_ask", on_paper, CouncilHost.vote, paper_getter
         ),
-        input_window(CouncilHost.minutes, "council.host.minutes_ask", on_minutes, CouncilHost.main),
+        input_window(
+            CouncilHost.minutes,
+            "council.host.minutes_ask",
+            on_minutes,
+            CouncilHost.main,
+            minutes_getter,
+        ),
     )

@@ -14,6 +14,7 @@ from aiogram_dialog.widgets.kbd import Button
 from bot.dialogs.council.common import council, hosted_meeting, problem_text
 from bot.dialogs.council.states import CouncilHost
 from bot.dialogs.council.views import (
+    day_of,
     short,
 )
 from bot.formatting import e
@@ -51,6 +52,7 @@ async def topics_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, An
         ],
         "has": bool(rows),
         "empty": not rows,
+        "day": day_of(c.t, meeting, council(c).policy.zone),
     }
 
 

@@ -34,6 +34,14 @@ def when(meeting: Meeting, zone: ZoneInfo) -> str:
     return local_time(meeting.starts_at, zone)
 
 
+def day_of(t: Translator, meeting: Meeting | None, zone: ZoneInfo) -> str:
+    """The meeting's day ("11月25日"): which meeting a list is about, whatever month it is."""
+    if meeting is None:
+        return ""
+    local = meeting.starts_at.astimezone(zone)
+    return t("council.day", m=local.month, d=local.day)
+
+
 def place_of(t: Translator, meeting: Meeting) -> str:
     return meeting.place or t("council.place_unset")
 

@@ -1,8 +1,9 @@
 """How council messages to one person go out: a proposer hears what became of their topic
-(on the agenda, merged into another, or declined with the reason); each voter gets the
-ballot card (the question and one button per option), edited to the result once the vote
-closed; a decision's owners hear it is theirs, that it is due soon, that it is overdue
-(staff too); and when it is done, everyone who proposed, attended or voted hears so."""
+(on the agenda, merged into another, declined with the reason, or carried over to the
+next meeting still waiting for review); each voter gets the ballot card (the question and
+one button per option), edited to the result once the vote closed; a decision's owners
+hear it is theirs, that it is due soon, that it is overdue (staff too); and when it is
+done, everyone who proposed, attended or voted hears so."""
 
 from __future__ import annotations
 
@@ -34,20 +35,31 @@ from storage.council.models import DecisionState
 async def render_topic_news(r: Rendering) -> list[Send]:
     service = r.services.get(CouncilService)
     topic = await service.topic(r.message.subject_id or 0)
-    if topic is None or topic.state == TopicState.OPEN:
+    carried_from = r.params.get("carried_from")
+    if topic is None:
+        raise Gone("topic deleted")
+    if carried_from:
+        if topic.state != TopicState.OPEN:  # decided since: that is news of its own
+            raise Gone("decided since it was carried over")
+        news = "carried"
+    elif topic.state == TopicState.OPEN:
         raise Gone("no decision to tell")
+    else:
+        news = topic.state
     meeting = await service.meeting(topic.meeting_id)
     assert meeting is not None
+    before = await service.meeting(int(carried_from)) if carried_from else None
     fields = {
         "text": e(topic.text) or r.t("council.voice_topic"),
         "when": local_time(meeting.starts_at, service.policy.zone),
         "reason": e(topic.reason or ""),
         "into": "",
+        "before": local_time(before.starts_at, service.policy.zone) if before else "",
     }
     if topic.merged_into_id:
         target = await service.topic(topic.merged_into_id)
         fields["into"] = e(target.text) if target else ""
-    text = r.t(f"council.topic_news.{topic.state}", **fields)
+    text = r.t(f"council.topic_news.{news}", **fields)
     chat = r.chat_id
     return [lambda: r.bot.send_message(chat, text)]
 
