@@ -48,6 +48,9 @@ async def test_one_mark_for_what_is_chosen(
     assert _chosen(harness, officer) == [CHOSEN + "工作人员宣布结束", CHOSEN + "不设法定人数"]
     await harness.press(officer, "30")
     assert _chosen(harness, officer) == [CHOSEN + "工作人员宣布结束", CHOSEN + "30"]
+    assert UNCHOSEN + "实时公开票数" in harness.buttons(officer)  # an on/off option
+    await harness.press_key(officer, "council.host.live_on")
+    assert CHOSEN + "实时公开票数" in _chosen(harness, officer)
     assert _no_tick(_others(harness, officer))
     await harness.press_key(officer, "council.host.open_vote")
     await harness.deliver()
