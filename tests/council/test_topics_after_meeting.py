@@ -68,6 +68,12 @@ async def test_a_topic_not_reviewed_goes_on_to_the_next_meeting_and_its_proposer
     assert "12月25日议事会的议题" in harness.last_text(wang)
     await harness.press(wang, "楼道灯不亮 · +1")
     assert "待审核" in harness.last_text(wang)
+    # Staff find it waiting for December's review.
+    await harness.command(officer, "council")
+    await harness.press_key(officer, "council.host_button")
+    await harness.press_key(officer, "council.host.topics_button")
+    assert "12月25日议事会的议题" in harness.last_text(officer)
+    assert harness.buttons(officer)[0] == "🆕 楼道灯不亮 · +1"
     async with harness.app.services() as s:
         topic = await s.session.get(Topic, waiting)
         december = await s.get(CouncilService).next_meeting(world.tree.community.id)
