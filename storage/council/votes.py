@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Executable, bindparam, exists, func, select, update
+from sqlalchemy import Executable, bindparam, exists, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -299,10 +299,25 @@ class Votes(People):
         return vote
 
     async def _owe_closed_cards(self, vote: Vote) -> None:
-        """Cards not sent yet never will be; each one delivered is owed its edit."""
+        """Cards not sent yet never will be; each one delivered is owed its edit. One
+        statement however many there are (row by row, 2,000 cards took a second)."""
         await self.outbox.withdraw(BALLOT, vote.id, self.now, "the vote closed")
-        delivered = await self.session.execute(
-            select(OutboxMessage.user_id, OutboxMessage.message_id)
+        sqlite = self.session.get_bind().dialect.name == "sqlite"
+        card = (func.json_object if sqlite else func.json_build_object)(
+            "message_id", OutboxMessage.message_id
+        )
+        now = bindparam("now", self.now, type_=OutboxMessage.created_at.type)
+        delivered = (
+            select(
+                OutboxMessage.user_id,
+                literal(BALLOT_CLOSED),
+                literal(vote.id),
+                literal(int(Lane.BULK)),
+                card,
+                now,
+                now,
+                literal(0),
+            )
             .where(
                 OutboxMessage.kind == BALLOT,
                 OutboxMessage.subject_id == vote.id,
@@ -311,17 +326,10 @@ class Votes(People):
             )
             .order_by(OutboxMessage.id)
         )
-        for user_id, message_id in delivered.all():
-            if message_id is None:
-                continue
-            self.outbox.add(
-                [user_id],
-                BALLOT_CLOSED,
-                now=self.now,
-                lane=Lane.BULK,
-                subject_id=vote.id,
-                message_id=message_id,
-            )
+        columns = ["user_id", "kind", "subject_id", "lane", "params", "created_at", "not_before"]
+        await self.session.execute(
+            insert(OutboxMessage).from_select([*columns, "attempts"], delivered)
+        )
 
     async def closed_card(self, vote: Vote, user_id: int) -> ClosedCard:
         meeting = await self.meeting(vote.meeting_id)
