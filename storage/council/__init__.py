@@ -20,15 +20,17 @@ from storage.council.models import (
 )
 from storage.council.rules import CouncilError, CouncilPolicy, CouncilProblem
 from storage.council.service import BALLOT, TOPIC_NEWS, CouncilService, Due, TopicRow
-from storage.council.votes import Cast
+from storage.council.votes import BALLOT_CLOSED, Cast, ClosedCard
 
 __all__ = [
     "BALLOT",
+    "BALLOT_CLOSED",
     "TOPIC_NEWS",
     "Answer",
     "Attendance",
     "Ballot",
     "Cast",
+    "ClosedCard",
     "CouncilError",
     "CouncilPolicy",
     "CouncilProblem",

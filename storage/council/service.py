@@ -11,12 +11,20 @@ one RSVP and one +1 per person."""
 from __future__ import annotations
 
 from storage.council.meetings import MAX_MINUTES, Due
+from storage.council.models import Meeting
 from storage.council.topics import TOPIC_NEWS, TopicRow, Topics
 from storage.council.votes import BALLOT, Votes
+from storage.roles import Staffing
 
 
 class CouncilService(Votes, Topics):
     """Every council operation in one unit of work."""
+
+    async def close_meeting(self, staffing: Staffing, meeting_id: int, minutes: str) -> Meeting:
+        """Closed with its minutes; the topics it never reviewed go on to the next one."""
+        meeting = await super().close_meeting(staffing, meeting_id, minutes)
+        await self.carry_over(meeting)
+        return meeting
 
 
 __all__ = [

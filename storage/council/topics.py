@@ -1,7 +1,9 @@
 """Topics: residents propose them until the cut-off and +1 each other's (one per person);
 staff accept them into an ordered agenda, merge duplicates (the +1s go along) or decline
-them with a reason, each proposer told; the month's appeals rated unsatisfied or called
-up are offered as candidates."""
+them with a reason, each proposer told; one still waiting for review when its meeting is
+over (closed, or past its running time) goes on to the community's next meeting, +1s and
+all, and its proposer is told so; the month's appeals rated unsatisfied or called up are
+offered as candidates."""
 
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from storage.appeals.models import Appeal, Level
 from storage.appeals.models import Rating as AppealRating
 from storage.appeals.models import State as AppealState
-from storage.council.base import CouncilBase, _changed
+from storage.council.base import _changed
+from storage.council.meetings import Meetings
 from storage.council.models import (
     Meeting,
     MeetingState,
@@ -27,6 +30,7 @@ from storage.council.models import (
 )
 from storage.council.rules import (
     MAX_TOPIC,
+    RUNNING,
     CouncilError,
     CouncilProblem,
     next_month,
@@ -36,7 +40,9 @@ from storage.council.rules import (
 from storage.roles import Staffing
 from storage.users import User
 
-TOPIC_NEWS = "council.topic_news"  # to a proposer: accepted, merged or declined
+# To a proposer: accepted, merged or declined; or, with ``carried_from`` (the meeting it
+# was proposed for), carried over to the next meeting still waiting for review.
+TOPIC_NEWS = "council.topic_news"
 
 
 @dataclass(frozen=True)
@@ -45,7 +51,7 @@ class TopicRow:
     supports: int
 
 
-class Topics(CouncilBase):
+class Topics(Meetings):
     # --- topics -------------------------------------------------------------------------
 
     async def propose(
@@ -256,6 +262,52 @@ class Topics(CouncilBase):
             return False
         topic.position, neighbour.position = neighbour.position, topic.position
         return True
+
+    async def carry_over(self, meeting: Meeting | None = None) -> int:
+        """Topics still waiting for review whose meeting is over (``meeting``, or every
+        meeting closed or past its running time) go to their community's next meeting,
+        each proposer told; a topic staff decide on meanwhile stays where it is."""
+        over = or_(Meeting.state != MeetingState.SCHEDULED, Meeting.starts_at <= self.now - RUNNING)
+        stmt = (
+            select(Topic.id, Topic.author_id, Meeting.id, Meeting.community_id)
+            .join(Meeting, Meeting.id == Topic.meeting_id)
+            .where(Topic.state == TopicState.OPEN, over)
+            .order_by(Topic.id)
+        )
+        if meeting is not None:
+            stmt = stmt.where(Meeting.id == meeting.id)
+        carried = 0
+        following: dict[int, Meeting] = {}
+        for topic_id, author_id, from_id, community_id in (await self.session.execute(stmt)).all():
+            if community_id not in following:
+                following[community_id] = await self.next_meeting(community_id)
+            to = following[community_id]
+            moved = await self.session.execute(
+                update(Topic)
+                .where(
+                    Topic.id == topic_id,
+                    Topic.meeting_id == from_id,
+                    Topic.state == TopicState.OPEN,
+                )
+                .values(meeting_id=to.id)
+                .execution_options(synchronize_session=False)
+            )
+            if not _changed(moved):
+                continue
+            carried += 1
+            await self.audit.record(
+                actor_id=None,
+                action="council.topic.carried",
+                at=self.now,
+                object_type="topic",
+                object_id=topic_id,
+                meeting=to.id,
+            )
+            if author_id is not None:
+                self.outbox.add(
+                    [author_id], TOPIC_NEWS, now=self.now, subject_id=topic_id, carried_from=from_id
+                )
+        return carried
 
     async def candidate_appeals(self, meeting: Meeting, limit: int = 30) -> Sequence[Appeal]:
         """Appeals of the meeting's month in its community that ended unsatisfied or were

@@ -2,7 +2,8 @@
 quorum), every eligible resident gets a ballot card; one ballot per resident, written
 only while the vote is open (PostgreSQL: under a share lock on the vote, so a close waits
 for ballots in flight and they then see it closed); paper ballots entered by staff; the
-close counts once and records the result."""
+close counts once and records the result, and every ballot card delivered is owed an edit
+to what the vote came to, without buttons (``ClosedCard``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Executable, bindparam, exists, func, select, update
+from sqlalchemy import Executable, bindparam, exists, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -32,17 +33,36 @@ from storage.council.rules import (
     options_of,
 )
 from storage.hierarchy import Node, within_path
-from storage.outbox import Lane
+from storage.outbox import Lane, OutboxMessage
 from storage.roles import Staffing
 from storage.users import User
 
 BALLOT = "council.ballot"  # to each voter: the question and one button per option
+# Each ballot card delivered, once its vote closed: edited to the ClosedCard (params:
+# ``message_id``, the card's). Paced with the broadcasts, like the cards themselves.
+BALLOT_CLOSED = "council.ballot_closed"
 
 
 @dataclass(frozen=True)
 class Cast:
     vote: Vote
     changed: bool
+
+
+@dataclass(frozen=True)
+class ClosedCard:
+    """What a ballot card shows once its vote is over: the question and the result as
+    counted at the close (``vote.result``), the holder's own ballot, and nothing left to
+    press. A vote past its time that the sweep has not closed yet has no result: its card
+    only loses its buttons until the close's own edit comes."""
+
+    vote: Vote
+    community: str
+    choice: int | None  # the holder's ballot, None if they did not vote
+
+    @property
+    def counted(self) -> bool:
+        return self.vote.result is not None
 
 
 class Votes(People):
@@ -275,7 +295,103 @@ class Votes(People):
             object_id=vote.id,
             counts=",".join(str(n) for n in total),
         )
+        await self._owe_closed_cards(vote)
         return vote
+
+    async def _owe_closed_cards(self, vote: Vote) -> None:
+        """Cards not sent yet never will be; each one delivered is owed its edit. One
+        statement however many there are (row by row, 2,000 cards took a second)."""
+        await self.outbox.withdraw(BALLOT, vote.id, self.now, "the vote closed")
+        sqlite = self.session.get_bind().dialect.name == "sqlite"
+        card = (func.json_object if sqlite else func.json_build_object)(
+            "message_id", OutboxMessage.message_id
+        )
+        now = bindparam("now", self.now, type_=OutboxMessage.created_at.type)
+        delivered = (
+            select(
+                OutboxMessage.user_id,
+                literal(BALLOT_CLOSED),
+                literal(vote.id),
+                literal(int(Lane.BULK)),
+                card,
+                now,
+                now,
+                literal(0),
+            )
+            .where(
+                OutboxMessage.kind == BALLOT,
+                OutboxMessage.subject_id == vote.id,
+                OutboxMessage.sent_at.is_not(None),
+                OutboxMessage.message_id.is_not(None),
+            )
+            .order_by(OutboxMessage.id)
+        )
+        columns = ["user_id", "kind", "subject_id", "lane", "params", "created_at", "not_before"]
+        await self.session.execute(
+            insert(OutboxMessage).from_select([*columns, "attempts"], delivered)
+        )
+
+    async def closed_card(self, vote: Vote, user_id: int) -> ClosedCard:
+        meeting = await self.meeting(vote.meeting_id)
+        community = await self.hierarchy.get(meeting.community_id) if meeting else None
+        return ClosedCard(
+            vote, community.name if community else "", await self.choice_of(vote.id, user_id)
+        )
+
+    async def late_cards(
+        self, vote_id: int, pressed: Sequence[tuple[int, int]]
+    ) -> list[ClosedCard | None]:
+        """Ballot cards pressed after their vote was over, as (user id, message id): per
+        press the card to show at once, or None where the close's own edit of that card
+        is already under way or done (a second edit of it would change nothing, which
+        Telegram refuses). An edit still waiting for its turn is taken over here: the
+        presser sees the result now, and the outbox does not edit the card again."""
+        vote = await self.vote(vote_id)
+        if vote is None:
+            return [None] * len(pressed)
+        owed: dict[tuple[int, int], tuple[int, bool]] = {}
+        rows = await self.session.execute(
+            select(
+                OutboxMessage.id,
+                OutboxMessage.user_id,
+                OutboxMessage.params,
+                OutboxMessage.sent_at.is_not(None) | OutboxMessage.claimed_at.is_not(None),
+            ).where(
+                OutboxMessage.kind == BALLOT_CLOSED,
+                OutboxMessage.subject_id == vote_id,
+                OutboxMessage.user_id.in_(sorted({u for u, _ in pressed})),
+                OutboxMessage.failed_at.is_(None),
+            )
+        )
+        for row_id, user_id, params, under_way in rows.all():
+            message_id = (params or {}).get("message_id")
+            if isinstance(message_id, int):
+                owed[(int(user_id), message_id)] = (int(row_id), bool(under_way))
+        cards: list[ClosedCard | None] = []
+        for user_id, message_id in pressed:
+            found = owed.get((user_id, message_id))
+            if found is not None:
+                row_id, under_way = found
+                if under_way or not await self._take_over(row_id, message_id):
+                    cards.append(None)
+                    continue
+                owed[(user_id, message_id)] = (row_id, True)  # pressed twice in one group
+            cards.append(await self.closed_card(vote, user_id))
+        return cards
+
+    async def _take_over(self, row_id: int, message_id: int) -> bool:
+        taken = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == row_id,
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.claimed_at.is_(None),
+                OutboxMessage.failed_at.is_(None),
+            )
+            .values(message_id=message_id, sent_at=self.now)
+            .execution_options(synchronize_session=False)
+        )
+        return _changed(taken)
 
     async def due_votes(self) -> list[int]:
         return [

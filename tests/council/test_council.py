@@ -67,12 +67,12 @@ async def test_reminders_rsvp_topics_and_a_moved_meeting(
 
     # RSVP from the notice: the answer is marked; the same answer again edits nothing.
     await harness.press_key(wang, "council.rsvp.yes")
-    assert harness.buttons(wang)[0] == "✅ " + harness.label(wang, "council.rsvp.yes")
+    assert harness.buttons(wang)[0] == "☑️ " + harness.label(wang, "council.rsvp.yes")
     edits = len(harness.emu.requests)
     await harness.press_data(wang, call.message_id, f"cnl:rsvp:{meeting_id}:0", forged=True)
     assert not any(r.method.startswith("editMessage") for r in harness.emu.requests[edits:])
     await harness.press_key(wang, "council.rsvp.maybe")
-    assert harness.buttons(wang)[2] == "✅ " + harness.label(wang, "council.rsvp.maybe")
+    assert harness.buttons(wang)[2] == "☑️ " + harness.label(wang, "council.rsvp.maybe")
     # Someone of another community forges an RSVP: refused.
     await harness.press_data(far, call.message_id, f"cnl:rsvp:{meeting_id}:0", forged=True)
     assert "只有本社区的居民" in harness.emu.chat(far.id).callback_answers[-1]["text"]
@@ -82,7 +82,7 @@ async def test_reminders_rsvp_topics_and_a_moved_meeting(
     await harness.text(wang, "3号楼前的路灯坏了一个月，<晚上>很黑")
     assert "议题已提交" in harness.last_text(wang)
     await harness.command(li, "council")
-    await harness.press_key(li, "council.topics_button")
+    await harness.press_key(li, "council.topics_button", day="11月25日")
     await harness.press(li, "3号楼前的路灯")
     assert "3号楼前的路灯坏了一个月，<晚上>很黑" in harness.last_text(li)
     await harness.press_key(li, "council.support")
@@ -181,7 +181,7 @@ async def test_a_vote_one_ballot_each_changeable_forged_refused_result_published
         )
 
     await harness.press(wang, "同意")
-    assert harness.buttons(wang)[0] == "✅ 同意"
+    assert harness.buttons(wang)[0] == "☑️ 同意"
     assert "已投：同意" in harness.emu.chat(wang.id).callback_answers[-1]["text"]
     # The same option again: said so, nothing edited.
     before = len(harness.emu.requests)
@@ -192,7 +192,7 @@ async def test_a_vote_one_ballot_each_changeable_forged_refused_result_published
     assert not any(r.method.startswith("edit") for r in harness.emu.requests[before:])
     await harness.press(li, "反对")
     await harness.press(li, "弃权")  # changed before the close
-    assert harness.buttons(li)[:3] == ["同意", "反对", "✅ 弃权"]
+    assert harness.buttons(li)[:3] == ["同意", "反对", "☑️ 弃权"]
     # Forged: an option that does not exist, a resident of another community.
     await harness.press_data(
         zhao, cards["赵大爷"].message_id, f"cnl:ballot:{vote_id}:7", forged=True
@@ -207,7 +207,7 @@ async def test_a_vote_one_ballot_each_changeable_forged_refused_result_published
     await harness.press(zhao, "🗳 是否同意")
     assert "是否同意在3号楼前加装<两盏>路灯？" in harness.last_text(zhao)
     await harness.press(zhao, "反对")
-    assert harness.buttons(zhao)[:2] == ["同意", "✅ 反对"]
+    assert harness.buttons(zhao)[:2] == ["同意", "☑️ 反对"]
     # Staff see turnout, not counts, while it is open; paper ballots are added.
     await harness.press_key(officer, "council.back")  # from the vote to the list of votes
     await harness.press(officer, "是否同意")
@@ -218,6 +218,8 @@ async def test_a_vote_one_ballot_each_changeable_forged_refused_result_published
     assert "请发送数字" in harness.last_text(officer)
     await harness.text(officer, "5 2 1")
     await harness.press_key(officer, "council.host.close_vote")
+    assert "结束这项表决吗" in harness.last_text(officer)  # asked first: it cannot be undone
+    await harness.press_key(officer, "council.host.close_yes")
     assert "表决已结束" in harness.last_text(officer)
     await harness.deliver()
 
@@ -301,9 +303,9 @@ async def test_venue_pin_check_in_and_minutes(
     await harness.press_key(officer, "council.host_button")
     assert "已签到 1 人" in harness.last_text(officer)
     await harness.press_key(officer, "council.host.people_button")
-    assert harness.buttons(officer)[:2] == ["✅ 王秀英 · 1号楼 · 参加", "· 李建国 · 2号楼 · 参加"]
+    assert harness.buttons(officer)[:2] == ["☑️ 王秀英 · 1号楼 · 参加", "⬜ 李建国 · 2号楼 · 参加"]
     await harness.press(officer, "李建国")
-    assert harness.buttons(officer)[1] == "✅ 李建国 · 2号楼 · 参加"
+    assert harness.buttons(officer)[1] == "☑️ 李建国 · 2号楼 · 参加"
     await harness.press_key(officer, "council.back")
     assert "已签到 2 人" in harness.last_text(officer)
     await harness.press_key(officer, "council.host.minutes_button")
@@ -348,17 +350,21 @@ async def test_a_decision_carried_out_by_a_group_reported_and_the_loop_closed(
         await s.commit()
 
     # At the meeting, staff record what it made of the agenda item; a second press of the
-    # same outcome changes nothing (no edit that Telegram would refuse).
+    # same outcome changes nothing (the first one's status line goes: it answered that
+    # press), and a third is not edited again (Telegram would refuse it).
     await harness.command(officer, "council")
     await harness.press_key(officer, "council.host_button")
     await harness.press_key(officer, "council.host.topics_button")
     await harness.press(officer, "3号楼前路灯不亮")
-    await harness.press(officer, "✅ 通过")
+    await harness.press(officer, "通过")
     assert "已记录会议结果：✅ 通过" in harness.last_text(officer)
     assert "会议结果：✅ 通过" in harness.last_text(officer)
-    assert "【✅ 通过】" in harness.buttons(officer)
+    assert "☑️ 通过" in harness.buttons(officer)
+    await harness.press(officer, "☑️ 通过")
+    assert "已记录会议结果" not in harness.last_text(officer)
+    assert "会议结果：✅ 通过" in harness.last_text(officer)
     edits = sum(r.method == "editMessageText" for r in harness.emu.requests)
-    await harness.press(officer, "【✅ 通过】")
+    await harness.press(officer, "☑️ 通过")
     assert sum(r.method == "editMessageText" for r in harness.emu.requests) == edits
 
     # Staff set up the building's group: a resident of another community is refused.
@@ -463,11 +469,12 @@ async def test_a_decision_carried_out_by_a_named_resident_picked_with_the_user_p
     await harness.press_key(officer, "council.decision.owner_person")
     # Typing a name instead of picking is answered, and the decision so far is kept.
     await harness.text(officer, "王秀英")
-    assert "请用下方键盘上的按钮选择" in harness.last_text(officer)
+    assert "请用下方键盘上的按钮选择" in harness.texts(officer)[-2]
     # Someone of another community, or who never used the bot, is refused by name.
     for outsider, name in ((far, "外社区"), (stranger, "没用过")):
         await harness.feed(harness.emu.share_users(officer, OWNER_REQUEST, [outsider], queue=False))
-        assert f"{name} 不是本社区的居民" in harness.last_text(officer)
+        assert f"{name} 不是本社区的居民" in harness.texts(officer)[-2]
+        assert "请用键盘上的按钮选一位本社区的居民" in harness.last_text(officer)
     await harness.feed(harness.emu.share_users(officer, OWNER_REQUEST, [wang], queue=False))
     assert "由 王秀英 负责落实" in harness.texts(officer)[-2]
     await harness.text(officer, "2026-12-05")

@@ -306,7 +306,7 @@ async def test_a_recruitment_call_goes_out_as_a_notice_and_closes_at_its_quota(
     await harness.press_key(wang, "partner.call.apply_button")
     await harness.text(wang, "王秀英")
     # The call's skill comes ticked.
-    assert "✅ 🧓 助老" in harness.buttons(wang)
+    assert "☑️ 🧓 助老" in harness.buttons(wang)
     await harness.press_key(wang, "partner.next")
     await harness.press_key(wang, "partner.next")
     await harness.press_key(wang, "partner.skip")

@@ -85,7 +85,7 @@ async def _play(page: Page, sandbox: Sandbox) -> None:
     await expect(audience).to_contain_text("王秀英")
     await expect(audience.locator(".ikb", has_text="☑️ 居民")).to_be_visible()
     await press(staff, "⬜ 要求回执")
-    await expect(staff.locator(".ikb", has_text="✅ 要求回执").last).to_be_visible()
+    await expect(staff.locator(".ikb", has_text="☑️ 要求回执").last).to_be_visible()
     await press(staff, "👁 预览并确认")
     # The preview: the notice as residents will get it, in her own chat, then the question.
     preview = staff.locator(".msg.in", has_text=BODY).first

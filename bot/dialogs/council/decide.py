@@ -5,7 +5,7 @@ members picked with the chat app's user picker, a leader)."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from aiogram.types import (
@@ -150,22 +150,25 @@ async def on_owner(call: CallbackQuery, _: Any, manager: DialogManager, item_id:
         await manager.switch_to(CouncilDecide.due)
 
 
-async def _ask_for_person(manager: DialogManager) -> None:
+async def _ask_for_person(manager: DialogManager, lead: str = "") -> None:
+    """The picker keyboard, sent with what to do (or why the last pick did not do): a
+    one-time keyboard folds away once used, so every answer that asks to use it again
+    brings it back; the prompt then comes below it."""
     c = ctx(manager)
     keyboard = user_picker(c.t("council.decision.person_button"), OWNER_REQUEST)
     await c.bot.send_message(
-        c.user_id, c.t("council.decision.person_keyboard"), reply_markup=keyboard
+        c.user_id, lead or c.t("council.decision.person_keyboard"), reply_markup=keyboard
     )
     await manager.switch_to(CouncilDecide.owner_person, show_mode=ShowMode.SEND)
 
 
 async def on_owner_person(message: Message, _: MessageInput, manager: DialogManager) -> None:
     """The resident picked with the keyboard's user picker, if they live in the community:
-    someone else is refused by name and the picker stays, the decision so far kept."""
+    someone else is refused by name and the picker comes back, the decision so far kept."""
     c = ctx(manager)
     shared = message.users_shared
     if shared is None or shared.request_id != OWNER_REQUEST or len(shared.users) != 1:
-        say(manager, c.t("council.decision.person_hint"))
+        await _ask_for_person(manager, c.t("council.decision.person_hint"))
         return
     [picked] = shared.users
     community = await hosted_community(c, manager)
@@ -175,7 +178,7 @@ async def on_owner_person(message: Message, _: MessageInput, manager: DialogMana
         person = await _service(c).check_owner(community.id, picked.user_id)
     except CouncilError:
         name = " ".join(n for n in (picked.first_name, picked.last_name) if n) or "—"
-        say(manager, c.t("council.decision.person_refused", name=e(name)))
+        await _ask_for_person(manager, c.t("council.decision.person_refused", name=e(name)))
         return
     manager.dialog_data["owner"] = f"u{person.id}"
     clear_notice(manager)
@@ -204,6 +207,17 @@ def _owner_of(owner: str, me: int) -> tuple[int | None, int | None]:
     return None, me
 
 
+def due_example(c: Ctx) -> str:
+    """A due date in the format asked, two weeks ahead (a fixed example is soon past)."""
+    today = c.clock.now().astimezone(_service(c).policy.zone).date()
+    return (today + timedelta(days=14)).isoformat()
+
+
+async def due_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    c = ctx(dialog_manager)
+    return {"notice": notice(dialog_manager), "example": due_example(c)}
+
+
 async def on_due(message: Message, _: MessageInput, manager: DialogManager) -> None:
     """ "2026-12-10": due by the end of that day, local time."""
     c = ctx(manager)
@@ -212,9 +226,12 @@ async def on_due(message: Message, _: MessageInput, manager: DialogManager) -> N
     try:
         day = datetime.strptime((message.text or "").strip(), "%Y-%m-%d").date()
     except ValueError:
-        say(manager, c.t("council.decision.due_bad"))
+        say(manager, c.t("council.decision.due_bad", example=due_example(c)))
         return
     due = datetime.combine(day, time(23, 59), zone)
+    if due <= c.clock.now():
+        say(manager, c.t("council.decision.due_past", example=due_example(c)))
+        return
     community = await hosted_community(c, manager)
     meeting = await service.latest_held(community.id) if community else None
     d = manager.dialog_data
@@ -352,18 +369,25 @@ async def on_group_node(call: CallbackQuery, _: Any, manager: DialogManager, ite
     await manager.switch_to(CouncilDecide.group)
 
 
-async def on_add_members(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
+async def _ask_for_members(manager: DialogManager, lead: str = "") -> None:
+    """As ``_ask_for_person``: the keyboard comes back with every answer that asks for it."""
     c = ctx(manager)
     keyboard = user_picker(c.t("council.group.pick_button"), MEMBERS_REQUEST, most=10)
-    await c.bot.send_message(c.user_id, c.t("council.group.pick_keyboard"), reply_markup=keyboard)
+    await c.bot.send_message(
+        c.user_id, lead or c.t("council.group.pick_keyboard"), reply_markup=keyboard
+    )
     await manager.switch_to(CouncilDecide.members, show_mode=ShowMode.SEND)
+
+
+async def on_add_members(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
+    await _ask_for_members(manager)
 
 
 async def on_members(message: Message, _: MessageInput, manager: DialogManager) -> None:
     c = ctx(manager)
     shared = message.users_shared
     if shared is None or shared.request_id != MEMBERS_REQUEST or not shared.users:
-        say(manager, c.t("council.group.pick_hint"))
+        await _ask_for_members(manager, c.t("council.group.pick_hint"))
         return
     service = _service(c)
     group_id = int(manager.dialog_data.get("group", 0))
@@ -453,7 +477,7 @@ def decide_dialog() -> Dialog:
             MessageInput(on_due, content_types=ContentType.ANY),
             SwitchTo(L("council.back"), id="du_back", state=CouncilDecide.owner),
             state=CouncilDecide.due,
-            getter=notice_getter,
+            getter=due_getter,
         ),
         Window(
             notice_text(),

@@ -5,6 +5,7 @@ button to run it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from aiogram.types import CallbackQuery, ContentType, Message
@@ -16,16 +17,17 @@ from aiogram_dialog.widgets.text import Format
 from bot.dialogs.council.states import CouncilHome, CouncilHost, CouncilTasks
 from bot.dialogs.council.views import (
     ANSWERS,
-    MARK,
     agenda_lines,
     ballot_keyboard,
     ballot_text,
+    day_of,
     decision_status,
     place_of,
     short,
     when,
 )
 from bot.formatting import MESSAGE_LIMIT, e, local_time, visible_length
+from bot.kit.choice import chosen
 from bot.kit.context import Ctx, ctx, start_data
 from bot.kit.menu import close, menu_button
 from bot.kit.notice import clear_notice, notice, notice_getter, say
@@ -44,6 +46,7 @@ from storage.council.rules import HOSTS, checkin_open, rsvp_open, topics_open
 from storage.hierarchy import Node
 
 DECISIONS_SHOWN = 15  # decisions listed under a past meeting (the XLSX has them all)
+LAST_SHOWN = timedelta(days=31)  # the meeting just held is named on the screen this long
 
 
 def _service(c: Ctx) -> CouncilService:
@@ -78,10 +81,13 @@ async def home_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
         "subscribed": False,
         "unsubscribed": False,
         "tasks": bool(await c.services.get(DecisionService).decisions_of(c.user_id)),
+        "day": day_of(c.t, meeting, service.policy.zone),
     }
     if community is None or meeting is None:
         return data
     now = c.clock.now()
+    held = await service.past_meetings(community.id, limit=1)
+    last = held[0] if held else None
     answer = await service.answer_of(meeting.id, c.user_id)
     topics = await service.topics(meeting.id)
     data.update(
@@ -96,11 +102,18 @@ async def home_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
         cutoff=local_time(meeting.starts_at - service.policy.topic_cutoff, service.policy.zone),
         rsvp=rsvp_open(meeting, now),
         answers=[
-            (a.value, (MARK if a.value == answer else "") + c.t(f"council.rsvp.{a.value}"))
-            for a in ANSWERS
+            (a.value, chosen(c.t(f"council.rsvp.{a.value}"), a.value == answer)) for a in ANSWERS
         ],
         propose=topics_open(meeting, now, service.policy),
         checkin=checkin_open(meeting, now) and not await service.attended(meeting.id, c.user_id),
+        # The meeting just held is this month's for residents: where to find it is said.
+        last=c.t(
+            "council.home.last",
+            when=when(last, service.policy.zone),
+            state=c.t(f"council.meeting_state.{last.state}"),
+        )
+        if last is not None and last.id != meeting.id and now - last.starts_at < LAST_SHOWN
+        else "",
     )
     data["votes"] = [
         (v.id, "🗳 " + short(v.question))
@@ -175,6 +188,7 @@ async def topics_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, An
         "has": bool(rows),
         "empty": not rows,
         "propose": bool(meeting and topics_open(meeting, c.clock.now(), _service(c).policy)),
+        "day": day_of(c.t, meeting, _service(c).policy.zone),
     }
 
 

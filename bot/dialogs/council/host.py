@@ -38,6 +38,7 @@ from bot.dialogs.council.host_topics import (
     topics_getter,
 )
 from bot.dialogs.council.host_votes import (
+    close_getter,
     confirm_getter,
     flag,
     on_close_vote,
@@ -61,6 +62,7 @@ from bot.dialogs.council.views import (
     when,
 )
 from bot.formatting import e
+from bot.kit.choice import ticked
 from bot.kit.context import Ctx, ctx
 from bot.kit.menu import close, menu_button
 from bot.kit.notice import clear_notice, notice, say
@@ -69,6 +71,7 @@ from bot.kit.widgets import picker
 from storage.council import (
     Answer,
     CouncilError,
+    Meeting,
     TopicState,
 )
 from storage.council.service import MAX_MINUTES
@@ -139,12 +142,14 @@ async def people_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, An
     for rsvp in sorted(await service.rsvps(meeting.id), key=lambda r: (order[r.answer], r.at)):
         user = await c.services.users.get(rsvp.user_id)
         building = await c.services.hierarchy.get(rsvp.building_id) if rsvp.building_id else None
-        label = c.t(
-            "council.host.person",
-            mark="✅" if rsvp.user_id in came else "·",
-            name=user.display_name if user else "—",
-            building=building.name if building else "",
-            answer=c.t(f"council.rsvp.mine_{rsvp.answer}"),
+        label = ticked(
+            c.t(
+                "council.host.person",
+                name=user.display_name if user else "—",
+                building=building.name if building else "",
+                answer=c.t(f"council.rsvp.mine_{rsvp.answer}"),
+            ),
+            rsvp.user_id in came,
         )
         people.append((rsvp.user_id, label))
     return {
@@ -174,19 +179,29 @@ async def on_person(call: CallbackQuery, _: Any, manager: DialogManager, item_id
 # --- moving the meeting ----------------------------------------------------------------
 
 
+MOVE_FORMAT = "%Y-%m-%d %H:%M"
+
+
+def move_example(c: Ctx, meeting: Meeting | None) -> str:
+    """A time the meeting could be moved to, in the format asked: two days later (never
+    a moment already past, as a fixed example soon would be)."""
+    zone = council(c).policy.zone
+    base = meeting.starts_at if meeting and meeting.starts_at > c.clock.now() else c.clock.now()
+    return (base.astimezone(zone) + timedelta(days=2)).strftime(MOVE_FORMAT)
+
+
 async def on_move_when(message: Message, _: MessageInput, manager: DialogManager) -> None:
     """ "2026-12-27 15:00", local time."""
     c = ctx(manager)
     zone = council(c).policy.zone
+    example = move_example(c, (await hosted_meeting(c, manager))[1])
     try:
-        moment = datetime.strptime((message.text or "").strip(), "%Y-%m-%d %H:%M").replace(
-            tzinfo=zone
-        )
+        moment = datetime.strptime((message.text or "").strip(), MOVE_FORMAT).replace(tzinfo=zone)
     except ValueError:
-        say(manager, c.t("council.host.when_bad"))
+        say(manager, c.t("council.host.when_bad", example=example))
         return
     if moment <= c.clock.now():
-        say(manager, c.t("council.host.when_past"))
+        say(manager, c.t("council.host.when_past", example=example))
         return
     manager.dialog_data["move_to"] = moment.isoformat()
     clear_notice(manager)
@@ -224,6 +239,7 @@ async def move_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
         "notice": notice(dialog_manager),
         "when": when(meeting, council(c).policy.zone) if meeting else "—",
         "to": dialog_manager.dialog_data.get("move_to", "")[:16].replace("T", " "),
+        "example": move_example(c, meeting),
     }
 
 
@@ -350,6 +366,17 @@ async def on_minutes(message: Message, _: MessageInput, manager: DialogManager) 
         return
     say(manager, c.t("council.host.closed"))
     await manager.switch_to(CouncilHost.main)
+
+
+async def minutes_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    """Closing the meeting says what becomes of the topics it never reviewed."""
+    c = ctx(dialog_manager)
+    meeting = (await hosted_meeting(c, dialog_manager))[1]
+    waiting = await council(c).topics(meeting.id, states=(TopicState.OPEN,)) if meeting else []
+    return {
+        "notice": notice(dialog_manager),
+        "pending": c.t("council.host.minutes_pending", n=len(waiting)) if waiting else "",
+    }
 
 
 def _export(what: str) -> Any:
@@ -627,16 +654,32 @@ def host_dialog() -> Dialog:
         Window(
             notice_text(),
             Format("{text}"),
-            Button(
-                L("council.host.close_vote"), id="vt_close", on_click=on_close_vote, when="open"
+            SwitchTo(
+                L("council.host.close_vote"),
+                id="vt_close",
+                state=CouncilHost.vote_close,
+                when="open",
             ),
             SwitchTo(L("council.host.paper"), id="vt_paper", state=CouncilHost.paper, when="open"),
             SwitchTo(L("council.back"), id="vt_back", state=CouncilHost.votes),
             state=CouncilHost.vote,
             getter=vote_getter,
         ),
+        Window(
+            Format("{text}"),
+            Button(L("council.host.close_yes"), id="vc_yes", on_click=on_close_vote, when="open"),
+            SwitchTo(L("council.host.close_no"), id="vc_no", state=CouncilHost.vote),
+            state=CouncilHost.vote_close,
+            getter=close_getter,
+        ),
         input_window(
             CouncilHost.paper, "council.host.paper_ask", on_paper, CouncilHost.vote, paper_getter
         ),
-        input_window(CouncilHost.minutes, "council.host.minutes_ask", on_minutes, CouncilHost.main),
+        input_window(
+            CouncilHost.minutes,
+            "council.host.minutes_ask",
+            on_minutes,
+            CouncilHost.main,
+            minutes_getter,
+        ),
     )

@@ -14,9 +14,11 @@ from aiogram_dialog.widgets.kbd import Button
 from bot.dialogs.council.common import council, hosted_meeting, problem_text
 from bot.dialogs.council.states import CouncilHost
 from bot.dialogs.council.views import (
+    day_of,
     short,
 )
 from bot.formatting import e
+from bot.kit.choice import chosen
 from bot.kit.context import ctx
 from bot.kit.notice import notice, say
 from storage.appeals.models import Appeal
@@ -50,6 +52,7 @@ async def topics_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, An
         ],
         "has": bool(rows),
         "empty": not rows,
+        "day": day_of(c.t, meeting, council(c).policy.zone),
     }
 
 
@@ -82,8 +85,7 @@ async def topic_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any
     # What the meeting made of an agenda item, once it has begun; the choice is marked.
     decidable = topic.state == TopicState.ACCEPTED and meeting.starts_at <= c.clock.now()
     outcomes = [
-        (o.value, ("【{}】" if o == topic.outcome else "{}").format(c.t(f"council.outcome.{o}")))
-        for o in Outcome
+        (o.value, chosen(c.t(f"council.outcome_option.{o}"), o == topic.outcome)) for o in Outcome
     ]
     return {
         "notice": notice(dialog_manager),

@@ -1,7 +1,7 @@
 """Votes, for staff: the question, the default options or 2-10 of their own, when it
 closes, the quorum, live or hidden counts, attendees only; then each vote's turnout (its
-counts only once closed, unless live), paper ballots, and closing it with the result
-published."""
+counts only once closed, unless live), paper ballots, and closing it (asked first: it
+cannot be undone) with the result published."""
 
 from __future__ import annotations
 
@@ -17,12 +17,12 @@ from bot.dialogs.council.common import council, hosted_meeting, problem_text
 from bot.dialogs.council.publish import publish_result
 from bot.dialogs.council.states import CouncilHost
 from bot.dialogs.council.views import (
-    MARK,
     option_label,
     short,
     tally_lines,
 )
 from bot.formatting import e
+from bot.kit.choice import chosen
 from bot.kit.context import ctx
 from bot.kit.notice import clear_notice, notice, say
 from storage.council import (
@@ -86,14 +86,12 @@ async def confirm_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
         "question": e(d.get("question", "")),
         "options": e(" / ".join(option_label(c.t, o) for o in options)),
         "closes": [
-            (k, (MARK if d.get("closes") == k else "") + c.t(f"council.host.closes_{k}"))
-            for k in CLOSE_AFTER
+            (k, chosen(c.t(f"council.host.closes_{k}"), d.get("closes") == k)) for k in CLOSE_AFTER
         ],
         "quorums": [
             (
                 str(q),
-                (MARK if d.get("quorum") == q else "")
-                + (c.t("council.host.no_quorum") if q == 0 else str(q)),
+                chosen(c.t("council.host.no_quorum") if q == 0 else str(q), d.get("quorum") == q),
             )
             for q in QUORUMS
         ],
@@ -157,7 +155,8 @@ async def votes_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any
     return {
         "notice": notice(dialog_manager),
         "items": [
-            (v.id, ("🗳 " if v.state == VoteState.OPEN else "✔️ ") + short(v.question)) for v in votes
+            (v.id, ("🗳 " if v.state == VoteState.OPEN else "🔒 ") + short(v.question))
+            for v in votes
         ],
         "has": bool(votes),
         "empty": not votes,
@@ -204,15 +203,39 @@ async def vote_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
     }
 
 
+async def close_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    """Closing asks first, with the figures it will publish."""
+    c = ctx(dialog_manager)
+    service = council(c)
+    vote = await service.vote(int(dialog_manager.dialog_data.get("vote", 0)))
+    meeting = (await hosted_meeting(c, dialog_manager))[1]
+    if vote is None or meeting is None or vote.meeting_id != meeting.id:
+        return {"text": c.t("council.problem.not_found"), "open": False}
+    if vote.state != VoteState.OPEN:
+        return {"text": c.t("council.problem.closed"), "open": False}
+    return {
+        "text": c.t(
+            "council.host.close_ask",
+            question=e(vote.question),
+            ballots=sum(await service.counts(vote)),
+            paper=sum(vote.paper or []),
+            eligible=len(await service.eligible(vote, meeting)),
+        ),
+        "open": True,
+    }
+
+
 async def on_close_vote(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
     c = ctx(manager)
     try:
         vote = await council(c).close_vote(int(manager.dialog_data.get("vote", 0)), c.staffing)
     except CouncilError as exc:
         say(manager, problem_text(c, exc))
+        await manager.switch_to(CouncilHost.vote)
         return
     told = await publish_result(c.services, c.t, vote)
     say(manager, c.t("council.host.vote_closed", n=told))
+    await manager.switch_to(CouncilHost.vote)
 
 
 async def on_paper(message: Message, _: MessageInput, manager: DialogManager) -> None:

@@ -34,6 +34,7 @@ class CouncilHost(StatesGroup):
     vote_confirm = State()
     votes = State()
     vote = State()
+    vote_close = State()
     paper = State()
     minutes = State()
     people = State()

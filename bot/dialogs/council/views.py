@@ -15,11 +15,13 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.dialogs.council.callbacks import CouncilPress
 from bot.formatting import MESSAGE_LIMIT, local_time, visible_length
 from bot.i18n import Translator, translator
-from storage.council import Answer, Meeting, ReminderKind, TopicRow, Vote
+from bot.kit.choice import CHOSEN
+from bot.kit.choice import chosen as marked_if
+from storage.council import Answer, ClosedCard, Meeting, ReminderKind, TopicRow, Vote
 from storage.council.models import Decision, DecisionState, Report
 
 ANSWERS = (Answer.YES, Answer.NO, Answer.MAYBE)
-MARK = "✅ "
+MARK = CHOSEN  # how the chosen answer or option reads (bot/kit/choice.py)
 
 
 def short(text: str, size: int = 30) -> str:
@@ -30,6 +32,14 @@ def short(text: str, size: int = 30) -> str:
 
 def when(meeting: Meeting, zone: ZoneInfo) -> str:
     return local_time(meeting.starts_at, zone)
+
+
+def day_of(t: Translator, meeting: Meeting | None, zone: ZoneInfo) -> str:
+    """The meeting's day ("11月25日"): which meeting a list is about, whatever month it is."""
+    if meeting is None:
+        return ""
+    local = meeting.starts_at.astimezone(zone)
+    return t("council.day", m=local.month, d=local.day)
 
 
 def place_of(t: Translator, meeting: Meeting) -> str:
@@ -55,11 +65,7 @@ def marked(
     """The notice's buttons in the presser's language, the chosen answer marked."""
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=(MARK if data == chosen else "") + t(label), callback_data=data
-                )
-            ]
+            [InlineKeyboardButton(text=marked_if(t(label), data == chosen), callback_data=data)]
             for label, data in actions
         ]
     )
@@ -145,7 +151,7 @@ def _ballot_keyboard(
     rows = [
         [
             InlineKeyboardButton(
-                text=(MARK if i == chosen else "") + option_label(t, option),
+                text=marked_if(option_label(t, option), i == chosen),
                 callback_data=CouncilPress(action="ballot", ref=vote_id, arg=i).pack(),
             )
         ]
@@ -193,11 +199,13 @@ def tally_lines(t: Translator, vote: Vote, counts: Sequence[int]) -> str:
     )
 
 
-def result_text(t: Translator, vote: Vote, community: str) -> tuple[str, str]:
+def result_text(
+    t: Translator, vote: Vote, community: str, title_key: str = "council.vote.result_title"
+) -> tuple[str, str]:
     """(body, title) of the published result."""
     result = vote.result or {}
     counts = list(result.get("counts") or [0] * len(vote.options))
-    title = t("council.vote.result_title", community=community)
+    title = t(title_key, community=community)
     quorum = ""
     if vote.quorum:
         quorum = t(
@@ -222,6 +230,16 @@ def result_text(t: Translator, vote: Vote, community: str) -> tuple[str, str]:
         if part
     )
     return body, title
+
+
+def closed_card_text(t: Translator, card: ClosedCard) -> str:
+    """A ballot card once its vote is over: the result, and what the holder voted."""
+    body, _ = result_text(t, card.vote, card.community, "council.vote.closed_title")
+    if card.choice is not None and 0 <= card.choice < len(card.vote.options):
+        mine = t("council.vote.yours", option=option_label(t, card.vote.options[card.choice]))
+    else:
+        mine = t("council.vote.yours_none")
+    return body + "\n" + mine
 
 
 REPORTS_SHOWN = 10  # the latest progress reports under a decision

@@ -15,6 +15,7 @@ from bot.commands import help_text
 from bot.formatting import e, node_path
 from bot.kit.context import ctx, start_data
 from bot.kit.menu import MainMenu
+from bot.kit.notice import notice, say
 from bot.kit.roles import describe_grants
 from bot.kit.text import L
 from bot.kit.toast import toast
@@ -34,7 +35,7 @@ async def main_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
             building = c.t("menu.building", building=node_path(chain))
     entries = c.features.menu_for(user, c.staffing)
     return {
-        "notice": start_data(dialog_manager).get("notice", ""),
+        "notice": notice(dialog_manager),
         "name": e(c.tg_user.first_name),
         "building": building or c.t("menu.no_building"),
         "roles": describe_grants(c.staffing, c.t),
@@ -50,6 +51,13 @@ async def on_entry(call: CallbackQuery, _: Any, manager: DialogManager, item: st
         await toast(manager, c.t("common.not_allowed"), alert=True)
         return
     await manager.start(entry.state, data=dict(entry.data or {}))
+
+
+async def on_start(data: Any, manager: DialogManager) -> None:
+    # What brought the person here (a notice sent, a bad link) is said once, like any
+    # window's notice: coming back to the menu later does not say it again.
+    if text := start_data(manager).get("notice"):
+        say(manager, str(text))
 
 
 async def on_help(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
@@ -69,4 +77,5 @@ def main_menu_dialog() -> Dialog:
             state=MainMenu.main,
             getter=main_getter,
         ),
+        on_start=on_start,
     )

@@ -25,6 +25,7 @@ from bot.dialogs.notices.views import (
     with_header,
 )
 from bot.formatting import e, local_time, node_path
+from bot.kit.choice import ticked
 from bot.kit.context import Ctx, ctx
 from bot.kit.menu import open_menu, to_menu
 from bot.kit.notice import say, take_notice
@@ -165,7 +166,7 @@ async def audience_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, 
         "bhint": c.t("notice.buildings_hint") if buildings else "",
         # In a grid, residents of only some buildings; none ticked means all of them.
         "buildings": [
-            (f"{b.id}:{0 if b.id in chosen else 1}", ("☑️ " if b.id in chosen else "⬜ ") + b.name)
+            (f"{b.id}:{0 if b.id in chosen else 1}", ticked(b.name, b.id in chosen))
             for b in buildings
         ],
         # Each role's button says what pressing it makes it, so a double tap sets the
@@ -173,7 +174,7 @@ async def audience_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, 
         "roles": [
             (
                 f"{r.value}:{0 if r in roles else 1}",
-                ("☑️ " if r in roles else "⬜ ") + c.t(f"notice.role.{r.value}"),
+                ticked(c.t(f"notice.role.{r.value}"), r in roles),
             )
             for r in AudienceRole
         ],

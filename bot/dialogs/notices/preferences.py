@@ -10,6 +10,7 @@ from aiogram_dialog import Dialog, DialogManager, Window
 from aiogram_dialog.widgets.kbd import Button
 
 from bot.dialogs.notices.states import NoticePrefs
+from bot.kit.choice import CHOSEN
 from bot.kit.context import ctx
 from bot.kit.menu import menu_button
 from bot.kit.text import L
@@ -27,7 +28,7 @@ def _hhmm(minutes: int) -> str:
 async def prefs_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
     choice = await choice_of(c.session, c.user_id)
-    mark = "✓ "
+    mark = CHOSEN
     return {
         "state": c.t("notice.prefs.muted" if choice.muted else "notice.prefs.enabled"),
         "quiet": c.t(

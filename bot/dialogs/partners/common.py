@@ -11,6 +11,7 @@ from aiogram_dialog import DialogManager
 from aiogram_dialog.widgets.kbd import Group, ManagedMultiselect, Multiselect
 from aiogram_dialog.widgets.text import Format
 
+from bot.kit.choice import CHOSEN, UNCHOSEN
 from bot.kit.context import Ctx
 from bot.kit.notice import say
 from storage.hierarchy import Node, NodeKind
@@ -18,11 +19,11 @@ from storage.partners.rules import DECIDERS
 
 
 def multiselect(widget_id: str, items: str) -> Group:
-    """Two per row; a ticked one reads "✅ …"."""
+    """Two per row, each ticked or not as every multi-select reads (bot/kit/choice.py)."""
     return Group(
         Multiselect(
-            Format("✅ {item[1]}"),
-            Format("{item[1]}"),
+            Format(CHOSEN + "{item[1]}"),
+            Format(UNCHOSEN + "{item[1]}"),
             id=widget_id,
             item_id_getter=itemgetter(0),
             items=items,

@@ -17,6 +17,7 @@ from bot.dialogs.council.states import CouncilHome
 from bot.dialogs.council.views import (
     ANSWERS,
     ballot_keyboard,
+    closed_card_text,
     marked,
     option_label,
     rsvp_actions,
@@ -26,7 +27,14 @@ from bot.dialogs.council.views import (
 from bot.i18n import Translator
 from bot.quick import Pressed, QuickPress
 from bot.remark import remark
-from storage.council import Cast, CouncilError, CouncilProblem, CouncilService, VoteState
+from storage.council import (
+    Cast,
+    ClosedCard,
+    CouncilError,
+    CouncilProblem,
+    CouncilService,
+    VoteState,
+)
 from storage.council.rules import topics_open
 from storage.services import Services
 from storage.users import User
@@ -77,17 +85,75 @@ async def on_rsvp(
 
 async def write_ballots(
     services: Services, presses: Sequence[Pressed]
-) -> list[Cast | CouncilProblem]:
-    """The presses of one vote's ballots, written together (the lane groups by vote)."""
+) -> list[Cast | ClosedCard | CouncilProblem]:
+    """The presses of one vote's ballots, written together (the lane groups by vote). A
+    press on one of the vote's cards after it closed gets what the card is to show."""
     vote_id = presses[0].data.ref
-    return await services.get(CouncilService).cast_many(
-        vote_id, [(p.user, p.data.arg) for p in presses]
+    service = services.get(CouncilService)
+    outcomes: list[Cast | ClosedCard | CouncilProblem] = list(
+        await service.cast_many(vote_id, [(p.user, p.data.arg) for p in presses])
     )
+    late = [
+        i
+        for i, (press, outcome) in enumerate(zip(presses, outcomes, strict=True))
+        if outcome is CouncilProblem.CLOSED and _is_card(press.call, vote_id)
+    ]
+    if late:
+        cards = await service.late_cards(
+            vote_id, [(presses[i].call.from_user.id, _message_id(presses[i].call)) for i in late]
+        )
+        for i, card in zip(late, cards, strict=True):
+            outcomes[i] = card or CouncilProblem.CLOSED
+    return outcomes
+
+
+def _message_id(call: CallbackQuery) -> int:
+    return call.message.message_id if call.message is not None else 0
+
+
+def _is_card(call: CallbackQuery, vote_id: int) -> bool:
+    """The pressed message is a ballot card of this vote (a forged press elsewhere is
+    never turned into one)."""
+    shown = getattr(call.message, "reply_markup", None)
+    for row in shown.inline_keyboard if shown else []:
+        for button in row:
+            data = button.callback_data or ""
+            if data.startswith(CouncilPress.__prefix__ + CouncilPress.__separator__):
+                try:
+                    press = CouncilPress.unpack(data)
+                except (TypeError, ValueError):
+                    continue
+                if press.action == "ballot" and press.ref == vote_id:
+                    return True
+    return False
+
+
+async def _show_closed(call: CallbackQuery, card: ClosedCard, t: Translator) -> None:
+    """The late-pressed card becomes what the vote came to; uncounted yet (its time is up,
+    the sweep has not closed it), it only loses its buttons."""
+    if not card.counted:
+        await remark(call, None)
+        return
+    if call.bot is not None and call.message is not None:
+        await call.bot.edit_message_text(
+            text=closed_card_text(t, card),
+            chat_id=call.from_user.id,
+            message_id=call.message.message_id,
+            parse_mode=None,
+            reply_markup=None,
+        )
 
 
 async def on_ballot(
-    call: CallbackQuery, callback_data: CouncilPress, outcome: Cast | CouncilProblem, t: Translator
+    call: CallbackQuery,
+    callback_data: CouncilPress,
+    outcome: Cast | ClosedCard | CouncilProblem,
+    t: Translator,
 ) -> None:
+    if isinstance(outcome, ClosedCard):
+        await call.answer(t("council.problem.closed"), show_alert=True)
+        await _show_closed(call, outcome, t)
+        return
     if isinstance(outcome, CouncilProblem):
         await call.answer(t(f"council.problem.{outcome.value}"), show_alert=True)
         return

@@ -1,8 +1,9 @@
-"""The council's clock, swept every 30 seconds: every community has its next meeting;
-reminders that fell due go out as notices (each claimed once, in the same transaction
-as the notice it becomes, so a crash either sends it or leaves it due, never both); votes
-whose time is up close and their result is published; decisions due soon remind their
-owners, and overdue ones tell the community's staff."""
+"""The council's clock, swept every 30 seconds: every community has its next meeting, and
+topics a meeting that is over never reviewed go on to it; reminders that fell due go out
+as notices (each claimed once, in the same transaction as the notice it becomes, so a
+crash either sends it or leaves it due, never both); votes whose time is up close and
+their result is published; decisions due soon remind their owners, and overdue ones tell
+the community's staff."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ async def sweep_council(context: JobContext) -> int:
     async with context.services() as s:
         # Making next month's meeting is bookkeeping, not news: it is not counted.
         await s.get(CouncilService).ensure_next_meetings()
-        done = await s.get(DecisionService).fire_timers()
+        done = await s.get(CouncilService).carry_over()
+        done += await s.get(DecisionService).fire_timers()
         await s.commit()
     while True:
         async with context.services() as s:
