@@ -3,6 +3,7 @@ it read, and signing in the way a person does (the link from /web, opened, poste
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import html
@@ -116,3 +117,52 @@ def init_data(token: str, user: dict[str, Any], auth_date: datetime, **extra: st
     secret = hmac.new(b"WebAppData", token.encode(), hashlib.sha256).digest()
     fields["hash"] = hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()
     return urlencode(fields)
+
+
+class Stream:
+    """The server-sent events a desk page listens to, read as they come."""
+
+    def __init__(self, response: ClientResponse) -> None:
+        self.response = response
+        self._buffer = ""
+
+    @classmethod
+    async def open(cls, browser: DeskBrowser) -> Stream:
+        response = await browser.http.get(browser.url("/desk/live"))
+        assert response.status == 200, await response.text()
+        assert response.headers["Content-Type"].startswith("text/event-stream")
+        return cls(response)
+
+    async def event(self, seconds: float = 10.0) -> tuple[str, str]:
+        """The next event (name, data); comments and the retry line are skipped."""
+        return await asyncio.wait_for(self._next(), seconds)
+
+    async def until(self, name: str, seconds: float = 10.0) -> str:
+        """The data of the next event called ``name``, skipping others."""
+
+        async def wait() -> str:
+            while True:
+                got, data = await self._next()
+                if got == name:
+                    return data
+
+        return await asyncio.wait_for(wait(), seconds)
+
+    async def _next(self) -> tuple[str, str]:
+        while True:
+            while "\n\n" in self._buffer:
+                block, self._buffer = self._buffer.split("\n\n", 1)
+                fields = dict(
+                    line.split(": ", 1) if ": " in line else (line.rstrip(":"), "")
+                    for line in block.split("\n")
+                    if line and not line.startswith(":")
+                )
+                if "event" in fields:
+                    return fields["event"], fields.get("data", "")
+            chunk = await self.response.content.readany()
+            if not chunk:
+                raise EOFError("the stream ended")
+            self._buffer += chunk.decode()
+
+    def close(self) -> None:
+        self.response.close()
