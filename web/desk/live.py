@@ -44,7 +44,7 @@ RECHECK = 15.0  # seconds between re-reads of the session and grants (and a keep
 BACKLOG = 500  # changes a slow stream may hold before it simply refreshes everything
 
 
-@dataclass
+@dataclass(eq=False)  # each stream's own: compared and hashed by identity
 class Subscription:
     changes: list[Change] = field(default_factory=list)
     overflowed: bool = False
