@@ -170,12 +170,11 @@ async def _actions(desk: Desk, appeal: Appeal) -> dict[str, Any]:
     """The forms of the actions the rule allows this person now, and no others."""
     allowed = [a for a in allowed_actions(appeal, desk.staffing) if a in DESK_ACTIONS]
     workers: list[tuple[int, str]] = []
+    owner_only = False
     if Action.ASSIGN in allowed:
-        ids = [
-            i
-            for i in await desk.services.get(AppealService).level_staff(appeal, Level.GRID)
-            if i != appeal.owner_id
-        ]
+        grid = await desk.services.get(AppealService).level_staff(appeal, Level.GRID)
+        ids = [i for i in grid if i != appeal.owner_id]
+        owner_only = not ids and appeal.owner_id in grid
         people = await desk.services.users.get_many(ids)
         workers = [(i, people[i].display_name if i in people else str(i)) for i in ids]
     policy = desk.services.config(AppealPolicy)
@@ -183,6 +182,7 @@ async def _actions(desk: Desk, appeal: Appeal) -> dict[str, Any]:
     return {
         "allowed": [a.value for a in allowed],
         "workers": workers,
+        "owner_only": owner_only,
         "hours": sorted({*WINDOWS_HOURS, default}),
         "default_hours": default,
         "elsewhere": [

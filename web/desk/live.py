@@ -189,23 +189,24 @@ def setup_hub(face: web.Application) -> None:
 
 
 class Scope:
-    """Which changes a stream passes on: appeals within the person's subtrees, and
-    their own grants changing (a revocation is then noticed at once)."""
+    """Which changes a stream passes on: rows lying within the person's subtrees (by
+    their scope paths; a row with none is nobody's to hear of), named "<topic>-<id>",
+    and their own grants changing (a revocation is then noticed at once)."""
 
     def __init__(self, desk: Desk) -> None:
         self.user_id = desk.user_id
         self.paths = scope_paths(desk.staffing)
 
-    def appeals(self, changes: Iterable[Change]) -> list[int]:
-        ids = []
+    def names(self, changes: Iterable[Change]) -> list[str]:
+        names = []
         for change in changes:
-            if change.topic != appeal_changes.TOPIC:
+            if change.topic == desk_changes.TOPIC or not change.paths:
                 continue
             if self.paths is None or any(
                 p.startswith(mine) for p in change.paths for mine in self.paths
             ):
-                ids.append(change.id)
-        return ids
+                names.append(f"{change.topic}-{change.id}")
+        return list(dict.fromkeys(names))
 
     def regranted(self, changes: Iterable[Change]) -> bool:
         return any(
@@ -247,16 +248,17 @@ async def live(request: web.Request) -> web.StreamResponse:
             if subscription.closed:
                 break
             changes, overflowed = subscription.take()
-            ids = scope.appeals(changes)
-            if ids or overflowed:
+            names = scope.names(changes)
+            if names or overflowed:
                 await asyncio.sleep(COALESCE)  # a burst becomes one refresh
                 more, overflowed_more = subscription.take()
                 changes += more
                 overflowed = overflowed or overflowed_more
-                ids = list(dict.fromkeys(ids + scope.appeals(more)))
-                await response.write(_event("changed", " ".join(map(str, ids))))
-                for appeal_id in ids:
-                    await response.write(_event(f"appeal-{appeal_id}"))
+                names = list(dict.fromkeys(names + scope.names(more)))
+                # "changed" for pages showing many rows; "<topic>-<id>" for one row's page.
+                await response.write(_event("changed", " ".join(names)))
+                for name in names:
+                    await response.write(_event(name))
                 now = app.clock.now()
                 dues = [c.due for c in changes if c.due is not None and c.due > now]
                 next_due = min([d for d in (next_due, *dues) if d is not None], default=None)
