@@ -39,7 +39,7 @@ class Page:
 
 @dataclass
 class DeskBrowser:
-    server: TestServer
+    server: TestServer | str  # a test server, or the base URL of a running one
     http: ClientSession = field(init=False)
     csrf: str | None = None
 
@@ -49,6 +49,8 @@ class DeskBrowser:
         OPEN.append(self)
 
     def url(self, path: str) -> str:
+        if isinstance(self.server, str):
+            return self.server + path
         return str(self.server.make_url(path))
 
     async def _page(self, response: ClientResponse) -> Page:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiogram.fsm.storage.base import BaseStorage
 from aiohttp.test_utils import TestServer
+from playwright.async_api import Browser, async_playwright, expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import bootstrap
@@ -20,7 +21,12 @@ from storage.desk import DeskPolicy
 from tests.conftest import START, RecordingSleep
 from tests.desk.client import OPEN
 from tests.harness import Harness
+from tests.sandbox.browsing import CHROMIUM_ARGS
+from tests.system import chromium
 from web.server import build_web_app
+
+# Bot round trips take milliseconds; this only bounds a failure.
+expect.set_options(timeout=10_000)
 
 
 @pytest.fixture
@@ -61,3 +67,15 @@ async def server(harness: Harness) -> AsyncIterator[TestServer]:
     while OPEN:
         await OPEN.pop().close()
     await served.close()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's Chromium through Playwright (skipped on a bare machine, a failure on CI)."""
+    executable = chromium()
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        yield launched
+        await launched.close()

@@ -42,12 +42,12 @@ async def test_a_filing_in_the_chat_reaches_the_open_queue_only_in_scope(
         filed = (
             await s.session.execute(select(Appeal.id).where(Appeal.resident_id == resident.id))
         ).scalar_one()
-    assert await stream.until("changed") == str(filed)  # never the other community's
+    assert await stream.until("changed") == f"appeal-{filed}"  # never the other one
     assert await stream.until(f"appeal-{filed}") == ""
 
     # The grid worker accepts it from her push: the desk hears that too.
     await harness.press_key(worker, "appeal.button.accept")
-    assert await stream.until("changed") == str(filed)
+    assert await stream.until("changed") == f"appeal-{filed}"
     page = await browser.get("/desk/appeals")
     assert page.has("赵丽娟")
     stream.close()
@@ -64,7 +64,7 @@ async def test_an_escalation_by_the_sweep_reaches_the_queue(
     stream = await Stream.open(browser)
     clock.advance(timedelta(hours=25))
     await harness.tick()
-    assert await stream.until("changed") == str(appeal_id)
+    assert await stream.until("changed") == f"appeal-{appeal_id}"
     page = await browser.get("/desk/appeals")
     assert page.has("超时 1 小时")
     stream.close()

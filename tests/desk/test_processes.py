@@ -160,7 +160,7 @@ async def test_two_processes_share_sessions_and_live_changes(
                         headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
                     ) as posted:
                         assert posted.status == 200
-                    assert await stream.until("changed", seconds=10) == str(first)
+                    assert await stream.until("changed", seconds=10) == f"appeal-{first}"
                     chat_to_desk = time.monotonic() - started
 
                     # The community staff take the second on B's desk: A's page hears it.
@@ -172,7 +172,7 @@ async def test_two_processes_share_sessions_and_live_changes(
                         allow_redirects=False,
                     ) as taken:
                         assert taken.status == 303, await taken.text()
-                    assert await stream.until("changed", seconds=10) == str(second)
+                    assert await stream.until("changed", seconds=10) == f"appeal-{second}"
                     desk_to_desk = time.monotonic() - started
                     stream.close()
             print(
