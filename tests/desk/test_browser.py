@@ -123,6 +123,12 @@ async def test_the_desk_beside_the_chat(browser: Browser) -> None:
             resident.locator(".msg.in", has_text="已由郑红梅（社区工作者）受理").last
         ).to_be_visible()
 
+        # A phone's width: the table reads as one card per appeal.
+        await desk.locator("a.back").click()
+        await desk.set_viewport_size({"width": 390, "height": 844})
+        await expect(desk.locator("tr.appeal").first).to_be_visible()
+        await _shot(desk, "desk-queue-phone.png")
+
         # --- the pane's own button opens the desk as its persona ------------------------
         async with context.expect_page() as opened_again:
             await worker.locator(".desk-btn").click()

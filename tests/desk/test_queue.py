@@ -151,3 +151,17 @@ async def test_the_rows_come_alone_for_a_live_refresh(
     assert rows.headers["HX-Replace-Url"] == "/desk/appeals?state=submitted"
     assert 'hx-get="/desk/appeals/rows?state=submitted"' in rows.text
     await browser.close()
+
+
+async def test_the_page_speaks_the_language_the_person_chose_in_the_bot(
+    harness: Harness, world: World, server: TestServer
+) -> None:
+    staff = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "Lin", language="en")
+    resident = await world.resident("王秀英")
+    await world.appeal(resident, "楼道灯坏了")
+    browser = await signed_in(harness, server, staff)
+    page = await browser.get("/desk/appeals")
+    assert '<html lang="en">' in page.text
+    assert page.has("Appeal queue") and page.has("Sanitation") and page.has("Not accepted")
+    assert not page.has("诉求队列")
+    await browser.close()

@@ -90,11 +90,15 @@ async def test_an_expired_a_retired_and_a_forged_link_say_what_to_do(
     await browser.close()
 
 
-async def test_renewing_in_the_chat_retires_the_previous_link(
+async def test_the_menu_entry_gives_the_link_and_renewing_retires_the_previous_one(
     harness: Harness, world: World, server: TestServer
 ) -> None:
     staff = await world.staff(Role.WORKER, world.tree.grid, "赵丽娟")
-    await harness.command(staff, "web")
+    resident = await world.resident("王秀英")
+    await harness.command(resident, "menu")
+    assert not harness.has_button(resident, "desk.menu")
+    await harness.command(staff, "menu")
+    await harness.press_key(staff, "desk.menu")  # 🖥 指挥台 in the main menu
     first = _link_in_chat(harness, staff)
     await harness.press_key(staff, "desk.link.renew")
     second = _link_in_chat(harness, staff)
