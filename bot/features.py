@@ -7,7 +7,17 @@ entries and commands sort by their own rank."""
 
 from __future__ import annotations
 
-from bot.handlers import appeals, council, home, notices, onboarding, partners, privacy, staff
+from bot.handlers import (
+    appeals,
+    council,
+    desk,
+    home,
+    notices,
+    onboarding,
+    partners,
+    privacy,
+    staff,
+)
 from bot.registry import Feature
 
 FEATURES: tuple[Feature, ...] = (
@@ -19,4 +29,5 @@ FEATURES: tuple[Feature, ...] = (
     notices.FEATURE,
     partners.FEATURE,
     council.FEATURE,
+    desk.FEATURE,
 )

@@ -22,7 +22,7 @@ from storage.roles import Role, Staffing
 from storage.users import User
 
 if TYPE_CHECKING:
-    from aiohttp.web import RouteTableDef
+    from aiohttp.web import Application, RouteTableDef
 
     from bot.delivery import Renderer
     from bot.quick import QuickPress
@@ -52,11 +52,24 @@ class Face(StrEnum):
 
 
 @dataclass(frozen=True)
+class WebNav:
+    """An entry of a face's navigation (the desk's top bar): a page of a feature."""
+
+    path: str  # relative to the face's prefix
+    label: str  # locale key
+    rank: int = 50  # lower comes first
+
+
+@dataclass(frozen=True)
 class WebRoutes:
     """A feature's routes on one web face; paths are relative to the face's prefix."""
 
     face: Face
     routes: RouteTableDef
+    nav: Sequence[WebNav] = ()
+    # Called with the face's sub-application when it is built: start-up and clean-up
+    # work of its own (the desk's live hub).
+    setup: Callable[[Application], None] | None = None
 
 
 class Audience(StrEnum):
@@ -196,6 +209,10 @@ class Registry:
 
     def web_routes(self) -> list[WebRoutes]:
         return [w for f in self.features for w in f.web()]
+
+    def web_nav(self, face: Face) -> list[WebNav]:
+        entries = [n for w in self.web_routes() if w.face is face for n in w.nav]
+        return sorted(entries, key=lambda n: n.rank)
 
     def fallback_routers(self) -> list[Router]:
         return [r for f in self.features for r in f.fallbacks()]

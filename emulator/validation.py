@@ -240,6 +240,14 @@ def _check_inline_button(button: Any) -> None:
             raise bad_request("BUTTON_DATA_INVALID")
     if "url" in actions:
         _check_url(button["url"])
+    if "web_app" in actions:
+        web_app = button["web_app"]
+        url = web_app.get("url") if isinstance(web_app, dict) else None
+        if not isinstance(url, str) or not url.startswith("https://"):
+            raise bad_request(
+                f"inline keyboard button web app url '{url}' is invalid: "
+                "only https links are allowed"
+            )
 
 
 def _check_reply_button(button: Any) -> dict[str, Any]:

@@ -64,6 +64,7 @@ def add_routes(sandbox: Sandbox) -> None:
         ("POST", "/api/chats/{user_id}/users", api.users),
         ("POST", "/api/chats/{user_id}/photo", api.photo),
         ("POST", "/api/chats/{user_id}/voice", api.voice),
+        ("POST", "/api/chats/{user_id}/desk", api.desk),
     ]
     for method, path, handler in routes:
         router.add_route(method, path, _json_errors(handler))
@@ -253,6 +254,15 @@ class Api:
         update = self.sandbox.emu.send_voice(user, data, duration)
         self.sandbox.hub.remember_voice(update["message"]["voice"]["file_unique_id"], duration)
         return _sent(update)
+
+    async def desk(self, request: web.Request) -> web.Response:
+        """The desk as this persona, beside the chat: a one-time sign-in link made by
+        the same code as /web (the page opens it in a new tab)."""
+        user = self._user(request)
+        url = await self.sandbox.desk_link(user.id)
+        if url is None:
+            raise Problem(400, "居民没有指挥台 · residents have no desk")
+        return web.json_response({"ok": True, "url": url})
 
     # --- live feed ----------------------------------------------------------------------
 

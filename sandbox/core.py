@@ -19,12 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.app import App, bootstrap
 from bot.commands import apply_chat_commands, set_default_commands
 from bot.config import ConfigError, load_settings
+from bot.dialogs.desk.link import signin_url
 from emulator import BotAPIEmulator, EmulatedUser
 from sandbox.api import add_routes
 from sandbox.events import EventHub
 from sandbox.people import Directory, load_directory
 from storage.clock import OffsetClock
 from storage.demo import seed_demo
+from storage.desk import DeskAuth
 from storage.hierarchy import Node
 from storage.migrate import upgrade
 from storage.roles import StaffRepo
@@ -97,6 +99,15 @@ class Sandbox:
         self.app.kick()  # messages queued for later may be due now too
         self.hub.publish({"type": "clock", **self.clock_json()})
         return done
+
+    async def desk_link(self, user_id: int) -> str | None:
+        """A one-time link that opens the desk as ``user_id`` (what /web sends them),
+        or None for someone who has no desk."""
+        async with self.app.services() as s:
+            if not (await s.staff.staffing(user_id)).is_staff:
+                return None
+            issued = await s.get(DeskAuth).issue_link(user_id)
+        return signin_url(self.web_url, issued.token)
 
     def clock_json(self) -> dict[str, object]:
         now = self.clock.now()

@@ -95,6 +95,8 @@ def face_app(app: App, face: Face) -> web.Application:
     for part in app.registry.web_routes():
         if part.face is face:
             sub.add_routes(part.routes)
+            if part.setup is not None:
+                part.setup(sub)
     return sub
 
 

@@ -115,6 +115,7 @@ class Pane {
       this.switchTo(Number(event.target.value));
     });
     this.q(".close").addEventListener("click", () => removePane(this));
+    this.q(".desk-btn").addEventListener("click", () => this.openDesk());
     this.q(".composer").addEventListener("submit", (event) => {
       event.preventDefault();
       this.sendTyped();
@@ -186,7 +187,23 @@ class Pane {
     else if (p.role === "newcomer") sub.push("还没有绑定楼栋 · not registered yet");
     if (p.phone) sub.push(p.phone);
     this.q(".sub").textContent = sub.join(" · ");
+    // Staff have a desk: it opens beside the chat, as this persona, on the same data.
+    this.q(".desk-btn").hidden = !p.scope;
     this.q(".persona").value = String(p.id);
+  }
+
+  // The desk as this persona, in a tab of its own: the window is opened on the click
+  // itself (a browser blocks one opened later), then sent to a fresh one-time link.
+  async openDesk() {
+    const tab = window.open("about:blank", "_blank");
+    try {
+      const answer = await api(`/api/chats/${this.userId}/desk`, { json: {} });
+      if (tab) tab.location.href = answer.url;
+      else window.location.assign(answer.url);
+    } catch (error) {
+      if (tab) tab.close();
+      showModal(this.persona ? this.persona.name : "", error.message);
+    }
   }
 
   switchTo(userId) {

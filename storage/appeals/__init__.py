@@ -34,6 +34,8 @@ from storage.appeals.rules import (
     may_take_over,
     refusal,
     resident_refusal,
+    sees_contact,
+    staff_level,
 )
 from storage.appeals.service import AppealService
 from storage.appeals.timers import sweep
@@ -68,5 +70,7 @@ __all__ = [
     "may_take_over",
     "refusal",
     "resident_refusal",
+    "sees_contact",
+    "staff_level",
     "sweep",
 ]

@@ -29,6 +29,7 @@ class Action(StrEnum):
     TRANSFER = "transfer"
     PROGRESS = "progress"
     RESOLVE = "resolve"
+    SUPERVISE = "supervise"
     OPEN = "open"
 
 
@@ -109,6 +110,11 @@ def refusal(action: Action, appeal: Appeal | None, staffing: Staffing) -> Proble
     if appeal.state not in OPEN_STATES:
         return Problem.WRONG_STATE
     mine = appeal.owner_id == staffing.user_id
+    if action is Action.SUPERVISE:
+        # 督办: a supervisor of the level holding the appeal, or above, urges its owner.
+        if not is_supervisor(staffing, appeal) or mine:
+            return Problem.NOT_ALLOWED
+        return Problem.WRONG_STATE if appeal.owner_id is None else None
     if action in (Action.PROGRESS, Action.RESOLVE):
         if appeal.state not in WORKING:
             return Problem.WRONG_STATE
@@ -136,6 +142,14 @@ def refusal(action: Action, appeal: Appeal | None, staffing: Staffing) -> Proble
     if action is Action.CALL_UP and appeal.level_enum.up is None:
         return Problem.TOP_LEVEL
     return None
+
+
+def sees_contact(appeal: Appeal, viewer: Staffing) -> bool:
+    """The resident's name and phone: for the owner (首问负责), and at once for everyone
+    an urgent call reaches."""
+    if appeal.owner_id is not None and appeal.owner_id == viewer.user_id:
+        return True
+    return appeal.urgent and staff_level(viewer, appeal) is not None
 
 
 def allowed_actions(appeal: Appeal, staffing: Staffing) -> list[Action]:

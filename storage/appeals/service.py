@@ -484,6 +484,29 @@ class AppealService:
         await self._tell_audience(appeal, "assigned")
         return appeal
 
+    async def supervise(self, appeal_id: int, staffing: Staffing, note: str) -> Appeal:
+        """督办: a supervisor of the level holding the appeal urges its owner with a note.
+        The appeal stays where it is; the owner gets the note with the card, and the
+        history keeps it."""
+        appeal = await self._as_staff(Action.SUPERVISE, appeal_id, staffing)
+        if not note.strip():
+            raise AppealError(Problem.BAD_INPUT)
+        assert appeal.owner_id is not None  # the rule refuses an appeal nobody owns
+        event = await self._event(
+            appeal, staffing.user_id, "supervised", None, None, note=_text(note)
+        )
+        self.outbox.add(
+            [appeal.owner_id],
+            "appeal.reminder",
+            now=self.now,
+            lane=Lane.URGENT if appeal.urgent else Lane.TASK,
+            subject_id=appeal.id,
+            deadline="supervised",
+            event_id=event.id,
+        )
+        await self.session.flush()
+        return appeal
+
     def _work_window(self, appeal: Appeal) -> datetime:
         """Once accepted: the resolve promise at the grid; a level that took over an
         escalated appeal gets at least the work window of its own."""

@@ -211,3 +211,37 @@ async def test_a_second_unsatisfied_closes_and_tells_the_supervising_level(
     await harness.command(community, "stats")
     assert "两次不满意结案 1 件" in harness.last_text(community)
     assert harness.emu.errors == []
+
+
+async def test_the_level_holding_an_appeal_supervises_its_owner_with_a_note(
+    harness: Harness, world: World
+) -> None:
+    resident = await world.resident()
+    worker = await world.staff(Role.WORKER, world.tree.grid, "赵丽娟")
+    secretary = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "社区书记")
+    appeal_id = await world.appeal(resident, "楼道灯坏了")
+    number = f"{appeal_id:06d}"
+    # Before anyone owns it there is nobody to supervise.
+    assert not harness.has_button(secretary, "appeal.button.supervise")
+    harness.app.clock.advance(timedelta(hours=25))  # type: ignore[attr-defined]
+    await harness.tick()
+    await harness.press_key(secretary, "appeal.button.assign")
+    await harness.press(secretary, "赵丽娟")
+    await harness.press(secretary, "24 小时")
+    # Owned by her and held by the community: the community supervises (督办).
+    assert harness.has_button(secretary, "appeal.button.supervise")
+    assert not harness.has_button(worker, "appeal.button.supervise")
+    await harness.press_key(secretary, "appeal.button.supervise")
+    assert "督办意见" in harness.last_text(secretary)
+    await harness.text(secretary, "请今天下班前联系居民")
+    assert f"已督办诉求 #{number}" in harness.last_text(secretary)
+    pushed = harness.last_text(worker)
+    assert "社区书记（社区工作者）督办" in pushed and "请今天下班前联系居民" in pushed
+    assert f"#{number}" in pushed
+    appeal = await _appeal(harness, appeal_id)
+    assert appeal.owner_id == worker.id and appeal.level == Level.COMMUNITY
+    # Her forged press of the same button is refused and changes nothing.
+    card = harness.last(worker)
+    await harness.press_data(worker, card.message_id, f"task:supervise:{appeal_id}", forged=True)
+    assert "不归您处理" in harness.emu.chat(worker.id).callback_answers[-1]["text"]
+    assert harness.emu.errors == []

@@ -42,6 +42,16 @@ def test_storage_never_imports_the_chat_layer() -> None:
     assert offenders == []
 
 
+def test_storage_never_imports_the_web_faces() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in sorted((ROOT / "storage").rglob("*.py"))
+        for name in _imports(path)
+        if name.split(".")[0] in ("web", "aiohttp", "jinja2")
+    ]
+    assert offenders == []
+
+
 def test_the_tools_do_not_live_in_the_chat_layer() -> None:
     assert not (ROOT / "bot" / "emulator").exists()
     assert not (ROOT / "bot" / "sandbox").exists()
@@ -61,6 +71,7 @@ def test_every_feature_is_one_package_in_each_layer() -> None:
         "notices",
         "partners",
         "council",
+        "desk",
     ]
     for feature in FEATURES:
         layers = ["bot/handlers", "bot/dialogs", "tests"]
@@ -80,6 +91,7 @@ def test_one_list_registers_everything() -> None:
         "notices-follow-up",
         "partner-orders",
         "council",
+        "desk-ended",
     ]
     assert len(registry.forget_hooks()) >= 1
     assert [e.id for e in registry.menu][:3] == ["file", "urgent", "mine"]

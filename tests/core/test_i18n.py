@@ -19,8 +19,11 @@ def test_locales_have_the_same_keys_and_placeholders() -> None:
 
 def test_every_key_used_in_code_exists() -> None:
     used: set[str] = set()
-    pattern = re.compile(r"""\b(?:t|c\.t|L)\(\s*f?["']([a-z_]+\.[a-z_.]+)["']""")
-    for path in (ROOT / "bot").rglob("*.py"):
+    pattern = re.compile(r"""\b(?:t|c\.t|L|t\.plain)\(\s*f?["']([a-z_]+\.[a-z_.]+)["']""")
+    # The chat's code, and the web pages' code and templates (the same texts).
+    sources = [*(ROOT / "bot").rglob("*.py"), *(ROOT / "web").rglob("*.py")]
+    sources += (ROOT / "web").rglob("*.html")
+    for path in sources:
         used.update(pattern.findall(path.read_text(encoding="utf-8")))
     assert len(used) > 30
     for language in LANGUAGES:

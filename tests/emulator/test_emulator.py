@@ -210,6 +210,22 @@ async def test_inline_button_needs_exactly_one_action(
     assert status == 400 and "exactly one" in body["description"]
 
 
+async def test_a_mini_app_button_needs_an_https_address(
+    emu: BotAPIEmulator, user: EmulatedUser
+) -> None:
+    def markup(url: str) -> dict[str, object]:
+        return {"inline_keyboard": [[{"text": "app", "web_app": {"url": url}}]]}
+
+    status, body = await raw_call(
+        emu, "sendMessage", chat_id=user.id, text="x", reply_markup=markup("http://a.org/app")
+    )
+    assert status == 400 and "only https links are allowed" in body["description"]
+    status, _ = await raw_call(
+        emu, "sendMessage", chat_id=user.id, text="x", reply_markup=markup("https://a.org/app")
+    )
+    assert status == 200
+
+
 async def test_answer_callback_text_limit(
     emu: BotAPIEmulator, bot: Bot, user: EmulatedUser
 ) -> None:

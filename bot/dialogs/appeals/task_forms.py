@@ -1,5 +1,6 @@
 """The short forms behind the task buttons that need input: reject (out of scope, or a
-duplicate of another appeal), call up, progress, resolve, and transfer to another grid.
+duplicate of another appeal), call up, supervise, progress, resolve, and transfer to
+another grid.
 
 A form starts either from a pushed task message (bot.handlers.appeals.worker, on a fresh
 stack: when it ends, the updated card is sent with its buttons) or from a task's detail
@@ -21,7 +22,13 @@ from aiogram_dialog.widgets.text import Format
 
 from bot.dialogs.appeals.common import policy, problem_text, service
 from bot.dialogs.appeals.states import TaskInput
-from bot.dialogs.appeals.views import Viewing, category_name, task_buttons, task_card
+from bot.dialogs.appeals.views import (
+    Viewing,
+    category_name,
+    owner_name,
+    task_buttons,
+    task_card,
+)
 from bot.formatting import e
 from bot.kit.context import Ctx, ctx, start_data
 from bot.kit.text import L
@@ -78,11 +85,14 @@ async def end_form(manager: DialogManager, notice: str, appeal_id: int) -> None:
     if appeal is None or not (may_handle(c.staffing, appeal) or appeal.owner_id == c.user_id):
         await c.bot.send_message(c.user_id, notice)
         return
-    view = Viewing(c.session, c.t, c.zone, policy(c), c.clock.now())
-    card = await task_card(view, appeal, c.staffing)
+    card = await task_card(viewing_of(c), appeal, c.staffing)
     await c.bot.send_message(
         c.user_id, f"{notice}\n\n{card}", reply_markup=task_buttons(appeal, c.staffing, c.t)
     )
+
+
+def viewing_of(c: Ctx) -> Viewing:
+    return Viewing(c.session, c.t, c.zone, policy(c), c.clock.now())
 
 
 async def carry_out(
@@ -143,6 +153,8 @@ async def reason_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, An
         up = appeal.level_enum.up if appeal else None
         level = c.t(f"appeal.level.{up.value}") if up else "—"
         prompt = c.t("tasks.callup.prompt", level=level)
+    elif action is Action.SUPERVISE:
+        prompt = c.t("tasks.supervise.prompt")
     elif kind == "scope":
         prompt = c.t("tasks.reject.scope_prompt")
     else:
@@ -178,6 +190,18 @@ async def _call_up(manager: DialogManager, reason: str) -> None:
     await carry_out(manager, Action.CALL_UP, run, "tasks.callup.done", level=level)
 
 
+async def _supervise(manager: DialogManager, note: str) -> None:
+    c = ctx(manager)
+    appeal_id = form_appeal_id(manager)
+
+    async def run(service: AppealService) -> Appeal:
+        return await service.supervise(appeal_id, c.staffing, note)
+
+    appeal = await c.session.get(Appeal, appeal_id)
+    owner = await owner_name(viewing_of(c), appeal) if appeal is not None else "—"
+    await carry_out(manager, Action.SUPERVISE, run, "tasks.supervise.done", who=owner)
+
+
 async def on_reason_input(message: Message, _: MessageInput, manager: DialogManager) -> None:
     c = ctx(manager)
     d = manager.dialog_data
@@ -192,6 +216,8 @@ async def on_reason_input(message: Message, _: MessageInput, manager: DialogMana
     d["notice"] = ""
     if _action(manager) is Action.CALL_UP:
         await _call_up(manager, text)
+    elif _action(manager) is Action.SUPERVISE:
+        await _supervise(manager, text)
     elif d.get("kind") == "scope":
         await _reject_scope(manager, text)
     else:

@@ -46,6 +46,7 @@ INPUT_ACTIONS = {
     Action.ASSIGN: AssignTask.worker,
     Action.REJECT: TaskInput.reason,
     Action.CALL_UP: TaskInput.reason,
+    Action.SUPERVISE: TaskInput.reason,
     Action.PROGRESS: TaskInput.progress,
     Action.RESOLVE: TaskInput.resolve,
     Action.TRANSFER: TaskInput.transfer_community,
@@ -246,7 +247,11 @@ def tasks_dialog() -> Dialog:
         ),
         Window(
             Format("{text}"),
-            Row(_action_button(Action.ACCEPT), _action_button(Action.ASSIGN)),
+            Row(
+                _action_button(Action.ACCEPT),
+                _action_button(Action.ASSIGN),
+                _action_button(Action.SUPERVISE),
+            ),
             Row(_action_button(Action.PROGRESS), _action_button(Action.RESOLVE)),
             Row(
                 _action_button(Action.REJECT),

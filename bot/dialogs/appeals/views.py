@@ -41,7 +41,7 @@ from storage.appeals import (
     State,
     allowed_actions,
 )
-from storage.appeals.rules import staff_level
+from storage.appeals.rules import sees_contact, staff_level
 from storage.hierarchy import HierarchyRepo
 from storage.roles import Role, Staffing, StaffRepo
 from storage.users import User
@@ -192,14 +192,6 @@ async def resident_media(session: AsyncSession, appeal: Appeal) -> list[AppealMe
         .order_by(AppealMedia.id)
     )
     return list(rows.scalars().all())
-
-
-def sees_contact(appeal: Appeal, viewer: Staffing) -> bool:
-    """The resident's name and phone: for the owner (首问负责), and at once for everyone
-    an urgent call reaches."""
-    if appeal.owner_id is not None and appeal.owner_id == viewer.user_id:
-        return True
-    return appeal.urgent and staff_level(viewer, appeal) is not None
 
 
 async def _card_head(
@@ -361,7 +353,7 @@ async def resident_detail(v: Viewing, appeal: Appeal) -> tuple[str, bool]:
 
 # How the staff buttons are laid out; which of them a viewer gets is the domain's rule.
 BUTTON_ROWS: tuple[tuple[Action, ...], ...] = (
-    (Action.ACCEPT, Action.ASSIGN),
+    (Action.ACCEPT, Action.ASSIGN, Action.SUPERVISE),
     (Action.PROGRESS, Action.RESOLVE),
     (Action.REJECT, Action.TRANSFER, Action.CALL_UP),
     (Action.OPEN,),

@@ -17,8 +17,25 @@ from bot.handlers.appeals import resident, stats, worker
 from bot.handlers.appeals.config import appeal_config
 from bot.handlers.appeals.jobs import sweep_deadlines
 from bot.handlers.appeals.renderers import RENDERERS
-from bot.registry import RESIDENTS, STAFF, Audience, Command, Feature, Held, Job, MenuEntry
+from bot.registry import (
+    RESIDENTS,
+    STAFF,
+    Audience,
+    Command,
+    Feature,
+    Held,
+    Job,
+    MenuEntry,
+    WebRoutes,
+)
 from storage.appeals import privacy
+
+
+def _web() -> list[WebRoutes]:
+    from web.appeals import appeals_web
+
+    return appeals_web()
+
 
 FEATURE = Feature(
     name="appeals",
@@ -70,4 +87,5 @@ FEATURE = Feature(
     config=appeal_config,
     forget=privacy.forget,
     held=(Held("appeal.privacy_held", privacy.held),),
+    web=_web,
 )

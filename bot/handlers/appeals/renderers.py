@@ -126,6 +126,10 @@ async def render_reminder(r: Rendering) -> list[Send]:
     }
     if deadline == "taken":
         values["who"] = (await who(session, appeal.owner_id, r.t))[0]
+    if deadline == "supervised":
+        event = await session.get(AppealEvent, int(r.params.get("event_id", 0)))
+        values["who"] = (await who(session, event.actor_id if event else None, r.t))[0]
+        values["note"] = e(event.note) if event and event.note else "—"
     headline = r.t(f"appeal.notify.reminder_{deadline}", **values)
     return await _card_sends(r, appeal, headline, with_media=False)
 

@@ -1,0 +1,291 @@
+"""The desk's live pages: what one process commits reaches the pages every process
+holds open, within a second.
+
+``storage.changes`` announces every commit's changes of the watched rows in the process
+that made them; the hub carries them on: through Redis pub/sub when REDIS_URL is set
+(several processes share one channel, and each hears its own changes back from it), in
+memory otherwise (one process, SQLite). Each open page holds one server-sent events
+stream (``/desk/live``): it says "changed" (and which appeals) when something in the
+person's scope changed, a short while after the first change so a burst is one refresh,
+and also when the clock alone makes an appeal in scope overdue, which no write marks.
+The page then fetches what it shows again, through the same scoped reads as before: the
+stream itself carries no more than appeal numbers in scope."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from bot.app import App
+from storage.appeals import changes as appeal_changes
+from storage.appeals.desk import DeskQueue, scope_paths
+from storage.changes import Announcer, Change, Describe, DescribeBulk
+from storage.desk import changes as desk_changes
+from web.desk.session import Desk, app_of, desk_unit
+from web.server import APP_KEY
+
+log = logging.getLogger(__name__)
+
+# What the desk's pages follow; a feature whose rows a desk page shows adds its own.
+WATCHED: dict[type, Describe] = {**appeal_changes.DESCRIBERS, **desk_changes.DESCRIBERS}
+WATCHED_BULK: dict[type, DescribeBulk] = {**desk_changes.BULK}
+
+COALESCE = 0.25  # seconds gathering a burst into one refresh
+CLOCK_CHECK = 1.0  # seconds between looks at the clock for a promise passing
+RECHECK = 15.0  # seconds between re-reads of the session and grants (and a keep-alive)
+BACKLOG = 500  # changes a slow stream may hold before it simply refreshes everything
+
+
+@dataclass(eq=False)  # each stream's own: compared and hashed by identity
+class Subscription:
+    changes: list[Change] = field(default_factory=list)
+    overflowed: bool = False
+    closed: bool = False
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def add(self, changes: Iterable[Change]) -> None:
+        if len(self.changes) < BACKLOG:
+            self.changes.extend(changes)
+        else:
+            self.overflowed = True
+        self.ready.set()
+
+    def take(self) -> tuple[list[Change], bool]:
+        taken, overflowed = self.changes, self.overflowed
+        self.changes, self.overflowed = [], False
+        self.ready.clear()
+        return taken, overflowed
+
+    def close(self) -> None:
+        self.closed = True
+        self.ready.set()
+
+
+def encode(changes: list[Change]) -> str:
+    return json.dumps(
+        [[c.topic, c.id, list(c.paths), c.due.isoformat() if c.due else None] for c in changes]
+    )
+
+
+def decode(raw: str | bytes) -> list[Change]:
+    return [
+        Change(topic, int(i), tuple(paths), datetime.fromisoformat(due) if due else None)
+        for topic, i, paths, due in json.loads(raw)
+    ]
+
+
+class LiveHub:
+    """One per process: hears this process's commits, and every process's through the
+    shared channel when there is one, and hands them to the streams open here."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.subscriptions: set[Subscription] = set()
+        self.announcer = Announcer(WATCHED, self._committed, WATCHED_BULK)
+        self._outgoing: asyncio.Queue[list[Change]] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._redis: Redis | None = None
+        settings = app.settings
+        self.channel = f"{settings.redis_prefix}:desk:changes"
+
+    async def start(self) -> None:
+        settings = self.app.settings
+        if settings.redis_url:
+            self._redis = Redis.from_url(settings.redis_url)
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            await pubsub.subscribe(self.channel)  # before the first page can open
+            self._tasks.append(asyncio.create_task(self._listen(pubsub), name="desk-listen"))
+        self._tasks.append(asyncio.create_task(self._publish(), name="desk-publish"))
+        self.announcer.install(self.app.sessionmaker)
+
+    async def stop(self) -> None:
+        self.announcer.uninstall()
+        for subscription in list(self.subscriptions):
+            subscription.close()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+
+    def subscribe(self) -> Subscription:
+        subscription = Subscription()
+        self.subscriptions.add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self.subscriptions.discard(subscription)
+
+    def _committed(self, changes: list[Change]) -> None:
+        # Called inside the commit: hand over and return at once.
+        self._outgoing.put_nowait(changes)
+
+    def _fan_out(self, changes: list[Change]) -> None:
+        for subscription in self.subscriptions:
+            subscription.add(changes)
+
+    async def _publish(self) -> None:
+        while True:
+            changes = await self._outgoing.get()
+            if self._redis is None:
+                self._fan_out(changes)
+                continue
+            try:
+                await self._redis.publish(self.channel, encode(changes))
+            except Exception:
+                # Pages still hear it here; other processes' pages catch up at their
+                # next change or refresh.
+                log.exception("desk: could not publish %d changes", len(changes))
+                self._fan_out(changes)
+
+    async def _listen(self, pubsub: object) -> None:
+        from redis.asyncio.client import PubSub
+
+        assert isinstance(pubsub, PubSub)
+        while True:
+            try:
+                message = await pubsub.get_message(timeout=5.0)
+                if message is not None and message.get("type") == "message":
+                    self._fan_out(decode(message["data"]))
+            except asyncio.CancelledError:
+                await pubsub.aclose()
+                raise
+            except Exception:
+                log.exception("desk: the change channel failed; listening again")
+                await asyncio.sleep(1.0)
+                with contextlib.suppress(Exception):
+                    await pubsub.subscribe(self.channel)
+
+
+HUB_KEY = web.AppKey("gridbot.desk.hub", LiveHub)
+
+
+def setup_hub(face: web.Application) -> None:
+    """The hub starts with the desk's face and stops (ending every stream) first thing
+    when the server shuts down, so no open page holds the shutdown up."""
+    hub = LiveHub(face[APP_KEY])
+    face[HUB_KEY] = hub
+
+    async def start(_: web.Application) -> None:
+        await hub.start()
+
+    async def stop(_: web.Application) -> None:
+        await hub.stop()
+
+    face.on_startup.append(start)
+    face.on_shutdown.append(stop)
+
+
+class Scope:
+    """Which changes a stream passes on: rows lying within the person's subtrees (by
+    their scope paths; a row with none is nobody's to hear of), named "<topic>-<id>",
+    and their own grants changing (a revocation is then noticed at once)."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.user_id = desk.user_id
+        self.paths = scope_paths(desk.staffing)
+
+    def names(self, changes: Iterable[Change]) -> list[str]:
+        names = []
+        for change in changes:
+            if change.topic == desk_changes.TOPIC or not change.paths:
+                continue
+            if self.paths is None or any(
+                p.startswith(mine) for p in change.paths for mine in self.paths
+            ):
+                names.append(f"{change.topic}-{change.id}")
+        return list(dict.fromkeys(names))
+
+    def regranted(self, changes: Iterable[Change]) -> bool:
+        return any(
+            c.topic == desk_changes.TOPIC and c.id in (self.user_id, desk_changes.ANYONE)
+            for c in changes
+        )
+
+
+def _event(name: str, data: str = "") -> bytes:
+    return f"event: {name}\ndata: {data}\n\n".encode()
+
+
+async def live(request: web.Request) -> web.StreamResponse:
+    """``GET /desk/live``: the stream a desk page listens to."""
+    app = app_of(request)
+    async with desk_unit(request) as desk:
+        if not isinstance(desk, Desk):
+            return desk
+        scope = Scope(desk)
+        next_due = await DeskQueue(desk.services.session, desk.staffing, desk.now()).next_due()
+    hub = request.config_dict[HUB_KEY]
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            "X-Accel-Buffering": "no",  # a proxy in front must not hold the events back
+        }
+    )
+    await response.prepare(request)
+    subscription = hub.subscribe()
+    loop = asyncio.get_running_loop()
+    recheck_at = loop.time() + RECHECK
+    try:
+        await response.write(b"retry: 2000\n\n")
+        while not subscription.closed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(subscription.ready.wait(), CLOCK_CHECK)
+            if subscription.closed:
+                break
+            changes, overflowed = subscription.take()
+            names = scope.names(changes)
+            if names or overflowed:
+                await asyncio.sleep(COALESCE)  # a burst becomes one refresh
+                more, overflowed_more = subscription.take()
+                changes += more
+                overflowed = overflowed or overflowed_more
+                names = list(dict.fromkeys(names + scope.names(more)))
+                # "changed" for pages showing many rows; "<topic>-<id>" for one row's page.
+                await response.write(_event("changed", " ".join(names)))
+                for name in names:
+                    await response.write(_event(name))
+                now = app.clock.now()
+                dues = [c.due for c in changes if c.due is not None and c.due > now]
+                next_due = min([d for d in (next_due, *dues) if d is not None], default=None)
+            if next_due is not None and app.clock.now() >= next_due:
+                # A promise passed in scope with nothing written: the page marks it red.
+                await response.write(_event("changed"))
+                next_due = await _next_due(request)
+            if scope.regranted(changes) or loop.time() >= recheck_at:
+                recheck_at = loop.time() + RECHECK
+                if not await _still_signed_in(request):
+                    await response.write(_event("signedout"))
+                    break
+                await response.write(b": keep-alive\n\n")
+    except ConnectionResetError:
+        pass  # the page went away
+    finally:
+        hub.unsubscribe(subscription)
+    return response
+
+
+async def _next_due(request: web.Request) -> datetime | None:
+    async with desk_unit(request) as desk:
+        if not isinstance(desk, Desk):
+            return None
+        return await DeskQueue(desk.services.session, desk.staffing, desk.now()).next_due()
+
+
+async def _still_signed_in(request: web.Request) -> bool:
+    async with desk_unit(request) as desk:
+        return isinstance(desk, Desk)
