@@ -4,7 +4,9 @@ TEST_REDIS_URL is set."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -15,7 +17,12 @@ from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.fsm.storage.redis import RedisStorage
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from bot.app import bootstrap
 from bot.config import Settings, load_settings
@@ -32,29 +39,111 @@ START = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai, a Monday
 
 
 @pytest.fixture(params=BACKENDS)
-async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+async def engine(
+    request: pytest.FixtureRequest, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[AsyncEngine]:
+    """A migrated, empty database. Migrating costs 0.2 s on SQLite and about a second on
+    PostgreSQL, more than most tests; so each test process migrates once per backend and
+    every test starts from that: a copy of the migrated SQLite file, or the migrated
+    PostgreSQL schema emptied by one TRUNCATE after the test (test_migrations still
+    runs every migration from scratch, both ways)."""
     if request.param == "sqlite":
-        eng = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
-        await upgrade(eng)
+        target = tmp_path / "test.db"
+        shutil.copyfile(await _sqlite_template(tmp_path_factory), target)
+        eng = create_engine(f"sqlite+aiosqlite:///{target}")
         yield eng
         await eng.dispose()
         return
     base_url = normalize_url(os.environ["TEST_DATABASE_URL"])
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base_url)
-    async with admin.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    from sqlalchemy.ext.asyncio import create_async_engine
-
+    schema = await _pg_schema(base_url)
     eng = create_async_engine(base_url, connect_args={"server_settings": {"search_path": schema}})
     try:
-        await upgrade(eng)
         yield eng
     finally:
         await eng.dispose()
+        await _pg_empty(base_url, schema)
+
+
+_templates: dict[str, Path | str] = {}
+
+
+async def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    template = _templates.get("sqlite")
+    if isinstance(template, Path) and template.exists():
+        return template
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
+    eng = create_engine(f"sqlite+aiosqlite:///{path}")
+    await upgrade(eng)
+    await eng.dispose()  # closes the last connection: the WAL is folded into the file
+    assert not path.with_name(path.name + "-wal").exists()
+    _templates["sqlite"] = path
+    return path
+
+
+async def _pg_schema(base_url: str) -> str:
+    schema = _templates.get("postgresql")
+    if isinstance(schema, str):
+        return schema
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base_url)
+    try:
         async with admin.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    finally:
         await admin.dispose()
+    eng = create_async_engine(base_url, connect_args={"server_settings": {"search_path": schema}})
+    try:
+        await upgrade(eng)
+    finally:
+        await eng.dispose()
+    _templates["postgresql"] = schema
+    return schema
+
+
+async def _pg_empty(base_url: str, schema: str) -> None:
+    """Every table but Alembic's emptied and its ids restarted: the next test starts as
+    from a fresh migration. Should that fail (a test that changed the schema), the schema
+    goes and the next test migrates a new one."""
+    admin = create_engine(base_url)
+    try:
+        async with admin.begin() as conn:
+            tables = (
+                (
+                    await conn.execute(
+                        text(
+                            "SELECT tablename FROM pg_tables WHERE schemaname = :schema"
+                            " AND tablename <> 'alembic_version'"
+                        ),
+                        {"schema": schema},
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if tables:
+                names = ", ".join(f'"{schema}"."{t}"' for t in tables)
+                await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    except Exception:
+        _templates.pop("postgresql", None)
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        raise
+    finally:
+        await admin.dispose()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    schema = _templates.get("postgresql")
+    if not isinstance(schema, str) or not os.environ.get("TEST_DATABASE_URL"):
+        return
+
+    async def drop() -> None:
+        admin = create_engine(normalize_url(os.environ["TEST_DATABASE_URL"]))
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        await admin.dispose()
+
+    asyncio.run(drop())
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ window's button of the same name)."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -154,3 +156,20 @@ def test_no_two_windows_of_a_dialog_share_a_button_id() -> None:
             for widget_id in set(_widget_ids(window.keyboard)):
                 other = owners.setdefault(widget_id, str(state))
                 assert other == str(state), f"{widget_id!r} in {other} and {state}"
+
+
+# Slow to import and needed only by a report, a chart, a QR sheet or an import: none of
+# them may be loaded on the way to the first update (every start of the bot pays for it).
+HEAVY = ("openpyxl", "matplotlib", "numpy", "reportlab", "zxingcpp", "PIL.ImageFont")
+
+
+def test_nothing_heavy_is_imported_on_the_way_to_the_first_update() -> None:
+    probe = (
+        "import sys, bot.cli, bot.runner\n"
+        "from bot.features import FEATURES\n"
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "", f"loaded at start-up: {done.stdout.strip()}"

@@ -11,13 +11,9 @@ import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -35,6 +31,10 @@ from storage.appeals.kpi import (
 )
 from storage.appeals.policy import AppealPolicy
 from storage.hierarchy import HierarchyRepo, Node, NodeKind
+
+if TYPE_CHECKING:  # openpyxl takes a second to import; only a report needs it
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 PERCENT = "0.0%"
 HOURS = "0.0"
@@ -131,6 +131,8 @@ def _save(
     levels: Sequence[tuple[NodeKind, Sequence[Figures]]],
     appeals: Sequence[list[Any]],
 ) -> None:
+    from openpyxl import Workbook
+
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(t("stats.report.summary"))
     _meta(ws, t, month, zone, now, node)
@@ -148,6 +150,9 @@ def _save(
 
 
 def _bold(ws: WriteOnlyWorksheet, value: Any) -> WriteOnlyCell:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
     cell = WriteOnlyCell(ws, value=value)
     cell.font = Font(bold=True)
     return cell
@@ -156,6 +161,8 @@ def _bold(ws: WriteOnlyWorksheet, value: Any) -> WriteOnlyCell:
 def _cell(ws: WriteOnlyWorksheet, value: Any, number_format: str | None = None) -> Any:
     if number_format is None or value is None:
         return value
+    from openpyxl.cell import WriteOnlyCell
+
     cell = WriteOnlyCell(ws, value=value)
     cell.number_format = number_format
     return cell
