@@ -61,6 +61,7 @@ async def test_admin_invites_a_grid_worker(
         "tasks",
         "stats",
         "order",
+        "web",
         "partner",
         "council",
         "privacy",
@@ -202,6 +203,7 @@ async def test_command_menus_differ_by_role(
         "menu",
         "tasks",
         "stats",
+        "web",
         "notice",
         "notices",
         "invite",
@@ -213,7 +215,7 @@ async def test_command_menus_differ_by_role(
         "language",
         "help",
     ]
-    assert emu.chat(2007).commands[5]["description"] == "Invite staff"
+    assert emu.chat(2007).commands[6]["description"] == "Invite staff"
     await harness.command(resident, "help")
     assert "居民帮助" in harness.last_text(resident)
     await harness.command(english, "help")
