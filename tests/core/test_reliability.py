@@ -199,18 +199,24 @@ async def test_killed_between_a_push_and_its_record_sends_it_once_more_at_most(
     await bot.start(crash_at="delivery.sent:1", ready=False)
     try:
         assert await bot.died() == -9, bot.log()
-        # One message went out; its record did not.
-        first = _texts(emu, resident.id) + _texts(emu, WORKER)
-        assert len(first) == 1, first
+        # The first message went out and its record did not. The two chats are delivered
+        # side by side, so on a busy machine the other one can reach Telegram too before
+        # the process dies, with or without its record.
+        before = {"resident": _texts(emu, resident.id), "worker": _texts(emu, WORKER)}
+        assert 1 <= len(before["resident"]) + len(before["worker"]) <= 2, before
         await bot.start()
         assert await wait_for(lambda: any(FILED in t for t in _texts(emu, resident.id)))
         assert await wait_for(lambda: any(CARD in t for t in _texts(emu, WORKER)))
         await asyncio.sleep(1.5)
-        # At least once each, and one copy more of the one that was in flight at the crash.
-        confirmations = sum(FILED in t for t in _texts(emu, resident.id))
-        cards = sum(CARD in t for t in _texts(emu, WORKER))
-        assert sorted([confirmations, cards]) == [1, 2], (confirmations, cards)
-        assert first[0] in (_texts(emu, resident.id) if confirmations == 2 else _texts(emu, WORKER))
+        # At least once each; a second copy only of one that was in flight at the crash,
+        # and the one the crash interrupted did go twice.
+        counts = {
+            "resident": sum(FILED in t for t in _texts(emu, resident.id)),
+            "worker": sum(CARD in t for t in _texts(emu, WORKER)),
+        }
+        for chat, count in counts.items():
+            assert count == 1 or (count == 2 and before[chat]), (counts, before)
+        assert sum(counts.values()) >= 3, (counts, before)
     finally:
         await bot.stop()
 
