@@ -64,6 +64,34 @@ async def engine(
         await _pg_empty(base_url, schema)
 
 
+@pytest.fixture(params=BACKENDS)
+async def fresh_engine(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[AsyncEngine]:
+    """A database of its own migrated from nothing, for the tests of the migrations
+    themselves (which go down and up again: never on the schema other tests share)."""
+    if request.param == "sqlite":
+        eng = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
+        await upgrade(eng)
+        yield eng
+        await eng.dispose()
+        return
+    base_url = normalize_url(os.environ["TEST_DATABASE_URL"])
+    schema = f"m_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base_url)
+    async with admin.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    eng = create_async_engine(base_url, connect_args={"server_settings": {"search_path": schema}})
+    try:
+        await upgrade(eng)
+        yield eng
+    finally:
+        await eng.dispose()
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+
 _templates: dict[str, Path | str] = {}
 
 
