@@ -4,8 +4,7 @@ staff, do) and their buttons, derived from the rules in storage.partners."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -13,6 +12,7 @@ from bot.dialogs.partners.callbacks import PartnerPress
 from bot.formatting import e
 from bot.i18n import Translator
 from storage.partners import PartnerPolicy, ServiceOrder, Side, actions
+from storage.partners.slots import Slot
 
 CONFIRMS = ("confirm_satisfied", "confirm_fair", "confirm_unsatisfied")
 
@@ -37,22 +37,6 @@ def tier_text(t: Translator, policy: PartnerPolicy, tier: int) -> str:
     )
 
 
-DAYS_AHEAD = 7  # a visit is booked within the coming week
-
-
-def preferred_options(today: date) -> list[tuple[str, str]]:
-    """(code, label key parts) for each day of the coming week, morning and afternoon:
-    today, tomorrow and the day after by those words, later days by their weekday."""
-    named = {0: "today", 1: "tomorrow", 2: "after"}
-    out = []
-    for offset in range(DAYS_AHEAD):
-        when = today + timedelta(days=offset)
-        day = named.get(offset, f"wd{when.weekday()}")
-        for half in ("am", "pm"):
-            out.append((f"{when.isoformat()}:{half}", f"{day}:{half}"))
-    return out
-
-
 def when_text(t: Translator, preferred: str) -> str:
     if preferred == "any" or ":" not in preferred:
         return t("partner.when.any")
@@ -66,19 +50,15 @@ def when_text(t: Translator, preferred: str) -> str:
     )
 
 
-def when_label(t: Translator, key: str, code: str) -> str:
-    day, half = key.split(":")
-    parsed = date.fromisoformat(code.split(":")[0])
+def when_label(t: Translator, slot: Slot) -> str:
+    """Today, tomorrow and the day after by those words, later days by their weekday."""
+    day = {0: "today", 1: "tomorrow", 2: "after"}.get(slot.offset, f"wd{slot.day.weekday()}")
     return t(
         "partner.when.label",
         day=t(f"partner.when.{day}"),
-        half=t(f"partner.when.{half}"),
-        date=f"{parsed.month}/{parsed.day}",
+        half=t(f"partner.when.{slot.half}"),
+        date=f"{slot.day.month}/{slot.day.day}",
     )
-
-
-def today_in(zone: ZoneInfo, now: datetime) -> date:
-    return now.astimezone(zone).date()
 
 
 def order_fields(

