@@ -77,3 +77,34 @@ async def test_the_english_choices_read_naturally(
     assert "This afternoon (11/2)" in buttons and "Tomorrow morning (11/3)" in buttons
     assert not any("Today" in b or "This morning" in b for b in buttons)
     assert harness.emu.errors == []
+
+
+async def test_the_application_steps_count_on_whether_or_not_the_phone_is_asked(
+    harness: Harness, world: World
+) -> None:
+    known = await world.resident("李建国", phone="13900000001")
+    await harness.command(known, "partner")
+    await harness.press_key(known, "partner.apply.button")
+    assert "（第 1 步，共 4 步）" in harness.last_text(known)
+    await harness.text(known, "李建国")
+    assert "（第 2 步，共 4 步，可多选）" in harness.last_text(known)
+    await harness.press(known, "理发")
+    await harness.press_key(known, "partner.next")
+    assert "（第 3 步，共 4 步，可多选，可跳过）" in harness.last_text(known)
+    await harness.press_key(known, "partner.next")
+    assert "（第 4 步，共 4 步，可跳过）" in harness.last_text(known)
+
+    asked = await world.resident("王秀英")
+    await harness.command(asked, "partner")
+    await harness.press_key(asked, "partner.apply.button")
+    assert "（第 1 步，共 5 步）" in harness.last_text(asked)
+    await harness.text(asked, "王秀英")
+    assert "（第 2 步，共 5 步）" in harness.last_text(asked)
+    await harness.feed(harness.emu.send_contact(asked, "+8613900001234", queue=False))
+    assert "（第 3 步，共 5 步，可多选）" in harness.last_text(asked)
+    await harness.press(asked, "理发")
+    await harness.press_key(asked, "partner.next")
+    assert "（第 4 步，共 5 步，可多选，可跳过）" in harness.last_text(asked)
+    await harness.press_key(asked, "partner.next")
+    assert "（第 5 步，共 5 步，可跳过）" in harness.last_text(asked)
+    assert harness.emu.errors == []
