@@ -108,3 +108,16 @@ async def test_the_application_steps_count_on_whether_or_not_the_phone_is_asked(
     await harness.press_key(asked, "partner.next")
     assert "（第 5 步，共 5 步，可跳过）" in harness.last_text(asked)
     assert harness.emu.errors == []
+
+
+async def test_a_resident_typing_partners_is_pointed_to_partner(
+    harness: Harness, world: World
+) -> None:
+    resident = await world.resident("王秀英")
+    await harness.command(resident, "partners")
+    said = harness.last_text(resident)
+    assert "权限范围" not in said
+    assert "/partner；" in said and "/order" in said
+    await harness.command(resident, "partner")
+    assert harness.has_button(resident, "partner.apply.button")
+    assert harness.emu.errors == []
