@@ -13,7 +13,9 @@ from sqlalchemy import select
 from emulator.world import EmulatedUser
 from storage.clock import ManualClock
 from storage.partners import ServiceOrder
+from storage.roles import Role
 from tests.harness import Harness, World
+from tests.partners.test_partners import _order, _partner
 
 # 15:27 in Shanghai on Monday 2 November 2026: the morning is over, the afternoon is not.
 AFTERNOON = datetime(2026, 11, 2, 7, 27, tzinfo=UTC)
@@ -120,4 +122,69 @@ async def test_a_resident_typing_partners_is_pointed_to_partner(
     assert "/partner；" in said and "/order" in said
     await harness.command(resident, "partner")
     assert harness.has_button(resident, "partner.apply.button")
+    assert harness.emu.errors == []
+
+
+async def _rated(harness: Harness, world: World) -> EmulatedUser:
+    """A resident whose order a partner has done, confirmed 😊 满意: the message asks
+    about 晒单."""
+    await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    fixer = await _partner(harness, world, "张师傅", ["repair"])
+    resident = await world.resident("王秀英", phone="13911112222")
+    await _order(harness, resident)
+    await harness.press_key(fixer, "partner.button.take")
+    await harness.press_key(fixer, "partner.button.done")
+    await harness.press_key(resident, "partner.button.confirm_satisfied")
+    assert "社区晒单" in harness.last_text(resident)
+    return resident
+
+
+async def test_a_comment_does_not_take_the_showcase_question_away(
+    harness: Harness, world: World
+) -> None:
+    resident = await _rated(harness, world)
+    asked = harness.last(resident)
+    await harness.press_key(resident, "partner.button.comment")
+    # The rating stays where it was; the form comes below it.
+    rated = harness.emu.chat(resident.id).find(asked.message_id)
+    assert rated is not None
+    assert rated.text == "✅ 订单 F00001 已确认完成，您的评价：😊 满意。谢谢！"
+    assert rated.inline_buttons() == []
+    assert harness.last(resident).message_id != asked.message_id
+    await harness.text(resident, "张师傅修得很仔细，谢谢！")
+    # Said once the comment is in, with its buttons.
+    said = harness.last_text(resident)
+    assert said.startswith("✍️ 评价已记下，谢谢！") and "愿意把这次服务展示在社区晒单里吗" in said
+    assert harness.buttons(resident) == [
+        harness.label(resident, "partner.button.show"),
+        harness.label(resident, "partner.button.hide"),
+    ]
+    await harness.press_key(resident, "partner.button.show")
+    assert harness.last_text(resident).endswith("已加入社区晒单。")
+    assert harness.buttons(resident) == []
+    async with harness.app.services() as s:
+        order = await s.session.get(ServiceOrder, 1)
+        assert order is not None and order.may_show is True
+        assert order.comment == "张师傅修得很仔细，谢谢！"
+    assert harness.emu.errors == []
+
+
+async def test_a_comment_given_up_asks_the_showcase_question_again(
+    harness: Harness, world: World
+) -> None:
+    resident = await _rated(harness, world)
+    await harness.press_key(resident, "partner.button.comment")
+    await harness.press_key(resident, "partner.cancel_form")
+    assert harness.last_text(resident).startswith("愿意把这次服务展示在社区晒单里吗")
+    assert harness.buttons(resident) == [
+        harness.label(resident, "partner.button.show"),
+        harness.label(resident, "partner.button.hide"),
+        harness.label(resident, "partner.button.comment"),
+    ]
+    await harness.press_key(resident, "partner.button.hide")
+    assert harness.last_text(resident).endswith("好的，不展示。")
+    assert harness.buttons(resident) == [harness.label(resident, "partner.button.comment")]
+    async with harness.app.services() as s:
+        order = await s.session.get(ServiceOrder, 1)
+        assert order is not None and order.may_show is False
     assert harness.emu.errors == []

@@ -11,7 +11,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.dialogs.partners.callbacks import PartnerPress
 from bot.formatting import e
 from bot.i18n import Translator
-from storage.partners import PartnerPolicy, ServiceOrder, Side, actions
+from storage.partners import PartnerPolicy, Rating, ServiceOrder, Side, actions
 from storage.partners.slots import Slot
 
 CONFIRMS = ("confirm_satisfied", "confirm_fair", "confirm_unsatisfied")
@@ -108,3 +108,19 @@ def resident_keyboard(t: Translator, order: ServiceOrder) -> InlineKeyboardMarku
 
 def staff_keyboard(t: Translator, order: ServiceOrder) -> InlineKeyboardMarkup | None:
     return keyboard(t, [list(actions(Side.STAFF, order.state))], order.id)
+
+
+def rated_line(t: Translator, order: ServiceOrder) -> str:
+    return t(
+        "partner.rated",
+        number=order.number,
+        rating=t(f"partner.rating.{order.rating or Rating.SATISFIED}"),
+    )
+
+
+def showcase_keyboard(t: Translator, order: ServiceOrder) -> InlineKeyboardMarkup | None:
+    """The 晒单 question's buttons, and 写几句评价 while she has written none."""
+    rows = [["show", "hide"]]
+    if not (order.comment or order.comment_voice_file_id):
+        rows.append(["comment"])
+    return keyboard(t, rows, order.id)

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery
-from aiogram_dialog import DialogManager, StartMode
+from aiogram_dialog import DialogManager, ShowMode, StartMode
 
 from bot.dialogs.partners.callbacks import PartnerPress
 from bot.dialogs.partners.states import (
@@ -20,6 +20,7 @@ from bot.dialogs.partners.states import (
     PartnerReject,
     PartnerRelay,
 )
+from bot.dialogs.partners.views import rated_line
 from bot.i18n import Translator
 from storage.partners import PartnerError, PartnerService, PartnerState
 from storage.partners.rules import PartnerProblem, Side, actions, may_decide
@@ -27,6 +28,9 @@ from storage.roles import Staffing
 from storage.services import Services
 
 FORMS = frozenset({"call", "nominee", "hand", "msg", "photo", "comment", "assign", "reject"})
+# Forms that open below the pressed message rather than in its place: what it says (the
+# rating she gave) stays in the chat.
+BELOW = frozenset({"comment"})
 
 
 async def on_form(
@@ -44,7 +48,31 @@ async def on_form(
         await call.answer(t(f"partner.problem.{exc.problem.value}"), show_alert=True)
         return
     await call.answer()
-    await dialog_manager.start(state, data=data, mode=StartMode.RESET_STACK)
+    below = callback_data.action in BELOW
+    await dialog_manager.start(
+        state,
+        data=data,
+        mode=StartMode.RESET_STACK,
+        show_mode=ShowMode.SEND if below else None,
+    )
+    if callback_data.action == "comment":
+        await _rating_stays(call, service, callback_data.ref, t)
+
+
+async def _rating_stays(
+    call: CallbackQuery, service: PartnerService, ref: int, t: Translator
+) -> None:
+    """The comment form took the buttons off the message that asked about 晒单; it keeps
+    her rating, and the question is asked again below once she has commented (or
+    cancelled), where she will see it."""
+    order = await service.order(ref)
+    message = call.message
+    if order is None or order.may_show is not None or message is None or call.bot is None:
+        return
+    text = rated_line(t, order)
+    if getattr(message, "text", None) == text:
+        return
+    await call.bot.edit_message_text(text, chat_id=call.from_user.id, message_id=message.message_id)
 
 
 async def _form(
