@@ -3,6 +3,8 @@ limits on what people type."""
 
 # Outbox kinds
 APPLICATION = "partner.application"  # to community staff: a new application to decide
+# Staff's application cards, once decided: edited to say what, by whom, when.
+APPLICATION_DECIDED = "partner.application_decided"
 DECISION = "partner.decision"  # to the applicant
 OFFER = "partner.offer"  # to each partner who may take an open order
 OFFER_GONE = "partner.offer_gone"  # the offer card of those who did not get it: edited

@@ -23,6 +23,7 @@ from storage.partners.drafts import (
 )
 from storage.partners.kinds import (
     APPLICATION,
+    APPLICATION_DECIDED,
     CALL_CLOSED,
     CHASE,
     CREDITED,
@@ -53,6 +54,7 @@ class PartnerService(Applications, Teams, Orders, Points):
 
 __all__ = [
     "APPLICATION",
+    "APPLICATION_DECIDED",
     "CALL_CLOSED",
     "CHASE",
     "CREDITED",

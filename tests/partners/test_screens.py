@@ -188,3 +188,70 @@ async def test_a_comment_given_up_asks_the_showcase_question_again(
         order = await s.session.get(ServiceOrder, 1)
         assert order is not None and order.may_show is False
     assert harness.emu.errors == []
+
+
+async def _apply(harness: Harness, person: EmulatedUser, *, certificate: bool = False) -> None:
+    await harness.command(person, "partner")
+    await harness.press_key(person, "partner.apply.button")
+    await harness.text(person, person.first_name)
+    await harness.press(person, "理发")
+    await harness.press_key(person, "partner.next")
+    await harness.press_key(person, "partner.next")
+    if certificate:
+        await harness.feed(harness.emu.send_photo(person, queue=False))
+    await harness.press_key(person, "partner.skip")
+    await harness.press_key(person, "partner.apply.submit")
+
+
+async def test_a_decided_application_card_says_what_by_whom_and_when(
+    harness: Harness, world: World, clock: ManualClock
+) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    colleague = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "孙丽")
+    wang = await world.resident("王秀英", phone="13900000001")
+    await _apply(harness, wang, certificate=True)
+    card = harness.last(officer)
+    assert (card.text or "").startswith("🙋 新的合伙人报名")
+    theirs = harness.last(colleague)
+    clock.set(datetime(2026, 11, 2, 7, 30, tzinfo=UTC))  # 15:30
+    await harness.press_key(officer, "partner.button.approve")
+    await harness.deliver()
+    # Both cards, the presser's and her colleague's: decided, by whom, when; no buttons.
+    for who, message in ((officer, card), (colleague, theirs)):
+        shown = harness.emu.chat(who.id).find(message.message_id)
+        assert shown is not None and shown.inline_buttons() == []
+        text = shown.text or ""
+        assert text.startswith("🙋 合伙人报名（") and "新的" not in text
+        assert text.endswith("✅ 已通过 · 郑红梅 · 11-02 15:30")
+        assert "王秀英" in text
+    assert harness.emu.errors == []
+
+
+async def test_a_rejection_card_keeps_its_place_and_says_why(
+    harness: Harness, world: World
+) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    li = await world.resident("李建国", phone="13900000002")
+    await _apply(harness, li)
+    card = harness.last(officer)
+    await harness.press_key(officer, "partner.button.reject")
+    # The form opens below the card; the card keeps what it says.
+    assert harness.last(officer).message_id != card.message_id
+    assert "不通过的原因" in harness.last_text(officer)
+    kept = harness.emu.chat(officer.id).find(card.message_id)
+    assert kept is not None and (kept.text or "").startswith("🙋 新的合伙人报名")
+    # Changed her mind: the card gets its buttons back.
+    await harness.press_key(officer, "partner.cancel_form")
+    kept = harness.emu.chat(officer.id).find(card.message_id)
+    assert kept is not None
+    assert [t for row in kept.inline_buttons() for t, _ in row] == [
+        harness.label(officer, "partner.button.approve"),
+        harness.label(officer, "partner.button.reject"),
+    ]
+    await harness.press_key(officer, "partner.button.reject")
+    await harness.text(officer, "本社区理发志愿者已满")
+    await harness.deliver()
+    kept = harness.emu.chat(officer.id).find(card.message_id)
+    assert kept is not None and kept.inline_buttons() == []
+    assert "✖️ 未通过 · 郑红梅 · 11-02 09:00\n原因：本社区理发志愿者已满" in (kept.text or "")
+    assert harness.emu.errors == []

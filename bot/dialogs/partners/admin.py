@@ -27,7 +27,7 @@ from bot.dialogs.partners.states import (
     PartnerTeamNew,
     PartnerTeamView,
 )
-from bot.dialogs.partners.views import skill_label, skills_text
+from bot.dialogs.partners.views import keyboard, skill_label, skills_text
 from bot.formatting import e, local_time
 from bot.kit.context import Ctx, ctx, start_data
 from bot.kit.menu import close, close_to_menu, menu_button
@@ -442,13 +442,29 @@ async def on_reason(message: Message, _: MessageInput, manager: DialogManager) -
     await c.bot.send_message(c.user_id, c.t("partner.admin.rejected"))
 
 
+async def on_reject_cancel(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
+    """Not rejected after all: the card the form opened below gets its buttons back while
+    the application is still waiting."""
+    c = ctx(manager)
+    data = start_data(manager)
+    card = int(data.get("card") or 0)
+    partner = await c.services.get(PartnerService).partner(int(data.get("ref", 0)))
+    await close_to_menu(manager)
+    if card and partner is not None and partner.state == PartnerState.PENDING:
+        await c.bot.edit_message_reply_markup(
+            chat_id=c.user_id,
+            message_id=card,
+            reply_markup=keyboard(c.t, [["approve", "reject"]], partner.user_id),
+        )
+
+
 def reject_dialog() -> Dialog:
     return Dialog(
         Window(
             notice_text(),
             L("partner.admin.reject_reason"),
             MessageInput(on_reason, content_types=ContentType.ANY),
-            Button(L("partner.cancel_form"), id="reject_cancel", on_click=close),
+            Button(L("partner.cancel_form"), id="reject_cancel", on_click=on_reject_cancel),
             state=PartnerReject.reason,
             getter=_notice_getter,
         ),

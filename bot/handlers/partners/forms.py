@@ -29,8 +29,8 @@ from storage.services import Services
 
 FORMS = frozenset({"call", "nominee", "hand", "msg", "photo", "comment", "assign", "reject"})
 # Forms that open below the pressed message rather than in its place: what it says (the
-# rating she gave) stays in the chat.
-BELOW = frozenset({"comment"})
+# rating she gave, the application being decided) stays in the chat.
+BELOW = frozenset({"comment", "reject"})
 
 
 async def on_form(
@@ -49,6 +49,8 @@ async def on_form(
         return
     await call.answer()
     below = callback_data.action in BELOW
+    if callback_data.action == "reject" and call.message is not None:
+        data["card"] = call.message.message_id  # its buttons come back if she cancels
     await dialog_manager.start(
         state,
         data=data,
