@@ -6,13 +6,13 @@ to the community's staff once."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from emulator.world import EmulatedUser
 from storage.clock import ManualClock
-from storage.partners import ServiceOrder
+from storage.partners import PartnerService, ServiceOrder
 from storage.roles import Role
 from tests.harness import Harness, World
 from tests.partners.test_partners import _order, _partner
@@ -255,3 +255,66 @@ async def test_a_rejection_card_keeps_its_place_and_says_why(
     assert kept is not None and kept.inline_buttons() == []
     assert "✖️ 未通过 · 郑红梅 · 11-02 09:00\n原因：本社区理发志愿者已满" in (kept.text or "")
     assert harness.emu.errors == []
+
+
+async def _shown(harness: Harness, fixer: EmulatedUser, resident: EmulatedUser) -> None:
+    """One more order done, confirmed and agreed to be shown (晒单)."""
+    await _order(harness, resident)
+    await harness.press_key(fixer, "partner.button.take")
+    await harness.press_key(fixer, "partner.button.done")
+    await harness.press_key(resident, "partner.button.confirm_satisfied")
+    await harness.press_key(resident, "partner.button.show")
+    await harness.deliver()
+
+
+async def test_a_channel_that_refuses_posts_is_reported_to_staff_once(
+    harness: Harness, world: World, clock: ManualClock
+) -> None:
+    from bot.dialogs.partners.channel import CHANNEL_REQUEST
+
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    colleague = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "孙丽")
+    harness.emu.add_group(-100501, "通海社区晒单")
+    await harness.command(officer, "partners")
+    await harness.press_key(officer, "partner.channel.button")
+    await harness.press_key(officer, "partner.channel.pick")
+    await harness.feed(harness.emu.share_chat(officer, CHANNEL_REQUEST, -100501, queue=False))
+    fixer = await _partner(harness, world, "张师傅", ["repair"])
+    resident = await world.resident("王秀英", phone="13911112222")
+    await _shown(harness, fixer, resident)
+    channel = harness.emu.group_chat(-100501)
+    assert len(channel.bot_messages) == 1
+
+    # Someone removes the bot from the channel: the next post is refused.
+    harness.emu.add_group(-100501, "通海社区晒单", bot_member=False)
+    await _shown(harness, fixer, resident)
+    await harness.tick()
+    for staff in (officer, colleague):
+        told = [t for t in harness.texts(staff) if "晒单发不到「通海社区晒单」了" in t]
+        assert len(told) == 1
+        assert "重新加入「通海社区晒单」" in told[0] and "/partners" in told[0]
+        assert "「📢 晒单同步频道」→「📢 选择频道或群」" in told[0]
+    # Still refused later: nobody is told again.
+    await _shown(harness, fixer, resident)
+    clock.advance(timedelta(minutes=1))
+    await harness.tick()
+    await harness.tick()
+    assert sum("晒单发不到" in t for t in harness.texts(officer)) == 1
+    # The channel's screen says so too.
+    await harness.command(officer, "partners")
+    await harness.press_key(officer, "partner.channel.button")
+    assert "⚠️ 从 " in harness.last_text(officer) and "发不进去了" in harness.last_text(officer)
+
+    # Fixed: the bot is back and the channel picked again; posts get through, and a
+    # later breakage would be told again.
+    harness.emu.add_group(-100501, "通海社区晒单")
+    await harness.press_key(officer, "partner.channel.pick")
+    await harness.feed(harness.emu.share_chat(officer, CHANNEL_REQUEST, -100501, queue=False))
+    assert "发不进去了" not in harness.last_text(officer)
+    await _shown(harness, fixer, resident)
+    assert len(channel.bot_messages) == 2
+    async with harness.app.services() as s:
+        current = await s.get(PartnerService).showcase_channel(world.tree.community.id)
+        assert current is not None and current.failing_since is None
+    # Only the refused posts to the channel went wrong.
+    assert {r.chat_id for r in harness.emu.errors} == {-100501}

@@ -39,6 +39,7 @@ from storage.partners.service import (
     APPLICATION,
     APPLICATION_DECIDED,
     CALL_CLOSED,
+    CHANNEL_FAILING,
     CHASE,
     CREDITED,
     DECISION,
@@ -503,7 +504,25 @@ async def render_showcase_withdraw(r: Rendering) -> list[Send]:
     return [lambda: r.bot.edit_message_text(text, chat_id=chat, message_id=message_id)]
 
 
+async def render_channel_failing(r: Rendering) -> list[Send]:
+    """To community staff, once per breakage: the showcase channel refuses the bot's
+    posts, and how to fix it."""
+    channel = await _service(r).showcase_channel(r.message.subject_id or 0)
+    if channel is None or channel.failing_since is None:
+        raise Gone("fixed or changed meanwhile")
+    text = r.t(
+        "partner.channel.failing_staff",
+        title=e(channel.title or str(channel.chat_id)),
+        error=e(str(r.params.get("error") or "—")),
+        button=r.t("partner.channel.button"),
+        pick=r.t("partner.channel.pick"),
+    )
+    chat = r.chat_id
+    return [lambda: r.bot.send_message(chat, text)]
+
+
 RENDERERS: dict[str, Renderer] = {
+    CHANNEL_FAILING: render_channel_failing,
     SHOWCASE_POST: render_showcase_post,
     SHOWCASE_WITHDRAW: render_showcase_withdraw,
     RECOGNITION: render_recognition,
