@@ -318,3 +318,24 @@ async def test_a_channel_that_refuses_posts_is_reported_to_staff_once(
         assert current is not None and current.failing_since is None
     # Only the refused posts to the channel went wrong.
     assert {r.chat_id for r in harness.emu.errors} == {-100501}
+
+
+async def test_english_lists_are_separated_by_commas(harness: Harness, world: World) -> None:
+    officer = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "Zheng", language="en")
+    li = await world.resident("李建国", phone="13900000002")
+    await harness.command(li, "partner")
+    await harness.press_key(li, "partner.apply.button")
+    await harness.text(li, "李建国")
+    await harness.press(li, "理发")
+    await harness.press(li, "🔧 维修")
+    await harness.press_key(li, "partner.next")
+    await harness.press(li, "周末上午")
+    await harness.press(li, "周末下午")
+    await harness.press_key(li, "partner.next")
+    await harness.press_key(li, "partner.skip")
+    await harness.press_key(li, "partner.apply.submit")
+    card = harness.last_text(officer)
+    assert "Services: 💇 Haircut, 🔧 Repairs" in card
+    assert "Free: Weekend mornings, Weekend afternoons" in card
+    assert "、" not in card
+    assert harness.emu.errors == []
