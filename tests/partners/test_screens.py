@@ -339,3 +339,32 @@ async def test_english_lists_are_separated_by_commas(harness: Harness, world: Wo
     assert "Free: Weekend mornings, Weekend afternoons" in card
     assert "、" not in card
     assert harness.emu.errors == []
+
+
+async def test_a_message_from_the_card_leaves_the_card_and_its_buttons(
+    harness: Harness, world: World
+) -> None:
+    await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    fixer = await _partner(harness, world, "张师傅", ["repair"])
+    resident = await world.resident("王秀英", phone="13911112222")
+    await _order(harness, resident)
+    await harness.press_key(fixer, "partner.button.take")
+    card = harness.last(fixer)
+    text = card.text
+    assert "13911112222" in (text or "")
+    buttons = [t for row in card.inline_buttons() for t, _ in row]
+    await harness.press_key(fixer, "partner.button.msg")
+    await harness.text(fixer, "我下午三点到")
+    assert "已转达" in harness.last_text(fixer)
+    # The card with the address and phone is still there, with what he may still press.
+    kept = harness.emu.chat(fixer.id).find(card.message_id)
+    assert kept is not None and kept.text == text
+    assert [t for row in kept.inline_buttons() for t, _ in row] == buttons
+    # Changed his mind about a second message: the same.
+    await harness.press_key(fixer, "partner.button.msg")
+    await harness.press_key(fixer, "partner.cancel_form")
+    kept = harness.emu.chat(fixer.id).find(card.message_id)
+    assert kept is not None and kept.text == text
+    assert [t for row in kept.inline_buttons() for t, _ in row] == buttons
+    await harness.press_key(fixer, "partner.button.visited")
+    assert harness.emu.errors == []

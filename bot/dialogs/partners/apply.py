@@ -23,12 +23,17 @@ from aiogram_dialog.widgets.kbd import (
     Row,
 )
 
-from bot.dialogs.partners.common import ask_phone, checked, multiselect, take_phone
+from bot.dialogs.partners.common import (
+    ask_phone,
+    checked,
+    close_form,
+    multiselect,
+    take_phone,
+)
 from bot.dialogs.partners.states import PartnerApply, PartnerHome
 from bot.dialogs.partners.views import skills_text, slots_text
 from bot.formatting import e
 from bot.kit.context import ctx, start_data
-from bot.kit.menu import close
 from bot.kit.notice import clear_notice, notice, say
 from bot.kit.text import L, notice_text
 from storage.partners import Application, PartnerError, PartnerService
@@ -176,7 +181,7 @@ async def on_start(data: Any, manager: DialogManager) -> None:
 
 
 def _cancel(where: str) -> Button:
-    return Button(L("partner.cancel_form"), id=f"apply_cancel_{where}", on_click=close)
+    return Button(L("partner.cancel_form"), id=f"apply_cancel_{where}", on_click=close_form)
 
 
 def apply_dialog() -> Dialog:

@@ -15,11 +15,12 @@ from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button
 from aiogram_dialog.widgets.media import DynamicMedia
 
+from bot.dialogs.partners.common import close_form, restore_card
 from bot.dialogs.partners.states import PartnerComment, PartnerPhoto, Showcase
 from bot.dialogs.partners.views import showcase_keyboard, skill_label
 from bot.formatting import e, local_time
 from bot.kit.context import ctx, start_data
-from bot.kit.menu import close, close_to_menu, menu_button
+from bot.kit.menu import close_to_menu, menu_button
 from bot.kit.notice import notice, say
 from bot.kit.text import L, notice_text
 from bot.kit.widgets import current_page, pager
@@ -85,6 +86,7 @@ async def on_photo(message: Message, _: MessageInput, manager: DialogManager) ->
     except PartnerError as exc:
         say(manager, c.t(f"partner.problem.{exc.problem.value}"))
         return
+    await restore_card(c, manager)
     await manager.done()
     await c.bot.send_message(c.user_id, c.t("partner.photo.saved"))
 
@@ -99,7 +101,7 @@ def photo_dialog() -> Dialog:
             notice_text(),
             L("partner.photo.ask"),
             MessageInput(on_photo, content_types=ContentType.ANY),
-            Button(L("partner.cancel_form"), id="photo_cancel", on_click=close),
+            Button(L("partner.cancel_form"), id="photo_cancel", on_click=close_form),
             state=PartnerPhoto.photo,
             getter=_notice_getter,
         ),

@@ -28,9 +28,6 @@ from storage.roles import Staffing
 from storage.services import Services
 
 FORMS = frozenset({"call", "nominee", "hand", "msg", "photo", "comment", "assign", "reject"})
-# Forms that open below the pressed message rather than in its place: what it says (the
-# rating she gave, the application being decided) stays in the chat.
-BELOW = frozenset({"comment", "reject"})
 
 
 async def on_form(
@@ -48,14 +45,17 @@ async def on_form(
         await call.answer(t(f"partner.problem.{exc.problem.value}"), show_alert=True)
         return
     await call.answer()
-    below = callback_data.action in BELOW
-    if callback_data.action == "reject" and call.message is not None:
-        data["card"] = call.message.message_id  # its buttons come back if she cancels
+    # The form opens below the pressed message, never in its place: the card with the
+    # address, the application, the rating she gave stay in the chat. Its buttons come
+    # back where they still apply (restore_card).
+    card = call.message
+    if card is not None:
+        data["card"] = card.message_id
+        markup = getattr(card, "reply_markup", None)
+        if markup is not None:
+            data["card_markup"] = markup.model_dump(mode="json", exclude_none=True)
     await dialog_manager.start(
-        state,
-        data=data,
-        mode=StartMode.RESET_STACK,
-        show_mode=ShowMode.SEND if below else None,
+        state, data=data, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND
     )
     if callback_data.action == "comment":
         await _rating_stays(call, service, callback_data.ref, t)
