@@ -1,8 +1,9 @@
-"""Partner screens as residents and community staff use them day to day (issue 21): only
-half days still ahead are offered and accepted, the 晒单 question survives a comment, a
-decided application card says what was decided, the form's steps count on, /partners
-points a resident to /partner, and a showcase channel that stopped working is reported
-to the community's staff once."""
+"""Partner screens as residents, partners and community staff use them day to day (issue
+21): only half days still ahead are offered and accepted, the 晒单 question survives a
+comment, a decided application card says what was decided, by whom and when, the form's
+steps count on, /partners points a resident to /partner, a showcase channel that stopped
+working is reported to the community's staff once, a form opened from a card leaves the
+card (and its buttons) in place, and English lists read with commas."""
 
 from __future__ import annotations
 
