@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 
 from storage.outbox import Lane, OutboxMessage
 from storage.partners.base import PartnerBase
@@ -18,6 +18,15 @@ from storage.roles import Staffing
 
 # Refused posts are looked for this far back: a post is retried for well under an hour.
 FAILURES_WITHIN = timedelta(days=1)
+# Telegram's refusal of the chat itself (removed, kicked, no right to post, gone), as the
+# outbox records it; not a post that had nothing left to show (withdrawn before sending).
+_REFUSED = or_(
+    OutboxMessage.error.like("Forbidden:%"),
+    and_(
+        OutboxMessage.error.like("Bad Request:%"),
+        or_(OutboxMessage.error.ilike("%chat%"), OutboxMessage.error.ilike("%rights%")),
+    ),
+)
 
 
 class ShowcaseChannels(PartnerBase):
@@ -117,7 +126,7 @@ class ShowcaseChannels(PartnerBase):
             .where(
                 OutboxMessage.kind == SHOWCASE_POST,
                 OutboxMessage.sent_at.is_(None),
-                OutboxMessage.error.is_not(None),
+                _REFUSED,
                 OutboxMessage.created_at >= self.now - FAILURES_WITHIN,
             )
             .order_by(OutboxMessage.id.desc())
@@ -154,7 +163,7 @@ class ShowcaseChannels(PartnerBase):
         state = (
             OutboxMessage.sent_at.is_not(None)
             if sent
-            else and_(OutboxMessage.sent_at.is_(None), OutboxMessage.error.is_not(None))
+            else and_(OutboxMessage.sent_at.is_(None), _REFUSED)
         )
         found = await self.session.scalar(
             select(func.max(OutboxMessage.id)).where(

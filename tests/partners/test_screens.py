@@ -285,6 +285,20 @@ async def test_a_channel_that_refuses_posts_is_reported_to_staff_once(
     await _shown(harness, fixer, resident)
     channel = harness.emu.group_chat(-100501)
     assert len(channel.bot_messages) == 1
+    # Shown and taken back before it went out: nothing to post, and nothing wrong.
+    await _order(harness, resident)
+    await harness.press_key(fixer, "partner.button.take")
+    await harness.press_key(fixer, "partner.button.done")
+    await harness.press_key(resident, "partner.button.confirm_satisfied")
+    async with harness.app.services() as s:
+        service = s.get(PartnerService)
+        await service.set_showcase(2, resident.id, True)
+        await service.set_showcase(2, resident.id, False)
+        await s.commit()
+    await harness.deliver()
+    await harness.tick()
+    assert len(channel.bot_messages) == 1
+    assert not any("晒单发不到" in t for t in harness.texts(officer))
 
     # Someone removes the bot from the channel: the next post is refused.
     harness.emu.add_group(-100501, "通海社区晒单", bot_member=False)
@@ -317,6 +331,13 @@ async def test_a_channel_that_refuses_posts_is_reported_to_staff_once(
     async with harness.app.services() as s:
         current = await s.get(PartnerService).showcase_channel(world.tree.community.id)
         assert current is not None and current.failing_since is None
+    # Another breakage, another kind: the bot may no longer post. Told again, once.
+    harness.emu.add_group(-100501, "通海社区晒单", bot_can_post=False)
+    clock.advance(timedelta(minutes=1))
+    await _shown(harness, fixer, resident)
+    await harness.tick()
+    again = [t for t in harness.texts(officer) if "晒单发不到" in t]
+    assert len(again) == 2 and "need administrator rights" in again[-1]
     # Only the refused posts to the channel went wrong.
     assert {r.chat_id for r in harness.emu.errors} == {-100501}
 
