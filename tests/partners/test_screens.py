@@ -390,3 +390,20 @@ async def test_a_message_from_the_card_leaves_the_card_and_its_buttons(
     assert [t for row in kept.inline_buttons() for t, _ in row] == buttons
     await harness.press_key(fixer, "partner.button.visited")
     assert harness.emu.errors == []
+
+
+async def test_a_comment_given_up_after_the_showcase_answer_keeps_its_button(
+    harness: Harness, world: World
+) -> None:
+    resident = await _rated(harness, world)
+    await harness.press_key(resident, "partner.button.hide")
+    answered = harness.last(resident)
+    text = answered.text
+    await harness.press_key(resident, "partner.button.comment")
+    await harness.press_key(resident, "partner.cancel_form")
+    kept = harness.emu.chat(resident.id).find(answered.message_id)
+    assert kept is not None and kept.text == text
+    assert [t for row in kept.inline_buttons() for t, _ in row] == [
+        harness.label(resident, "partner.button.comment")
+    ]
+    assert harness.emu.errors == []

@@ -20,7 +20,7 @@ from bot.dialogs.partners.states import PartnerComment, PartnerPhoto, Showcase
 from bot.dialogs.partners.views import showcase_keyboard, skill_label
 from bot.formatting import e, local_time
 from bot.kit.context import ctx, start_data
-from bot.kit.menu import close_to_menu, menu_button
+from bot.kit.menu import menu_button
 from bot.kit.notice import notice, say
 from bot.kit.text import L, notice_text
 from bot.kit.widgets import current_page, pager
@@ -145,7 +145,7 @@ async def on_comment_cancel(call: CallbackQuery, _: Button, manager: DialogManag
     c = ctx(manager)
     order = await c.services.get(PartnerService).order(int(start_data(manager).get("ref", 0)))
     if not _asks_showcase(order) or order is None or call.message is None:
-        await close_to_menu(manager)
+        await close_form(call, _, manager)  # 写几句评价 comes back where it was
         return
     await manager.done()
     await c.bot.edit_message_text(
