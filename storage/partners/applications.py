@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select, update
 
 from storage.hierarchy import Node, NodeKind
-from storage.outbox import Lane
+from storage.outbox import Lane, OutboxMessage
 from storage.partners.base import PartnerBase, changed
 from storage.partners.drafts import (
     Application,
@@ -17,6 +17,7 @@ from storage.partners.drafts import (
 )
 from storage.partners.kinds import (
     APPLICATION,
+    APPLICATION_DECIDED,
     CALL_CLOSED,
     DECISION,
     MAX_NAME,
@@ -129,6 +130,7 @@ class Applications(PartnerBase):
             raise PartnerError(PartnerProblem.ALREADY, partner.state)
         await self.session.refresh(partner)
         self.outbox.add([user_id], DECISION, now=self.now, lane=Lane.TASK, subject_id=user_id)
+        await self._close_cards(user_id)
         await self.audit.record(
             actor_id=staffing.user_id,
             action="partner.approve" if approve else "partner.reject",
@@ -138,6 +140,35 @@ class Applications(PartnerBase):
             reason=reason or None,
         )
         return partner
+
+    async def _close_cards(self, user_id: int) -> None:
+        """Every staff member who was sent this application's card (since the last
+        decision on it: an earlier application's cards keep their own result) gets it
+        edited to the decision, without its buttons."""
+        decided_before = await self.session.scalar(
+            select(func.max(OutboxMessage.id)).where(
+                OutboxMessage.kind == APPLICATION_DECIDED, OutboxMessage.subject_id == user_id
+            )
+        )
+        since = int(decided_before or 0)
+        holders = await self.session.execute(
+            select(OutboxMessage.user_id)
+            .where(
+                OutboxMessage.kind == APPLICATION,
+                OutboxMessage.subject_id == user_id,
+                OutboxMessage.id > since,
+                OutboxMessage.message_id.is_not(None),
+            )
+            .distinct()
+        )
+        self.outbox.add(
+            sorted(int(u) for u in holders.scalars().all()),
+            APPLICATION_DECIDED,
+            now=self.now,
+            lane=Lane.STATUS,
+            subject_id=user_id,
+            since=since,
+        )
 
     async def suspend(self, staffing: Staffing, user_id: int, reason: str) -> Partner:
         return await self._switch(

@@ -5,14 +5,28 @@ the rating, the photo), never the resident's data."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import and_, func, or_, select
 
 from storage.outbox import Lane, OutboxMessage
 from storage.partners.base import PartnerBase
-from storage.partners.kinds import SHOWCASE_POST, SHOWCASE_WITHDRAW
+from storage.partners.kinds import CHANNEL_FAILING, SHOWCASE_POST, SHOWCASE_WITHDRAW
 from storage.partners.models import ServiceOrder, ShowcaseChannel
 from storage.partners.rules import PartnerError, PartnerProblem, may_decide
 from storage.roles import Staffing
+
+# Refused posts are looked for this far back: a post is retried for well under an hour.
+FAILURES_WITHIN = timedelta(days=1)
+# Telegram's refusal of the chat itself (removed, kicked, no right to post, gone), as the
+# outbox records it; not a post that had nothing left to show (withdrawn before sending).
+_REFUSED = or_(
+    OutboxMessage.error.like("Forbidden:%"),
+    and_(
+        OutboxMessage.error.like("Bad Request:%"),
+        or_(OutboxMessage.error.ilike("%chat%"), OutboxMessage.error.ilike("%rights%")),
+    ),
+)
 
 
 class ShowcaseChannels(PartnerBase):
@@ -45,6 +59,7 @@ class ShowcaseChannels(PartnerBase):
         else:
             current.chat_id, current.title = chat_id, title
             current.set_by, current.set_at = staffing.user_id, self.now
+            current.failing_since = None  # picked again: the next refusal is told again
         await self.audit.record(
             actor_id=staffing.user_id,
             action="partner.showcase_channel",
@@ -92,3 +107,67 @@ class ShowcaseChannels(PartnerBase):
                 posted_at=(posted.sent_at or self.now).isoformat(),
                 photo=bool(order.photo_file_id),
             )
+
+    async def check_channels(self) -> int:
+        """Posts Telegram refused (the bot was removed from the channel, or may no longer
+        post there) are otherwise only logged: the community's staff are told, once per
+        breakage, with how to fix it. A post that gets through after the last refused one
+        ends the breakage. Returns how many communities were told."""
+        failing = await self.session.scalars(
+            select(ShowcaseChannel).where(ShowcaseChannel.failing_since.is_not(None))
+        )
+        for channel in failing.all():
+            if await self._last_post(channel.chat_id, sent=True) > await self._last_post(
+                channel.chat_id, sent=False
+            ):
+                channel.failing_since = None
+        refused = await self.session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.kind == SHOWCASE_POST,
+                OutboxMessage.sent_at.is_(None),
+                _REFUSED,
+                OutboxMessage.created_at >= self.now - FAILURES_WITHIN,
+            )
+            .order_by(OutboxMessage.id.desc())
+        )
+        latest: dict[int, OutboxMessage] = {}
+        for post in refused.all():
+            latest.setdefault(post.user_id, post)
+        told = 0
+        for chat_id, post in latest.items():
+            channels = await self.session.scalars(
+                select(ShowcaseChannel).where(
+                    ShowcaseChannel.chat_id == chat_id,
+                    ShowcaseChannel.failing_since.is_(None),
+                    ShowcaseChannel.set_at <= post.created_at,  # refused since it was set
+                )
+            )
+            for channel in channels.all():
+                if await self._last_post(chat_id, sent=True) > post.id:
+                    continue  # refused once, fine since
+                channel.failing_since = self.now
+                told += 1
+                self.outbox.add(
+                    await self.deciders(channel.community_id),
+                    CHANNEL_FAILING,
+                    now=self.now,
+                    lane=Lane.TASK,
+                    subject_id=channel.community_id,
+                    error=(post.error or "")[:200],
+                )
+        return told
+
+    async def _last_post(self, chat_id: int, *, sent: bool) -> int:
+        """The newest post to the chat that got through (``sent``) or was refused."""
+        state = (
+            OutboxMessage.sent_at.is_not(None)
+            if sent
+            else and_(OutboxMessage.sent_at.is_(None), _REFUSED)
+        )
+        found = await self.session.scalar(
+            select(func.max(OutboxMessage.id)).where(
+                OutboxMessage.kind == SHOWCASE_POST, OutboxMessage.user_id == chat_id, state
+            )
+        )
+        return int(found or 0)

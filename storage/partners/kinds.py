@@ -3,6 +3,8 @@ limits on what people type."""
 
 # Outbox kinds
 APPLICATION = "partner.application"  # to community staff: a new application to decide
+# Staff's application cards, once decided: edited to say what, by whom, when.
+APPLICATION_DECIDED = "partner.application_decided"
 DECISION = "partner.decision"  # to the applicant
 OFFER = "partner.offer"  # to each partner who may take an open order
 OFFER_GONE = "partner.offer_gone"  # the offer card of those who did not get it: edited
@@ -18,6 +20,8 @@ TEAM_INVITE = "partner.team_invite"  # to a partner invited into a team
 RECOGNITION = "partner.recognition"  # to community staff: the month's proposal
 SHOWCASE_POST = "partner.showcase_post"  # to the community's channel: a 晒单, nothing personal
 SHOWCASE_WITHDRAW = "partner.showcase_withdraw"  # the resident took it back: the post goes
+# To community staff: Telegram refuses posts to their showcase channel; how to fix it.
+CHANNEL_FAILING = "partner.channel_failing"
 RELAY = "partner.relay"  # a message between the partner and the resident, through the bot
 
 MAX_TEXT = 1000

@@ -229,6 +229,10 @@ class ShowcaseChannel(Base):
     title: Mapped[str] = mapped_column(String(255), default="")
     set_by: Mapped[int] = mapped_column(TelegramId)
     set_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Since when Telegram refuses posts there (the bot was removed, or may not post):
+    # the community's staff were told then, once; cleared when a post gets through or
+    # the channel is set again.
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class PointEntry(Base):

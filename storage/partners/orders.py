@@ -42,6 +42,7 @@ from storage.partners.rules import (
     may_decide,
     may_serve,
 )
+from storage.partners.slots import slot_open
 from storage.roles import Staffing
 from storage.users import User
 
@@ -78,6 +79,8 @@ class Orders(ShowcaseChannels):
             raise PartnerError(PartnerProblem.BAD_INPUT, "say what is needed")
         if len(draft.description) > MAX_TEXT:
             raise PartnerError(PartnerProblem.BAD_INPUT, "too long")
+        if not slot_open(draft.preferred, self.now, self.policy.zone):
+            raise PartnerError(PartnerProblem.BAD_INPUT, "that half day is over")
         order = ServiceOrder(
             community_id=community.id,
             building_id=home.id,

@@ -23,7 +23,9 @@ from storage.partners.drafts import (
 )
 from storage.partners.kinds import (
     APPLICATION,
+    APPLICATION_DECIDED,
     CALL_CLOSED,
+    CHANNEL_FAILING,
     CHASE,
     CREDITED,
     DECISION,
@@ -53,7 +55,9 @@ class PartnerService(Applications, Teams, Orders, Points):
 
 __all__ = [
     "APPLICATION",
+    "APPLICATION_DECIDED",
     "CALL_CLOSED",
+    "CHANNEL_FAILING",
     "CHASE",
     "CREDITED",
     "DECISION",

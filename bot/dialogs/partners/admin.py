@@ -16,7 +16,7 @@ from aiogram_dialog.widgets.kbd import Back, Button, Column, Start, SwitchTo
 from aiogram_dialog.widgets.text import Format
 from sqlalchemy import func, select
 
-from bot.dialogs.partners.common import managed_community
+from bot.dialogs.partners.common import close_form, managed_community, restore_card
 from bot.dialogs.partners.states import (
     PartnerAdmin,
     PartnerAssign,
@@ -30,7 +30,7 @@ from bot.dialogs.partners.states import (
 from bot.dialogs.partners.views import skill_label, skills_text
 from bot.formatting import e, local_time
 from bot.kit.context import Ctx, ctx, start_data
-from bot.kit.menu import close, close_to_menu, menu_button
+from bot.kit.menu import close_to_menu, menu_button
 from bot.kit.notice import notice, say
 from bot.kit.text import L, notice_text
 from bot.kit.widgets import picker
@@ -86,7 +86,9 @@ async def admin_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any
     ]
     best = service.outstanding(rows)
     outstanding = (
-        c.t("partner.admin.outstanding", names="、".join(e(r.name) for r in best))
+        c.t(
+            "partner.admin.outstanding", names=c.t("partner.list_sep").join(e(r.name) for r in best)
+        )
         if best
         else c.t("partner.admin.outstanding_none")
     )
@@ -442,13 +444,23 @@ async def on_reason(message: Message, _: MessageInput, manager: DialogManager) -
     await c.bot.send_message(c.user_id, c.t("partner.admin.rejected"))
 
 
+async def on_reject_cancel(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
+    """Not rejected after all: the card the form opened below gets its buttons back while
+    the application is still waiting."""
+    c = ctx(manager)
+    partner = await c.services.get(PartnerService).partner(int(start_data(manager).get("ref", 0)))
+    if partner is not None and partner.state == PartnerState.PENDING:
+        await restore_card(c, manager)
+    await close_to_menu(manager)
+
+
 def reject_dialog() -> Dialog:
     return Dialog(
         Window(
             notice_text(),
             L("partner.admin.reject_reason"),
             MessageInput(on_reason, content_types=ContentType.ANY),
-            Button(L("partner.cancel_form"), id="reject_cancel", on_click=close),
+            Button(L("partner.cancel_form"), id="reject_cancel", on_click=on_reject_cancel),
             state=PartnerReject.reason,
             getter=_notice_getter,
         ),
@@ -486,6 +498,7 @@ async def on_assign(call: CallbackQuery, _: Any, manager: DialogManager, item_id
         say(manager, c.t(f"partner.problem.{exc.problem.value}"))
         return
     partner = await service.partner(int(item_id))
+    await restore_card(c, manager)  # 派单 again, or cancel, if nobody answers
     await close_to_menu(manager)
     await c.bot.send_message(
         c.user_id, c.t("partner.admin.assigned", name=e(partner.real_name if partner else ""))
@@ -499,7 +512,7 @@ def assign_dialog() -> Dialog:
             L("partner.admin.assign_pick", when="has"),
             L("partner.admin.assign_none", when="empty"),
             picker("assign_to", "items", on_assign, width=2, height=6),
-            Button(L("partner.cancel_form"), id="assign_cancel", on_click=close),
+            Button(L("partner.cancel_form"), id="assign_cancel", on_click=close_form),
             state=PartnerAssign.pick,
             getter=assign_getter,
         ),

@@ -23,12 +23,17 @@ from aiogram_dialog.widgets.kbd import (
     Row,
 )
 
-from bot.dialogs.partners.common import ask_phone, checked, multiselect, take_phone
+from bot.dialogs.partners.common import (
+    ask_phone,
+    checked,
+    close_form,
+    multiselect,
+    take_phone,
+)
 from bot.dialogs.partners.states import PartnerApply, PartnerHome
 from bot.dialogs.partners.views import skills_text, slots_text
 from bot.formatting import e
 from bot.kit.context import ctx, start_data
-from bot.kit.menu import close
 from bot.kit.notice import clear_notice, notice, say
 from bot.kit.text import L, notice_text
 from storage.partners import Application, PartnerError, PartnerService
@@ -44,7 +49,7 @@ async def on_name(message: Message, _: MessageInput, manager: DialogManager) -> 
         return
     manager.dialog_data["name"] = name
     clear_notice(manager)
-    if c.user is not None and c.user.phone:
+    if not manager.dialog_data.get(ASK_PHONE, True) and c.user is not None and c.user.phone:
         manager.dialog_data["phone"] = c.user.phone
         await manager.switch_to(PartnerApply.skills)
         return
@@ -114,10 +119,27 @@ async def on_submit(call: CallbackQuery, _: Button, manager: DialogManager) -> N
     await manager.start(PartnerHome.main, data={"notice": c.t("partner.apply.submitted")})
 
 
+ASK_PHONE = "ask_phone"
+
+
+def _steps(manager: DialogManager) -> dict[str, int]:
+    """Step numbers as this applicant meets them: without the phone step (her number is
+    known) the form has four, and they count 1, 2, 3, 4."""
+    asks_phone = bool(manager.dialog_data.get(ASK_PHONE, True))
+    skipped = 0 if asks_phone else 1
+    return {
+        "total": 5 - skipped,
+        "skills_step": 3 - skipped,
+        "slots_step": 4 - skipped,
+        "intro_step": 5 - skipped,
+    }
+
+
 async def skills_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
     policy = c.services.get(PartnerService).policy
     return {
+        **_steps(dialog_manager),
         "notice": notice(dialog_manager),
         "skills": [(s, c.t(f"partner.skill.{s}")) for s in policy.skills],
         "slots": [(s, c.t(f"partner.slot.{s}")) for s in AVAILABILITY],
@@ -129,7 +151,7 @@ async def intro_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any
     extra = ""
     if dialog_manager.dialog_data.get("intro"):
         extra = "\n\n" + c.t("partner.apply.intro_saved")
-    return {"notice": notice(dialog_manager), "extra": extra}
+    return {**_steps(dialog_manager), "notice": notice(dialog_manager), "extra": extra}
 
 
 async def confirm_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
@@ -147,7 +169,10 @@ async def confirm_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
 
 
 async def on_start(data: Any, manager: DialogManager) -> None:
-    """From a recruitment call: its skills come ticked (the applicant may change them)."""
+    """Whether the phone step comes (the steps are numbered by it); from a recruitment
+    call, its skills come ticked (the applicant may change them)."""
+    user = ctx(manager).user
+    manager.dialog_data[ASK_PHONE] = not (user is not None and user.phone)
     if isinstance(data, dict):
         found = manager.find("skills")
         assert isinstance(found, ManagedMultiselect)
@@ -156,7 +181,7 @@ async def on_start(data: Any, manager: DialogManager) -> None:
 
 
 def _cancel(where: str) -> Button:
-    return Button(L("partner.cancel_form"), id=f"apply_cancel_{where}", on_click=close)
+    return Button(L("partner.cancel_form"), id=f"apply_cancel_{where}", on_click=close_form)
 
 
 def apply_dialog() -> Dialog:

@@ -22,7 +22,7 @@ from aiogram_dialog.widgets.kbd import Button, Column
 
 from bot.dialogs.partners.common import managed_community
 from bot.dialogs.partners.states import PartnerChannel
-from bot.formatting import e
+from bot.formatting import e, local_time
 from bot.kit.context import ctx
 from bot.kit.menu import close
 from bot.kit.notice import clear_notice, notice, say
@@ -56,10 +56,19 @@ async def channel_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
     channel = (
         await c.services.get(PartnerService).showcase_channel(community.id) if community else None
     )
+    failing = ""
+    if channel is not None and channel.failing_since is not None:
+        failing = c.t(
+            "partner.channel.failing",
+            at=local_time(channel.failing_since, c.zone)[5:],
+            title=e(channel.title),
+            pick=c.t("partner.channel.pick"),
+        )
     return {
         "notice": notice(dialog_manager),
         "community": e(community.name) if community else "",
         "title": e(channel.title) if channel else "",
+        "failing": failing,
         "has": channel is not None,
         "none": channel is None,
     }

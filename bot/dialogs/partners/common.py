@@ -1,18 +1,27 @@
 """What the partner forms share: a multi-select of (id, label) items, the phone asked
 through the chat's contact button (never typed) and taken from the contact message, the
-community a staff member manages partners of."""
+community a staff member manages partners of, and the pushed message a form was opened
+from getting its buttons back."""
 
 from __future__ import annotations
 
 from operator import itemgetter
 
-from aiogram.types import KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
 from aiogram_dialog import DialogManager
 from aiogram_dialog.widgets.kbd import Group, ManagedMultiselect, Multiselect
 from aiogram_dialog.widgets.text import Format
 
 from bot.kit.choice import CHOSEN, UNCHOSEN
-from bot.kit.context import Ctx
+from bot.kit.context import Ctx, ctx, start_data
+from bot.kit.menu import close_to_menu
 from bot.kit.notice import say
 from storage.hierarchy import Node, NodeKind
 from storage.partners.rules import DECIDERS
@@ -86,3 +95,24 @@ async def managed_community(c: Ctx) -> Node | None:
         if found:
             return found[0]
     return None
+
+
+async def restore_card(c: Ctx, manager: DialogManager) -> None:
+    """A form opened from a pushed message (an order's card, an application, a call)
+    opens below it, which takes the message's buttons off; they come back when what they
+    offer still applies (a message passed on, a photo added, a form cancelled)."""
+    data = start_data(manager)
+    card, markup = data.get("card"), data.get("card_markup")
+    if not card or not markup:
+        return
+    await c.bot.edit_message_reply_markup(
+        chat_id=c.user_id,
+        message_id=int(card),
+        reply_markup=InlineKeyboardMarkup.model_validate(markup),
+    )
+
+
+async def close_form(call: CallbackQuery, _: object, manager: DialogManager) -> None:
+    """✖️ 取消: nothing done, so the message the form came from is as it was."""
+    await restore_card(ctx(manager), manager)
+    await close_to_menu(manager)

@@ -19,11 +19,9 @@ from aiogram_dialog.widgets.kbd import Button, Column, Row
 from bot.dialogs.partners.common import ask_phone, take_phone
 from bot.dialogs.partners.states import OrderForm
 from bot.dialogs.partners.views import (
-    preferred_options,
     resident_keyboard,
     skill_label,
     tier_text,
-    today_in,
     when_label,
     when_text,
 )
@@ -37,6 +35,7 @@ from storage.hierarchy import Node, NodeKind
 from storage.partners import OrderDraft, PartnerError, PartnerService
 from storage.partners.rules import PROXIES
 from storage.partners.service import MAX_TEXT
+from storage.partners.slots import ANY, open_slots, slot_open
 
 
 def _proxy(manager: DialogManager) -> bool:
@@ -119,9 +118,10 @@ async def on_details_next(call: CallbackQuery, _: Button, manager: DialogManager
 
 async def on_when(call: CallbackQuery, _: Any, manager: DialogManager, item_id: str) -> None:
     c = ctx(manager)
-    offered = {code for code, _ in preferred_options(today_in(c.zone, c.clock.now()))}
-    if item_id != "any" and item_id not in offered:
-        return  # a press from a day ago: the window shows today's choices again
+    if not slot_open(item_id, c.clock.now(), _service(c).policy.zone):
+        # A press on choices shown a while ago: the window shows what is still open.
+        say(manager, c.t("partner.order.when_past"))
+        return
     manager.dialog_data["preferred"] = item_id
     clear_notice(manager)
     if _proxy(manager) or (c.user is not None and c.user.phone):
@@ -147,6 +147,12 @@ async def on_submit(call: CallbackQuery, _: Button, manager: DialogManager) -> N
     # A doubled 提交 is handled after this one (one update per chat at a time) and
     # finds the form closed: it cannot place the order twice.
     service = _service(c)
+    preferred = str(data.get("preferred") or ANY)
+    if not slot_open(preferred, c.clock.now(), service.policy.zone):
+        # The form stayed open past the chosen half day: choose again, nothing else lost.
+        say(manager, c.t("partner.order.when_past"))
+        await manager.switch_to(OrderForm.when)
+        return
     building = None
     if _proxy(manager):
         building = await c.services.hierarchy.get(int(data.get("building_id", 0)))
@@ -154,7 +160,7 @@ async def on_submit(call: CallbackQuery, _: Button, manager: DialogManager) -> N
         skill=str(data.get("skill", "")),
         description=str(data.get("text") or ""),
         voice_file_id=data.get("voice"),
-        preferred=str(data.get("preferred") or "any"),
+        preferred=preferred,
         household=data.get("household"),
     )
     try:
@@ -180,9 +186,8 @@ async def getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
         got += "\n\n✍️ " + e(data["text"])
     if data.get("voice"):
         got += "\n" + c.t("partner.order.voice_saved", seconds=data.get("voice_seconds", 0))
-    today = today_in(c.zone, c.clock.now())
-    options = [(code, when_label(c.t, key, code)) for code, key in preferred_options(today)]
-    options.append(("any", c.t("partner.when.any")))
+    options = [(s.code, when_label(c.t, s)) for s in open_slots(c.clock.now(), policy.zone)]
+    options.append((ANY, c.t("partner.when.any")))
     place = data.get("building") or ""
     if not place and c.user is not None and c.user.building_id:
         node = await c.services.hierarchy.get(c.user.building_id)

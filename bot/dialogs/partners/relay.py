@@ -10,9 +10,9 @@ from aiogram_dialog import Dialog, DialogManager, Window
 from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button
 
+from bot.dialogs.partners.common import close_form, restore_card
 from bot.dialogs.partners.states import PartnerRelay
 from bot.kit.context import ctx, start_data
-from bot.kit.menu import close
 from bot.kit.notice import notice, say
 from bot.kit.text import L, notice_text
 from storage.partners import PartnerError, PartnerService
@@ -32,6 +32,7 @@ async def on_message(message: Message, _: MessageInput, manager: DialogManager) 
     except PartnerError as exc:
         say(manager, c.t(f"partner.problem.{exc.problem.value}"))
         return
+    await restore_card(c, manager)
     await manager.done()
     await c.bot.send_message(c.user_id, c.t("partner.relay.sent"))
 
@@ -46,7 +47,7 @@ def relay_dialog() -> Dialog:
             notice_text(),
             L("partner.relay.ask"),
             MessageInput(on_message, content_types=ContentType.ANY),
-            Button(L("partner.cancel_form"), id="relay_cancel", on_click=close),
+            Button(L("partner.cancel_form"), id="relay_cancel", on_click=close_form),
             state=PartnerRelay.message,
             getter=getter,
         ),

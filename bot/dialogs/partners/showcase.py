@@ -8,22 +8,23 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram.enums import ContentType as MediaType
-from aiogram.types import ContentType, Message
+from aiogram.types import CallbackQuery, ContentType, Message
 from aiogram_dialog import Dialog, DialogManager, Window
 from aiogram_dialog.api.entities import MediaAttachment, MediaId
 from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button
 from aiogram_dialog.widgets.media import DynamicMedia
 
+from bot.dialogs.partners.common import close_form, restore_card
 from bot.dialogs.partners.states import PartnerComment, PartnerPhoto, Showcase
-from bot.dialogs.partners.views import skill_label
+from bot.dialogs.partners.views import showcase_keyboard, skill_label
 from bot.formatting import e, local_time
 from bot.kit.context import ctx, start_data
-from bot.kit.menu import close, menu_button
+from bot.kit.menu import menu_button
 from bot.kit.notice import notice, say
 from bot.kit.text import L, notice_text
 from bot.kit.widgets import current_page, pager
-from storage.partners import Partner, PartnerError, PartnerService
+from storage.partners import OrderState, Partner, PartnerError, PartnerService, ServiceOrder
 
 SCROLL = "showcase_pages"
 
@@ -85,6 +86,7 @@ async def on_photo(message: Message, _: MessageInput, manager: DialogManager) ->
     except PartnerError as exc:
         say(manager, c.t(f"partner.problem.{exc.problem.value}"))
         return
+    await restore_card(c, manager)
     await manager.done()
     await c.bot.send_message(c.user_id, c.t("partner.photo.saved"))
 
@@ -99,11 +101,16 @@ def photo_dialog() -> Dialog:
             notice_text(),
             L("partner.photo.ask"),
             MessageInput(on_photo, content_types=ContentType.ANY),
-            Button(L("partner.cancel_form"), id="photo_cancel", on_click=close),
+            Button(L("partner.cancel_form"), id="photo_cancel", on_click=close_form),
             state=PartnerPhoto.photo,
             getter=_notice_getter,
         ),
     )
+
+
+def _asks_showcase(order: ServiceOrder | None) -> bool:
+    """Whether the 晒单 question is still open (she has not said show or hide)."""
+    return order is not None and order.may_show is None and order.state == OrderState.CONFIRMED
 
 
 async def on_comment(message: Message, _: MessageInput, manager: DialogManager) -> None:
@@ -113,14 +120,40 @@ async def on_comment(message: Message, _: MessageInput, manager: DialogManager) 
         say(manager, c.t("partner.comment.unsupported"))
         return
     try:
-        await c.services.get(PartnerService).set_comment(
+        order = await c.services.get(PartnerService).set_comment(
             int(start_data(manager).get("ref", 0)), c.user_id, text, voice
         )
     except PartnerError as exc:
         say(manager, c.t(f"partner.problem.{exc.problem.value}"))
         return
     await manager.done()
-    await c.bot.send_message(c.user_id, c.t("partner.comment.saved"))
+    saved = c.t("partner.comment.saved")
+    if _asks_showcase(order):
+        # The question the comment form took the place of, asked again here.
+        await c.bot.send_message(
+            c.user_id,
+            f"{saved}\n{c.t('partner.showcase_ask')}",
+            reply_markup=showcase_keyboard(c.t, order),
+        )
+        return
+    await c.bot.send_message(c.user_id, saved)
+
+
+async def on_comment_cancel(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
+    """No comment after all: the form becomes the 晒单 question again if it is still open
+    (with 写几句评价, should she change her mind)."""
+    c = ctx(manager)
+    order = await c.services.get(PartnerService).order(int(start_data(manager).get("ref", 0)))
+    if not _asks_showcase(order) or order is None or call.message is None:
+        await close_form(call, _, manager)  # 写几句评价 comes back where it was
+        return
+    await manager.done()
+    await c.bot.edit_message_text(
+        c.t("partner.showcase_ask"),
+        chat_id=c.user_id,
+        message_id=call.message.message_id,
+        reply_markup=showcase_keyboard(c.t, order),
+    )
 
 
 def comment_dialog() -> Dialog:
@@ -129,7 +162,7 @@ def comment_dialog() -> Dialog:
             notice_text(),
             L("partner.comment.ask"),
             MessageInput(on_comment, content_types=ContentType.ANY),
-            Button(L("partner.cancel_form"), id="comment_cancel", on_click=close),
+            Button(L("partner.cancel_form"), id="comment_cancel", on_click=on_comment_cancel),
             state=PartnerComment.text,
             getter=_notice_getter,
         ),

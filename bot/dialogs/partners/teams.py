@@ -18,7 +18,7 @@ from aiogram_dialog.widgets.kbd import (
 from aiogram_dialog.widgets.text import Format
 from sqlalchemy import select
 
-from bot.dialogs.partners.common import checked, multiselect, own_community
+from bot.dialogs.partners.common import checked, close_form, multiselect, own_community
 from bot.dialogs.partners.states import PartnerAdmin, PartnerHand, PartnerTeamNew, PartnerTeamView
 from bot.dialogs.partners.views import skills_text
 from bot.formatting import e
@@ -256,7 +256,7 @@ def hand_dialog() -> Dialog:
             notice_text(),
             L("partner.team.hand_pick"),
             picker("hand_to", "members", on_hand, width=2, height=6),
-            Button(L("partner.cancel_form"), id="hand_cancel", on_click=close),
+            Button(L("partner.cancel_form"), id="hand_cancel", on_click=close_form),
             state=PartnerHand.pick,
             getter=hand_getter,
         ),

@@ -4,15 +4,15 @@ staff, do) and their buttons, derived from the rules in storage.partners."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.dialogs.partners.callbacks import PartnerPress
 from bot.formatting import e
 from bot.i18n import Translator
-from storage.partners import PartnerPolicy, ServiceOrder, Side, actions
+from storage.partners import PartnerPolicy, Rating, ServiceOrder, Side, actions
+from storage.partners.slots import Slot
 
 CONFIRMS = ("confirm_satisfied", "confirm_fair", "confirm_unsatisfied")
 
@@ -22,11 +22,12 @@ def skill_label(t: Translator, skill: str) -> str:
 
 
 def skills_text(t: Translator, skills: list[str] | tuple[str, ...]) -> str:
-    return "、".join(skill_label(t, s) for s in skills) or t("partner.apply.none")
+    return t("partner.list_sep").join(skill_label(t, s) for s in skills) or t("partner.apply.none")
 
 
 def slots_text(t: Translator, slots: list[str] | tuple[str, ...]) -> str:
-    return "、".join(t(f"partner.slot.{s}") for s in slots) or t("partner.apply.none")
+    sep = t("partner.list_sep")
+    return sep.join(t(f"partner.slot.{s}") for s in slots) or t("partner.apply.none")
 
 
 def tier_text(t: Translator, policy: PartnerPolicy, tier: int) -> str:
@@ -35,22 +36,6 @@ def tier_text(t: Translator, policy: PartnerPolicy, tier: int) -> str:
         tier=t(f"partner.tier_name.t{max(1, min(3, tier))}"),
         points=policy.points_for(tier),
     )
-
-
-DAYS_AHEAD = 7  # a visit is booked within the coming week
-
-
-def preferred_options(today: date) -> list[tuple[str, str]]:
-    """(code, label key parts) for each day of the coming week, morning and afternoon:
-    today, tomorrow and the day after by those words, later days by their weekday."""
-    named = {0: "today", 1: "tomorrow", 2: "after"}
-    out = []
-    for offset in range(DAYS_AHEAD):
-        when = today + timedelta(days=offset)
-        day = named.get(offset, f"wd{when.weekday()}")
-        for half in ("am", "pm"):
-            out.append((f"{when.isoformat()}:{half}", f"{day}:{half}"))
-    return out
 
 
 def when_text(t: Translator, preferred: str) -> str:
@@ -66,19 +51,15 @@ def when_text(t: Translator, preferred: str) -> str:
     )
 
 
-def when_label(t: Translator, key: str, code: str) -> str:
-    day, half = key.split(":")
-    parsed = date.fromisoformat(code.split(":")[0])
+def when_label(t: Translator, slot: Slot) -> str:
+    """Today, tomorrow and the day after by those words, later days by their weekday."""
+    day = {0: "today", 1: "tomorrow", 2: "after"}.get(slot.offset, f"wd{slot.day.weekday()}")
     return t(
         "partner.when.label",
         day=t(f"partner.when.{day}"),
-        half=t(f"partner.when.{half}"),
-        date=f"{parsed.month}/{parsed.day}",
+        half=t(f"partner.when.{slot.half}"),
+        date=f"{slot.day.month}/{slot.day.day}",
     )
-
-
-def today_in(zone: ZoneInfo, now: datetime) -> date:
-    return now.astimezone(zone).date()
 
 
 def order_fields(
@@ -128,3 +109,19 @@ def resident_keyboard(t: Translator, order: ServiceOrder) -> InlineKeyboardMarku
 
 def staff_keyboard(t: Translator, order: ServiceOrder) -> InlineKeyboardMarkup | None:
     return keyboard(t, [list(actions(Side.STAFF, order.state))], order.id)
+
+
+def rated_line(t: Translator, order: ServiceOrder) -> str:
+    return t(
+        "partner.rated",
+        number=order.number,
+        rating=t(f"partner.rating.{order.rating or Rating.SATISFIED}"),
+    )
+
+
+def showcase_keyboard(t: Translator, order: ServiceOrder) -> InlineKeyboardMarkup | None:
+    """The 晒单 question's buttons, and 写几句评价 while she has written none."""
+    rows = [["show", "hide"]]
+    if not (order.comment or order.comment_voice_file_id):
+        rows.append(["comment"])
+    return keyboard(t, rows, order.id)

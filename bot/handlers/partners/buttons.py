@@ -13,7 +13,13 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup
 
 from bot.dialogs.notices.written import send_text_notice
 from bot.dialogs.partners.callbacks import PartnerPress
-from bot.dialogs.partners.views import CONFIRMS, keyboard, partner_keyboard, resident_keyboard
+from bot.dialogs.partners.views import (
+    CONFIRMS,
+    keyboard,
+    partner_keyboard,
+    rated_line,
+    resident_keyboard,
+)
 from bot.handlers.partners.forms import FORMS, on_form
 from bot.i18n import Translator
 from bot.remark import remark
@@ -108,11 +114,7 @@ async def on_press(
 
 
 def _rated_text(t: Translator, order: ServiceOrder, action: str) -> str:
-    rated = t(
-        "partner.rated",
-        number=order.number,
-        rating=t(f"partner.rating.{order.rating or Rating.SATISFIED}"),
-    )
+    rated = rated_line(t, order)
     follow = {"show": "partner.done.show", "hide": "partner.done.hide"}.get(
         action, "partner.showcase_ask"
     )
@@ -169,7 +171,11 @@ async def publish_recognition(
         author_id=author_id,
         node=community,
         roles=[AudienceRole.RESIDENTS, AudienceRole.PARTNERS],
-        body=t("partner.recognise.body", month=recognition.month, names="、".join(names)),
+        body=t(
+            "partner.recognise.body",
+            month=recognition.month,
+            names=t("partner.list_sep").join(names),
+        ),
         title=t("partner.recognise.title", month=recognition.month),
     )
     recognition.notice_id = notice.id

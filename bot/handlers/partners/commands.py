@@ -41,7 +41,8 @@ async def on_partners(
     message: Message, dialog_manager: DialogManager, staffing: Staffing, t: Translator
 ) -> None:
     if not staffing.scopes(DECIDERS):
-        await message.answer(t("partner.problem.not_allowed"))
+        # Mostly a resident who meant /partner (one letter apart): say where that is.
+        await message.answer(t("partner.admin.not_staff"))
         return
     await dialog_manager.start(PartnerAdmin.main, mode=StartMode.RESET_STACK)
 

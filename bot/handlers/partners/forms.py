@@ -8,7 +8,7 @@ from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery
-from aiogram_dialog import DialogManager, StartMode
+from aiogram_dialog import DialogManager, ShowMode, StartMode
 
 from bot.dialogs.partners.callbacks import PartnerPress
 from bot.dialogs.partners.states import (
@@ -20,6 +20,7 @@ from bot.dialogs.partners.states import (
     PartnerReject,
     PartnerRelay,
 )
+from bot.dialogs.partners.views import rated_line
 from bot.i18n import Translator
 from storage.partners import PartnerError, PartnerService, PartnerState
 from storage.partners.rules import PartnerProblem, Side, actions, may_decide
@@ -44,7 +45,36 @@ async def on_form(
         await call.answer(t(f"partner.problem.{exc.problem.value}"), show_alert=True)
         return
     await call.answer()
-    await dialog_manager.start(state, data=data, mode=StartMode.RESET_STACK)
+    # The form opens below the pressed message, never in its place: the card with the
+    # address, the application, the rating she gave stay in the chat. Its buttons come
+    # back where they still apply (restore_card).
+    card = call.message
+    if card is not None:
+        data["card"] = card.message_id
+        markup = getattr(card, "reply_markup", None)
+        if markup is not None:
+            data["card_markup"] = markup.model_dump(mode="json", exclude_none=True)
+    await dialog_manager.start(
+        state, data=data, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND
+    )
+    if callback_data.action == "comment":
+        await _rating_stays(call, service, callback_data.ref, t)
+
+
+async def _rating_stays(
+    call: CallbackQuery, service: PartnerService, ref: int, t: Translator
+) -> None:
+    """The comment form took the buttons off the message that asked about 晒单; it keeps
+    her rating, and the question is asked again below once she has commented (or
+    cancelled), where she will see it."""
+    order = await service.order(ref)
+    message = call.message
+    if order is None or order.may_show is not None or message is None or call.bot is None:
+        return
+    text = rated_line(t, order)
+    if getattr(message, "text", None) == text:
+        return
+    await call.bot.edit_message_text(text, chat_id=call.from_user.id, message_id=message.message_id)
 
 
 async def _form(

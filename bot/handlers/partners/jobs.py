@@ -14,6 +14,7 @@ async def sweep_orders(context: JobContext) -> int:
     async with context.services() as s:
         service = s.get(PartnerService)
         fired = await service.close_due_calls() + await service.propose_recognitions()
+        fired += await service.check_channels()
         due = await service.due()
         await s.commit()
     for order_id in due:

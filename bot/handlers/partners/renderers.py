@@ -37,7 +37,9 @@ from storage.partners import (
 from storage.partners.rules import Side, actions, may_serve
 from storage.partners.service import (
     APPLICATION,
+    APPLICATION_DECIDED,
     CALL_CLOSED,
+    CHANNEL_FAILING,
     CHASE,
     CREDITED,
     DECISION,
@@ -244,17 +246,15 @@ async def render_credited(r: Rendering) -> list[Send]:
     return [lambda: r.bot.send_message(chat, text)]
 
 
-async def render_application(r: Rendering) -> list[Send]:
-    partner = await _service(r).partner(r.message.subject_id or 0)
-    if partner is None or partner.state != PartnerState.PENDING:
-        raise Gone("decided meanwhile")
+async def _application_text(r: Rendering, partner: Partner, result: str = "") -> str:
     user = await r.services.session.get(User, partner.user_id)
     building = (
         await r.services.hierarchy.get(user.building_id) if user and user.building_id else None
     )
     community = await r.services.hierarchy.get(partner.community_id)
-    text = r.t(
+    return r.t(
         "partner.card.application",
+        title=r.t("partner.card.title_decided" if result else "partner.card.title_new"),
         community=e(community.name) if community else "—",
         name=e(partner.real_name),
         phone=e(partner.phone),
@@ -262,14 +262,61 @@ async def render_application(r: Rendering) -> list[Send]:
         skills=skills_text(r.t, partner.skills),
         slots=slots_text(r.t, partner.availability),
         intro=e(partner.intro) or r.t("partner.apply.none"),
+        result=result,
     )
+
+
+async def render_application(r: Rendering) -> list[Send]:
+    partner = await _service(r).partner(r.message.subject_id or 0)
+    if partner is None or partner.state != PartnerState.PENDING:
+        raise Gone("decided meanwhile")
+    text = await _application_text(r, partner)
     markup = keyboard(r.t, [["approve", "reject"]], partner.user_id)
     chat = r.chat_id
-    sends: list[Send] = [lambda: r.bot.send_message(chat, text, reply_markup=markup)]
-    if partner.certificate_file_id:
-        photo = partner.certificate_file_id
-        sends.append(lambda: r.bot.send_photo(chat, photo))
-    return sends
+    card: Send = lambda: r.bot.send_message(chat, text, reply_markup=markup)  # noqa: E731
+    if partner.certificate_file_id is None:
+        return [card]
+    # The certificate first and the card last: the card is the message the outbox
+    # records, and edits once the application is decided.
+    photo = partner.certificate_file_id
+    return [lambda: r.bot.send_photo(chat, photo), card]
+
+
+async def render_application_decided(r: Rendering) -> list[Send]:
+    """The cards this staff member got for the application, edited to the decision:
+    what, by whom, when (and the reason of a rejection); no buttons left."""
+    partner = await _service(r).partner(r.message.subject_id or 0)
+    if partner is None or partner.state not in (PartnerState.APPROVED, PartnerState.REJECTED):
+        raise Gone("no longer decided that way")
+    cards = (
+        await r.services.session.scalars(
+            select(OutboxMessage.message_id).where(
+                OutboxMessage.kind == APPLICATION,
+                OutboxMessage.subject_id == partner.user_id,
+                OutboxMessage.user_id == r.chat_id,
+                OutboxMessage.id > int(r.params.get("since", 0)),
+                OutboxMessage.id < r.message.id,
+                OutboxMessage.message_id.is_not(None),
+            )
+        )
+    ).all()
+    if not cards:
+        raise Gone("no card to edit")
+    by = await r.services.users.get(partner.decided_by) if partner.decided_by else None
+    approved = partner.state == PartnerState.APPROVED
+    result = r.t(
+        "partner.card.approved_by" if approved else "partner.card.rejected_by",
+        who=e(by.display_name) if by else "—",
+        at=local_time(partner.decided_at, r.settings.zone)[5:],
+        reason=e(partner.reason or ""),
+    )
+    text = await _application_text(r, partner, "\n\n" + result)
+    chat = r.chat_id
+
+    def edit(message_id: int) -> Send:
+        return lambda: r.bot.edit_message_text(text, chat_id=chat, message_id=message_id)
+
+    return [edit(int(m)) for m in cards if m is not None]
 
 
 async def render_decision(r: Rendering) -> list[Send]:
@@ -457,7 +504,25 @@ async def render_showcase_withdraw(r: Rendering) -> list[Send]:
     return [lambda: r.bot.edit_message_text(text, chat_id=chat, message_id=message_id)]
 
 
+async def render_channel_failing(r: Rendering) -> list[Send]:
+    """To community staff, once per breakage: the showcase channel refuses the bot's
+    posts, and how to fix it."""
+    channel = await _service(r).showcase_channel(r.message.subject_id or 0)
+    if channel is None or channel.failing_since is None:
+        raise Gone("fixed or changed meanwhile")
+    text = r.t(
+        "partner.channel.failing_staff",
+        title=e(channel.title or str(channel.chat_id)),
+        error=e(str(r.params.get("error") or "—")),
+        button=r.t("partner.channel.button"),
+        pick=r.t("partner.channel.pick"),
+    )
+    chat = r.chat_id
+    return [lambda: r.bot.send_message(chat, text)]
+
+
 RENDERERS: dict[str, Renderer] = {
+    CHANNEL_FAILING: render_channel_failing,
     SHOWCASE_POST: render_showcase_post,
     SHOWCASE_WITHDRAW: render_showcase_withdraw,
     RECOGNITION: render_recognition,
@@ -474,6 +539,7 @@ RENDERERS: dict[str, Renderer] = {
     CHASE: render_chase,
     CREDITED: render_credited,
     APPLICATION: render_application,
+    APPLICATION_DECIDED: render_application_decided,
     DECISION: render_decision,
 }
 
