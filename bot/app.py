@@ -29,7 +29,7 @@ from bot.errors import register_error_handlers
 from bot.features import FEATURES
 from bot.isolation import RenewingRedisIsolation, bounded_redis
 from bot.kit.ids import install_unique_intent_ids
-from bot.kit.messages import ScreenMessageManager
+from bot.kit.messages import KnownMediaIds, ScreenMessageManager
 from bot.kit.stale import stale_press_guard
 from bot.middlewares import ActorMiddleware, ServicesMiddleware
 from bot.quick import QuickLane
@@ -187,7 +187,12 @@ def bootstrap(
         *registry.handler_routers(), *registry.dialog_routers(), *registry.fallback_routers()
     )
     install_unique_intent_ids()
-    setup_dialogs(dp, events_isolation=isolation, message_manager=ScreenMessageManager())
+    setup_dialogs(
+        dp,
+        events_isolation=isolation,
+        message_manager=ScreenMessageManager(),
+        media_id_storage=KnownMediaIds(),
+    )
     # After aiogram-dialog's own middlewares: the dialog's stack is loaded by then.
     dp.callback_query.outer_middleware(stale_press_guard)
     scheduler = Scheduler(registry.jobs(), JobContext(sessionmaker, clock, merged), delivery.kick)
