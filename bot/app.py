@@ -31,6 +31,7 @@ from bot.isolation import RenewingRedisIsolation, bounded_redis
 from bot.kit.ids import install_unique_intent_ids
 from bot.kit.messages import KnownMediaIds, ScreenMessageManager
 from bot.kit.stale import stale_press_guard
+from bot.kit.toast import AnsweredQueries
 from bot.middlewares import ActorMiddleware, ServicesMiddleware
 from bot.quick import QuickLane
 from bot.registry import Registry
@@ -187,6 +188,7 @@ def bootstrap(
         *registry.handler_routers(), *registry.dialog_routers(), *registry.fallback_routers()
     )
     install_unique_intent_ids()
+    bot.session.middleware(AnsweredQueries())
     setup_dialogs(
         dp,
         events_isolation=isolation,
