@@ -30,6 +30,7 @@ from bot.features import FEATURES
 from bot.isolation import RenewingRedisIsolation, bounded_redis
 from bot.kit.ids import install_unique_intent_ids
 from bot.kit.messages import KnownMediaIds, ScreenMessageManager
+from bot.kit.shown import ShownMessages
 from bot.kit.stale import stale_press_guard
 from bot.kit.toast import AnsweredQueries
 from bot.middlewares import ActorMiddleware, ServicesMiddleware
@@ -189,10 +190,15 @@ def bootstrap(
     )
     install_unique_intent_ids()
     bot.session.middleware(AnsweredQueries())
+    # Every request the bot makes passes what its messages show (kit.shown): no keyboard
+    # edit that changes nothing reaches Telegram, whoever asks for it.
+    shown = ShownMessages()
+    bot.session.middleware(shown)
+    dp.callback_query.outer_middleware(shown.observe_press)
     setup_dialogs(
         dp,
         events_isolation=isolation,
-        message_manager=ScreenMessageManager(),
+        message_manager=ScreenMessageManager(shown),
         media_id_storage=KnownMediaIds(),
     )
     # After aiogram-dialog's own middlewares: the dialog's stack is loaded by then.

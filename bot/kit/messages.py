@@ -3,8 +3,9 @@ nothing Telegram would refuse.
 
 - A window whose text, buttons and media did not change is not edited again (aiogram-
   dialog edits whenever a window has buttons, and Telegram answers "message is not
-  modified"): what each message last showed is remembered briefly, with the media ids
-  it was shown with, so the dialog never learns an empty id for a chart.
+  modified"): what each message last showed is remembered briefly (kit.shown, which
+  forgets it when anything else edits the message), with the media ids it was shown
+  with, so the dialog never learns an empty id for a chart.
 - A text message is not edited into a photo (Telegram: "there is no media in the
   message to edit"): it is replaced.
 - A callback query is answered once: a handler that already showed a toast (kit.toast)
@@ -13,8 +14,7 @@ nothing Telegram would refuse.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from aiogram import Bot
 from aiogram.enums import ContentType
@@ -24,9 +24,8 @@ from aiogram_dialog.api.entities import MediaAttachment, MediaId, NewMessage, Ol
 from aiogram_dialog.context.media_storage import MediaIdStorage
 from aiogram_dialog.manager.message_manager import MessageManager
 
+from bot.kit.shown import Screen, ShownMessages
 from bot.kit.toast import already_answered
-
-_REMEMBERED = 20_000
 
 _MEDIA = frozenset(
     {
@@ -58,15 +57,6 @@ def fingerprint(message: NewMessage) -> str:
     return hashlib.sha1("\x00".join(parts).encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class Screen:
-    """A dialog window as last shown in a message, and the media ids it was shown with."""
-
-    fingerprint: str
-    media_id: str | None
-    media_uniq_id: str | None
-
-
 def _known(media_id: MediaId | None) -> bool:
     return media_id is not None and bool(media_id.file_id)
 
@@ -92,19 +82,8 @@ class KnownMediaIds(MediaIdStorage):
 
 
 class ScreenMessageManager(MessageManager):
-    def __init__(self) -> None:
-        self._shown: OrderedDict[tuple[int, int], Screen] = OrderedDict()
-
-    def _remember(self, chat_id: int, message_id: int, screen: Screen) -> None:
-        key = (chat_id, message_id)
-        self._shown[key] = screen
-        self._shown.move_to_end(key)
-        while len(self._shown) > _REMEMBERED:
-            self._shown.popitem(last=False)
-
-    def forget(self, chat_id: int, message_id: int) -> None:
-        """The message was changed outside the dialog: the next render must edit it."""
-        self._shown.pop((chat_id, message_id), None)
+    def __init__(self, shown: ShownMessages) -> None:
+        self._shown = shown
 
     async def show_message(
         self, bot: Bot, new_message: NewMessage, old_message: OldMessage | None
@@ -115,7 +94,7 @@ class ScreenMessageManager(MessageManager):
             and print_
             and new_message.show_mode in (ShowMode.AUTO, ShowMode.EDIT)
         ):
-            screen = self._shown.get((old_message.chat.id, old_message.message_id))
+            screen = self._shown.screen(old_message.chat.id, old_message.message_id)
             if screen is not None and screen.fingerprint == print_:
                 # The message shows this already. aiogram-dialog stores the media id of
                 # what is returned for the window's file: the one it was shown with, not
@@ -126,7 +105,7 @@ class ScreenMessageManager(MessageManager):
                 )
         shown = await super().show_message(bot, new_message, old_message)
         if print_:
-            self._remember(
+            self._shown.remember_screen(
                 shown.chat.id,
                 shown.message_id,
                 Screen(print_, shown.media_id, shown.media_uniq_id),
