@@ -169,7 +169,11 @@ async def publish_recognition(
         author_id=author_id,
         node=community,
         roles=[AudienceRole.RESIDENTS, AudienceRole.PARTNERS],
-        body=t("partner.recognise.body", month=recognition.month, names="、".join(names)),
+        body=t(
+            "partner.recognise.body",
+            month=recognition.month,
+            names=t("common.list_sep").join(names),
+        ),
         title=t("partner.recognise.title", month=recognition.month),
     )
     recognition.notice_id = notice.id
