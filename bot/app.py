@@ -195,6 +195,7 @@ def bootstrap(
     shown = ShownMessages()
     bot.session.middleware(shown)
     dp.callback_query.outer_middleware(shown.observe_press)
+    dp["shown"] = shown
     setup_dialogs(
         dp,
         events_isolation=isolation,

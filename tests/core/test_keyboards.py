@@ -46,3 +46,18 @@ async def test_a_double_tapped_task_button_strips_the_card_once(
         await harness.feed(tap)
     assert "办理结果" in harness.last_text(world[W1])
     assert emu.errors == []
+
+
+async def test_a_double_tapped_language_choice_is_made_once(
+    harness: Harness, world: World
+) -> None:
+    resident = await world.resident()
+    await harness.command(resident, "language")
+    taps = [harness.emu.press_button(resident, "English", queue=False) for _ in range(2)]
+    for tap in taps:
+        await harness.feed(tap)
+    texts = harness.texts(resident)
+    assert texts.count("Language set to English.") == 1
+    # One menu, in English, after the choice.
+    assert len(texts) == 2, texts
+    assert harness.emu.errors == []
