@@ -12,7 +12,7 @@ import logging
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import ExceptionTypeFilter
-from aiogram.types import ErrorEvent
+from aiogram.types import ErrorEvent, Update
 from aiogram_dialog import DialogManager, ShowMode, StartMode
 from aiogram_dialog.api.exceptions import OutdatedIntent, UnknownIntent, UnknownState
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -59,6 +59,11 @@ async def on_stale_dialog(
 async def on_error(event: ErrorEvent, bot: Bot, language: str = "zh") -> None:
     update = event.update
     log.error("update %s failed", update.update_id, exc_info=event.exception)
+    await apologise(bot, update, language)
+
+
+async def apologise(bot: Bot, update: Update, language: str) -> None:
+    """Tell the person behind a failed update, once."""
     text = translator(language)("errors.unexpected")
     call = update.callback_query
     chat_id: int | None = None
@@ -67,7 +72,7 @@ async def on_error(event: ErrorEvent, bot: Bot, language: str = "zh") -> None:
             # Telegram takes one answer per press: the handler may have used it (a toast)
             # before it failed; then the apology is a message.
             try:
-                await call.answer(text, show_alert=True)
+                await bot.answer_callback_query(call.id, text, show_alert=True)
                 return
             except TelegramAPIError:
                 pass
