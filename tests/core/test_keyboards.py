@@ -48,9 +48,7 @@ async def test_a_double_tapped_task_button_strips_the_card_once(
     assert emu.errors == []
 
 
-async def test_a_double_tapped_language_choice_is_made_once(
-    harness: Harness, world: World
-) -> None:
+async def test_a_double_tapped_language_choice_is_made_once(harness: Harness, world: World) -> None:
     resident = await world.resident()
     await harness.command(resident, "language")
     taps = [harness.emu.press_button(resident, "English", queue=False) for _ in range(2)]
