@@ -189,6 +189,12 @@ def bootstrap(
         *registry.handler_routers(), *registry.dialog_routers(), *registry.fallback_routers()
     )
     install_unique_intent_ids()
+    # A bot handed over from an earlier bootstrap (a restart in the tests, the benches)
+    # forgets what that one saw, as a new process would.
+    for earlier in [
+        m for m in bot.session.middleware if isinstance(m, AnsweredQueries | ShownMessages)
+    ]:
+        bot.session.middleware.unregister(earlier)
     bot.session.middleware(AnsweredQueries())
     # Every request the bot makes passes what its messages show (kit.shown): no keyboard
     # edit that changes nothing reaches Telegram, whoever asks for it.
