@@ -29,8 +29,10 @@ from bot.errors import register_error_handlers
 from bot.features import FEATURES
 from bot.isolation import RenewingRedisIsolation, bounded_redis
 from bot.kit.ids import install_unique_intent_ids
-from bot.kit.messages import ScreenMessageManager
+from bot.kit.messages import KnownMediaIds, ScreenMessageManager
+from bot.kit.shown import ShownMessages
 from bot.kit.stale import stale_press_guard
+from bot.kit.toast import AnsweredQueries
 from bot.middlewares import ActorMiddleware, ServicesMiddleware
 from bot.quick import QuickLane
 from bot.registry import Registry
@@ -187,7 +189,25 @@ def bootstrap(
         *registry.handler_routers(), *registry.dialog_routers(), *registry.fallback_routers()
     )
     install_unique_intent_ids()
-    setup_dialogs(dp, events_isolation=isolation, message_manager=ScreenMessageManager())
+    # A bot handed over from an earlier bootstrap (a restart in the tests, the benches)
+    # forgets what that one saw, as a new process would.
+    for earlier in [
+        m for m in bot.session.middleware if isinstance(m, AnsweredQueries | ShownMessages)
+    ]:
+        bot.session.middleware.unregister(earlier)
+    bot.session.middleware(AnsweredQueries())
+    # Every request the bot makes passes what its messages show (kit.shown): no keyboard
+    # edit that changes nothing reaches Telegram, whoever asks for it.
+    shown = ShownMessages()
+    bot.session.middleware(shown)
+    dp.callback_query.outer_middleware(shown.observe_press)
+    dp["shown"] = shown
+    setup_dialogs(
+        dp,
+        events_isolation=isolation,
+        message_manager=ScreenMessageManager(shown),
+        media_id_storage=KnownMediaIds(),
+    )
     # After aiogram-dialog's own middlewares: the dialog's stack is loaded by then.
     dp.callback_query.outer_middleware(stale_press_guard)
     scheduler = Scheduler(registry.jobs(), JobContext(sessionmaker, clock, merged), delivery.kick)

@@ -23,11 +23,11 @@ from collections import OrderedDict
 from typing import Any, Protocol
 
 from aiogram import Bot, Dispatcher
-from aiogram.exceptions import TelegramAPIError
 from aiogram.types import Update, User
 from redis.asyncio import Redis
 
-from bot.i18n import pick_language, translator
+from bot.errors import apologise
+from bot.i18n import pick_language
 from bot.quick import QuickLane
 
 log = logging.getLogger(__name__)
@@ -123,9 +123,5 @@ async def _apologise(bot: Bot, update: Update) -> None:
     elif update.message is not None:
         user = update.message.from_user
     language = pick_language(None, user.language_code if user else None, "zh")
-    text = translator(language)("errors.unexpected")
-    with contextlib.suppress(TelegramAPIError, Exception):
-        if update.callback_query is not None:
-            await bot.answer_callback_query(update.callback_query.id, text, show_alert=True)
-        elif update.message is not None:
-            await bot.send_message(update.message.chat.id, text)
+    with contextlib.suppress(Exception):
+        await apologise(bot, update, language)

@@ -1,5 +1,6 @@
 """Nothing fails silently: a handler's crash is logged with the update id and the user
-gets a short apology. A press on a dialog that is no longer live (an old message, a
+gets a short apology (as an alert on the button they pressed, or as a message when that
+press was already answered). A press on a dialog that is no longer live (an old message, a
 double tap) changes nothing and says so; when the user's dialogs were lost (a restart
 with memory storage) the main menu opens again."""
 
@@ -8,16 +9,17 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from aiogram import Dispatcher
+from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import ExceptionTypeFilter
-from aiogram.types import ErrorEvent
+from aiogram.types import ErrorEvent, Update
 from aiogram_dialog import DialogManager, ShowMode, StartMode
 from aiogram_dialog.api.exceptions import OutdatedIntent, UnknownIntent, UnknownState
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import translator
 from bot.kit.menu import MainMenu
+from bot.kit.toast import answered
 from storage.clock import Clock
 from storage.services import Config, Services
 
@@ -54,15 +56,33 @@ async def on_stale_dialog(
         await services.commit()
 
 
-async def on_error(event: ErrorEvent, language: str = "zh") -> None:
+async def on_error(event: ErrorEvent, bot: Bot, language: str = "zh") -> None:
     update = event.update
     log.error("update %s failed", update.update_id, exc_info=event.exception)
+    await apologise(bot, update, language)
+
+
+async def apologise(bot: Bot, update: Update, language: str) -> None:
+    """Tell the person behind a failed update, once."""
     text = translator(language)("errors.unexpected")
+    call = update.callback_query
+    chat_id: int | None = None
+    if call is not None:
+        if not answered(call.id):
+            # Telegram takes one answer per press: the handler may have used it (a toast)
+            # before it failed; then the apology is a message.
+            try:
+                await bot.answer_callback_query(call.id, text, show_alert=True)
+                return
+            except TelegramAPIError:
+                pass
+        chat_id = call.message.chat.id if call.message is not None else call.from_user.id
+    elif update.message is not None:
+        chat_id = update.message.chat.id
+    if chat_id is None:
+        return  # no person behind the update (a chat member change, a poll)
     try:
-        if update.callback_query is not None:
-            await update.callback_query.answer(text, show_alert=True)
-        elif update.message is not None:
-            await update.message.answer(text)
+        await bot.send_message(chat_id, text)
     except TelegramAPIError:
         log.warning("could not tell user about the failure of update %s", update.update_id)
 

@@ -18,6 +18,7 @@ from aiogram import Router
 from aiogram.fsm.state import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.privacy.kept import Kept
 from storage.roles import Role, Staffing
 from storage.users import User
 
@@ -29,16 +30,6 @@ if TYPE_CHECKING:
     from bot.scheduling import JobContext
 
 ForgetHook = Callable[[AsyncSession, int], Awaitable[None]]
-CountHook = Callable[[AsyncSession, int], Awaitable[int]]
-
-
-@dataclass(frozen=True)
-class Held:
-    """A line of the privacy screen: how many of something a feature holds about a
-    person (``label``: a locale key with ``{n}``)."""
-
-    label: str
-    count: CountHook
 
 
 class Face(StrEnum):
@@ -156,7 +147,8 @@ class Feature:
     # Loads the feature's settings (from the environment) as configuration objects.
     config: Callable[[], Iterable[object]] = lambda: ()
     forget: ForgetHook | None = None
-    held: Sequence[Held] = ()
+    # Every kind of row ``forget`` deletes or unlinks, counted on the privacy screen.
+    held: Sequence[Kept] = ()
     help_tips: Mapping[Role | None, str] = field(default_factory=dict)  # locale keys
     # Views of a feature's own figures offered from /stats (opened with the node and
     # month on show there: {"node_id": …, "month": "2026-11"}).
@@ -226,7 +218,7 @@ class Registry:
     def forget_hooks(self) -> list[ForgetHook]:
         return [f.forget for f in self.features if f.forget is not None]
 
-    def held(self) -> list[Held]:
+    def held(self) -> list[Kept]:
         return [h for f in self.features for h in f.held]
 
     def commands_for(self, role: Role | None) -> list[Command]:

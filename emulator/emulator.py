@@ -328,6 +328,16 @@ class BotAPIEmulator(BotApiServer):
             raise EmulatorUsageError(f"no message {message_id} of the user in chat {state.user.id}")
         self.world.delete_message(state, message)
 
+    def delete_bot_message(self, user: UserRef, message_id: int) -> None:
+        """The user deletes a message of the bot from their private chat (Telegram lets
+        them, for both sides). The bot is not told; a press that was already on its way
+        then reaches the bot with the message inaccessible."""
+        state = self._state(user)
+        message = state.find(message_id)
+        if message is None or not message.from_bot:
+            raise EmulatorUsageError(f"no bot message {message_id} in chat {state.user.id}")
+        self.world.delete_message(state, message)
+
     # --- buttons ------------------------------------------------------------------------
 
     def press(

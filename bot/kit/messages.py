@@ -3,24 +3,41 @@ nothing Telegram would refuse.
 
 - A window whose text, buttons and media did not change is not edited again (aiogram-
   dialog edits whenever a window has buttons, and Telegram answers "message is not
-  modified"): what each message last showed is remembered briefly.
+  modified"): what each message last showed is remembered briefly (kit.shown, which
+  forgets it when anything else edits the message), with the media ids it was shown
+  with, so the dialog never learns an empty id for a chart.
+- A text message is not edited into a photo (Telegram: "there is no media in the
+  message to edit"): it is replaced.
 - A callback query is answered once: a handler that already showed a toast (kit.toast)
   stops the dialog's own empty answer."""
 
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
+from dataclasses import replace
 
 from aiogram import Bot
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup
+from aiogram.enums import ContentType
+from aiogram.types import CallbackQuery, FSInputFile, InlineKeyboardMarkup, InputFile, URLInputFile
 from aiogram_dialog import ShowMode
-from aiogram_dialog.api.entities import NewMessage, OldMessage
+from aiogram_dialog.api.entities import MediaAttachment, MediaId, NewMessage, OldMessage
+from aiogram_dialog.context.media_storage import MediaIdStorage
 from aiogram_dialog.manager.message_manager import MessageManager
 
+from bot.kit.shown import Screen, ShownMessages
 from bot.kit.toast import already_answered
 
-_REMEMBERED = 20_000
+_MEDIA = frozenset(
+    {
+        ContentType.ANIMATION,
+        ContentType.AUDIO,
+        ContentType.DOCUMENT,
+        ContentType.PHOTO,
+        ContentType.VIDEO,
+        ContentType.VIDEO_NOTE,
+        ContentType.VOICE,
+    }
+)
 
 
 def fingerprint(message: NewMessage) -> str:
@@ -33,24 +50,40 @@ def fingerprint(message: NewMessage) -> str:
         return ""
     media = message.media
     if media is not None:
-        parts.append(f"{media.type}|{media.file_id}|{media.url}|{media.path}")
+        # The file itself, not the id it is sent by: the first render of a chart has no
+        # id yet, the next one the id Telegram gave it.
+        source = media.path or media.url or (media.file_id.file_id if media.file_id else "")
+        parts.append(f"{media.type}|{source}|{sorted(media.kwargs.items())}")
     return hashlib.sha1("\x00".join(parts).encode()).hexdigest()
 
 
+def _known(media_id: MediaId | None) -> bool:
+    return media_id is not None and bool(media_id.file_id)
+
+
+class KnownMediaIds(MediaIdStorage):
+    """aiogram-dialog's cache of the file id each media path was sent as, keeping only
+    real ids: an empty one would be sent as ``photo=None`` next time."""
+
+    def __init__(self, maxsize: int = 10_240) -> None:
+        super().__init__(maxsize=maxsize)  # type: ignore[no-untyped-call]
+
+    async def get_media_id(
+        self, path: str | None, url: str | None, type: ContentType
+    ) -> MediaId | None:
+        media_id = await super().get_media_id(path, url, type)
+        return media_id if _known(media_id) else None
+
+    async def save_media_id(
+        self, path: str | None, url: str | None, type: ContentType, media_id: MediaId
+    ) -> None:
+        if _known(media_id):
+            await super().save_media_id(path, url, type, media_id)
+
+
 class ScreenMessageManager(MessageManager):
-    def __init__(self) -> None:
-        self._shown: OrderedDict[tuple[int, int], str] = OrderedDict()
-
-    def _remember(self, chat_id: int, message_id: int, value: str) -> None:
-        key = (chat_id, message_id)
-        self._shown[key] = value
-        self._shown.move_to_end(key)
-        while len(self._shown) > _REMEMBERED:
-            self._shown.popitem(last=False)
-
-    def forget(self, chat_id: int, message_id: int) -> None:
-        """The message was changed outside the dialog: the next render must edit it."""
-        self._shown.pop((chat_id, message_id), None)
+    def __init__(self, shown: ShownMessages) -> None:
+        self._shown = shown
 
     async def show_message(
         self, bot: Bot, new_message: NewMessage, old_message: OldMessage | None
@@ -60,13 +93,42 @@ class ScreenMessageManager(MessageManager):
             old_message is not None
             and print_
             and new_message.show_mode in (ShowMode.AUTO, ShowMode.EDIT)
-            and self._shown.get((old_message.chat.id, old_message.message_id)) == print_
         ):
-            return old_message
+            screen = self._shown.screen(old_message.chat.id, old_message.message_id)
+            if screen is not None and screen.fingerprint == print_:
+                # The message shows this already. aiogram-dialog stores the media id of
+                # what is returned for the window's file: the one it was shown with, not
+                # the pressed message's (none when that message is inaccessible or taken
+                # from the stack; another chart's after a double tap).
+                return replace(
+                    old_message, media_id=screen.media_id, media_uniq_id=screen.media_uniq_id
+                )
         shown = await super().show_message(bot, new_message, old_message)
         if print_:
-            self._remember(shown.chat.id, shown.message_id, print_)
+            self._shown.remember_screen(
+                shown.chat.id,
+                shown.message_id,
+                Screen(print_, shown.media_id, shown.media_uniq_id),
+            )
         return shown
+
+    def had_media(self, old_message: OldMessage) -> bool:
+        # A message taken from the dialog's stack has no media id, only its type.
+        return old_message.media_id is not None or old_message.content_type in _MEDIA
+
+    def _can_edit(self, new_message: NewMessage, old_message: OldMessage) -> bool:
+        if self.need_media(new_message) and not self.had_media(old_message):
+            return False  # Telegram cannot turn a text message into a photo
+        return super()._can_edit(new_message, old_message)
+
+    async def get_media_source(self, media: MediaAttachment, bot: Bot) -> InputFile | str:
+        if media.file_id and media.file_id.file_id:
+            return media.file_id.file_id
+        if media.url:
+            return URLInputFile(media.url, bot=bot) if media.use_pipe else media.url
+        if media.path:
+            return FSInputFile(media.path)
+        raise ValueError(f"media without a file: {media!r}")
 
     async def answer_callback(self, bot: Bot, callback_query: CallbackQuery) -> None:
         if already_answered(callback_query.id):

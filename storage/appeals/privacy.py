@@ -4,10 +4,18 @@ location); what they followed is dropped."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.appeals.models import Appeal, AppealEvent, AppealFollower, AppealMedia
+from storage.privacy.kept import Kept
+
+KEPT = (
+    Kept("appeal.privacy.filed", Appeal.resident_id),
+    Kept("appeal.privacy.followed", AppealFollower.user_id),
+    Kept("appeal.privacy.steps", AppealEvent.actor_id),
+    Kept("appeal.privacy.media", AppealMedia.added_by),
+)
 
 
 async def forget(session: AsyncSession, user_id: int) -> None:
@@ -23,9 +31,3 @@ async def forget(session: AsyncSession, user_id: int) -> None:
         update(AppealMedia).where(AppealMedia.added_by == user_id).values(added_by=None)
     )
     await session.execute(delete(AppealFollower).where(AppealFollower.user_id == user_id))
-
-
-async def held(session: AsyncSession, user_id: int) -> int:
-    """How many appeals the user filed: shown on the privacy screen."""
-    stmt = select(func.count()).select_from(Appeal).where(Appeal.resident_id == user_id)
-    return int((await session.execute(stmt)).scalar_one())

@@ -5,7 +5,7 @@ their name, voice or photo. Closed votes keep their counted result."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.council.models import (
@@ -19,6 +19,20 @@ from storage.council.models import (
     Rsvp,
     Topic,
     TopicSupport,
+)
+from storage.privacy.kept import Kept
+
+KEPT = (
+    Kept("council.privacy.topics", Topic.author_id),
+    Kept("council.privacy.supports", TopicSupport.user_id),
+    Kept("council.privacy.ballots", Ballot.user_id),
+    Kept("council.privacy.rsvps", Rsvp.user_id),
+    Kept("council.privacy.attendance", Attendance.user_id),
+    Kept("council.privacy.groups", GroupMember.user_id),
+    Kept("council.privacy.leads", Group.leader_id),
+    Kept("council.privacy.decisions", Decision.owner_id),
+    Kept("council.privacy.reports", Report.by_id),
+    Kept("council.privacy.optout", OptOut.user_id),
 )
 
 
@@ -38,9 +52,3 @@ async def forget(session: AsyncSession, user_id: int) -> None:
         .where(Topic.author_id == user_id)
         .values(author_id=None, voice_file_id=None, photo_file_id=None)
     )
-
-
-async def held(session: AsyncSession, user_id: int) -> int:
-    """Topics the person proposed: shown on the privacy screen."""
-    stmt = select(func.count()).select_from(Topic).where(Topic.author_id == user_id)
-    return int((await session.execute(stmt)).scalar_one())

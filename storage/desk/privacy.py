@@ -7,6 +7,12 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.desk.models import DeskLink, DeskSession
+from storage.privacy.kept import Kept
+
+KEPT = (
+    Kept("desk.privacy.links", DeskLink.user_id),
+    Kept("desk.privacy.sessions", DeskSession.user_id),
+)
 
 
 async def forget(session: AsyncSession, user_id: int) -> None:

@@ -5,7 +5,7 @@ add up."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.partners.models import (
@@ -14,6 +14,19 @@ from storage.partners.models import (
     PointEntry,
     ServiceOrder,
     TeamMember,
+)
+from storage.privacy.kept import Kept
+
+KEPT = (
+    Kept("partner.privacy.orders", ServiceOrder.resident_id),
+    Kept("partner.privacy.ordered_for", ServiceOrder.ordered_by),
+    Kept("partner.privacy.served", ServiceOrder.partner_id),
+    Kept("partner.privacy.points", PointEntry.partner_id),
+    Kept("partner.privacy.points_by", PointEntry.by_id),
+    Kept("partner.privacy.teams", TeamMember.partner_id),
+    Kept("partner.privacy.partner", Partner.user_id),
+    Kept("partner.privacy.nominated", Nomination.nominee_id),
+    Kept("partner.privacy.nominations_by", Nomination.by_id),
 )
 
 
@@ -43,9 +56,3 @@ async def forget(session: AsyncSession, user_id: int) -> None:
     await session.execute(delete(Partner).where(Partner.user_id == user_id))
     await session.execute(delete(Nomination).where(Nomination.nominee_id == user_id))
     await session.execute(update(Nomination).where(Nomination.by_id == user_id).values(by_id=None))
-
-
-async def held(session: AsyncSession, user_id: int) -> int:
-    """Service orders the person placed: shown on the privacy screen."""
-    stmt = select(func.count()).select_from(ServiceOrder).where(ServiceOrder.resident_id == user_id)
-    return int((await session.execute(stmt)).scalar_one())

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Self
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.privacy.kept import Kept
 from storage.roles import Role, RoleAssignment
 from storage.staff.models import StaffProfile
 from storage.users import User
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from storage.services import Services
 
 MAX_PHONE = 32
+
+KEPT = (Kept("staff.privacy.profile", StaffProfile.user_id),)
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,4 @@ class ProfileRepo:
 
 async def forget(session: AsyncSession, user_id: int) -> None:
     """Deleting a staff member's data removes their public card."""
-    profile = await session.get(StaffProfile, user_id)
-    if profile is not None:
-        await session.delete(profile)
+    await session.execute(delete(StaffProfile).where(StaffProfile.user_id == user_id))

@@ -58,3 +58,19 @@ def test_each_locale_file_is_named_after_its_one_top_level_key() -> None:
         for path in files:
             tree = yaml.safe_load(path.read_text(encoding="utf-8"))
             assert list(tree) == [path.stem], path
+
+
+FULL_WIDTH = re.compile("[：，。！？（）【】、；“”]")
+JINJA = re.compile(r"{{.*?}}|{%.*?%}|{#.*?#}", re.S)
+
+
+def test_english_texts_use_ascii_punctuation() -> None:
+    """Chinese punctuation in an English text ("rated：") reads as a typo. Chinese names
+    inside a text are data, not punctuation, and are not in the locale files."""
+    wrong = {key: text for key, text in catalog("en").items() if FULL_WIDTH.search(text)}
+    assert not wrong, wrong
+    # The web pages' own words (outside their {{ }} and {% %}) are the same in both
+    # languages, so they are English too.
+    for path in (ROOT / "web").rglob("*.html"):
+        words = JINJA.sub("", path.read_text(encoding="utf-8"))
+        assert not FULL_WIDTH.search(words), path

@@ -459,9 +459,14 @@ async def test_forgetting_a_resident_keeps_the_record_not_the_person(
         )
         await service.cast(vote.id, alice, 0)
         await service.subscribe(a, False)
-        assert await privacy.held(session, a) == 1
+        held = {k.label: await k.count(session, a) for k in privacy.KEPT}
+        assert held["council.privacy.topics"] == 1
+        assert held["council.privacy.ballots"] == held["council.privacy.rsvps"] == 1
+        assert held["council.privacy.optout"] == 1
         await privacy.forget(session, a)
         await session.commit()
+        # Nothing counted on the privacy screen is left after deleting.
+        assert [k.label for k in privacy.KEPT if await k.count(session, a)] == []
     async with sessionmaker() as session:
         kept = await session.get(Topic, topic.id)
         assert kept is not None and kept.author_id is None and kept.voice_file_id is None

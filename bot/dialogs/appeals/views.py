@@ -264,7 +264,7 @@ def event_line(event: AppealEvent, v: Viewing, *, full: bool) -> tuple[str, bool
     if event.kind in ("escalated", "called_up"):
         line += f" → {level_name(event.level or Level.GRID, t)}"
     if event.kind == "rated" and event.data.get("rating"):
-        line += f"：{t('appeal.rating.' + str(event.data['rating']))}"
+        line += t("common.colon") + t(f"appeal.rating.{event.data['rating']}")
     cut = False
     if event.note:
         note, cut = (e(event.note), False) if full else preview(event.note, NOTE_PREVIEW, t)

@@ -183,7 +183,7 @@ async def audience_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, 
         "held": c.t("notice.held", muted=plan.muted, later=plan.deferred)
         if plan.muted or plan.deferred
         else "",
-        "sample": e("、".join(recipients.sample)) if recipients.sample else "—",
+        "sample": e(c.t("common.list_sep").join(recipients.sample)) if recipients.sample else "—",
         "ack_on": bool(d.get("ack")),
         "ack_off": not d.get("ack"),
         "urgent_on": bool(d.get("urgent")),

@@ -78,7 +78,12 @@ async def communities_getter(dialog_manager: DialogManager, **_: Any) -> dict[st
     repo = c.services.hierarchy
     streets = {s.id: s for s in await repo.of_kind(NodeKind.STREET)}
     items = [
-        (n.id, f"{n.name}（{streets[n.parent_id].name}）" if n.parent_id in streets else n.name)
+        (
+            n.id,
+            c.t("common.in_parens", what=n.name, where=streets[n.parent_id].name)
+            if n.parent_id in streets
+            else n.name,
+        )
         for n in await repo.of_kind(NodeKind.COMMUNITY)
     ]
     return {"items": items, "empty": c.t("onboarding.none_yet") if not items else ""}

@@ -86,9 +86,7 @@ async def admin_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any
     ]
     best = service.outstanding(rows)
     outstanding = (
-        c.t(
-            "partner.admin.outstanding", names=c.t("partner.list_sep").join(e(r.name) for r in best)
-        )
+        c.t("partner.admin.outstanding", names=c.t("common.list_sep").join(e(r.name) for r in best))
         if best
         else c.t("partner.admin.outstanding_none")
     )

@@ -39,10 +39,10 @@ async def getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     except ValueError:
         start, end, label = month_bounds(c.clock.now(), c.zone)
     k = await partner_kpis(c.session, node, start, end)
-    skills = c.t("partner.list_sep").join(
+    skills = c.t("common.list_sep").join(
         f"{skill_label(c.t, s)} {n}" for s, n in k.active_by_skill.items()
     )
-    states = c.t("partner.list_sep").join(
+    states = c.t("common.list_sep").join(
         f"{c.t(f'partner.order_state.{s}')} {n}" for s, n in sorted(k.orders_by_state.items())
     )
     text = c.t(

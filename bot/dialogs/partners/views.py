@@ -22,12 +22,13 @@ def skill_label(t: Translator, skill: str) -> str:
 
 
 def skills_text(t: Translator, skills: list[str] | tuple[str, ...]) -> str:
-    return t("partner.list_sep").join(skill_label(t, s) for s in skills) or t("partner.apply.none")
+    return t("common.list_sep").join(skill_label(t, s) for s in skills) or t("partner.apply.none")
 
 
 def slots_text(t: Translator, slots: list[str] | tuple[str, ...]) -> str:
-    sep = t("partner.list_sep")
-    return sep.join(t(f"partner.slot.{s}") for s in slots) or t("partner.apply.none")
+    return t("common.list_sep").join(t(f"partner.slot.{s}") for s in slots) or t(
+        "partner.apply.none"
+    )
 
 
 def tier_text(t: Translator, policy: PartnerPolicy, tier: int) -> str:

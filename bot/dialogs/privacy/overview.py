@@ -41,7 +41,13 @@ async def overview_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, 
         consent=local_time(user.consent_at, c.zone),
         roles=describe_grants(c.staffing, c.t) or "—",
     )
-    held = [c.t(h.label, n=await h.count(c.session, user.id)) for h in c.features.held()]
+    # Every kind of row a feature's forget hook would delete or unlink (registry
+    # ``held``), each named where the person has any.
+    held = []
+    for kept in c.features.held():
+        n = await kept.count(c.session, user.id)
+        if n:
+            held.append(c.t(kept.label, n=n))
     return {"data": "\n".join([data, *held]), "has_data": True}
 
 

@@ -23,7 +23,6 @@ from bot.registry import (
     Audience,
     Command,
     Feature,
-    Held,
     Job,
     MenuEntry,
     WebRoutes,
@@ -86,6 +85,6 @@ FEATURE = Feature(
     ),
     config=appeal_config,
     forget=privacy.forget,
-    held=(Held("appeal.privacy_held", privacy.held),),
+    held=privacy.KEPT,
     web=_web,
 )

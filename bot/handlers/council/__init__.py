@@ -15,7 +15,7 @@ from bot.dialogs.council.tasks import tasks_dialog
 from bot.handlers.council import buttons, commands, jobs
 from bot.handlers.council.config import council_config
 from bot.handlers.council.renderers import RENDERERS
-from bot.registry import EVERYONE, Audience, Command, Feature, Held, Job, MenuEntry
+from bot.registry import EVERYONE, Audience, Command, Feature, Job, MenuEntry
 from storage.council import privacy
 
 FEATURE = Feature(
@@ -33,7 +33,7 @@ FEATURE = Feature(
     commands=(Command("council", "council.commands.council", EVERYONE, rank=48),),
     config=council_config,
     forget=privacy.forget,
-    held=(Held("council.privacy_held", privacy.held),),
+    held=privacy.KEPT,
     help_tips={None: "council.help"},
     settings_views=(
         MenuEntry("council_prefs", "council.prefs.button", CouncilPrefs.main, Audience.RESIDENT),

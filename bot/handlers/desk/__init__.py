@@ -30,5 +30,6 @@ FEATURE = Feature(
     commands=(Command("web", "desk.commands.web", STAFF, rank=32, help="desk.help.web"),),
     config=lambda: [DeskPolicy()],
     forget=privacy.forget,
+    held=privacy.KEPT,
     web=_web,
 )

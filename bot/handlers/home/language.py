@@ -12,6 +12,7 @@ from bot.commands import apply_chat_commands
 from bot.dialogs.onboarding.states import Onboarding
 from bot.i18n import LANGUAGES, Translator, translator
 from bot.kit.menu import MainMenu
+from bot.kit.shown import ShownMessages
 from bot.registry import Registry
 from storage.roles import Staffing
 from storage.services import Services
@@ -48,9 +49,15 @@ async def on_choice(
     bot: Bot,
     features: Registry,
     dialog_manager: DialogManager,
+    shown: ShownMessages,
 ) -> None:
     if callback_data.code not in LANGUAGES:
         await call.answer()
+        return
+    message = call.message
+    if message is not None and shown.keyboard(message.chat.id, message.message_id) == "":
+        # A second tap of a double tap: the first one already chose and took the buttons.
+        await call.answer(translator(callback_data.code)("language.saved"))
         return
     users = services.users
     if user is None:

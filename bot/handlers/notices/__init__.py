@@ -40,4 +40,5 @@ FEATURE = Feature(
     ),
     config=notice_config,
     forget=privacy.forget,
+    held=privacy.KEPT,
 )

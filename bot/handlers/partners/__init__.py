@@ -37,7 +37,6 @@ from bot.registry import (
     Audience,
     Command,
     Feature,
-    Held,
     Job,
     MenuEntry,
 )
@@ -92,7 +91,7 @@ FEATURE = Feature(
     ),
     config=partner_config,
     forget=privacy.forget,
-    held=(Held("partner.privacy_held", privacy.held),),
+    held=privacy.KEPT,
     help_tips={None: "partner.help_partner"},
     stats_views=(
         MenuEntry("partner_stats", "partner.stats.button", PartnerStats.main, Audience.STAFF),

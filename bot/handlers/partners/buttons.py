@@ -174,7 +174,7 @@ async def publish_recognition(
         body=t(
             "partner.recognise.body",
             month=recognition.month,
-            names=t("partner.list_sep").join(names),
+            names=t("common.list_sep").join(names),
         ),
         title=t("partner.recognise.title", month=recognition.month),
     )

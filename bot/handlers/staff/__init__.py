@@ -29,4 +29,5 @@ FEATURE = Feature(
     ),
     help_tips={ADMINS[0]: "staff.help_tip"},
     forget=profiles.forget,
+    held=profiles.KEPT,
 )
