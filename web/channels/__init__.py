@@ -1,0 +1,14 @@
+"""The Open311 GeoReport v2 face (``/open311/v2``): discovery, services, requests and
+mySociety's servicerequestupdates, in JSON and XML, for channels beside the chat (the
+12345 hotline, a web form). ``formats`` writes GeoReport's documents and errors,
+``api`` the routes."""
+
+from __future__ import annotations
+
+from bot.registry import Face, WebRoutes
+
+
+def channels_web() -> list[WebRoutes]:
+    from web.channels.api import routes, setup
+
+    return [WebRoutes(Face.OPEN311, routes, setup=setup)]
