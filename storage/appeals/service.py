@@ -364,9 +364,12 @@ class AppealService:
         return appeal
 
     async def rate(
-        self, appeal_id: int, resident_id: int, rating: Rating, comment: str | None = None
+        self, appeal_id: int, resident_id: int | None, rating: Rating, comment: str | None = None
     ) -> Appeal:
-        """满意 and 基本满意 close the appeal. The first 不满意 reopens it: back to its owner
+        """``resident_id`` None: the channel that filed an appeal with no resident relays
+        its caller's rating, which counts as a resident's.
+
+        满意 and 基本满意 close the appeal. The first 不满意 reopens it: back to its owner
         with the level above them watching, their card waiting briefly for the resident's
         reason. A second 不满意 closes it as unsatisfied and tells the supervising level."""
         appeal = await self._as_resident(ResidentAction.RATE, appeal_id, resident_id)
@@ -781,7 +784,7 @@ class AppealService:
     # --- internals --------------------------------------------------------------------
 
     async def _as_resident(
-        self, action: ResidentAction, appeal_id: int, resident_id: int
+        self, action: ResidentAction, appeal_id: int, resident_id: int | None
     ) -> Appeal:
         appeal = await self.get(appeal_id)
         problem = resident_refusal(action, appeal, resident_id)

@@ -19,7 +19,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.appeals import AppealError, AppealPolicy, AppealService, Draft, Problem
+from storage.appeals import (
+    AppealError,
+    AppealPolicy,
+    AppealService,
+    Draft,
+    Problem,
+    Rating,
+)
 from storage.appeals.models import MAX_CHANNEL_TEXT, Appeal
 from storage.channels.models import BuildingPoint, Channel, ChannelAppeal
 from storage.channels.rules import files_at
@@ -264,3 +271,52 @@ def _field_of(problem: Problem) -> str:
         Problem.TOO_LONG: "description",
         Problem.BAD_INPUT: "service_code",
     }.get(problem, "service_code")
+
+
+SATISFACTION = {
+    "satisfied": Rating.SATISFIED,
+    "满意": Rating.SATISFIED,
+    "basically": Rating.BASICALLY,
+    "basically_satisfied": Rating.BASICALLY,
+    "基本满意": Rating.BASICALLY,
+    "unsatisfied": Rating.UNSATISFIED,
+    "dissatisfied": Rating.UNSATISFIED,
+    "不满意": Rating.UNSATISFIED,
+}
+
+
+async def relay_rating(
+    session: AsyncSession,
+    appeals: AppealService,
+    channel: Channel,
+    node: Node,
+    appeal_id: int,
+    satisfaction: str,
+    comment: str | None,
+) -> Appeal:
+    """The caller's rating of a resolved appeal, relayed by the channel that filed it:
+    the appeals' own rating, so it closes, reopens once and counts in the KPIs as a
+    rating in the chat does. Another channel's appeal reads as one that does not exist."""
+    rating = SATISFACTION.get(satisfaction.strip().lower())
+    if rating is None:
+        raise IntakeError("attribute[satisfaction]", "satisfaction is not one of the values")
+    stmt = (
+        select(Appeal)
+        .join(ChannelAppeal, ChannelAppeal.appeal_id == Appeal.id)
+        .where(Appeal.id == appeal_id, ChannelAppeal.channel_id == channel.id)
+    )
+    appeal = (await session.execute(stmt)).scalar_one_or_none()
+    if appeal is None or not files_at(node, await _grid_node(session, appeal)):
+        raise IntakeError("service_request_id", "not found")
+    try:
+        return await appeals.rate(appeal.id, None, rating, comment)
+    except AppealError as exc:
+        if exc.problem is Problem.WRONG_STATE:
+            raise IntakeError("status", "the appeal is not resolved") from None
+        raise IntakeError("description", str(exc)) from None
+
+
+async def _grid_node(session: AsyncSession, appeal: Appeal) -> Node:
+    node = await HierarchyRepo(session).get(appeal.grid_id)
+    assert node is not None
+    return node

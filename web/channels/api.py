@@ -9,8 +9,7 @@ unknown service, request, format or path, 400 for everything else, naming the fi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -18,16 +17,25 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from multidict import MultiDictProxy
+from redis.asyncio import Redis
+from sqlalchemy import func, select
 
 from bot.app import App
 from bot.i18n import Translator, translator
 from bot.registry import Face
-from storage.appeals import AppealPolicy
+from storage.appeals import AppealEvent, AppealPolicy, AppealService
 from storage.appeals.models import Appeal
 from storage.channels import reads
 from storage.channels.catalog import accepted_attributes, attributes_of, group_of, services
-from storage.channels.intake import ChannelIntake, Intake, IntakeError
-from storage.channels.keys import key_hint
+from storage.channels.intake import ChannelIntake, Intake, IntakeError, relay_rating
+from storage.channels.keys import key_hash, key_hint
+from storage.channels.limits import (
+    Buckets,
+    ChannelLimits,
+    MemoryBuckets,
+    RedisBuckets,
+    retry_after,
+)
 from storage.channels.models import Channel
 from storage.channels.service import ChannelService
 from storage.hierarchy import Node
@@ -97,16 +105,30 @@ def _fmt_from_path(path: str) -> Format:
     return Format.XML if path.endswith(".xml") else Format.JSON
 
 
-@asynccontextmanager
-async def _call(request: web.Request) -> AsyncIterator[Call]:
-    app = request.config_dict[APP_KEY]
-    fmt = format_of(request.match_info.get("fmt"))
-    t = translator(_language(request, app))
-    if fmt is None:
-        raise Fail(404, t("channel.error.format"))
-    params = await request.post() if request.method == "POST" else request.query
-    async with app.services() as services:
-        yield Call(request, app, services, fmt, t, params)  # type: ignore[arg-type]
+class Limiter:
+    """The per-key buckets of this face: in Redis when REDIS_URL is set (every process
+    shares them), else in memory; made on first use, closed with the application."""
+
+    def __init__(self) -> None:
+        self.buckets: Buckets | None = None
+        self._redis: Redis | None = None
+
+    def of(self, app: App) -> Buckets:
+        if self.buckets is None:
+            if app.settings.redis_url:
+                self._redis = Redis.from_url(app.settings.redis_url)
+                self.buckets = RedisBuckets(self._redis, app.settings.redis_prefix)
+            else:
+                self.buckets = MemoryBuckets()
+        return self.buckets
+
+    async def close(self, _: web.Application) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+
+
+LIMITER = web.AppKey("gridbot.open311.limiter", Limiter)
 
 
 def endpoint(*, key: str) -> Callable[[Endpoint], Callable[[web.Request], Awaitable[web.Response]]]:
@@ -115,34 +137,43 @@ def endpoint(*, key: str) -> Callable[[Endpoint], Callable[[web.Request], Awaita
 
     def wrap(handler: Endpoint) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def run(request: web.Request) -> web.Response:
-            fmt = _fmt_from_path(request.path)
-            try:
-                async with _call(request) as call:
-                    fmt = call.fmt
-                    sent = call.param("api_key")
-                    keyed = bool(sent)
-                    try:
-                        if sent:
-                            found = await call.services.get(ChannelService).authenticate(sent)
-                            if found is None:
-                                raise Fail(403, call.t("channel.error.bad_key"))
-                            call.channel, call.node = found
-                        elif key == "required":
-                            raise Fail(403, call.t("channel.error.no_key"))
-                        response = await handler(call)
-                    except Fail as failed:
-                        response = errors(fmt, failed.status, failed.descriptions)
-                    if keyed:
-                        await call.services.get(ChannelService).record_request(
-                            call.channel,
-                            method=request.method,
-                            path=request.path,
-                            status=response.status,
-                            key=None if call.channel else key_hint(sent or ""),
-                        )
-                    return response
-            except Fail as failed:
-                return errors(fmt, failed.status, failed.descriptions)
+            app = request.config_dict[APP_KEY]
+            t = translator(_language(request, app))
+            fmt = format_of(request.match_info.get("fmt"))
+            if fmt is None:
+                return errors(_fmt_from_path(request.path), 404, [t("channel.error.format")])
+            params = await request.post() if request.method == "POST" else request.query
+            given = params.get("api_key")
+            sent = given.strip() if isinstance(given, str) else None
+            if sent:
+                # Before any database work: a flood costs the database nothing.
+                limits = app.config.get(ChannelLimits)
+                wait = await request.config_dict[LIMITER].of(app).take(key_hash(sent), limits)
+                if wait > 0:
+                    headers = {"Retry-After": str(retry_after(wait))}
+                    return errors(fmt, 429, [t("channel.error.too_many")], headers)
+            async with app.services() as services:
+                call = Call(request, app, services, fmt, t, params)  # type: ignore[arg-type]
+                try:
+                    if sent:
+                        found = await services.get(ChannelService).authenticate(sent)
+                        if found is None:
+                            raise Fail(403, t("channel.error.bad_key"))
+                        call.channel, call.node = found
+                    elif key == "required":
+                        raise Fail(403, t("channel.error.no_key"))
+                    response = await handler(call)
+                except Fail as failed:
+                    response = errors(fmt, failed.status, failed.descriptions)
+                if sent:
+                    await services.get(ChannelService).record_request(
+                        call.channel,
+                        method=request.method,
+                        path=request.path,
+                        status=response.status,
+                        key=None if call.channel else key_hint(sent),
+                    )
+                return response
 
         return run
 
@@ -481,6 +512,56 @@ async def update_list(call: Call) -> web.Response:
     return respond(call.fmt, "service_request_updates", "request_update", records)
 
 
+@routes.post("/servicerequestupdates.{fmt}")
+@endpoint(key="required")
+async def update_create(call: Call) -> web.Response:
+    """The caller's rating, relayed by the channel that filed the appeal: ``status``
+    closed (or open to reopen) and ``attribute[satisfaction]`` (satisfied, basically,
+    unsatisfied); ``description`` is the caller's comment."""
+    assert call.channel is not None and call.node is not None
+    asked = call.param("service_request_id") or ""
+    number = _request_id(asked)
+    if number is None:
+        raise Fail(400, call.t("channel.error.required", field="service_request_id"))
+    status = (call.param("status") or "").lower()
+    if status not in ("closed", "open", "reopened"):
+        raise Fail(400, call.t("channel.error.bad_update_status", field="status"))
+    satisfaction = call.param("attribute[satisfaction]")
+    if not satisfaction:
+        raise Fail(400, call.t("channel.error.required", field="attribute[satisfaction]"))
+    session = call.services.session
+    try:
+        appeal = await relay_rating(
+            session,
+            call.services.get(AppealService),
+            call.channel,
+            call.node,
+            number,
+            satisfaction,
+            _bounded(call, "description", 2000),
+        )
+    except IntakeError as exc:
+        if exc.field == "service_request_id":
+            raise Fail(404, call.t("channel.error.no_request", id=asked)) from None
+        reason = _rating_reason(exc)
+        raise Fail(400, call.t(f"channel.error.rating.{reason}", field=exc.field)) from None
+    rated = await session.execute(
+        select(func.max(AppealEvent.id)).where(
+            AppealEvent.appeal_id == appeal.id, AppealEvent.kind == "rated"
+        )
+    )
+    record = {
+        "update_id": str(rated.scalar_one()),
+        "service_request_id": appeal.number,
+        "status": reads.status_of(appeal),
+    }
+    return respond(call.fmt, "service_request_updates", "request_update", [record])
+
+
+def _rating_reason(exc: IntakeError) -> str:
+    return {"attribute[satisfaction]": "satisfaction", "status": "state"}.get(exc.field, "other")
+
+
 # --- everything else ------------------------------------------------------------------------
 
 
@@ -501,3 +582,5 @@ async def spec_errors(
 
 def setup(sub: web.Application) -> None:
     sub.middlewares.append(spec_errors)
+    limiter = sub[LIMITER] = Limiter()
+    sub.on_cleanup.append(limiter.close)

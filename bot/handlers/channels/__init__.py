@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.registry import Feature, WebRoutes
+from storage.channels.limits import ChannelLimits
 
 
 def _web() -> Sequence[WebRoutes]:
@@ -16,5 +17,6 @@ def _web() -> Sequence[WebRoutes]:
 
 FEATURE = Feature(
     name="channels",
+    config=lambda: [ChannelLimits()],
     web=_web,
 )
