@@ -1,11 +1,14 @@
 """Other channels (Open311): the feature's record. Its web face is ``web/channels``
-(GeoReport v2 under /open311/v2); admins manage channels and keys with /channels."""
+(GeoReport v2 under /open311/v2); admins make, rotate and revoke channels' keys with
+/channels."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.registry import Feature, WebRoutes
+from bot.dialogs.channels.manage import channels_dialog
+from bot.handlers.channels import commands
+from bot.registry import ADMINS, Command, Feature, WebRoutes
 from storage.channels.limits import ChannelLimits
 
 
@@ -17,6 +20,9 @@ def _web() -> Sequence[WebRoutes]:
 
 FEATURE = Feature(
     name="channels",
+    routers=lambda: [commands.build_router()],
+    dialogs=lambda: [channels_dialog()],
+    commands=(Command("channels", "channel.commands.channels", ADMINS, rank=88),),
     config=lambda: [ChannelLimits()],
     web=_web,
 )
