@@ -23,7 +23,7 @@ MAX_ID = 2**31 - 1
 DEFAULT_WINDOW = timedelta(days=90)
 MAX_ROWS = 1000
 CLOSED_STATES = tuple(s for s in State if s not in OPEN_STATES)
-PUBLIC_STATES = (State.RATED, State.CLOSED)
+PUBLIC_STATES = (State.RESOLVED, State.RATED, State.CLOSED)
 
 # An appeal's steps as GeoReport updates (mySociety's servicerequestupdates); the other
 # events (reminders, details, comments) change nothing a channel mirrors.
