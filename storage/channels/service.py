@@ -57,6 +57,32 @@ class ChannelService:
         await self._staff_audit(staffing, "channel.create", channel, node=node.id)
         return channel, key
 
+    async def provision(self, name: str, node: Node) -> tuple[Channel, str]:
+        """A channel the operator sets up without a person (the sandbox's demo channel,
+        a deployment script): made, or given a new key when it exists, since a key is
+        never kept to be shown again. Audited with no actor."""
+        stmt = select(Channel).where(
+            Channel.name == name, Channel.node_id == node.id, Channel.revoked_at.is_(None)
+        )
+        channel = (await self.session.execute(stmt)).scalars().first()
+        key = new_key()
+        if channel is None:
+            channel = Channel(name=name, node_id=node.id, created_at=self.now)
+            self.session.add(channel)
+        else:
+            channel.rotated_at = self.now
+        channel.key_hash, channel.key_hint = key_hash(key), key_hint(key)
+        await self.session.flush()
+        await self.audit.record(
+            actor_id=None,
+            action="channel.provision",
+            at=self.now,
+            object_type="channel",
+            object_id=channel.id,
+            channel=channel.name,
+        )
+        return channel, key
+
     async def rotate(self, staffing: Staffing, channel_id: int) -> tuple[Channel, str]:
         """A new key; the old one stops working at once."""
         channel = await self._managed(staffing, channel_id)
