@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.appeals.models import OPEN_STATES, Appeal, AppealEvent, State
@@ -45,6 +46,26 @@ UPDATE_STATUS = {
 # Events whose note was written for the person who called (the outcome, a reason): read
 # back only by the channel that filed the appeal, as the caller's own words are.
 NOTE_EVENTS = frozenset({"resolved", "rejected", "progress"})
+
+
+# What a record needs of an appeal: a page of 1,000 loads no more than this.
+READ_COLUMNS = (
+    Appeal.id,
+    Appeal.category,
+    Appeal.state,
+    Appeal.level,
+    Appeal.text,
+    Appeal.building_id,
+    Appeal.grid_id,
+    Appeal.community_id,
+    Appeal.street_id,
+    Appeal.district_id,
+    Appeal.latitude,
+    Appeal.longitude,
+    Appeal.submitted_at,
+    Appeal.first_accept_due,
+    Appeal.first_resolve_due,
+)
 
 
 def status_of(appeal: Appeal) -> str:
@@ -116,6 +137,7 @@ async def requests(
     size = max(1, min(query.page_size, MAX_ROWS))
     stmt = (
         select(Appeal)
+        .options(load_only(*READ_COLUMNS))
         .where(and_(*where))
         .order_by(Appeal.submitted_at.desc(), Appeal.id.desc())
         .offset((max(query.page, 1) - 1) * size)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -75,8 +76,9 @@ class Call:
     params: MultiDictProxy[str]
     channel: Channel | None = None
     node: Node | None = None
+    notices: dict[tuple[timedelta, timedelta], str] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def zone(self) -> ZoneInfo:
         return self.app.settings.zone
 
@@ -301,19 +303,27 @@ async def service_definition(call: Call) -> web.Response:
 
 
 def _notice(call: Call, appeal: Appeal) -> str:
+    """The promise in words ("24 小时内受理，48 小时内办结"), the same for every appeal
+    of the same deadlines: worded once per call."""
     accept = appeal.first_accept_due - appeal.submitted_at
     resolve = appeal.first_resolve_due - appeal.submitted_at
+    said = call.notices.get((accept, resolve))
+    if said is not None:
+        return said
     if accept.total_seconds() < 3600:
-        return call.t(
+        said = call.t(
             "channel.notice.urgent",
             minutes=round(accept.total_seconds() / 60),
             hours=round(resolve.total_seconds() / 3600),
         )
-    return call.t(
-        "channel.notice.promise",
-        accept=round(accept.total_seconds() / 3600),
-        resolve=round(resolve.total_seconds() / 3600),
-    )
+    else:
+        said = call.t(
+            "channel.notice.promise",
+            accept=round(accept.total_seconds() / 3600),
+            resolve=round(resolve.total_seconds() / 3600),
+        )
+    call.notices[(accept, resolve)] = said
+    return said
 
 
 def _address(call: Call, row: reads.RequestRow) -> str | None:
