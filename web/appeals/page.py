@@ -28,6 +28,7 @@ from bot.dialogs.appeals.views import (
     place_of,
     state_name,
 )
+from bot.dialogs.channels.views import caller_lines
 from storage.appeals import (
     MAX_TEXT,
     Action,
@@ -122,7 +123,10 @@ async def _state(desk: Desk, appeal: Appeal) -> dict[str, Any]:
     v = _viewing(desk)
     t = desk.t
     contact = None
-    if sees_contact(appeal, desk.staffing):
+    # From another channel: where from, and the caller to whom a resident would show.
+    sees = sees_contact(appeal, desk.staffing)
+    origin = await caller_lines(desk.services.session, appeal, t.translator, contact=sees)
+    if sees and not origin:
         resident = (
             await desk.services.session.get(User, appeal.resident_id)
             if appeal.resident_id
@@ -140,13 +144,14 @@ async def _state(desk: Desk, appeal: Appeal) -> dict[str, Any]:
     ]
     loose = media.get(None, [])  # media whose event was removed
     located = appeal.latitude is not None and appeal.longitude is not None
-    if contact or located or resident_media:
+    caller = bool(origin) and sees and appeal.contact_phone is not None
+    if contact or caller or located or resident_media:
         await desk.audit(
             "desk.appeal_viewed",
             "appeal",
             appeal.id,
             resident_id=appeal.resident_id,
-            contact=contact is not None,
+            contact=contact is not None or caller,
             location=located,
             media=resident_media,
         )
@@ -160,6 +165,7 @@ async def _state(desk: Desk, appeal: Appeal) -> dict[str, Any]:
         "deadlines": [Markup(line) for line in deadline_lines(appeal, v)],
         "overdue": appeal.overdue(desk.now()),
         "contact": contact,
+        "origin": [Markup(line) for line in origin],
         "location": (f"{appeal.latitude:.5f}", f"{appeal.longitude:.5f}") if located else None,
         "timeline": timeline,
         "loose_media": loose,
