@@ -33,10 +33,14 @@ async def test_the_desk_shows_the_channel_and_the_caller_to_the_owner(
         assert page.has(f"📞 来自12345 热线 · 王 秀英 · {PHONE}")
         async with harness.app.services() as s:
             viewed = (
-                await s.session.execute(
-                    select(AuditEntry).where(AuditEntry.action == "desk.appeal_viewed")
+                (
+                    await s.session.execute(
+                        select(AuditEntry).where(AuditEntry.action == "desk.appeal_viewed")
+                    )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
         assert [v.details["contact"] for v in viewed] == [True]
     finally:
         while OPEN:
