@@ -13,7 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.audit import AuditRepo
 from storage.channels.keys import key_hash, key_hint, new_key
 from storage.channels.models import Channel
-from storage.channels.rules import ChannelProblem, create_refusal, manage_refusal
+from storage.channels.rules import (
+    CHANNEL_NODE_KINDS,
+    ChannelProblem,
+    create_refusal,
+    manage_refusal,
+)
 from storage.hierarchy import HierarchyRepo, Node, within_path
 from storage.roles import Role, Staffing
 
@@ -115,6 +120,18 @@ class ChannelService:
                 or_(*(within_path(Node.path, p) for p in paths))
             )
         return (await self.session.execute(stmt)).scalars().all()
+
+    async def nodes_for(self, staffing: Staffing, limit: int = 40) -> list[Node]:
+        """The districts and streets ``staffing`` administers: where a channel may go."""
+        found: dict[int, Node] = {}
+        hierarchy = HierarchyRepo(self.session)
+        for grant in staffing.grants:
+            if grant.role is not Role.ADMIN:
+                continue
+            for kind in CHANNEL_NODE_KINDS:
+                for node in await hierarchy.of_kind(kind, grant.node):
+                    found.setdefault(node.id, node)
+        return sorted(found.values(), key=lambda n: (n.path.count("/"), n.name))[:limit]
 
     async def managed(self, staffing: Staffing, channel_id: int) -> Channel | None:
         """The channel by an id from a button, or None outside the person's scope."""

@@ -45,3 +45,48 @@ async def test_the_desk_shows_the_channel_and_the_caller_to_the_owner(
     finally:
         while OPEN:
             await OPEN.pop().close()
+
+
+async def test_admins_manage_channels_on_the_desk_with_the_chats_rule(
+    harness: Harness, world: World, api: Open311, server: TestServer
+) -> None:
+    import re
+
+    admin = await world.staff(Role.ADMIN, None, "管理员")
+    other = await world.staff(Role.ADMIN, world.tree.other_community, "社区管理员")
+    staff = await world.staff(Role.DISTRICT_STAFF, world.tree.district, "林慧")
+    key_re = re.compile(r"g311_[A-Za-z0-9_-]{32}")
+    try:
+        desk = await signed_in(harness, server, admin)
+        page = await desk.get("/desk/channels")
+        assert page.status == 200 and page.has("还没有渠道")
+        street = world.tree.street.id
+        made = await desk.post("/desk/channels", {"node_id": str(street), "name": "街道网站"})
+        assert made.status == 200 and made.has("只显示这一次")
+        [key] = key_re.findall(made.text)
+        assert made.headers["Cache-Control"] == "no-store"
+        assert (await api.get("/requests.json", api_key=key)).status == 200
+        again = await desk.get("/desk/channels")
+        assert key not in again.text and key[:9] in again.text
+        channel_id = re.search(r'data-channel="(\d+)"', again.text).group(1)  # type: ignore[union-attr]
+        bad = await desk.post("/desk/channels", {"node_id": str(street), "name": ""})
+        assert bad.status == 400
+
+        outsider = await signed_in(harness, server, other)
+        refused = await outsider.post(f"/desk/channels/{channel_id}/rotate")
+        assert refused.status == 404 and not key_re.findall(refused.text)
+        assert (await outsider.get("/desk/channels")).has("还没有渠道")
+        worker_desk = await signed_in(harness, server, staff)
+        assert (await worker_desk.get("/desk/channels")).status == 403
+
+        rotated = await desk.post(f"/desk/channels/{channel_id}/rotate")
+        [new] = key_re.findall(rotated.text)
+        assert new != key and (await api.get("/requests.json", api_key=key)).status == 403
+        gone = await desk.post(f"/desk/channels/{channel_id}/revoke")
+        assert gone.status == 303
+        assert (await api.get("/requests.json", api_key=new)).status == 403
+        no_csrf = await desk.post(f"/desk/channels/{channel_id}/rotate", csrf=False)
+        assert no_csrf.status == 403
+    finally:
+        while OPEN:
+            await OPEN.pop().close()

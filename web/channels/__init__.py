@@ -10,5 +10,6 @@ from bot.registry import Face, WebRoutes
 
 def channels_web() -> list[WebRoutes]:
     from web.channels.api import routes, setup
+    from web.channels.desk import routes as desk_routes
 
-    return [WebRoutes(Face.OPEN311, routes, setup=setup)]
+    return [WebRoutes(Face.OPEN311, routes, setup=setup), WebRoutes(Face.DESK, desk_routes)]

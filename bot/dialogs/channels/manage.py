@@ -27,7 +27,6 @@ from storage.channels.models import Channel
 from storage.channels.rules import CHANNEL_NODE_KINDS, administers, create_refusal, manage_refusal
 from storage.channels.service import ChannelError, ChannelService
 from storage.hierarchy import Node
-from storage.roles import Role
 
 MAX_NODES = 40
 _MAY = "may_manage"  # a district and its streets: what one admin picks from
@@ -38,15 +37,7 @@ def _base(c: Ctx) -> str:
 
 
 async def _nodes(c: Ctx) -> list[Node]:
-    """The districts and streets the person administers."""
-    found: dict[int, Node] = {}
-    for grant in c.staffing.grants:
-        if grant.role is not Role.ADMIN:
-            continue
-        for kind in CHANNEL_NODE_KINDS:
-            for node in await c.services.hierarchy.of_kind(kind, grant.node):
-                found.setdefault(node.id, node)
-    return sorted(found.values(), key=lambda n: (n.path.count("/"), n.name))[:MAX_NODES]
+    return await c.services.get(ChannelService).nodes_for(c.staffing, MAX_NODES)
 
 
 async def home_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
