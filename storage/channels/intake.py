@@ -143,7 +143,9 @@ class ChannelIntake:
             latitude=intake.latitude,
             longitude=intake.longitude,
             urgent=_flag(intake.attributes.get("urgent")),
-            contact_phone=(intake.phone or "").strip() or None,
+            # The caller's number: the phone field, else the call-back attribute.
+            contact_phone=(intake.phone or intake.attributes.get("callback_phone") or "").strip()
+            or None,
             key=key,
         )
         try:
@@ -191,9 +193,10 @@ class ChannelIntake:
             value = intake.attributes.get(name)
             if value is not None and value.strip().lower() not in TRUE_WORDS | FALSE_WORDS:
                 raise IntakeError(f"attribute[{name}]", f"{name} must be true or false")
-        phone = (intake.phone or "").strip()
-        if len(phone) > 32:
+        if len((intake.phone or "").strip()) > 32:
             raise IntakeError("phone", "phone is longer than 32")
+        if len((intake.attributes.get("callback_phone") or "").strip()) > 32:
+            raise IntakeError("attribute[callback_phone]", "callback_phone is longer than 32")
 
     async def place(self, node: Node, intake: Intake) -> Placement:
         """Where the appeal goes, within the channel's ``node``."""

@@ -10,7 +10,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from storage.appeals import Appeal, AppealEvent, AppealService, Level, State
+from bot.config import load_settings
+from bot.dialogs.appeals.views import Viewing, task_card
+from bot.i18n import translator
+from storage.appeals import Appeal, AppealEvent, AppealPolicy, AppealService, Level, State
 from storage.audit import AuditEntry
 from storage.channels.models import BuildingPoint
 from storage.channels.service import ChannelService
@@ -168,10 +171,6 @@ async def test_a_hotline_appeal_reaches_the_grid_worker_like_one_from_the_chat(
     async with harness.app.services() as s:
         await s.get(AppealService).accept(appeal.id, await s.staff.staffing(worker.id))
     async with harness.app.services() as s:
-        from bot.dialogs.appeals.views import Viewing, task_card
-        from bot.i18n import translator
-        from storage.appeals import AppealPolicy
-
         v = Viewing(
             s.session, translator("zh"), harness.app.settings.zone, s.config(AppealPolicy), s.now()
         )
@@ -199,7 +198,6 @@ async def test_reads_never_carry_a_persons_data_and_words_go_back_only_to_the_fi
 ) -> None:
     _, hotline = await make_channel(harness, world)
     _, website = await make_channel(harness, world, "区政府网站")
-    number = (await api.post("/requests.json", _form(hotline)))[0] if False else None
     filed = await api.post("/requests.json", _form(hotline))
     number = filed.json()[0]["service_request_id"]
     resident = await world.resident("李四", phone="13700000000")
@@ -390,11 +388,33 @@ async def test_updates_follow_every_state_change(
 async def test_the_public_reads_finished_appeals_only_without_a_place(
     harness: Harness, world: World, api: Open311
 ) -> None:
-    from bot.config import load_settings
-
     harness.app.settings = load_settings(
         **{**harness.app.settings.model_dump(), "public_page": True}
     )
     _, key = await make_channel(harness, world)
     await api.post("/requests.json", _form(key))
     assert (await api.get("/requests.json")).json() == []
+
+
+async def test_an_urgent_call_from_the_hotline_goes_to_the_grid_and_community_at_once(
+    harness: Harness, world: World, api: Open311
+) -> None:
+    worker = await world.staff(Role.WORKER, world.tree.grid, "赵丽娟")
+    community = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    _, key = await make_channel(harness, world)
+    form = _form(key, service_code="safety", **{"attribute[urgent]": "true"})
+    del form["phone"]
+    form["attribute[callback_phone]"] = "13611112222"
+    filed = await api.post("/requests.json", form)
+    assert filed.status == 201
+    [answer] = filed.json()
+    assert answer["service_notice"] == "紧急诉求：30 分钟内响应，24 小时内办结"
+    appeal = await _appeal(harness, answer["service_request_id"])
+    assert appeal.urgent and appeal.contact_phone == "13611112222"
+    assert appeal.first_accept_due == appeal.submitted_at + timedelta(minutes=30)
+    await harness.deliver()
+    # An urgent call shows the caller's number to everyone it reaches, as in the chat.
+    for person in (worker, community):
+        assert "13611112222" in harness.last_text(person)
+    bad = await api.post("/requests.json", _form(key, **{"attribute[urgent]": "maybe"}))
+    assert bad.status == 400 and "attribute[urgent]" in bad.json()[0]["description"]

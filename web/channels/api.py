@@ -537,6 +537,7 @@ def _reason(exc: IntakeError) -> str:
         "attribute[external_id]": "external_id",
         "attribute[urgent]": "urgent",
         "phone": "phone",
+        "attribute[callback_phone]": "phone",
     }.get(exc.field, "other")
 
 
