@@ -13,10 +13,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import load_only
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.appeals.models import OPEN_STATES, Appeal, AppealEvent, State
+from storage.appeals.models import OPEN_STATES, Appeal, AppealEvent, Level, State
 from storage.channels.models import BuildingPoint, Channel, ChannelAppeal
 from storage.hierarchy import Node, NodeKind
 
@@ -68,7 +67,41 @@ READ_COLUMNS = (
 )
 
 
-def status_of(appeal: Appeal) -> str:
+@dataclass(frozen=True, slots=True)
+class AppealView:
+    """What a record reads of an appeal, as plain values: a page of 1,000 builds no ORM
+    instances (and so no identity map, nor the garbage they leave)."""
+
+    id: int
+    category: str
+    state: str
+    level: str
+    text: str
+    building_id: int | None
+    grid_id: int
+    community_id: int
+    street_id: int
+    district_id: int
+    latitude: float | None
+    longitude: float | None
+    submitted_at: datetime
+    first_accept_due: datetime
+    first_resolve_due: datetime
+
+    @property
+    def number(self) -> str:
+        return f"{self.id:06d}"
+
+    def level_node_id(self) -> int:
+        return {
+            Level.GRID: self.grid_id,
+            Level.COMMUNITY: self.community_id,
+            Level.STREET: self.street_id,
+            Level.DISTRICT: self.district_id,
+        }[Level(self.level)]
+
+
+def status_of(appeal: Appeal | AppealView) -> str:
     return "open" if appeal.state in OPEN_STATES else "closed"
 
 
@@ -85,7 +118,7 @@ class RequestFilter:
 
 @dataclass(frozen=True)
 class RequestRow:
-    appeal: Appeal
+    appeal: AppealView
     latest_kind: str  # the latest event's kind: status_notes in words
     updated_at: datetime
     filed_here: ChannelAppeal | None  # set when the reading channel filed it
@@ -115,7 +148,7 @@ def scope_clause(node: Node | None) -> ColumnElement[bool]:
 
 async def requests(
     session: AsyncSession, node: Node | None, query: RequestFilter, now: datetime
-) -> Sequence[Appeal]:
+) -> list[AppealView]:
     """One page of the appeals the key's node (or the public) may read, newest first.
     Ids asked for by number override every other filter, as the spec says."""
     where: list[ColumnElement[bool]] = [scope_clause(node)]
@@ -136,53 +169,63 @@ async def requests(
             where.append(Appeal.state.in_(states))
     size = max(1, min(query.page_size, MAX_ROWS))
     stmt = (
-        select(Appeal)
-        .options(load_only(*READ_COLUMNS))
+        select(*READ_COLUMNS)
         .where(and_(*where))
         .order_by(Appeal.submitted_at.desc(), Appeal.id.desc())
         .offset((max(query.page, 1) - 1) * size)
         .limit(size)
     )
-    return (await session.execute(stmt)).scalars().all()
+    return [AppealView(**row._mapping) for row in (await session.execute(stmt)).all()]
 
 
-async def request(session: AsyncSession, node: Node | None, appeal_id: int) -> Appeal | None:
+async def request(session: AsyncSession, node: Node | None, appeal_id: int) -> AppealView | None:
     """One appeal by the number from the URL, or None outside what the key may read
     (the same answer as a number that does not exist)."""
     if not 0 < appeal_id <= MAX_ID:
         return None
-    stmt = select(Appeal).where(Appeal.id == appeal_id, scope_clause(node))
-    return (await session.execute(stmt)).scalar_one_or_none()
+    stmt = select(*READ_COLUMNS).where(Appeal.id == appeal_id, scope_clause(node))
+    row = (await session.execute(stmt)).first()
+    return AppealView(**row._mapping) if row is not None else None
 
 
 async def rows(
-    session: AsyncSession, appeals: Sequence[Appeal], channel: Channel | None
+    session: AsyncSession, appeals: Sequence[AppealView], channel: Channel | None
 ) -> list[RequestRow]:
     """The appeals with what their records need, in a fixed number of queries."""
     if not appeals:
         return []
     ids = [a.id for a in appeals]
-    latest_ids = (
-        select(func.max(AppealEvent.id))
-        .where(AppealEvent.appeal_id.in_(ids), AppealEvent.kind.in_(list(UPDATE_STATUS)))
-        .group_by(AppealEvent.appeal_id)
-    )
-    latest = {
-        e.appeal_id: e
-        for e in (
-            await session.execute(select(AppealEvent).where(AppealEvent.id.in_(latest_ids)))
-        ).scalars()
-    }
-    touched: dict[int, datetime] = {
-        appeal_id: at
-        for appeal_id, at in (
-            await session.execute(
-                select(AppealEvent.appeal_id, func.max(AppealEvent.at))
-                .where(AppealEvent.appeal_id.in_(ids))
-                .group_by(AppealEvent.appeal_id)
+    # The latest state change and the latest event of each, in one pass over the index.
+    touched: dict[int, datetime] = {}
+    latest_ids: list[int] = []
+    for appeal_id, at, latest_id in (
+        await session.execute(
+            select(
+                AppealEvent.appeal_id,
+                func.max(AppealEvent.at),
+                func.max(AppealEvent.id).filter(AppealEvent.kind.in_(list(UPDATE_STATUS))),
             )
-        ).all()
-    }
+            .where(AppealEvent.appeal_id.in_(ids))
+            .group_by(AppealEvent.appeal_id)
+        )
+    ).all():
+        touched[appeal_id] = at
+        if latest_id is not None:
+            latest_ids.append(latest_id)
+    latest: dict[int, str] = (
+        {
+            appeal_id: kind
+            for appeal_id, kind in (
+                await session.execute(
+                    select(AppealEvent.appeal_id, AppealEvent.kind).where(
+                        AppealEvent.id.in_(latest_ids)
+                    )
+                )
+            ).all()
+        }
+        if latest_ids
+        else {}
+    )
     filed = {
         ca.appeal_id: (ca, name)
         for ca, name in (
@@ -225,7 +268,6 @@ async def rows(
             if n is not None and n not in chain:
                 chain.append(n)
         ca, name = filed.get(a.id, (None, None))
-        event = latest.get(a.id)
         if a.latitude is not None and a.longitude is not None:
             point: tuple[float, float] | None = (a.latitude, a.longitude)
         else:
@@ -233,7 +275,7 @@ async def rows(
         out.append(
             RequestRow(
                 appeal=a,
-                latest_kind=event.kind if event else "submitted",
+                latest_kind=latest.get(a.id, "submitted"),
                 updated_at=touched.get(a.id, a.submitted_at),
                 filed_here=ca if ca is not None and ca.channel_id == reader else None,
                 channel_name=name,

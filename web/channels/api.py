@@ -77,6 +77,7 @@ class Call:
     channel: Channel | None = None
     node: Node | None = None
     notices: dict[tuple[timedelta, timedelta], str] = field(default_factory=dict)
+    words: dict[tuple[str | None, ...], str] = field(default_factory=dict)
 
     @cached_property
     def zone(self) -> ZoneInfo:
@@ -302,7 +303,7 @@ async def service_definition(call: Call) -> web.Response:
 # --- requests --------------------------------------------------------------------------------
 
 
-def _notice(call: Call, appeal: Appeal) -> str:
+def _notice(call: Call, appeal: Appeal | reads.AppealView) -> str:
     """The promise in words ("24 小时内受理，48 小时内办结"), the same for every appeal
     of the same deadlines: worded once per call."""
     accept = appeal.first_accept_due - appeal.submitted_at
@@ -327,34 +328,53 @@ def _notice(call: Call, appeal: Appeal) -> str:
 
 
 def _address(call: Call, row: reads.RequestRow) -> str | None:
-    names = [n.name for n in row.places]
-    if not names:
+    if not row.places:
         return None
-    text = ("" if call.t.language == "zh" else ", ").join(names)
-    if row.building is None:
-        text += call.t("channel.unplaced")
-    return text
+    key = ("address", *(str(n.id) for n in row.places))
+    found = call.words.get(key)
+    if found is None:
+        names = [n.name for n in row.places]
+        found = ("" if call.t.language == "zh" else ", ").join(names)
+        if row.building is None:
+            found += call.t("channel.unplaced")
+        call.words[key] = found
+    return found
 
 
 def _request_record(call: Call, row: reads.RequestRow, *, public: bool) -> Record:
     appeal = row.appeal
-    holder = row.holder.name if row.holder is not None and not public else None
-    level = call.t(f"levels.{appeal.level}")
     place = not public
+    holder = row.holder.name if row.holder is not None and place else None
+    # A page holds up to 1,000 records of few distinct words: each worded once a call.
+    words = call.words
+    agency_key = ("agency", appeal.level, holder)
+    agency = words.get(agency_key)
+    if agency is None:
+        level = call.t(f"levels.{appeal.level}")
+        agency = words[agency_key] = (
+            call.t("channel.agency", level=level, node=holder) if holder else level
+        )
+    notes_key = ("notes", row.latest_kind)
+    notes = words.get(notes_key) or words.setdefault(
+        notes_key, call.t(f"appeal.event.{row.latest_kind}")
+    )
+    name_key = ("service", appeal.category)
+    name = words.get(name_key) or words.setdefault(
+        name_key, call.policy.category_name(appeal.category, call.t.language)
+    )
+    zone = call.zone
     return {
         "service_request_id": appeal.number,
         "status": reads.status_of(appeal),
-        "status_notes": call.t(f"appeal.event.{row.latest_kind}"),
-        "service_name": call.policy.category_name(appeal.category, call.t.language),
+        "status_notes": notes,
+        "service_name": name,
         "service_code": appeal.category,
         "description": (appeal.text or None) if row.filed_here is not None else None,
-        "agency_responsible": call.t("channel.agency", level=level, node=holder)
-        if holder
-        else level,
+        "agency_responsible": agency,
         "service_notice": _notice(call, appeal),
-        "requested_datetime": iso(appeal.submitted_at.astimezone(call.zone)),
-        "updated_datetime": iso(row.updated_at.astimezone(call.zone)),
-        "expected_datetime": iso(appeal.first_resolve_due.astimezone(call.zone)),
+        "requested_datetime": iso(appeal.submitted_at.astimezone(zone)),
+        "updated_datetime": iso(row.updated_at.astimezone(zone)),
+        "expected_datetime": iso(appeal.first_resolve_due.astimezone(zone)),
         "address": _address(call, row) if place else None,
         "address_id": row.building.code if place and row.building is not None else None,
         "zipcode": None,
