@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from storage.appeals.models import Appeal, State
+from storage.appeals.rules import Action, is_supervisor, refusal
 from storage.channels.models import Channel
 from storage.hierarchy import Node, NodeKind
 from storage.roles import Role, Staffing
@@ -21,6 +23,7 @@ class ChannelProblem(StrEnum):
     BAD_NODE = "bad_node"
     BAD_NAME = "bad_name"
     REVOKED = "revoked"
+    WRONG_STATE = "wrong_state"
 
 
 def administers(staffing: Staffing, node: Node) -> bool:
@@ -58,3 +61,18 @@ def manage_refusal(
 def files_at(channel_node: Node, place: Node) -> bool:
     """A key files only inside its node."""
     return place.is_within(channel_node)
+
+
+def relay_refusal(staffing: Staffing, appeal: Appeal | None, filed: bool) -> ChannelProblem | None:
+    """Recording on the desk the rating a channel's caller gave by phone (``filed``: the
+    appeal came from a channel): a supervisor of the appeal, never its owner, once it is
+    resolved; an appeal out of sight reads as missing."""
+    if appeal is None or refusal(Action.OPEN, appeal, staffing) is not None:
+        return ChannelProblem.NOT_FOUND
+    if not filed or appeal.resident_id is not None:
+        return ChannelProblem.NOT_ALLOWED
+    if not is_supervisor(staffing, appeal) or appeal.owner_id == staffing.user_id:
+        return ChannelProblem.NOT_ALLOWED
+    if appeal.state != State.RESOLVED:
+        return ChannelProblem.WRONG_STATE
+    return None

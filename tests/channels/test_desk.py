@@ -90,3 +90,52 @@ async def test_admins_manage_channels_on_the_desk_with_the_chats_rule(
     finally:
         while OPEN:
             await OPEN.pop().close()
+
+
+async def test_a_supervisor_records_the_callers_rating_on_the_desk(
+    harness: Harness, world: World, api: Open311, server: TestServer
+) -> None:
+    from storage.appeals import Appeal, State
+    from storage.appeals.kpi import node_kpis
+
+    worker = await world.staff(Role.WORKER, world.tree.grid, "赵丽娟")
+    community = await world.staff(Role.COMMUNITY_STAFF, world.tree.community, "郑红梅")
+    _, key = await make_channel(harness, world)
+    number = int((await api.post("/requests.json", _form(key))).json()[0]["service_request_id"])
+    resident = await world.resident()
+    chat_appeal = await world.appeal(resident)
+    for appeal_id in (number, chat_appeal):
+        async with harness.app.services() as s:
+            staffing = await s.staff.staffing(worker.id)
+            await s.get(AppealService).accept(appeal_id, staffing)
+        async with harness.app.services() as s:
+            staffing = await s.staff.staffing(worker.id)
+            await s.get(AppealService).resolve(appeal_id, staffing, "已清理")
+    try:
+        owner = await signed_in(harness, server, worker)
+        page = await owner.get(f"/desk/appeals/{number}")
+        assert 'data-action="caller-rating"' not in page.text  # never the owner herself
+        refused = await owner.post(f"/desk/appeals/{number}/caller-rating", {"rating": "satisfied"})
+        assert refused.status == 403
+        desk = await signed_in(harness, server, community)
+        assert (
+            'data-action="caller-rating"'
+            not in (await desk.get(f"/desk/appeals/{chat_appeal}")).text
+        )  # a resident rates in the chat
+        page = await desk.get(f"/desk/appeals/{number}")
+        assert 'data-action="caller-rating"' in page.text
+        done = await desk.post(
+            f"/desk/appeals/{number}/caller-rating", {"rating": "basically", "comment": "还行"}
+        )
+        assert done.status == 303
+        async with harness.app.services() as s:
+            appeal = await s.session.get(Appeal, number)
+            assert appeal is not None and appeal.state == State.CLOSED
+            assert appeal.rating == "basically"
+            figures = await node_kpis(s.session, world.tree.grid, "2026-11", now=s.now())
+        assert figures.node.rated == 1 and figures.node.satisfied == 1
+        again = await desk.post(f"/desk/appeals/{number}/caller-rating", {"rating": "satisfied"})
+        assert again.status == 403
+    finally:
+        while OPEN:
+            await OPEN.pop().close()

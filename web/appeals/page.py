@@ -46,6 +46,7 @@ from storage.appeals import (
 )
 from storage.appeals.desk import staff_appeal
 from storage.users import User
+from web.channels.desk import may_relay
 from web.desk.session import DESK, Desk, desk_page, desk_unit, see_other
 
 routes = web.RouteTableDef()
@@ -58,6 +59,7 @@ DONE = {
     "accept": "desk.appeal.done.accept",
     "assign": "desk.appeal.done.assign",
     "supervise": "desk.appeal.done.supervise",
+    "caller_rating": "channel.desk.rated",
 }
 _PROBLEM_STATUS = {
     Problem.NOT_FOUND: 404,
@@ -186,6 +188,8 @@ async def _actions(desk: Desk, appeal: Appeal) -> dict[str, Any]:
     policy = desk.services.config(AppealPolicy)
     default = int(policy.standard.work_window.total_seconds() // 3600)
     return {
+        # A channel's caller rates by phone: a supervisor records it (web/channels).
+        "caller_rating": await may_relay(desk, appeal),
         "allowed": [a.value for a in allowed],
         "workers": workers,
         "owner_only": owner_only,

@@ -9,7 +9,11 @@ from typing import Any
 
 from aiohttp import web
 
-from storage.channels.rules import create_refusal
+from storage.appeals import MAX_TEXT, Appeal, AppealService
+from storage.appeals.desk import staff_appeal
+from storage.channels.intake import SATISFACTION
+from storage.channels.models import ChannelAppeal
+from storage.channels.rules import ChannelProblem, create_refusal, relay_refusal
 from storage.channels.service import ChannelError, ChannelService
 from web.desk.session import DESK, Desk, desk_page, see_other
 
@@ -89,3 +93,35 @@ async def channel_revoke(desk: Desk) -> web.StreamResponse:
         context = await _listing(desk, problem=f"channel.chat.problem.{exc.problem.value}")
         return desk.render("channels/list.html", status=404, **context)
     return see_other(DESK + PATH)
+
+
+async def may_relay(desk: Desk, appeal: Appeal) -> bool:
+    """Whether the appeal page offers recording the caller's rating (the same rule the
+    action asks again)."""
+    return relay_refusal(desk.staffing, appeal, await _filed(desk, appeal)) is None
+
+
+async def _filed(desk: Desk, appeal: Appeal) -> bool:
+    return await desk.services.session.get(ChannelAppeal, appeal.id) is not None
+
+
+@routes.post(r"/appeals/{appeal_id:\d+}/caller-rating")
+@desk_page
+async def caller_rating(desk: Desk) -> web.StreamResponse:
+    """The caller's rating, taken by phone, recorded as the channel would relay it: the
+    appeals' own rating, so it closes or reopens the appeal and counts in the KPIs."""
+    value = desk.request.match_info["appeal_id"]
+    appeal_id = int(value) if len(value) < 11 else 0
+    appeal = await staff_appeal(desk.services.session, desk.staffing, appeal_id)
+    problem = relay_refusal(
+        desk.staffing, appeal, appeal is not None and await _filed(desk, appeal)
+    )
+    rating = SATISFACTION.get(desk.field("rating"))
+    if appeal is None or problem is ChannelProblem.NOT_FOUND:
+        return desk.render("appeals/missing.html", status=404)
+    if problem is not None or rating is None:
+        return desk.render("channels/refused.html", status=403 if problem else 400)
+    comment = desk.field("comment")[:MAX_TEXT] or None
+    await desk.services.get(AppealService).rate(appeal.id, None, rating, comment)
+    await desk.audit("desk.caller_rating", "appeal", appeal.id, rating=rating.value)
+    return see_other(f"{DESK}/appeals/{appeal.id}?done=caller_rating")
