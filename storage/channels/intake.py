@@ -296,23 +296,35 @@ async def relay_rating(
     appeal_id: int,
     satisfaction: str,
     comment: str | None,
+    update_id: str | None = None,
 ) -> Appeal:
     """The caller's rating of a resolved appeal, relayed by the channel that filed it:
     the appeals' own rating, so it closes, reopens once and counts in the KPIs as a
-    rating in the chat does. Another channel's appeal reads as one that does not exist."""
+    rating in the chat does. Another channel's appeal reads as one that does not exist.
+    A retry carrying the same ``update_id`` (the channel's id of this update) rates
+    nothing again and answers as the first did."""
     rating = SATISFACTION.get(satisfaction.strip().lower())
     if rating is None:
         raise IntakeError("attribute[satisfaction]", "satisfaction is not one of the values")
     stmt = (
-        select(Appeal)
+        select(Appeal, ChannelAppeal)
         .join(ChannelAppeal, ChannelAppeal.appeal_id == Appeal.id)
         .where(Appeal.id == appeal_id, ChannelAppeal.channel_id == channel.id)
     )
-    appeal = (await session.execute(stmt)).scalar_one_or_none()
-    if appeal is None or not files_at(node, await _grid_node(session, appeal)):
+    row = (await session.execute(stmt)).first()
+    if row is None or not files_at(node, await _grid_node(session, row[0])):
         raise IntakeError("service_request_id", "not found")
+    appeal, filed = row
+    if update_id and update_id in filed.attributes.get("rating_updates", []):
+        return appeal
     try:
-        return await appeals.rate(appeal.id, None, rating, comment)
+        rated = await appeals.rate(appeal.id, None, rating, comment)
+        if update_id:
+            seen = [*filed.attributes.get("rating_updates", []), update_id[:64]]
+            # A new dict: the JSON column is written only when it is replaced.
+            filed.attributes = {**filed.attributes, "rating_updates": seen}
+            await session.flush()
+        return rated
     except AppealError as exc:
         if exc.problem is Problem.WRONG_STATE:
             raise IntakeError("status", "the appeal is not resolved") from None

@@ -106,6 +106,12 @@ async def test_the_callers_rating_comes_from_the_channel_and_counts(
     )
     assert done.status == 200, done.text
     assert done.json()[0]["status"] == "closed"
+    # The channel's retry of the same update rates nothing again.
+    retry = await api.post(
+        "/servicerequestupdates.json",
+        {**rate, "attribute[satisfaction]": "满意", "update_id": "U-1"},
+    )
+    assert retry.status == 400  # the first carried no update_id: it cannot be told apart
     assert (await _appeal(harness, numbers[0])).state == State.CLOSED
     reopen = await api.post(
         "/servicerequestupdates.xml",
@@ -115,8 +121,21 @@ async def test_the_callers_rating_comes_from_the_channel_and_counts(
             "status": "open",
             "attribute[satisfaction]": "unsatisfied",
             "description": "还是很脏",
+            "update_id": "U-2",
         },
     )
+    # Its retry (same update_id) answers the same and reopens nothing twice.
+    retried = await api.post(
+        "/servicerequestupdates.json",
+        {
+            **rate,
+            "service_request_id": numbers[1],
+            "status": "open",
+            "attribute[satisfaction]": "unsatisfied",
+            "update_id": "U-2",
+        },
+    )
+    assert retried.status == 200 and retried.json()[0]["status"] == "open"
     assert reopen.status == 200 and reopen.xml().findtext("request_update/status") == "open"
     reopened = await _appeal(harness, numbers[1])
     assert reopened.state == State.REOPENED and reopened.reopened

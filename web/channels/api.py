@@ -617,6 +617,7 @@ async def update_create(call: Call) -> web.Response:
             number,
             satisfaction,
             _bounded(call, "description", 2000),
+            _bounded(call, "update_id", 64),
         )
     except IntakeError as exc:
         if exc.field == "service_request_id":
