@@ -185,7 +185,8 @@ def endpoint(*, key: str) -> Callable[[Endpoint], Callable[[web.Request], Awaita
             if fmt is None:
                 return errors(_fmt_from_path(request.path), 404, [t("channel.error.format")])
             params = await request.post() if request.method == "POST" else request.query
-            given = params.get("api_key")
+            # In the form as the spec says; some clients put it in a POST's query string.
+            given = params.get("api_key") or request.query.get("api_key")
             sent = given.strip() if isinstance(given, str) else None
             if sent:
                 # Before any database work: a flood costs the database nothing.
