@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bot.handlers import (
     appeals,
+    channels,
     council,
     desk,
     home,
@@ -30,4 +31,5 @@ FEATURES: tuple[Feature, ...] = (
     partners.FEATURE,
     council.FEATURE,
     desk.FEATURE,
+    channels.FEATURE,
 )

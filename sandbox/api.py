@@ -105,6 +105,7 @@ class Api:
                 "buildings": [b.to_json() for b in sb.directory.buildings],
                 "defaults": sb.directory.defaults,
                 "clock": sb.clock_json(),
+                "open311": sb.open311,
                 "errors": sb.hub.errors,
                 "seq": sb.hub.seq,
             }

@@ -23,19 +23,23 @@ from bot.dialogs.desk.link import signin_url
 from emulator import BotAPIEmulator, EmulatedUser
 from sandbox.api import add_routes
 from sandbox.events import EventHub
-from sandbox.people import Directory, load_directory
+from sandbox.people import Directory, load_directory, spot_near
+from storage.channels.models import BuildingPoint
+from storage.channels.service import ChannelService
 from storage.clock import OffsetClock
-from storage.demo import seed_demo
+from storage.demo import DEMO_PERSONAS, seed_demo
 from storage.desk import DeskAuth
-from storage.hierarchy import Node
+from storage.hierarchy import Node, NodeKind
 from storage.migrate import upgrade
-from storage.roles import StaffRepo
+from storage.roles import Role, StaffRepo
 from storage.sessions import create_engine, create_sessionmaker
 from web.server import WebServer, build_web_app, listen, start_web_server
 
 TOKEN = "100000:SANDBOX-gridbot-offline"
 BOT_USERNAME = "gridbot_sandbox_bot"
 BOT_NAME = "网格通 GridBot"
+DEMO_CHANNEL = "12345 热线 (演示)"
+
 # Hosts that mean "every interface".
 _ANY_HOST = ("0.0.0.0", "::", "")
 
@@ -58,6 +62,8 @@ class Sandbox:
         self._directory: Directory | None = None
         self._polling: asyncio.Task[None] | None = None
         self._web: WebServer | None = None
+        # The demo Open311 channel: its endpoint and the key issued at this start.
+        self.open311: dict[str, str] = {}
         add_routes(self)  # before the emulator's server starts: aiohttp freezes its router
 
     # --- what the API needs -------------------------------------------------------------
@@ -173,6 +179,7 @@ class Sandbox:
             build_web_app(self._app), self.host, 0, "--host", sock=web_socket
         )
         await self._prepare_chats()
+        await self._demo_channel()
         await self._app.start()
         self._polling = asyncio.create_task(
             self._app.dispatcher.start_polling(
@@ -180,6 +187,31 @@ class Sandbox:
             ),
             name="sandbox-polling",
         )
+
+    async def _demo_channel(self) -> None:
+        """The demo district's 12345 hotline as an Open311 channel, with a key made now
+        (keys are never kept, so every start issues a new one, shown on the page)."""
+        assert self._app is not None
+        async with self._app.services() as s:
+            [district, *_] = await s.hierarchy.of_kind(NodeKind.DISTRICT)
+            channel, key = await s.get(ChannelService).provision(DEMO_CHANNEL, district)
+            # The buildings stand where the page puts them: a point files at the nearest.
+            known = set((await s.session.execute(select(BuildingPoint.building_id))).scalars())
+            for building in await s.hierarchy.of_kind(NodeKind.BUILDING, district):
+                if building.id not in known:
+                    lat, lon = spot_near(building.code)
+                    s.session.add(
+                        BuildingPoint(building_id=building.id, latitude=lat, longitude=lon)
+                    )
+            worker = next(p for p in DEMO_PERSONAS if p.role == Role.WORKER)
+            self.open311 = {
+                "channel": channel.name,
+                "district": district.name,
+                "url": self.web_url.rstrip("/") + "/open311/v2/",
+                "key": key,
+                "address_id": worker.building_code or "",
+                "worker": worker.name,
+            }
 
     async def _prepare_chats(self) -> None:
         """The demo people have used the bot before (the seed gave them consent and

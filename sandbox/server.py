@@ -37,6 +37,12 @@ async def run_sandbox(
     try:
         url = await sandbox.start()
         (ready or _announce)(url)
+        if ready is None and sandbox.open311:
+            demo = sandbox.open311
+            print(
+                f"Open311: {demo['url']}  demo channel {demo['channel']}, api_key={demo['key']}",
+                flush=True,
+            )
         await terminated.wait()
     finally:
         if handles_term:

@@ -891,6 +891,13 @@ function showModal(title, text) {
   document.getElementById("modal-ok").focus();
 }
 
+function showPre(title, text) {
+  document.getElementById("modal-title").textContent = title;
+  document.getElementById("modal-body").replaceChildren(h("pre", {}, text));
+  document.getElementById("modal").hidden = false;
+  document.getElementById("modal-ok").focus();
+}
+
 function showPhoto(src) {
   document.getElementById("modal-title").textContent = "照片 Photo";
   document.getElementById("modal-body").replaceChildren(h("img", { src, className: "photo-large", alt: "" }));
@@ -1080,6 +1087,20 @@ async function main() {
     panel.hidden = true;
     toggle.setAttribute("aria-expanded", "false");
   });
+  // The demo channel's key, made at this start: file an appeal into the district with it.
+  const open311 = state.open311 || {};
+  const open311Button = document.getElementById("open311");
+  open311Button.hidden = !open311.key;
+  open311Button.addEventListener("click", () => showPre(
+    `📡 Open311 · ${open311.channel}`,
+    `接口 Endpoint: ${open311.url}\napi_key: ${open311.key}\n\n` +
+    `curl -s -X POST ${open311.url}requests.json \\\n` +
+    `  -d api_key=${open311.key} -d service_code=sanitation \\\n` +
+    `  -d address_id=${open311.address_id} -d phone=13800000000 \\\n` +
+    `  --data-urlencode "description=楼道里堆满了杂物" \\\n` +
+    `  -d "attribute[external_id]=T-0001"\n\n` +
+    `→ ${open311.worker} 的窗口里会收到这件诉求 · arrives in ${open311.worker}'s pane`,
+  ));
   document.getElementById("modal-ok").addEventListener("click", () => {
     document.getElementById("modal").hidden = true;
   });

@@ -18,6 +18,8 @@ from storage.roles import Role
 
 MAX_PHOTOS = 10
 MAX_TEXT = 2000
+# What a channel's operator may send as the description (GeoReport's own limit is 4000).
+MAX_CHANNEL_TEXT = 4000
 
 
 class State(StrEnum):

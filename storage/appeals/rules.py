@@ -158,9 +158,10 @@ def allowed_actions(appeal: Appeal, staffing: Staffing) -> list[Action]:
 
 
 def resident_refusal(
-    action: ResidentAction, appeal: Appeal | None, resident_id: int
+    action: ResidentAction, appeal: Appeal | None, resident_id: int | None
 ) -> Problem | None:
-    """The same for the resident who filed the appeal."""
+    """The same for the resident who filed the appeal (None: for an appeal without a
+    resident, the channel that filed it, on its caller's behalf)."""
     if appeal is None:
         return Problem.NOT_FOUND
     if appeal.resident_id != resident_id:

@@ -22,6 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.appeals.models import (
+    MAX_CHANNEL_TEXT,
     MAX_PHOTOS,
     MAX_TEXT,
     OPEN_STATES,
@@ -212,17 +213,28 @@ class AppealService:
 
     # --- resident actions ------------------------------------------------------------
 
-    async def file(self, resident_id: int, building: Node, draft: Draft) -> Appeal:
+    async def file(
+        self, resident_id: int | None, building: Node, draft: Draft, *, channel: str | None = None
+    ) -> Appeal:
         """File the resident's appeal. The same form confirmed twice (``draft.key``) files
-        it once: the second time returns the appeal already filed."""
+        it once: the second time returns the appeal already filed.
+
+        An appeal from another channel (``channel``: its name, for the history) has no
+        resident. When its address matched no building, ``building`` is the community,
+        street or district the address named (or the channel's node): the appeal waits
+        there, held by that level's staff, to be placed by hand (待定位, by passing it
+        on to a grid)."""
         if draft.key is not None:
             existing = await self.by_draft(draft.key)
             if existing is not None:
                 if existing.resident_id != resident_id:
                     raise AppealError(Problem.NOT_ALLOWED)
                 return existing
-        if building.node_kind is not NodeKind.BUILDING:
+        unplaced = building.node_kind in _UNPLACED_KINDS and channel is not None
+        if building.node_kind is not NodeKind.BUILDING and not unplaced:
             raise AppealError(Problem.BAD_INPUT, "not a building")
+        if resident_id is None and channel is None:
+            raise AppealError(Problem.BAD_INPUT, "no resident")
         if not draft.urgent and self.policy.category(draft.category) is None:
             raise AppealError(Problem.BAD_INPUT, "unknown category")
         if not draft.urgent and not draft.text.strip() and not draft.voice_file_id:
@@ -230,26 +242,30 @@ class AppealService:
         if len(draft.photos) > MAX_PHOTOS:
             raise AppealError(Problem.TOO_MANY_PHOTOS)
         chain = await HierarchyRepo(self.session).chain(building)
-        grid = chain[NodeKind.GRID]
+        # Levels below an unplaced appeal's node are that node itself: it is held there.
+        grid = chain.get(NodeKind.GRID, building)
+        community = chain.get(NodeKind.COMMUNITY, building)
+        street = chain.get(NodeKind.STREET, building)
+        level = _UNPLACED_KINDS.get(building.node_kind, Level.GRID) if unplaced else Level.GRID
         deadlines = self.policy.deadlines(draft.category, urgent=draft.urgent)
         now = self.now
         appeal = Appeal(
             resident_id=resident_id,
-            building_id=building.id,
+            building_id=None if unplaced else building.id,
             grid_id=grid.id,
-            community_id=chain[NodeKind.COMMUNITY].id,
-            street_id=chain[NodeKind.STREET].id,
+            community_id=community.id,
+            street_id=street.id,
             district_id=chain[NodeKind.DISTRICT].id,
             scope_path=grid.path,
             category=draft.category,
-            text=_text(draft.text),
+            text=_text(draft.text, MAX_TEXT if channel is None else MAX_CHANNEL_TEXT),
             latitude=draft.latitude,
             longitude=draft.longitude,
             anonymous=draft.anonymous,
             urgent=draft.urgent,
             contact_phone=draft.contact_phone,
             state=State.SUBMITTED,
-            level=Level.GRID,
+            level=level,
             submitted_at=now,
             first_accept_due=now + deadlines.accept,
             first_resolve_due=now + deadlines.resolve,
@@ -261,7 +277,9 @@ class AppealService:
         )
         self.session.add(appeal)
         await self.session.flush()
-        event = await self._event(appeal, resident_id, "submitted", None, State.SUBMITTED)
+        event = await self._event(
+            appeal, resident_id, "submitted", None, State.SUBMITTED, channel=channel
+        )
         for file_id in draft.photos:
             self._media(appeal, event, "photo", file_id, resident_id)
         if draft.voice_file_id:
@@ -270,17 +288,20 @@ class AppealService:
         recipients = await self.level_staff(appeal)
         if appeal.urgent:
             # 一键呼叫: every worker of the grid and the community staff at once.
-            recipients += await self.level_staff(appeal, Level.COMMUNITY)
+            recipients += [
+                u for u in await self.level_staff(appeal, Level.COMMUNITY) if u not in recipients
+            ]
         self._push_task(recipients, appeal, "urgent" if appeal.urgent else "new")
         # What the resident is told is owed in the same transaction: a crash after the
         # commit still tells them, and a second confirm finds the appeal above.
-        self.outbox.add(
-            [resident_id],
-            "appeal.filed",
-            now=now,
-            lane=Lane.URGENT if appeal.urgent else Lane.TASK,
-            subject_id=appeal.id,
-        )
+        if resident_id is not None:
+            self.outbox.add(
+                [resident_id],
+                "appeal.filed",
+                now=now,
+                lane=Lane.URGENT if appeal.urgent else Lane.TASK,
+                subject_id=appeal.id,
+            )
         await self.session.flush()
         return appeal
 
@@ -343,9 +364,12 @@ class AppealService:
         return appeal
 
     async def rate(
-        self, appeal_id: int, resident_id: int, rating: Rating, comment: str | None = None
+        self, appeal_id: int, resident_id: int | None, rating: Rating, comment: str | None = None
     ) -> Appeal:
-        """满意 and 基本满意 close the appeal. The first 不满意 reopens it: back to its owner
+        """``resident_id`` None: the channel that filed an appeal with no resident relays
+        its caller's rating, which counts as a resident's.
+
+        满意 and 基本满意 close the appeal. The first 不满意 reopens it: back to its owner
         with the level above them watching, their card waiting briefly for the resident's
         reason. A second 不满意 closes it as unsatisfied and tells the supervising level."""
         appeal = await self._as_resident(ResidentAction.RATE, appeal_id, resident_id)
@@ -760,7 +784,7 @@ class AppealService:
     # --- internals --------------------------------------------------------------------
 
     async def _as_resident(
-        self, action: ResidentAction, appeal_id: int, resident_id: int
+        self, action: ResidentAction, appeal_id: int, resident_id: int | None
     ) -> Appeal:
         appeal = await self.get(appeal_id)
         problem = resident_refusal(action, appeal, resident_id)
@@ -858,6 +882,14 @@ class AppealService:
         )
 
 
+# Where an appeal whose address matched no building waits, and the level holding it.
+_UNPLACED_KINDS = {
+    NodeKind.COMMUNITY: Level.COMMUNITY,
+    NodeKind.STREET: Level.STREET,
+    NodeKind.DISTRICT: Level.DISTRICT,
+}
+
+
 def _levels_from(level: Level) -> list[str]:
     order = list(Level)
     return [lv.value for lv in order[order.index(level) :]]
@@ -867,9 +899,9 @@ def _level_above_owner(appeal: Appeal) -> Level:
     return appeal.level_enum.up or appeal.level_enum
 
 
-def _text(value: str) -> str:
+def _text(value: str, limit: int = MAX_TEXT) -> str:
     """What a person wrote, stripped; refused rather than cut when too long."""
     text = value.strip()
-    if len(text) > MAX_TEXT:
-        raise AppealError(Problem.TOO_LONG, f"{len(text)} > {MAX_TEXT}")
+    if len(text) > limit:
+        raise AppealError(Problem.TOO_LONG, f"{len(text)} > {limit}")
     return text

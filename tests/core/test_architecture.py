@@ -74,6 +74,7 @@ def test_every_feature_is_one_package_in_each_layer() -> None:
         "partners",
         "council",
         "desk",
+        "channels",
     ]
     for feature in FEATURES:
         layers = ["bot/handlers", "bot/dialogs", "tests"]

@@ -28,6 +28,7 @@ from bot.dialogs.appeals.views import (
     place_of,
     state_name,
 )
+from bot.dialogs.channels.views import caller_lines
 from storage.appeals import (
     MAX_TEXT,
     Action,
@@ -45,6 +46,7 @@ from storage.appeals import (
 )
 from storage.appeals.desk import staff_appeal
 from storage.users import User
+from web.channels.desk import may_relay
 from web.desk.session import DESK, Desk, desk_page, desk_unit, see_other
 
 routes = web.RouteTableDef()
@@ -57,6 +59,7 @@ DONE = {
     "accept": "desk.appeal.done.accept",
     "assign": "desk.appeal.done.assign",
     "supervise": "desk.appeal.done.supervise",
+    "caller_rating": "channel.desk.rated",
 }
 _PROBLEM_STATUS = {
     Problem.NOT_FOUND: 404,
@@ -122,7 +125,10 @@ async def _state(desk: Desk, appeal: Appeal) -> dict[str, Any]:
     v = _viewing(desk)
     t = desk.t
     contact = None
-    if sees_contact(appeal, desk.staffing):
+    # From another channel: where from, and the caller to whom a resident would show.
+    sees = sees_contact(appeal, desk.staffing)
+    origin = await caller_lines(desk.services.session, appeal, t.translator, contact=sees)
+    if sees and not origin:
         resident = (
             await desk.services.session.get(User, appeal.resident_id)
             if appeal.resident_id
@@ -140,13 +146,14 @@ async def _state(desk: Desk, appeal: Appeal) -> dict[str, Any]:
     ]
     loose = media.get(None, [])  # media whose event was removed
     located = appeal.latitude is not None and appeal.longitude is not None
-    if contact or located or resident_media:
+    caller = bool(origin) and sees and appeal.contact_phone is not None
+    if contact or caller or located or resident_media:
         await desk.audit(
             "desk.appeal_viewed",
             "appeal",
             appeal.id,
             resident_id=appeal.resident_id,
-            contact=contact is not None,
+            contact=contact is not None or caller,
             location=located,
             media=resident_media,
         )
@@ -160,6 +167,7 @@ async def _state(desk: Desk, appeal: Appeal) -> dict[str, Any]:
         "deadlines": [Markup(line) for line in deadline_lines(appeal, v)],
         "overdue": appeal.overdue(desk.now()),
         "contact": contact,
+        "origin": [Markup(line) for line in origin],
         "location": (f"{appeal.latitude:.5f}", f"{appeal.longitude:.5f}") if located else None,
         "timeline": timeline,
         "loose_media": loose,
@@ -180,6 +188,8 @@ async def _actions(desk: Desk, appeal: Appeal) -> dict[str, Any]:
     policy = desk.services.config(AppealPolicy)
     default = int(policy.standard.work_window.total_seconds() // 3600)
     return {
+        # A channel's caller rates by phone: a supervisor records it (web/channels).
+        "caller_rating": await may_relay(desk, appeal),
         "allowed": [a.value for a in allowed],
         "workers": workers,
         "owner_only": owner_only,

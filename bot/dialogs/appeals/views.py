@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dialogs.appeals.callbacks import AppealOpen, RateAction, TaskAction
+from bot.dialogs.channels.views import caller_lines
 from bot.formatting import (
     MESSAGE_LIMIT,
     e,
@@ -210,7 +211,10 @@ async def _card_head(
     who = await owner_line(v, appeal)
     lines.append(f"{status} · {who}" if who else status)
     lines += deadline_lines(appeal, v)
-    if sees_contact(appeal, viewer):
+    # From another channel (the 12345 hotline): where from, and the caller as a resident.
+    origin = await caller_lines(v.session, appeal, t, contact=sees_contact(appeal, viewer))
+    lines += origin
+    if sees_contact(appeal, viewer) and not origin:
         resident = await v.session.get(User, appeal.resident_id) if appeal.resident_id else None
         name = e(resident.display_name) if resident else "—"
         phone = e(appeal.contact_phone) if appeal.contact_phone else t("appeal.card.no_phone")
@@ -263,6 +267,8 @@ def event_line(event: AppealEvent, v: Viewing, *, full: bool) -> tuple[str, bool
     line = f"{local_time(event.at, v.zone)} · {what}"
     if event.kind in ("escalated", "called_up"):
         line += f" → {level_name(event.level or Level.GRID, t)}"
+    if event.data.get("channel"):
+        line += t("channel.event_from", channel=e(str(event.data["channel"])))
     if event.kind == "rated" and event.data.get("rating"):
         line += t("common.colon") + t(f"appeal.rating.{event.data['rating']}")
     cut = False
