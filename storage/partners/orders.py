@@ -194,12 +194,8 @@ class Orders(ShowcaseChannels):
         problem = may_serve(await self.partner(partner_id), order)
         if problem is not None:
             raise PartnerError(problem)
-        if order.state == OrderState.CANCELLED:
-            raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
         if order.state != OrderState.OPEN:
-            raise PartnerError(
-                PartnerProblem.TAKEN if order.partner_id != partner_id else PartnerProblem.ALREADY
-            )
+            raise self._lost(order, partner_id)
         won = await self._move(
             order,
             [OrderState.OPEN],
@@ -210,7 +206,7 @@ class Orders(ShowcaseChannels):
             due_at=self.now + self.policy.chase_after,
         )
         if not won:
-            raise PartnerError(PartnerProblem.TAKEN)
+            raise self._lost(order, partner_id)
         await self._after_taken(order, partner_id)
         return order
 
@@ -252,6 +248,8 @@ class Orders(ShowcaseChannels):
         self, order_id: int, partner_id: int, *, accept: bool
     ) -> ServiceOrder:
         order = await self._get(order_id)
+        if order.state == OrderState.CANCELLED:
+            raise PartnerError(PartnerProblem.CANCELLED)
         if order.state != OrderState.ASSIGNED or order.partner_id != partner_id:
             raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
         if accept:
@@ -296,6 +294,8 @@ class Orders(ShowcaseChannels):
                     object_id=order.id,
                 )
         if not moved:
+            if order.state == OrderState.CANCELLED:
+                raise PartnerError(PartnerProblem.CANCELLED)
             raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
         return order
 
@@ -353,6 +353,8 @@ class Orders(ShowcaseChannels):
             raise PartnerError(PartnerProblem.NOT_ALLOWED)
         if "confirm" not in actions(Side.RESIDENT, order.state):
             raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
+        if order.partner_id in self._owner(order):
+            raise PartnerError(PartnerProblem.NOT_ALLOWED)  # no points for one's own order
         moved = await self._move(
             order,
             [OrderState.DONE],
