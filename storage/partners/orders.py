@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from storage.appeals.models import Appeal, AppealEvent
+from storage.appeals.desk import staff_appeal
+from storage.appeals.models import AppealEvent
 from storage.hierarchy import Node, NodeKind
 from storage.outbox import Lane
 from storage.partners.base import changed
@@ -116,7 +117,8 @@ class Orders(ShowcaseChannels):
         """Staff turn an appeal into a service order (e.g. a repair for an elderly
         resident): for the appeal's resident and building, its text as the description,
         linked both ways (the order keeps the appeal, the appeal's timeline the order)."""
-        appeal = await self.session.get(Appeal, appeal_id)
+        # A typed number: read within the staff member's scope, as the desk reads it.
+        appeal = await staff_appeal(self.session, staffing, appeal_id)
         building = (
             await self.hierarchy.get(appeal.building_id) if appeal and appeal.building_id else None
         )
