@@ -518,8 +518,11 @@ async def test_no_window_of_a_feature_shows_or_changes_another_community_s_thing
                         presses += 1
                     what = f"{screen.state.state} {picker}:{ref}"
                     _assert_nothing_new(harness, stranger, baseline, what)
+            # A window's own buttons, with no id picked yet, can only reach 通海社区 by
+            # a rule that lets anyone through: pressed by the resident, whose every
+            # staff window must stay shut (staff act on their own community here).
             intent = None
-            for button in screen.buttons:
+            for button in screen.buttons if stranger is strangers[0] else ():
                 # Each button on the window as opened; opened again once a press left it.
                 if intent is None or await _on_show(harness, stranger, intent) != str(
                     screen.state.state
