@@ -16,6 +16,7 @@ from bot.i18n import Translator
 from bot.registry import Registry
 from storage.clock import Clock
 from storage.roles import Staffing
+from storage.scope import Scoped
 from storage.services import Services
 from storage.users import User
 
@@ -46,6 +47,11 @@ class Ctx:
     @property
     def zone(self) -> ZoneInfo:
         return self.settings.zone
+
+    async def scoped(self) -> Scoped:
+        """The reads by id within this person's scope (storage.scope): every id that
+        came from a button or a typed number is looked up through these."""
+        return await Scoped.of(self.services, self.staffing)
 
     async def rollback(self) -> None:
         """After a refused write (a concurrent change won): undo it and reload what the

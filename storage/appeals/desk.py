@@ -4,8 +4,9 @@ the person's grants and returns nothing outside their scope, by the scope rule t
 uses (``rules.may_handle``: a grant's node and everything below it).
 
 An appeal asked for by id is read through ``staff_appeal``: out of scope reads exactly
-as an id that does not exist (i21-scope's ``visible_appeal`` is the same rule for the
-chat's presses, residents included; the desk is for staff only)."""
+as an id that does not exist. The chat's presses read it through ``storage.scope``
+(``Scoped.appeal``), which is this rule plus the resident's own and followed appeals;
+the desk is for staff only."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from storage.appeals.desk import staff_appeal
 from storage.appeals.models import Appeal, Level
 from storage.appeals.models import Rating as AppealRating
 from storage.appeals.models import State as AppealState
@@ -350,7 +351,7 @@ class Topics(Meetings):
         if not text or len(text) > MAX_TOPIC:
             raise CouncilError(CouncilProblem.BAD_INPUT)
         if appeal_id is not None:
-            appeal = await self.session.get(Appeal, appeal_id)
+            appeal = await staff_appeal(self.session, staffing, appeal_id)
             if appeal is None or appeal.community_id != meeting.community_id:
                 raise CouncilError(CouncilProblem.BAD_INPUT, "an appeal of this community")
         last = await self.session.scalar(

@@ -21,6 +21,7 @@ from storage.partners.kinds import (
     TAKEN,
 )
 from storage.partners.models import (
+    OrderState,
     Partner,
     PartnerState,
     ServiceOrder,
@@ -118,6 +119,17 @@ class PartnerBase:
         await self.session.refresh(order)
         return True
 
+    @staticmethod
+    def _lost(order: ServiceOrder, partner_id: int) -> PartnerError:
+        """Why a take found the order no longer open (read again after the write that
+        decided it): cancelled by whoever ordered it, taken by someone else, or by this
+        partner already."""
+        if order.state == OrderState.CANCELLED:
+            return PartnerError(PartnerProblem.CANCELLED)
+        if order.partner_id == partner_id:
+            return PartnerError(PartnerProblem.ALREADY)
+        return PartnerError(PartnerProblem.TAKEN)
+
     def _owner(self, order: ServiceOrder) -> list[int]:
         """Who ordered: the resident, or the grid worker for a household (代点单)."""
         owner = order.resident_id or order.ordered_by
@@ -152,7 +164,12 @@ class PartnerBase:
             )
         )
         rows = (await self.session.execute(stmt)).all()
-        return [int(leader) for leader, skills in rows if order.skill in (skills or [])]
+        own = (order.resident_id, order.ordered_by)  # never offered their own order
+        return [
+            int(leader)
+            for leader, skills in rows
+            if order.skill in (skills or []) and leader not in own
+        ]
 
     async def _withdraw_offers(
         self, order: ServiceOrder, *, but: int | None = None, why: str = "taken"

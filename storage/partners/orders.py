@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from storage.appeals.models import Appeal, AppealEvent
+from storage.appeals.desk import staff_appeal
+from storage.appeals.models import AppealEvent
 from storage.hierarchy import Node, NodeKind
 from storage.outbox import Lane
 from storage.partners.base import changed
@@ -119,7 +120,8 @@ class Orders(ShowcaseChannels):
         """Staff turn an appeal into a service order (e.g. a repair for an elderly
         resident): for the appeal's resident and building, its text as the description,
         linked both ways (the order keeps the appeal, the appeal's timeline the order)."""
-        appeal = await self.session.get(Appeal, appeal_id)
+        # A typed number: read within the staff member's scope, as the desk reads it.
+        appeal = await staff_appeal(self.session, staffing, appeal_id)
         building = (
             await self.hierarchy.get(appeal.building_id) if appeal and appeal.building_id else None
         )
@@ -197,12 +199,8 @@ class Orders(ShowcaseChannels):
         problem = may_serve(await self.partner(partner_id), order)
         if problem is not None:
             raise PartnerError(problem)
-        if order.state == OrderState.CANCELLED:
-            raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
         if order.state != OrderState.OPEN:
-            raise PartnerError(
-                PartnerProblem.TAKEN if order.partner_id != partner_id else PartnerProblem.ALREADY
-            )
+            raise self._lost(order, partner_id)
         won = await self._move(
             order,
             [OrderState.OPEN],
@@ -213,7 +211,7 @@ class Orders(ShowcaseChannels):
             due_at=self.now + self.policy.chase_after,
         )
         if not won:
-            raise PartnerError(PartnerProblem.TAKEN)
+            raise self._lost(order, partner_id)
         await self._after_taken(order, partner_id)
         return order
 
@@ -255,6 +253,8 @@ class Orders(ShowcaseChannels):
         self, order_id: int, partner_id: int, *, accept: bool
     ) -> ServiceOrder:
         order = await self._get(order_id)
+        if order.state == OrderState.CANCELLED:
+            raise PartnerError(PartnerProblem.CANCELLED)
         if order.state != OrderState.ASSIGNED or order.partner_id != partner_id:
             raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
         if accept:
@@ -299,6 +299,8 @@ class Orders(ShowcaseChannels):
                     object_id=order.id,
                 )
         if not moved:
+            if order.state == OrderState.CANCELLED:
+                raise PartnerError(PartnerProblem.CANCELLED)
             raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
         return order
 
@@ -356,6 +358,8 @@ class Orders(ShowcaseChannels):
             raise PartnerError(PartnerProblem.NOT_ALLOWED)
         if "confirm" not in actions(Side.RESIDENT, order.state):
             raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
+        if order.partner_id in self._owner(order):
+            raise PartnerError(PartnerProblem.NOT_ALLOWED)  # no points for one's own order
         moved = await self._move(
             order,
             [OrderState.DONE],

@@ -9,7 +9,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from storage.hierarchy import Node
-from storage.partners.models import OrderState, Partner, PartnerState, ServiceOrder
+from storage.partners.models import OrderState, Partner, PartnerState, ServiceOrder, Team
 from storage.roles import Role, Staffing
 
 # Community staff and above decide on partners and assign orders; grid workers order on
@@ -86,6 +86,7 @@ class PartnerProblem(StrEnum):
     ALREADY = "already"  # applied or decided already
     WRONG_STATE = "wrong_state"
     TAKEN = "taken"  # another partner was faster
+    CANCELLED = "cancelled"  # whoever ordered cancelled it (before or while it was pressed)
     NOT_PARTNER = "not_partner"  # not an approved partner of the order's skill/community
     BAD_INPUT = "bad_input"
     CLOSED = "closed"  # the recruitment call's deadline passed or its quota filled
@@ -106,16 +107,28 @@ def may_decide(staffing: Staffing, community: Node | None) -> PartnerProblem | N
     return None
 
 
-def may_serve(partner: Partner | None, order: ServiceOrder) -> PartnerProblem | None:
-    """Whether this partner may be offered and take this order."""
+def may_serve(
+    partner: Partner | None, order: ServiceOrder, team: Team | None = None
+) -> PartnerProblem | None:
+    """Whether this partner may be offered and take this order: with the skill
+    themself, or, given ``team``, as the leader of one of the order's community's teams
+    that has it (团队接单). Nobody serves an order they placed, alone or with a team."""
     if (
         partner is None
         or partner.state != PartnerState.APPROVED
         or partner.community_id != order.community_id
-        or order.skill not in partner.skills
     ):
         return PartnerProblem.NOT_PARTNER
-    if partner.user_id == order.resident_id:
+    if team is None:
+        if order.skill not in partner.skills:
+            return PartnerProblem.NOT_PARTNER
+    elif (
+        team.leader_id != partner.user_id
+        or team.community_id != order.community_id
+        or order.skill not in (team.skills or [])
+    ):
+        return PartnerProblem.NOT_PARTNER
+    if partner.user_id in (order.resident_id, order.ordered_by):
         return PartnerProblem.NOT_ALLOWED  # nobody serves their own order for points
     return None
 

@@ -27,6 +27,7 @@ from storage.partners.rules import (
     PartnerError,
     PartnerProblem,
     may_decide,
+    may_serve,
 )
 from storage.roles import Staffing
 
@@ -167,11 +168,16 @@ class Teams(PartnerBase):
         """团队接单: the leader takes it for the team and then hands it to a member."""
         order = await self._get(order_id)
         team = await self.team_for(order, leader_id)
-        leader = await self.partner(leader_id)
-        if team is None or leader is None or leader.state != PartnerState.APPROVED:
-            raise PartnerError(PartnerProblem.NOT_PARTNER)
+        problem = (
+            may_serve(await self.partner(leader_id), order, team)
+            if team is not None
+            else PartnerProblem.NOT_PARTNER
+        )
+        if problem is not None:
+            raise PartnerError(problem)
+        assert team is not None
         if order.state != OrderState.OPEN:
-            raise PartnerError(PartnerProblem.TAKEN)
+            raise self._lost(order, leader_id)
         won = await self._move(
             order,
             [OrderState.OPEN],
@@ -183,7 +189,7 @@ class Teams(PartnerBase):
             due_at=self.now + self.policy.chase_after,
         )
         if not won:
-            raise PartnerError(PartnerProblem.TAKEN)
+            raise self._lost(order, leader_id)
         await self._after_taken(order, leader_id)
         return order
 
@@ -197,6 +203,8 @@ class Teams(PartnerBase):
             raise PartnerError(PartnerProblem.WRONG_STATE, order.state)
         if member_id not in {p.user_id for p in await self.members(team.id)}:
             raise PartnerError(PartnerProblem.NOT_PARTNER)
+        if member_id in self._owner(order):
+            raise PartnerError(PartnerProblem.NOT_ALLOWED)  # not their own order
         moved = await self._move(order, [OrderState.TAKEN], partner_id=member_id)
         if not moved:
             raise PartnerError(PartnerProblem.WRONG_STATE, order.state)

@@ -29,7 +29,7 @@ WINDOWS_HOURS = (4, 24, 48)
 
 async def _appeal(manager: DialogManager) -> Appeal | None:
     c = ctx(manager)
-    return await c.session.get(Appeal, form_appeal_id(manager))
+    return await (await c.scoped()).appeal(form_appeal_id(manager))
 
 
 async def workers_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:

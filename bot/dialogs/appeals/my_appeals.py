@@ -97,7 +97,7 @@ async def may_view(c: Ctx, appeal: Appeal) -> tuple[bool, bool]:
 async def _viewed(manager: DialogManager) -> Appeal | None:
     c = ctx(manager)
     appeal_id = manager.dialog_data.get("appeal_id")
-    appeal = await c.session.get(Appeal, int(appeal_id)) if appeal_id is not None else None
+    appeal = await (await c.scoped()).appeal(int(appeal_id)) if appeal_id is not None else None
     if appeal is None:
         return None
     _, allowed = await may_view(c, appeal)

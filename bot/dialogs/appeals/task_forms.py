@@ -69,7 +69,7 @@ async def _head(c: Ctx, appeal: Appeal | None) -> str:
 
 async def _input_base(manager: DialogManager) -> tuple[Ctx, Appeal | None, dict[str, Any]]:
     c = ctx(manager)
-    appeal = await c.session.get(Appeal, form_appeal_id(manager))
+    appeal = await (await c.scoped()).appeal(form_appeal_id(manager))
     d = manager.dialog_data
     return c, appeal, {"head": await _head(c, appeal), "notice": d.get("notice", "")}
 
@@ -81,7 +81,7 @@ async def end_form(manager: DialogManager, notice: str, appeal_id: int) -> None:
     await manager.done({"notice": notice})
     if manager.has_context():
         return
-    appeal = await c.session.get(Appeal, appeal_id) if appeal_id else None
+    appeal = await (await c.scoped()).appeal(appeal_id) if appeal_id else None
     if appeal is None or not (may_handle(c.staffing, appeal) or appeal.owner_id == c.user_id):
         await c.bot.send_message(c.user_id, notice)
         return
@@ -107,7 +107,7 @@ async def carry_out(
     why. Returns whether the form is still open."""
     c = ctx(manager)
     appeal_id = form_appeal_id(manager)
-    appeal = await c.session.get(Appeal, appeal_id) if appeal_id else None
+    appeal = await (await c.scoped()).appeal(appeal_id) if appeal_id else None
     problem = refusal(action, appeal, c.staffing)
     if problem is None:
         try:
@@ -184,7 +184,7 @@ async def _call_up(manager: DialogManager, reason: str) -> None:
     async def run(service: AppealService) -> Appeal:
         return await service.call_up(appeal_id, c.staffing, reason)
 
-    appeal = await c.session.get(Appeal, appeal_id)
+    appeal = await (await c.scoped()).appeal(appeal_id)
     up = appeal.level_enum.up if appeal else None
     level = c.t(f"appeal.level.{up.value}") if up else "—"
     await carry_out(manager, Action.CALL_UP, run, "tasks.callup.done", level=level)
@@ -197,7 +197,7 @@ async def _supervise(manager: DialogManager, note: str) -> None:
     async def run(service: AppealService) -> Appeal:
         return await service.supervise(appeal_id, c.staffing, note)
 
-    appeal = await c.session.get(Appeal, appeal_id)
+    appeal = await (await c.scoped()).appeal(appeal_id)
     owner = await owner_name(viewing_of(c), appeal) if appeal is not None else "—"
     await carry_out(manager, Action.SUPERVISE, run, "tasks.supervise.done", who=owner)
 
@@ -265,7 +265,7 @@ async def on_duplicate_input(message: Message, _: MessageInput, manager: DialogM
     number = int(match.group(1))
     appeal_id = form_appeal_id(manager)
     shown = f"{number:06d}"
-    original = await c.session.get(Appeal, number) if number < 2**31 else None
+    original = await (await c.scoped()).appeal(number)
     if number == appeal_id:
         d["notice"] = c.t("tasks.reject.dup_self")
         return
@@ -397,7 +397,7 @@ async def community_getter(dialog_manager: DialogManager, **_: Any) -> dict[str,
 
 async def on_community(call: CallbackQuery, _: Any, manager: DialogManager, item: str) -> None:
     c = ctx(manager)
-    appeal = await c.session.get(Appeal, form_appeal_id(manager))
+    appeal = await (await c.scoped()).appeal(form_appeal_id(manager))
     node = await c.services.hierarchy.get(int(item)) if item.isdigit() else None
     district = await _district(c, appeal)
     if (
@@ -437,7 +437,7 @@ async def grid_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
 async def on_grid(call: CallbackQuery, _: Any, manager: DialogManager, item: str) -> None:
     c = ctx(manager)
     appeal_id = form_appeal_id(manager)
-    appeal = await c.session.get(Appeal, appeal_id)
+    appeal = await (await c.scoped()).appeal(appeal_id)
     grid = await c.services.hierarchy.get(int(item)) if item.isdigit() else None
     district = await _district(c, appeal)
     if (

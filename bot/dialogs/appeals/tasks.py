@@ -124,7 +124,7 @@ async def detail_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, An
     c = ctx(dialog_manager)
     notice = take_notice(dialog_manager)
     appeal_id = int(dialog_manager.dialog_data.get("appeal_id", 0))
-    appeal = await c.session.get(Appeal, appeal_id) if appeal_id else None
+    appeal = await (await c.scoped()).appeal(appeal_id) if appeal_id else None
     flags = {f"can_{a.value}": False for a in DETAIL_FLAGS}
     if refusal(Action.OPEN, appeal, c.staffing) is not None or appeal is None:
         text = c.t("tasks.detail.gone")
@@ -159,7 +159,7 @@ async def on_full_text(call: CallbackQuery, _: Button, manager: DialogManager) -
 async def _detail_appeal(manager: DialogManager) -> Appeal | None:
     c = ctx(manager)
     appeal_id = int(manager.dialog_data.get("appeal_id", 0))
-    return await c.session.get(Appeal, appeal_id) if appeal_id else None
+    return await (await c.scoped()).appeal(appeal_id) if appeal_id else None
 
 
 async def on_detail_accept(call: CallbackQuery, _: Button, manager: DialogManager) -> None:

@@ -15,13 +15,15 @@ from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.input.base import MessageHandlerFunc
 from aiogram_dialog.widgets.kbd import SwitchTo
 
-from bot.kit.context import Ctx, start_data
+from bot.kit.context import Ctx, ctx, start_data
 from bot.kit.notice import notice_getter
 from bot.kit.text import L, notice_text
+from bot.kit.toast import toast
 from storage.council import (
     CouncilError,
     CouncilService,
     Meeting,
+    Topic,
 )
 from storage.council.rules import HOSTS
 from storage.hierarchy import Node, NodeKind
@@ -55,6 +57,27 @@ async def hosted_meeting(c: Ctx, manager: DialogManager) -> tuple[Node | None, M
     if community is None:
         return None, None
     return community, await council(c).next_meeting(community.id)
+
+
+async def hosts_only(_: Any, manager: DialogManager) -> None:
+    """A staff dialog's start: someone who runs no community's council (a resident who
+    forged the hidden button, a stale button from a revoked role) is refused and the
+    dialog closes before it shows anything."""
+    c = ctx(manager)
+    if await hosted_community(c, manager) is None:
+        await toast(manager, c.t("common.not_allowed"), alert=True)
+        await manager.done()
+
+
+async def hosted_topic(c: Ctx, manager: DialogManager) -> Topic | None:
+    """The topic the screen is about (``dialog_data["topic"]``, from a pressed button),
+    read through the person's scope and only if it is on the hosted meeting."""
+    topic_id = manager.dialog_data.get("topic")
+    topic = await (await c.scoped()).topic(int(topic_id)) if topic_id else None
+    meeting = (await hosted_meeting(c, manager))[1]
+    if topic is None or meeting is None or topic.meeting_id != meeting.id:
+        return None
+    return topic
 
 
 def problem_text(c: Ctx, exc: CouncilError) -> str:

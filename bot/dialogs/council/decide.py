@@ -19,7 +19,7 @@ from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button, Column, SwitchTo
 from aiogram_dialog.widgets.text import Format
 
-from bot.dialogs.council.common import hosted_community
+from bot.dialogs.council.common import hosted_community, hosts_only
 from bot.dialogs.council.states import CouncilDecide
 from bot.dialogs.council.views import decision_items, decision_text, short, when
 from bot.formatting import e
@@ -77,7 +77,7 @@ async def on_decision(call: CallbackQuery, _: Any, manager: DialogManager, item_
 async def decision_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
     service = _service(c)
-    decision = await service.decision(int(dialog_manager.dialog_data.get("decision", 0)))
+    decision = await (await c.scoped()).decision(int(dialog_manager.dialog_data.get("decision", 0)))
     community = await hosted_community(c, dialog_manager)
     meeting = await service.meeting(decision.meeting_id) if decision else None
     if (
@@ -293,7 +293,7 @@ async def on_group(call: CallbackQuery, _: Any, manager: DialogManager, item_id:
 async def group_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
     service = _service(c)
-    group = await service.group(int(dialog_manager.dialog_data.get("group", 0)))
+    group = await (await c.scoped()).group(int(dialog_manager.dialog_data.get("group", 0)))
     community = await hosted_community(c, dialog_manager)
     if group is None or community is None or group.community_id != community.id:
         return {
@@ -522,4 +522,5 @@ def decide_dialog() -> Dialog:
             state=CouncilDecide.members,
             getter=notice_getter,
         ),
+        on_start=hosts_only,
     )

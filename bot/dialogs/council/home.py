@@ -141,7 +141,7 @@ async def on_vote_card(call: CallbackQuery, _: Any, manager: DialogManager, item
     c = ctx(manager)
     service = _service(c)
     community, meeting = await _mine(c)
-    vote = await service.vote(int(item_id)) if item_id.isdigit() else None
+    vote = await (await c.scoped()).vote(int(item_id)) if item_id.isdigit() else None
     if vote is None or meeting is None or community is None or vote.meeting_id != meeting.id:
         return
     if vote.state != VoteState.OPEN:
@@ -201,7 +201,7 @@ async def on_topic(call: CallbackQuery, _: Any, manager: DialogManager, item_id:
 async def topic_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
     service = _service(c)
-    topic = await service.topic(int(dialog_manager.dialog_data.get("topic", 0)))
+    topic = await (await c.scoped()).topic(int(dialog_manager.dialog_data.get("topic", 0)))
     meeting = (await _mine(c))[1]
     if topic is None or meeting is None or topic.meeting_id != meeting.id:
         return {
@@ -334,7 +334,7 @@ async def past_item_getter(dialog_manager: DialogManager, **_: Any) -> dict[str,
     c = ctx(dialog_manager)
     service = _service(c)
     community = (await _mine(c))[0]
-    meeting = await service.meeting(int(dialog_manager.dialog_data.get("past", 0)))
+    meeting = await (await c.scoped()).meeting(int(dialog_manager.dialog_data.get("past", 0)))
     if meeting is None or community is None or meeting.community_id != community.id:
         return {"text": c.t("council.problem.not_found")}
     agenda = await service.topics(meeting.id, states=(TopicState.ACCEPTED,))

@@ -20,6 +20,7 @@ from bot.dialogs.council.common import (
     council,
     hosted_community,
     hosted_meeting,
+    hosts_only,
     input_window,
     problem_text,
 )
@@ -682,4 +683,5 @@ def host_dialog() -> Dialog:
             CouncilHost.main,
             minutes_getter,
         ),
+        on_start=hosts_only,
     )

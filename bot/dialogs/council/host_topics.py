@@ -11,7 +11,7 @@ from aiogram_dialog import DialogManager
 from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button
 
-from bot.dialogs.council.common import council, hosted_meeting, problem_text
+from bot.dialogs.council.common import council, hosted_meeting, hosted_topic, problem_text
 from bot.dialogs.council.states import CouncilHost
 from bot.dialogs.council.views import (
     day_of,
@@ -19,7 +19,7 @@ from bot.dialogs.council.views import (
 )
 from bot.formatting import e
 from bot.kit.choice import chosen
-from bot.kit.context import ctx
+from bot.kit.context import Ctx, ctx
 from bot.kit.notice import notice, say
 from storage.appeals.models import Appeal
 from storage.appeals.policy import AppealPolicy
@@ -65,9 +65,9 @@ async def on_topic(call: CallbackQuery, _: Any, manager: DialogManager, item_id:
 async def topic_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
     service = council(c)
-    topic = await service.topic(int(dialog_manager.dialog_data.get("topic", 0)))
+    topic = await hosted_topic(c, dialog_manager)
     meeting = (await hosted_meeting(c, dialog_manager))[1]
-    if topic is None or meeting is None or topic.meeting_id != meeting.id:
+    if topic is None or meeting is None:
         return {"notice": notice(dialog_manager), "text": c.t("council.problem.not_found")}
     author = await c.services.users.get(topic.author_id) if topic.author_id else None
     supports = {r.topic.id: r.supports for r in await service.topics(meeting.id)}
@@ -140,7 +140,7 @@ async def on_outcome(call: CallbackQuery, _: Any, manager: DialogManager, item_i
 async def on_media(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
     """The proposer's voice note or photo, sent to the staff member to hear or see."""
     c = ctx(manager)
-    topic = await council(c).topic(int(manager.dialog_data.get("topic", 0)))
+    topic = await hosted_topic(c, manager)
     if topic is None:
         return
     if topic.voice_file_id:
@@ -198,9 +198,21 @@ async def candidates_getter(dialog_manager: DialogManager, **_: Any) -> dict[str
 
 
 async def on_candidate(call: CallbackQuery, _: Any, manager: DialogManager, item_id: str) -> None:
-    if item_id.isdigit():
-        manager.dialog_data["appeal"] = int(item_id)
+    c = ctx(manager)
+    appeal = await _candidate(c, manager, int(item_id)) if item_id.isdigit() else None
+    if appeal is not None:
+        manager.dialog_data["appeal"] = appeal.id
         await manager.switch_to(CouncilHost.add_topic)
+
+
+async def _candidate(c: Ctx, manager: DialogManager, appeal_id: int) -> Appeal | None:
+    """An appeal a topic may be written from: one the person may read (the scoped read)
+    of the community whose council they are running."""
+    community = (await hosted_meeting(c, manager))[0]
+    appeal = await (await c.scoped()).appeal(appeal_id)
+    if appeal is None or community is None or appeal.community_id != community.id:
+        return None
+    return appeal
 
 
 async def add_topic_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
@@ -208,7 +220,7 @@ async def add_topic_getter(dialog_manager: DialogManager, **_: Any) -> dict[str,
     the topic from; the topic itself is what residents see, so it is theirs to word."""
     c = ctx(dialog_manager)
     appeal_id = dialog_manager.dialog_data.get("appeal")
-    appeal = await c.session.get(Appeal, appeal_id) if appeal_id else None
+    appeal = await _candidate(c, dialog_manager, int(appeal_id)) if appeal_id else None
     return {
         "notice": notice(dialog_manager),
         "from_appeal": c.t("council.host.from_appeal", number=appeal.number, text=e(appeal.text))

@@ -172,7 +172,7 @@ async def on_vote(call: CallbackQuery, _: Any, manager: DialogManager, item_id: 
 async def vote_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
     service = council(c)
-    vote = await service.vote(int(dialog_manager.dialog_data.get("vote", 0)))
+    vote = await (await c.scoped()).vote(int(dialog_manager.dialog_data.get("vote", 0)))
     meeting = (await hosted_meeting(c, dialog_manager))[1]
     if vote is None or meeting is None or vote.meeting_id != meeting.id:
         return {
@@ -207,7 +207,7 @@ async def close_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any
     """Closing asks first, with the figures it will publish."""
     c = ctx(dialog_manager)
     service = council(c)
-    vote = await service.vote(int(dialog_manager.dialog_data.get("vote", 0)))
+    vote = await (await c.scoped()).vote(int(dialog_manager.dialog_data.get("vote", 0)))
     meeting = (await hosted_meeting(c, dialog_manager))[1]
     if vote is None or meeting is None or vote.meeting_id != meeting.id:
         return {"text": c.t("council.problem.not_found"), "open": False}
@@ -258,7 +258,7 @@ async def on_paper(message: Message, _: MessageInput, manager: DialogManager) ->
 
 async def paper_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
-    vote = await council(c).vote(int(dialog_manager.dialog_data.get("vote", 0)))
+    vote = await (await c.scoped()).vote(int(dialog_manager.dialog_data.get("vote", 0)))
     options = vote.options if vote else []
     return {
         "notice": notice(dialog_manager),

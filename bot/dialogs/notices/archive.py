@@ -50,7 +50,7 @@ async def list_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
 
 async def on_open(call: CallbackQuery, _: Any, manager: DialogManager, item: str) -> None:
     c = ctx(manager)
-    notice = await c.services.get(NoticeService).get(int(item)) if item.isdigit() else None
+    notice = await (await c.scoped()).notice(int(item)) if item.isdigit() else None
     node = await c.services.hierarchy.get(notice.node_id) if notice else None
     if notice is None or node is None or not c.staffing.covers(node, SENDERS):
         await toast(manager, c.t("notice.not_allowed"), alert=True)
@@ -62,7 +62,7 @@ async def on_open(call: CallbackQuery, _: Any, manager: DialogManager, item: str
 async def detail_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
     service = c.services.get(NoticeService)
-    notice = await service.get(int(dialog_manager.dialog_data.get("notice_id", 0)))
+    notice = await (await c.scoped()).notice(int(dialog_manager.dialog_data.get("notice_id", 0)))
     node = await c.services.hierarchy.get(notice.node_id) if notice else None
     if notice is None or node is None or not c.staffing.covers(node, SENDERS):
         return {"report": c.t("notice.not_allowed")}

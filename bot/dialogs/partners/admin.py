@@ -44,7 +44,7 @@ from storage.partners import (
     PartnerState,
     ServiceOrder,
 )
-from storage.partners.rules import DECIDERS
+from storage.partners.rules import may_decide
 from storage.partners.service import MonthRow, month_bounds
 
 
@@ -158,9 +158,12 @@ async def applications_getter(dialog_manager: DialogManager, **_: Any) -> dict[s
 async def on_application(call: CallbackQuery, _: Any, manager: DialogManager, item_id: str) -> None:
     """Show the application card again (with its 通过 / 不通过 buttons) in the chat."""
     c = ctx(manager)
-    service = c.services.get(PartnerService)
-    partner = await service.partner(int(item_id))
-    if partner is None or partner.state != PartnerState.PENDING:
+    partner = await (await c.scoped()).application(int(item_id)) if item_id.isdigit() else None
+    community = await c.services.hierarchy.get(partner.community_id) if partner else None
+    if partner is None or may_decide(c.staffing, community) is not None:
+        say(manager, c.t("partner.problem.not_found"))
+        return
+    if partner.state != PartnerState.PENDING:
         say(manager, c.t("partner.problem.already"))
         return
     c.services.outbox.add(
@@ -331,13 +334,12 @@ async def on_person(call: CallbackQuery, _: Any, manager: DialogManager, item_id
 
 
 async def _person(c: Ctx, manager: DialogManager) -> Partner | None:
-    partner = await c.services.get(PartnerService).partner(
-        int(manager.dialog_data.get("person", 0))
-    )
+    partner = await (await c.scoped()).application(int(manager.dialog_data.get("person", 0)))
     if partner is None:
         return None
+    # Staff screens: the person's own row is no partner of theirs to manage.
     community = await c.services.hierarchy.get(partner.community_id)
-    return partner if community is not None and c.staffing.covers(community, DECIDERS) else None
+    return partner if may_decide(c.staffing, community) is None else None
 
 
 async def person_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
@@ -475,7 +477,10 @@ async def _notice_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
 async def assign_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
     service = c.services.get(PartnerService)
-    order = await service.order(int(start_data(dialog_manager).get("ref", 0)))
+    order = await (await c.scoped()).order(int(start_data(dialog_manager).get("ref", 0)))
+    community = await c.services.hierarchy.get(order.community_id) if order else None
+    if may_decide(c.staffing, community) is not None:
+        order = None  # only those who assign see whom it could go to
     partners = await service.partners_for(order) if order is not None else []
     return {
         "notice": notice(dialog_manager),

@@ -226,8 +226,10 @@ def team_dialog() -> Dialog:
 async def hand_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     c = ctx(dialog_manager)
     service = c.services.get(PartnerService)
-    order = await service.order(int(start_data(dialog_manager).get("ref", 0)))
-    members = await service.members(order.team_id) if order and order.team_id else []
+    order = await (await c.scoped()).order(int(start_data(dialog_manager).get("ref", 0)))
+    team = await service.team(order.team_id) if order and order.team_id else None
+    mine = team is not None and team.leader_id == c.user_id
+    members = await service.members(team.id) if team is not None and mine else []
     return {
         "notice": notice(dialog_manager),
         "number": order.number if order else "",

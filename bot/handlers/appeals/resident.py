@@ -20,8 +20,10 @@ from bot.dialogs.appeals.states import FileAppeal, MyAppeals, RateAppeal, Urgent
 from bot.dialogs.appeals.views import holder_name
 from bot.dialogs.onboarding.states import Onboarding
 from bot.i18n import Translator
-from storage.appeals import Appeal, AppealError, AppealFollower, AppealService, Problem, Rating
+from storage.appeals import AppealError, AppealFollower, AppealService, Problem, Rating
 from storage.appeals import State as AppealState
+from storage.roles import Staffing
+from storage.scope import Scoped
 from storage.services import Services
 from storage.users import User
 
@@ -94,17 +96,18 @@ async def on_open(
     callback_data: AppealOpen,
     dialog_manager: DialogManager,
     services: Services,
+    staffing: Staffing,
     t: Translator,
 ) -> None:
-    appeal = await services.session.get(Appeal, callback_data.appeal_id)
-    if appeal is None:
-        await callback.answer(t("appeal.problem.not_found"), show_alert=True)
-        return
+    # Read within the presser's scope; staff who may see it at work still open only
+    # their own or followed appeals here (the resident's screens).
+    appeal = await (await Scoped.of(services, staffing)).appeal(callback_data.appeal_id)
     user_id = callback.from_user.id
-    allowed = appeal.resident_id == user_id or (
-        await services.session.get(AppealFollower, (appeal.id, user_id)) is not None
+    allowed = appeal is not None and (
+        appeal.resident_id == user_id
+        or await services.session.get(AppealFollower, (appeal.id, user_id)) is not None
     )
-    if not allowed:
+    if appeal is None or not allowed:
         await callback.answer(t("appeal.problem.not_allowed"), show_alert=True)
         return
     await callback.answer()
@@ -121,6 +124,7 @@ async def on_rate(
     callback_data: RateAction,
     dialog_manager: DialogManager,
     services: Services,
+    staffing: Staffing,
     t: Translator,
 ) -> None:
     try:
@@ -128,11 +132,8 @@ async def on_rate(
     except ValueError:
         await callback.answer(t("resident_appeal.rate.stale"), show_alert=True)
         return
-    appeal = await services.session.get(Appeal, callback_data.appeal_id)
-    if appeal is None:
-        await callback.answer(t("appeal.problem.not_found"), show_alert=True)
-        return
-    if appeal.resident_id != callback.from_user.id:
+    appeal = await (await Scoped.of(services, staffing)).appeal(callback_data.appeal_id)
+    if appeal is None or appeal.resident_id != callback.from_user.id:
         await callback.answer(t("resident_appeal.rate.not_yours"), show_alert=True)
         return
     if appeal.state != AppealState.RESOLVED:

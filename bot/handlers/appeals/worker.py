@@ -40,6 +40,7 @@ from storage.appeals import (
     refusal,
 )
 from storage.roles import Staffing
+from storage.scope import Scoped
 from storage.services import Services
 from storage.users import User
 
@@ -110,7 +111,7 @@ async def on_task_action(
     )
 
     async def load() -> Appeal | None:
-        return await services.session.get(Appeal, appeal_id) if 0 < appeal_id <= MAX_ID else None
+        return await (await Scoped.of(services, staffing)).appeal(appeal_id)
 
     async def refuse(problem: Problem) -> None:
         appeal = await load()
@@ -137,8 +138,16 @@ async def on_task_action(
 
     action = _action(callback_data.action)
     appeal = await load()
+    if appeal is None:
+        # Nothing of it is shown; the refusal only says whether the number is one of
+        # someone else's tasks (numbers are sequential: that much is no secret).
+        known = (
+            0 < appeal_id <= MAX_ID and (await services.session.get(Appeal, appeal_id)) is not None
+        )
+        await refuse(Problem.NOT_ALLOWED if known else Problem.NOT_FOUND)
+        return
     problem = Problem.NOT_ALLOWED if action is None else refusal(action, appeal, staffing)
-    if problem is not None or appeal is None or action is None:
+    if problem is not None or action is None:
         await refuse(problem or Problem.NOT_FOUND)
         return
 

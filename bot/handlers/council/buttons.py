@@ -36,6 +36,8 @@ from storage.council import (
     VoteState,
 )
 from storage.council.rules import topics_open
+from storage.roles import Staffing
+from storage.scope import Scoped
 from storage.services import Services
 from storage.users import User
 
@@ -169,11 +171,12 @@ async def on_tally(
     callback_data: CouncilPress,
     services: Services,
     user: User | None,
+    staffing: Staffing,
     t: Translator,
 ) -> None:
     """A live vote's counts so far, to residents of its community."""
     service = services.get(CouncilService)
-    vote = await service.vote(callback_data.ref)
+    vote = await (await Scoped.of(services, staffing)).vote(callback_data.ref)
     meeting = await service.meeting(vote.meeting_id) if vote else None
     mine = await service.community_of(user.building_id if user else None)
     if vote is None or meeting is None or mine is None or mine.id != meeting.community_id:
@@ -198,11 +201,12 @@ async def on_propose(
     callback_data: CouncilPress,
     services: Services,
     user: User | None,
+    staffing: Staffing,
     t: Translator,
     dialog_manager: DialogManager,
 ) -> None:
     service = services.get(CouncilService)
-    meeting = await service.meeting(callback_data.ref)
+    meeting = await (await Scoped.of(services, staffing)).meeting(callback_data.ref)
     mine = await service.community_of(user.building_id if user else None)
     if meeting is None or mine is None or mine.id != meeting.community_id:
         await call.answer(t("council.problem.not_resident"), show_alert=True)

@@ -25,6 +25,7 @@ from storage.notices import NoticeProblem, NoticeService, NoticeState, may_manag
 from storage.notices.rules import actions
 from storage.notices.service import Shown
 from storage.roles import Staffing
+from storage.scope import Scoped
 from storage.services import Services
 
 
@@ -76,9 +77,10 @@ async def on_control(
     dialog_manager: DialogManager,
 ) -> None:
     service = services.get(NoticeService)
-    notice = await service.get(callback_data.notice_id)
+    notice = await (await Scoped.of(services, staffing)).notice(callback_data.notice_id)
     node = await services.hierarchy.get(notice.node_id) if notice else None
-    problem = may_manage(staffing, notice, node)
+    # Out of scope, or no such notice: only its sender may press these, whatever it is.
+    problem = may_manage(staffing, notice, node) if notice else NoticeProblem.NOT_ALLOWED
     if problem is not None:
         await call.answer(t(f"notice.problem.{problem.value}"), show_alert=True)
         return

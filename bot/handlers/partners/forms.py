@@ -25,6 +25,7 @@ from bot.i18n import Translator
 from storage.partners import PartnerError, PartnerService, PartnerState
 from storage.partners.rules import PartnerProblem, Side, actions, may_decide
 from storage.roles import Staffing
+from storage.scope import Scoped
 from storage.services import Services
 
 FORMS = frozenset({"call", "nominee", "hand", "msg", "photo", "comment", "assign", "reject"})
@@ -39,8 +40,9 @@ async def on_form(
     dialog_manager: DialogManager,
 ) -> None:
     service = services.get(PartnerService)
+    scoped = await Scoped.of(services, staffing)
     try:
-        state, data = await _form(service, callback_data, call.from_user.id, staffing)
+        state, data = await _form(service, scoped, callback_data, call.from_user.id, staffing)
     except PartnerError as exc:
         await call.answer(t(f"partner.problem.{exc.problem.value}"), show_alert=True)
         return
@@ -78,7 +80,7 @@ async def _rating_stays(
 
 
 async def _form(
-    service: PartnerService, pressed: PartnerPress, me: int, staffing: Staffing
+    service: PartnerService, scoped: Scoped, pressed: PartnerPress, me: int, staffing: Staffing
 ) -> tuple[State, dict[str, Any]]:
     """The form this press opens and its start data; PartnerError when it may not."""
     action, ref = pressed.action, pressed.ref
@@ -91,11 +93,13 @@ async def _form(
         await _not_a_partner_yet(service, me)
         return PartnerApply.name, {"nominated_by": nomination.by_id or 0}
     if action in ("assign", "reject"):
-        await _may_decide(service, action, ref, staffing)
+        await _may_decide(service, scoped, action, ref, staffing)
         return (PartnerAssign.pick if action == "assign" else PartnerReject.reason), {"ref": ref}
-    order = await service.order(ref)
+    order = await scoped.order(ref)
     if order is None:
-        raise PartnerError(PartnerProblem.NOT_FOUND)
+        # Out of the presser's scope reads as a button that no longer applies, exactly
+        # like an order that does not exist.
+        raise PartnerError(PartnerProblem.WRONG_STATE)
     if action == "hand":
         team = await service.team(order.team_id) if order.team_id else None
         if team is None or team.leader_id != me or order.partner_id != me:
@@ -120,16 +124,18 @@ async def _not_a_partner_yet(service: PartnerService, me: int) -> None:
         raise PartnerError(PartnerProblem.ALREADY)
 
 
-async def _may_decide(service: PartnerService, action: str, ref: int, staffing: Staffing) -> None:
+async def _may_decide(
+    service: PartnerService, scoped: Scoped, action: str, ref: int, staffing: Staffing
+) -> None:
     if action == "assign":
-        order = await service.order(ref)
+        order = await scoped.order(ref)
         if order is None:
             raise PartnerError(PartnerProblem.NOT_FOUND)
         problem = may_decide(staffing, await service.hierarchy.get(order.community_id))
         if problem is None and "assign" not in actions(Side.STAFF, order.state):
             problem = PartnerProblem.WRONG_STATE
     else:
-        partner = await service.partner(ref)
+        partner = await scoped.application(ref)
         if partner is None:
             raise PartnerError(PartnerProblem.NOT_FOUND)
         problem = may_decide(staffing, await service.hierarchy.get(partner.community_id))

@@ -113,9 +113,11 @@ async def render_offer(r: Rendering) -> list[Send]:
         # lead a team that has it.
         service = _service(r)
         row = []
-        if may_serve(await service.partner(r.chat_id), order) is None:
+        partner = await service.partner(r.chat_id)
+        if may_serve(partner, order) is None:
             row.append("take")
-        if await service.team_for(order, r.chat_id) is not None:
+        team = await service.team_for(order, r.chat_id)
+        if team is not None and may_serve(partner, order, team) is None:
             row.append("team_take")
         if not row:
             raise Gone("no longer a partner of this skill")
