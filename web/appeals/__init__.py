@@ -1,5 +1,5 @@
 """The appeals feature's desk pages: the live queue (``queue``) and one appeal with its
-history, media and actions (``page``)."""
+history, media and actions (``page``), the monthly ranking (``ranking``)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ from bot.registry import Face, WebNav, WebRoutes
 def appeals_web() -> list[WebRoutes]:
     from web.appeals.page import routes as page_routes
     from web.appeals.queue import routes as queue_routes
+    from web.appeals.ranking import routes as ranking_routes
 
     return [
         WebRoutes(Face.DESK, queue_routes, nav=(WebNav("/appeals", "desk.nav.queue", rank=10),)),
         WebRoutes(Face.DESK, page_routes),
+        WebRoutes(
+            Face.DESK, ranking_routes, nav=(WebNav("/ranking", "desk.nav.ranking", rank=30),)
+        ),
     ]
