@@ -241,6 +241,10 @@ class HeatMeasure(StrEnum):
     REOPEN = Measure.REOPEN.value
     LATE = Measure.LATE.value
 
+    @property
+    def is_rate(self) -> bool:
+        return self not in (HeatMeasure.OVERDUE, HeatMeasure.LATE)
+
     def of(self, figures: Figures) -> Value:
         if self is HeatMeasure.OVERDUE:
             return figures.overdue
