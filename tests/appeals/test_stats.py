@@ -324,6 +324,8 @@ async def test_report_workbook(
     g1, g2 = grids["D-S-C1-G1"], grids["D-S-C1-G2"]
     assert (g1["诉求总数"], g1["当前超期"], g1["重新办理"]) == (5, 3, 1)
     assert [g1["响应率"], g1["办结率"], g1["满意率"]] == pytest.approx([4 / 5, 3 / 5, 2 / 3])
+    assert (g1["按时办结"], g1["重办过"]) == (3, 1)
+    assert [g1["按时办结率"], g1["重办率"]] == pytest.approx([3 / 5, 1 / 5])
     assert (g2["诉求总数"], g2["满意率"], g2["办结用时中位数（小时）"]) == (4, 1, 30)
     assert wb["社区"]["G2"].number_format == "0.0%"
 
