@@ -342,9 +342,13 @@ async def _collect(
     start: datetime,
     end: datetime,
     now: datetime,
+    *,
+    medians: bool = True,
 ) -> dict[int, _Acc]:
     """The month's figures of every node of ``group_kind`` that has appeals (within
-    ``within`` when given), keyed by node id."""
+    ``within`` when given), keyed by node id. Without ``medians`` the durations (a row
+    per appeal, the one read that grows with the month) are not read: the medians are
+    None and every other figure is the same."""
     group = _column(group_kind)
     scope = in_node(within) if within is not None else [await all_districts(session)]
     month = [*scope, Appeal.submitted_at >= start, Appeal.submitted_at < end]
@@ -403,20 +407,21 @@ async def _collect(
         a.resolved_in_time += int(on_time or 0)
         a.reopened += int(reopened or 0)
 
-    dialect = session.get_bind().dialect.name
-    durations = select(
-        group,
-        _hours_between(dialect, Appeal.submitted_at, Appeal.accepted_at),
-        _hours_between(dialect, Appeal.submitted_at, Appeal.resolved_at),
-    ).where(
-        *month, in_base(), or_(Appeal.accepted_at.is_not(None), Appeal.resolved_at.is_not(None))
-    )
-    for node_id, to_accept, to_resolve in await session.execute(durations):
-        a = acc(node_id)
-        if to_accept is not None:
-            a.accept_hours.append(float(to_accept))
-        if to_resolve is not None:
-            a.resolve_hours.append(float(to_resolve))
+    if medians:
+        dialect = session.get_bind().dialect.name
+        durations = select(
+            group,
+            _hours_between(dialect, Appeal.submitted_at, Appeal.accepted_at),
+            _hours_between(dialect, Appeal.submitted_at, Appeal.resolved_at),
+        ).where(
+            *month, in_base(), or_(Appeal.accepted_at.is_not(None), Appeal.resolved_at.is_not(None))
+        )
+        for node_id, to_accept, to_resolve in await session.execute(durations):
+            a = acc(node_id)
+            if to_accept is not None:
+                a.accept_hours.append(float(to_accept))
+            if to_resolve is not None:
+                a.resolve_hours.append(float(to_resolve))
 
     # Open appeals only, found through the (state, scope_path) index; the scope path is
     # the grid's, so the subtree range is the node's appeals.
@@ -436,15 +441,16 @@ async def node_kpis(
     *,
     now: datetime,
     zone: ZoneInfo | str | None = None,
+    medians: bool = True,
 ) -> NodeKpis:
     """The figures of ``node`` (a district, street, community or grid) for ``month``,
-    and of each of its children."""
+    and of each of its children (``medians``: see ``_collect``)."""
     month = Month.parse(month)
     tz = as_zone(zone)
     start, end = month.bounds(tz)
     kind = node.node_kind
     child_kind = kind.child_kind if kind is not NodeKind.GRID else None
-    accs = await _collect(session, child_kind or kind, node, start, end, now)
+    accs = await _collect(session, child_kind or kind, node, start, end, now, medians=medians)
     whole = _Acc()
     for part in accs.values():
         whole.merge(part)

@@ -219,9 +219,10 @@ async def ranking(
     session: AsyncSession, node: Node, month: Month, *, now: datetime, zone: ZoneInfo
 ) -> Ranking:
     """``node``'s children ranked for ``month``, beside the month before: the figures of
-    two ``node_kpis`` calls, as /stats reads them."""
-    kpis = await node_kpis(session, node, month, now=now, zone=zone)
-    before = await node_kpis(session, node, month.prev(), now=now, zone=zone)
+    two ``node_kpis`` calls, as /stats reads them (less the medians, which no measure
+    uses and which are the one read growing with the month)."""
+    kpis = await node_kpis(session, node, month, now=now, zone=zone, medians=False)
+    before = await node_kpis(session, node, month.prev(), now=now, zone=zone, medians=False)
     return rank(kpis, before)
 
 

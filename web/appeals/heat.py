@@ -85,7 +85,9 @@ async def _context(desk: Desk, node: Node) -> dict[str, Any]:
     screen = _screen(desk)
     now = desk.now()
     month = Month.of(now, desk.zone)
-    kpis = await node_kpis(desk.services.session, node, month, now=now, zone=desk.zone)
+    kpis = await node_kpis(
+        desk.services.session, node, month, now=now, zone=desk.zone, medians=False
+    )
     # A grid has no tiles below it: it is its own one tile.
     shown = kpis.children if kpis.child_kind is not None else (kpis.node,)
     t = desk.t
