@@ -89,6 +89,11 @@ async def test_the_ranking_and_the_wall_screen_in_a_browser(browser: Browser) ->
         rows = list(sheet.iter_rows(values_only=True))
         assert [r[1] for r in rows[3 : 3 + len(names)]] == [n.strip() for n in names]
 
+        # A phone's width: the table scrolls sideways, the charts stack.
+        await desk.set_viewport_size({"width": 390, "height": 844})
+        await _shot(desk, "desk-ranking-phone.png")
+        await desk.set_viewport_size({"width": 1440, "height": 900})
+
         # The heat grid, then the wall screen: a filing in the chat shows by itself.
         await desk.locator(".nav a", has_text="热力图").click()
         await expect(desk.locator(".tile").first).to_be_visible()

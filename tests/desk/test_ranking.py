@@ -273,3 +273,37 @@ async def test_a_node_outside_scope_reads_as_one_that_does_not_exist(
     for junk in ("abc", "-1", "99999999999999999999", "1e3"):
         assert (await browser.get(f"/desk/ranking?node={junk}")).status == 404
     assert (await browser.get(f"/desk/ranking?node={tree.grid2.id}")).status == 200
+
+
+async def test_several_areas_a_global_admin_and_english(
+    harness: Harness,
+    server: TestServer,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
+) -> None:
+    tree, world, _ = await _setup(harness, sessionmaker, clock)
+    # Staff of two communities: the page opens at one and offers the other.
+    both = await world.staff(Role.COMMUNITY_STAFF, tree.community, "两个社区", language="en")
+    async with harness.app.services() as s:
+        other = await HierarchyRepo(s.session).get(tree.other_community.id)
+        await s.staff.grant(
+            user_id=both.id, role=Role.COMMUNITY_STAFF, node=other, granted_by=None, now=s.now()
+        )
+    browser = await signed_in(harness, server, both)
+    page = await browser.get("/desk/ranking?month=2026-11")
+    assert page.has("My areas:")
+    for community in (tree.community, tree.other_community):
+        assert f'href="/desk/ranking?node={community.id}&amp;month=2026-11' in page.text
+    assert page.has("Response rate") and page.has("Satisfaction")
+    assert not page.has("2026年11月") and not page.has("响应率")
+    assert page.has("通海社区 (total)")
+    other_page = await browser.get(f"/desk/ranking?node={tree.other_community.id}")
+    assert [r.name for r in table(other_page)] == ["第一网格", "正阳社区 (total)"]
+    assert (await browser.get(f"/desk/ranking?node={tree.street.id}")).status == 404
+
+    # A global admin starts at the district and may go anywhere.
+    admin = await world.staff(Role.ADMIN, None, "管理员")
+    browser = await signed_in(harness, server, admin)
+    page = await browser.get("/desk/ranking?month=2026-11")
+    assert [r.name for r in table(page)] == ["宁海街道", "牟平区（合计）"]
+    assert (await browser.get(f"/desk/ranking?node={tree.other_grid.id}")).status == 200
