@@ -12,7 +12,8 @@ figure that can be set beside the month before, where the open appeals overdue *
 Each child gets a competition rank per measure (equal figures share a rank, "1, 1, 3");
 with n children holding a figure, the best ``min(3, n // 2)`` ranks are marked top
 (green) and the worst as many bottom (red), so a list of two shows one of each and a
-list of one shows neither. A child without a figure (no appeals) is unranked."""
+list of one shows neither; a child that would be both (equal figures at the top and the
+bottom) is neither. A child without a figure (no appeals) is unranked."""
 
 from __future__ import annotations
 
@@ -189,8 +190,8 @@ def _marks(ranks: Sequence[int | None]) -> list[str]:
         if r is None or k == 0:
             marks.append("")
             continue
-        # The rank from the bottom: how many are at least as good, counted from the end.
-        from_bottom = sum(1 for o in ranks if o is not None and o >= r)
+        # The rank from the bottom, ties sharing it as at the top: 1 + how many are worse.
+        from_bottom = 1 + sum(1 for o in ranks if o is not None and o > r)
         top, bottom = r <= k, from_bottom <= k
         marks.append("top" if top and not bottom else "bottom" if bottom and not top else "")
     return marks

@@ -307,3 +307,31 @@ async def test_several_areas_a_global_admin_and_english(
     page = await browser.get("/desk/ranking?month=2026-11")
     assert [r.name for r in table(page)] == ["宁海街道", "牟平区（合计）"]
     assert (await browser.get(f"/desk/ranking?node={tree.other_grid.id}")).status == 200
+
+
+def test_ranks_share_ties_and_marks_never_overlap() -> None:
+    from fractions import Fraction
+
+    from storage.appeals.ranking import HeatMeasure, _marks, _ranks, heat
+
+    half, most = Fraction(1, 2), Fraction(9, 10)
+    # Higher is better; no figure is unranked.
+    assert _ranks([half, most, None, half], True) == [2, 1, None, 2]
+    assert _ranks([3, 0, 1], False) == [3, 1, 2]  # a count: fewer is better
+    # Seven ranked: the best three and the worst three marked, the middle one not.
+    ranks = [1, 2, 3, 4, 5, 6, 7]
+    assert _marks(ranks) == ["top"] * 3 + [""] + ["bottom"] * 3
+    # Five: two of each (never the same child twice); one alone: neither.
+    assert _marks([1, 2, 3, 4, 5]) == ["top", "top", "", "bottom", "bottom"]
+    assert _marks([1]) == [""] and _marks([None, 1]) == ["", ""]
+    # All equal: nobody is better or worse than anyone.
+    assert _marks([1, 1, 1, 1]) == ["", "", "", ""]
+    assert _marks([1, 2, 2, 2]) == ["top", "", "", ""]  # three tied at once best and worst
+    assert _marks([1, 1, 3, 4]) == ["top", "top", "bottom", "bottom"]
+    # Heat: counts against the worst sibling, rates by how far below 100%.
+    assert [heat(HeatMeasure.OVERDUE, v, [0, 1, 4]) for v in (0, 1, 4)] == [0, 1, 4]
+    assert heat(HeatMeasure.RESPONSE, Fraction(1), []) == 0
+    assert heat(HeatMeasure.RESPONSE, Fraction(85, 100), []) == 2
+    assert heat(HeatMeasure.REOPEN, Fraction(0), []) == 0
+    assert heat(HeatMeasure.REOPEN, Fraction(1, 2), []) == 4
+    assert heat(HeatMeasure.SATISFACTION, None, []) is None
