@@ -13,7 +13,11 @@ column, i.e. where the appeal sits now) submitted in the month:
   satisfaction is over the base.
 - **response rate** (响应率) = appeals of the base accepted within the accept promise
   (``accepted_in_time`` is true) / base.
-- **resolution rate** (办结率) = resolved / base, where *resolved* means the appeal holds
+- **on-time resolution rate** (按时办结率) = appeals of the base resolved now whose
+  first resolution kept the resolve promise (``resolved_in_time`` is true) / base.
+- **reopen rate** (重办率) = appeals of the base the resident reopened as unsatisfied at
+  least once (``reopened`` stays set) / base.
+- **resolution rate** (办结率, 解决率) = resolved / base, where *resolved* means the appeal holds
   a resolution now: ``resolved_at`` is set. An appeal the resident reopened as
   unsatisfied is *not* resolved until it is resolved again (reopening clears
   ``resolved_at``); rejected and cancelled appeals never are.
@@ -133,6 +137,8 @@ class Figures:
     overdue: int = 0
     late: int = 0
     closed_unsatisfied: int = 0
+    resolved_in_time: int = 0  # resolved now, the first resolution within the promise
+    reopened: int = 0  # reopened as unsatisfied at least once
 
     @property
     def excluded(self) -> int:
@@ -150,6 +156,14 @@ class Figures:
     @property
     def satisfaction_rate(self) -> Fraction | None:
         return rate(self.satisfied, self.rated)
+
+    @property
+    def on_time_rate(self) -> Fraction | None:
+        return rate(self.resolved_in_time, self.total)
+
+    @property
+    def reopen_rate(self) -> Fraction | None:
+        return rate(self.reopened, self.total)
 
     def state_count(self, state: State | str) -> int:
         return self.by_state.get(str(state), 0)
@@ -271,9 +285,13 @@ class _Acc:
     overdue: int = 0
     late: int = 0
     closed_unsatisfied: int = 0
+    resolved_in_time: int = 0
+    reopened: int = 0
 
     def merge(self, other: _Acc) -> None:
         self.total += other.total
+        self.resolved_in_time += other.resolved_in_time
+        self.reopened += other.reopened
         self.filed += other.filed
         self.late += other.late
         self.closed_unsatisfied += other.closed_unsatisfied
@@ -308,6 +326,8 @@ class _Acc:
             overdue=self.overdue,
             late=self.late,
             closed_unsatisfied=self.closed_unsatisfied,
+            resolved_in_time=self.resolved_in_time,
+            reopened=self.reopened,
         )
 
 
@@ -322,9 +342,13 @@ async def _collect(
     start: datetime,
     end: datetime,
     now: datetime,
+    *,
+    medians: bool = True,
 ) -> dict[int, _Acc]:
     """The month's figures of every node of ``group_kind`` that has appeals (within
-    ``within`` when given), keyed by node id."""
+    ``within`` when given), keyed by node id. Without ``medians`` the durations (a row
+    per appeal, the one read that grows with the month) are not read: the medians are
+    None and every other figure is the same."""
     group = _column(group_kind)
     scope = in_node(within) if within is not None else [await all_districts(session)]
     month = [*scope, Appeal.submitted_at >= start, Appeal.submitted_at < end]
@@ -353,13 +377,22 @@ async def _collect(
                     Appeal.rating == Rating.UNSATISFIED.value,
                 )
             ),
+            _flag(
+                and_(
+                    in_base(),
+                    Appeal.resolved_at.is_not(None),
+                    Appeal.resolved_in_time.is_(True),
+                )
+            ),
+            _flag(and_(in_base(), Appeal.reopened.is_(True))),
         )
         .where(*month)
         .group_by(group, Appeal.state, Appeal.category)
     )
     rows = await session.execute(counts)
     for row in rows:
-        node_id, state, category, n, base, in_time, resolved, rated, satisfied, late, unsat = row
+        node_id, state, category, n, *flags = row
+        base, in_time, resolved, rated, satisfied, late, unsat, on_time, reopened = flags
         a = acc(node_id)
         a.filed += int(n)
         a.total += int(base or 0)
@@ -371,21 +404,24 @@ async def _collect(
         a.satisfied += int(satisfied or 0)
         a.late += int(late or 0)
         a.closed_unsatisfied += int(unsat or 0)
+        a.resolved_in_time += int(on_time or 0)
+        a.reopened += int(reopened or 0)
 
-    dialect = session.get_bind().dialect.name
-    durations = select(
-        group,
-        _hours_between(dialect, Appeal.submitted_at, Appeal.accepted_at),
-        _hours_between(dialect, Appeal.submitted_at, Appeal.resolved_at),
-    ).where(
-        *month, in_base(), or_(Appeal.accepted_at.is_not(None), Appeal.resolved_at.is_not(None))
-    )
-    for node_id, to_accept, to_resolve in await session.execute(durations):
-        a = acc(node_id)
-        if to_accept is not None:
-            a.accept_hours.append(float(to_accept))
-        if to_resolve is not None:
-            a.resolve_hours.append(float(to_resolve))
+    if medians:
+        dialect = session.get_bind().dialect.name
+        durations = select(
+            group,
+            _hours_between(dialect, Appeal.submitted_at, Appeal.accepted_at),
+            _hours_between(dialect, Appeal.submitted_at, Appeal.resolved_at),
+        ).where(
+            *month, in_base(), or_(Appeal.accepted_at.is_not(None), Appeal.resolved_at.is_not(None))
+        )
+        for node_id, to_accept, to_resolve in await session.execute(durations):
+            a = acc(node_id)
+            if to_accept is not None:
+                a.accept_hours.append(float(to_accept))
+            if to_resolve is not None:
+                a.resolve_hours.append(float(to_resolve))
 
     # Open appeals only, found through the (state, scope_path) index; the scope path is
     # the grid's, so the subtree range is the node's appeals.
@@ -405,15 +441,16 @@ async def node_kpis(
     *,
     now: datetime,
     zone: ZoneInfo | str | None = None,
+    medians: bool = True,
 ) -> NodeKpis:
     """The figures of ``node`` (a district, street, community or grid) for ``month``,
-    and of each of its children."""
+    and of each of its children (``medians``: see ``_collect``)."""
     month = Month.parse(month)
     tz = as_zone(zone)
     start, end = month.bounds(tz)
     kind = node.node_kind
     child_kind = kind.child_kind if kind is not NodeKind.GRID else None
-    accs = await _collect(session, child_kind or kind, node, start, end, now)
+    accs = await _collect(session, child_kind or kind, node, start, end, now, medians=medians)
     whole = _Acc()
     for part in accs.values():
         whole.merge(part)

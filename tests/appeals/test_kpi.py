@@ -27,7 +27,7 @@ the resident); A8 was rejected as out of scope, not as a duplicate, and stays in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
@@ -371,3 +371,38 @@ async def test_duplicates_leave_the_base_and_closed_unsatisfied_is_counted(
     assert c1.closed_unsatisfied == 1
     assert c1.late == 2  # A3 and A5; A9 no longer counts
     assert (c1.rated, c1.satisfied) == (4, 3)
+
+
+async def test_on_time_resolution_and_reopen_rates(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    tree, _ = await build_appeals(sessionmaker, clock)
+    async with sessionmaker() as session:
+        kpis = await node_kpis(
+            session, await _node(session, tree.community), NOVEMBER, now=NOW, zone=ZONE
+        )
+    g1, g2 = kpis.children
+    # Resolved now and within the 48 h promise: A1, A2, A4 (G1) and A7 (G2). A3 was
+    # resolved in time but reopened, which clears its resolution.
+    assert (g1.resolved_in_time, g1.on_time_rate) == (3, Fraction(3, 5))
+    assert (g2.resolved_in_time, g2.on_time_rate) == (1, Fraction(1, 4))
+    # Reopened once: A3; it stays counted after its reopening.
+    assert (g1.reopened, g1.reopen_rate) == (1, Fraction(1, 5))
+    assert (g2.reopened, g2.reopen_rate) == (0, Fraction(0))
+    assert (kpis.node.on_time_rate, kpis.node.reopen_rate) == (Fraction(4, 9), Fraction(1, 9))
+
+
+async def test_without_medians_every_other_figure_is_the_same(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    """The desk's ranking and heat grid skip the medians (no measure of theirs uses
+    them): the rest is /stats' to the last count."""
+    tree, _ = await build_appeals(sessionmaker, clock)
+    async with sessionmaker() as session:
+        node = await _node(session, tree.street)
+        full = await node_kpis(session, node, NOVEMBER, now=NOW, zone=ZONE)
+        lean = await node_kpis(session, node, NOVEMBER, now=NOW, zone=ZONE, medians=False)
+    assert full.node.median_accept_hours is not None
+    for a, b in zip((full.node, *full.children), (lean.node, *lean.children), strict=True):
+        assert b.median_accept_hours is None and b.median_resolve_hours is None
+        assert replace(a, median_accept_hours=None, median_resolve_hours=None) == b

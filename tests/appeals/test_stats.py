@@ -36,6 +36,7 @@ NOVEMBER_LINES = (
     "超时 3 件 · 当前超期 4 件 · 两次不满意结案 0 件",
     "响应率 55.6%（按时受理 5/9）",
     "办结率 44.4%（已办结 4/9）",
+    "按时办结率 44.4%（按时办结 4/9）· 重办率 11.1%（重办 1/9）",
     "满意率 75.0%（满意及基本满意 3/4）",
     "用时中位数：受理 3.5 小时 · 办结 14 小时",
     "状态：待受理 2 · 办理中 1 · 已办结 1 · 已结案 3 · 已退回 1 · 已撤销 1 · 重新办理 1",
@@ -108,6 +109,7 @@ async def test_stats_for_community_staff(
     assert "超时 2 件 · 当前超期 3 件" in grid
     assert "响应率 80.0%（按时受理 4/5）" in grid
     assert "办结率 60.0%（已办结 3/5）" in grid
+    assert "按时办结率 60.0%（按时办结 3/5）· 重办率 20.0%（重办 1/5）" in grid
     assert "满意率 66.7%（满意及基本满意 2/3）" in grid
     assert "用时中位数：受理 3 小时 · 办结 8 小时" in grid
     assert not any("网格 ·" in b for b in harness.buttons(staff))  # a grid has no children
@@ -322,6 +324,8 @@ async def test_report_workbook(
     g1, g2 = grids["D-S-C1-G1"], grids["D-S-C1-G2"]
     assert (g1["诉求总数"], g1["当前超期"], g1["重新办理"]) == (5, 3, 1)
     assert [g1["响应率"], g1["办结率"], g1["满意率"]] == pytest.approx([4 / 5, 3 / 5, 2 / 3])
+    assert (g1["按时办结"], g1["重办过"]) == (3, 1)
+    assert [g1["按时办结率"], g1["重办率"]] == pytest.approx([3 / 5, 1 / 5])
     assert (g2["诉求总数"], g2["满意率"], g2["办结用时中位数（小时）"]) == (4, 1, 30)
     assert wb["社区"]["G2"].number_format == "0.0%"
 

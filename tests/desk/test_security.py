@@ -20,6 +20,8 @@ from tests.desk.client import DeskBrowser, signed_in
 from tests.harness import Harness, World
 
 SECRET = "只有本社区能看到的诉求内容"
+# Pages that show the person's own area without an id: another node's staff see theirs.
+OWN = ("/desk/ranking", "/desk/heat")
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,14 @@ async def test_each_page_and_action_refuses_whoever_is_not_entitled(
             303,
         ),
         Case("POST", f"/desk/appeals/{to_supervise}/supervise", {"note": "请今天办结"}, 303),
+        Case("GET", "/desk/ranking", {}, 200),
+        Case("GET", f"/desk/ranking?node={tree.community.id}&month=2026-11", {}, 200),
+        Case("GET", f"/desk/ranking?node={tree.grid.id}", {}, 200),
+        Case("GET", f"/desk/ranking.xlsx?node={tree.community.id}", {}, 200),
+        Case("GET", "/desk/heat", {}, 200),
+        Case("GET", f"/desk/heat?node={tree.community.id}&figure=response", {}, 200),
+        Case("GET", f"/desk/heat?node={tree.community.id}&screen=1", {}, 200),
+        Case("GET", f"/desk/heat/tiles?node={tree.grid.id}&screen=1", {}, 200),
     ]
 
     stranger_browser = await signed_in(harness, server, stranger)
@@ -121,7 +131,7 @@ async def test_each_page_and_action_refuses_whoever_is_not_entitled(
             else:
                 page = await browser.post(case.path, case.form)
             label = f"{case.method} {case.path} as {who}"
-            own_desk = case.path in ("/desk/", "/desk/appeals", "/desk/appeals/rows")
+            own_desk = case.path in ("/desk/", "/desk/appeals", "/desk/appeals/rows", *OWN)
             if own_desk and who == "another node":
                 # Their own desk: it lists nothing of this community.
                 assert page.status in (200, 303), label

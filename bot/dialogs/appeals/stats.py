@@ -34,8 +34,9 @@ from bot.kit.toast import toast
 from bot.kit.widgets import picker
 from storage.appeals import AppealPolicy, State
 from storage.appeals.kpi import Figures, Month, NodeKpis, node_kpis
+from storage.appeals.ranking import home_node as figures_home
+from storage.appeals.ranking import is_global, may_see
 from storage.hierarchy import Node, NodeKind
-from storage.roles import Staffing
 
 CAPTION_LIMIT = 1024  # Telegram's limit for a photo caption (visible characters)
 CHILD_BUTTON_WIDTH = 2
@@ -80,6 +81,14 @@ def overview_text(kpis: NodeKpis, chain: list[Node], t: Translator, policy: Appe
             whole=f.total,
         ),
         t("stats.resolution", rate=percent(f.resolution_rate, t), part=f.resolved, whole=f.total),
+        t(
+            "stats.on_time",
+            rate=percent(f.on_time_rate, t),
+            part=f.resolved_in_time,
+            whole=f.total,
+            reopen_rate=percent(f.reopen_rate, t),
+            reopened=f.reopened,
+        ),
         t(
             "stats.satisfaction",
             rate=percent(f.satisfaction_rate, t),
@@ -127,26 +136,9 @@ def child_label(figures: Figures) -> str:
 # --- scope ------------------------------------------------------------------------------------
 
 
-def is_global(staffing: Staffing) -> bool:
-    return any(g.node is None for g in staffing.grants)
-
-
 async def home_node(c: Ctx) -> Node | None:
-    """Where a staff member's stats open: their top grant's node (raised from a building
-    to its grid); for global admins the first district."""
-    repo = c.services.hierarchy
-    if is_global(c.staffing):
-        districts = await repo.of_kind(NodeKind.DISTRICT)
-        return districts[0] if districts else None
-    grants = sorted(c.staffing.grants, key=lambda g: -g.role.rank)
-    node = grants[0].node if grants else None
-    while node is not None and node.node_kind is NodeKind.BUILDING and node.parent_id:
-        node = await repo.get(node.parent_id)
-    return node
-
-
-def may_see(staffing: Staffing, node: Node | None) -> bool:
-    return node is not None and node.node_kind is not NodeKind.BUILDING and staffing.covers(node)
+    """Where a staff member's stats open (the desk's ranking opens there too)."""
+    return await figures_home(c.session, c.staffing)
 
 
 async def current_node(c: Ctx, manager: DialogManager) -> Node | None:
