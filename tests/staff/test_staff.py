@@ -208,6 +208,7 @@ async def test_command_menus_differ_by_role(
         "notices",
         "invite",
         "staff",
+        "channels",
         "partner",
         "partners",
         "council",

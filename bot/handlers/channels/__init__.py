@@ -22,7 +22,7 @@ FEATURE = Feature(
     name="channels",
     routers=lambda: [commands.build_router()],
     dialogs=lambda: [channels_dialog()],
-    commands=(Command("channels", "channel.commands.channels", ADMINS, rank=88),),
+    commands=(Command("channels", "channel.commands.channels", ADMINS, rank=42),),
     config=lambda: [ChannelLimits()],
     web=_web,
 )
