@@ -166,7 +166,7 @@ def bootstrap(
         registry.renderers,
         at_most_once=registry.at_most_once(),
         workers=settings.outbox_workers,
-        lease=timedelta(seconds=settings.outbox_lease_seconds),
+        silent_for=timedelta(seconds=settings.outbox_silent_seconds),
     )
     dp.update.outer_middleware(
         ServicesMiddleware(sessionmaker, clock, merged, on_commit=delivery.kick)
