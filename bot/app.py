@@ -176,6 +176,7 @@ def bootstrap(
         registry.quick_presses(), sessionmaker, clock, merged, settings, on_commit=delivery.kick
     )
     dp["features"] = registry
+    dp["delivery"] = delivery
     dp["sender"] = sender
     dp["sessionmaker"] = sessionmaker
     dp["clock"] = clock

@@ -236,6 +236,7 @@ class Delivery:
         """Beat now if the last beat is getting old: claims are made only by a process
         the others know to be alive (also when no heartbeat task runs: CLI, tests)."""
         if self._beaten_at is None or time.monotonic() - self._beaten_at > self.beat_every:
+            self._beaten_at = time.monotonic()  # one beat for all the workers that see it
             await self.beat()
 
     async def recover(self, *, everything: bool = False) -> Recovered:

@@ -212,6 +212,38 @@ class OutboxRepo:
         )
         return bool(locked.scalar())
 
+    async def take(
+        self, kind: str, subject_id: int, user_id: int, now: datetime, worker: str
+    ) -> OutboxMessage | None:
+        """Claim for ``worker`` the waiting message ``kind`` about ``subject_id`` owed to
+        ``user_id``, to be told in place (the answer of the press that caused it) in the
+        same transaction that made it owed. The caller then records it sent, or gives
+        it back to be sent; if the process dies first, the claim dies with it."""
+        message = (
+            await self.session.execute(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.kind == kind,
+                    OutboxMessage.subject_id == subject_id,
+                    OutboxMessage.user_id == user_id,
+                    _WAITING,
+                )
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        if message is not None:
+            message.claimed_at = now
+            message.claimed_by = worker
+        return message
+
+    async def give_back(self, message_id: int) -> None:
+        """A claimed message could not be told in place: the delivery sends it."""
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.sent_at.is_(None))
+            .values(claimed_at=None, claimed_by=None)
+        )
+
     async def pending(self, now: datetime, limit: int = 100) -> Sequence[OutboxMessage]:
         """What is owed now, most urgent lane first, oldest first within a lane."""
         stmt = (

@@ -26,6 +26,7 @@ from storage.appeals import (
 )
 from storage.clock import ManualClock
 from storage.hierarchy import Node
+from storage.outbox import OutboxMessage
 from storage.roles import Role, StaffRepo
 from storage.users import User
 from tests.factories import Tree, build_tree
@@ -193,6 +194,42 @@ async def test_the_common_path_is_three_steps(
     assert len(emu.chat(r.id).callback_answers) - presses_before == 2  # and one message
     assert "#000001" in harness.last_text(r)
     assert len(await _appeals(sessionmaker)) == 1
+    assert emu.errors == []
+
+
+async def test_confirm_says_filed_in_the_form_without_waiting_for_the_outbox(
+    harness: Harness,
+    emu: BotAPIEmulator,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
+) -> None:
+    """After a crash the outbox can be slow to deliver; the resident learns that the
+    appeal was filed from the form itself, and the outbox does not say it again."""
+    w = await _world(harness, emu, sessionmaker, clock)
+    r = w.resident
+    await harness.command(r, "new")
+    await harness.press(r, "环境卫生")
+    await harness.text(r, "垃圾桶满了")
+    form = harness.last(r)
+    assert "请核对" in (form.text or "")
+    messages = len(emu.chat(r.id).bot_messages)
+
+    await harness.feed(emu.press_button(r, "确认提交", queue=False), deliver=False)
+    said = harness.last(r)
+    assert said.message_id == form.message_id
+    assert "✅ 诉求 #000001 已提交（环境卫生）" in (said.text or "")
+    assert "2026-11-03 09:00" in (said.text or "")
+    assert harness.buttons(r) == []
+
+    await harness.deliver()
+    assert len(emu.chat(r.id).bot_messages) == messages
+    assert sum("已提交" in t for t in harness.texts(r)) == 1
+    assert "新诉求" in harness.last_text(w.worker)
+    async with sessionmaker() as session:
+        [owed] = (
+            await session.execute(select(OutboxMessage).where(OutboxMessage.kind == "appeal.filed"))
+        ).scalars()
+    assert owed.sent_at is not None and owed.message_id == form.message_id
     assert emu.errors == []
 
 

@@ -41,11 +41,12 @@ from bot.dialogs.appeals.common import (
     text_problem,
 )
 from bot.dialogs.appeals.states import FileAppeal
-from bot.dialogs.appeals.views import state_name
+from bot.dialogs.appeals.views import filed_text, state_name
 from bot.formatting import e, local_time
 from bot.kit.context import Ctx, ctx
 from bot.kit.menu import close
 from bot.kit.notice import clear_notice, notice, notice_getter, say
+from bot.kit.owed import answer_in_place
 from bot.kit.text import L, notice_text
 from bot.kit.toast import toast
 from bot.kit.widgets import picker
@@ -388,12 +389,17 @@ async def on_confirm(call: CallbackQuery, _: Button, manager: DialogManager) -> 
         key=key,
     )
     try:
-        await service(c).file(c.user_id, building, draft)
+        appeal = await service(c).file(c.user_id, building, draft)
     except AppealError as exc:
         say(manager, problem_text(c.t, exc))
         return
     # "Filed" is owed through the outbox, written with the appeal: it reaches the
-    # resident even if this process stops right after the commit.
+    # resident even if this process stops right after the commit. The form says it at
+    # once, unless a reply keyboard is still up (the outbox's message takes it away).
+    if not data.get("asking_phone"):
+        text = filed_text(appeal, policy(c), c.t, c.zone)
+        if await answer_in_place(call, manager, "appeal.filed", appeal.id, text):
+            return
     await manager.done()
 
 
