@@ -14,7 +14,7 @@ import logging
 
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Message
-from aiogram_dialog import DialogManager
+from aiogram_dialog import DialogManager, ShowMode
 
 from bot.delivery import Delivery
 from bot.kit.context import ctx
@@ -27,29 +27,27 @@ log = logging.getLogger(__name__)
 async def answer_in_place(
     call: CallbackQuery, manager: DialogManager, kind: str, subject_id: int, text: str
 ) -> bool:
-    """Commit, then turn the pressed message into ``text`` (no buttons) and close the
-    dialog; True when it was said there. False: the owed message ``kind`` about
-    ``subject_id`` is left to the delivery (the dialog is still open)."""
+    """Commit, close the dialog and turn the pressed message into ``text``. True when it
+    was said there; False when the owed message ``kind`` about ``subject_id`` is left to
+    the delivery."""
     c = ctx(manager)
     delivery: Delivery | None = manager.middleware_data.get("delivery")
+    pressed = call.message if isinstance(call.message, Message) else None
     outbox = OutboxRepo(c.session)
     owed = None
-    if delivery is not None and isinstance(call.message, Message):
+    if delivery is not None and pressed is not None:
         owed = await outbox.take(kind, subject_id, c.user_id, c.services.now(), delivery.me)
     await commit_now(c.services)
-    if owed is None:
+    # Closing takes the buttons off the pressed message; a dialog underneath (the menu)
+    # shows again as a new message below it.
+    await manager.done(show_mode=ShowMode.SEND)
+    if owed is None or pressed is None:
         return False
-    assert isinstance(call.message, Message)
     try:
-        await c.bot.edit_message_text(
-            text=text, chat_id=c.user_id, message_id=call.message.message_id
-        )
+        await c.bot.edit_message_text(text=text, chat_id=c.user_id, message_id=pressed.message_id)
     except TelegramAPIError as exc:
         log.warning("could not answer %s #%s in place: %s", kind, subject_id, exc)
         await outbox.give_back(owed.id)
         return False
-    await outbox.mark_sent(owed.id, c.services.now(), call.message.message_id)
-    # The message no longer has buttons: closing the dialog must not edit it again.
-    manager.current_stack().last_message_id = None
-    await manager.done()
+    await outbox.mark_sent(owed.id, c.services.now(), pressed.message_id)
     return True

@@ -444,11 +444,11 @@ async def on_confirm(call: CallbackQuery, _: Button, manager: DialogManager) -> 
     # "Filed" is owed through the outbox, written with the appeal: it reaches the
     # resident even if this process stops right after the commit. The form says it at
     # once, unless a reply keyboard is still up (the outbox's message takes it away).
-    if not data.get("asking_phone"):
-        text = filed_text(appeal, policy(c), c.t, c.zone)
-        if await answer_in_place(call, manager, "appeal.filed", appeal.id, text):
-            return
-    await manager.done()
+    if data.get("asking_phone"):
+        await manager.done()
+        return
+    text = filed_text(appeal, policy(c), c.t, c.zone)
+    await answer_in_place(call, manager, "appeal.filed", appeal.id, text)
 
 
 # --- what the resident sends while the form is open --------------------------------------
