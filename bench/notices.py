@@ -18,8 +18,8 @@ set (``--stores``, ``--rounds`` pick):
    flood violations. Baselines measured first in the same run: the Sender alone (no
    outbox, no database) pacing ``--baseline-messages`` messages at the configured rate,
    and at 95% of it; the CPU this process spends per message in each.
-2. ``kill``: the same broadcast by the real bot (``python -m bot.cli run``, SEND_RATE and
-   OUTBOX_LEASE_SECONDS=2 set) killed with SIGKILL once half the copies are out, and
+2. ``kill``: the same broadcast by the real bot (``python -m bot.cli run``, SEND_RATE
+   set) killed with SIGKILL once half the copies are out, and
    started again at once: lost, duplicates (against the copies the emulator had
    delivered but the outbox had not recorded at the kill: at least once, at most one
    extra per message in flight), the time from the restart until sending resumes
@@ -655,9 +655,7 @@ def cpu_seconds(bot: BotProcess) -> float:
 async def kill_round(kind: str, args: argparse.Namespace, urgent: bool, redis: str | None) -> None:
     print(
         f"bot process killed with SIGKILL at half of {args.recipients} copies, started "
-        f"again at once (OUTBOX_LEASE_SECONDS=2, SEND_RATE={args.rate:g}"
-        + (", Redis" if redis else "")
-        + ")"
+        f"again at once (SEND_RATE={args.rate:g}" + (", Redis" if redis else "") + ")"
     )
     cast = Cast.of(args.recipients, 0)
     recipients = int(args.recipients)
@@ -677,7 +675,6 @@ async def kill_round(kind: str, args: argparse.Namespace, urgent: bool, redis: s
                 extra_env={
                     "REDIS_PREFIX": prefix,
                     "SEND_RATE": f"{args.rate:g}",
-                    "OUTBOX_LEASE_SECONDS": "2",
                 },
             )
             try:

@@ -33,7 +33,7 @@ card for every appeal in the database), then:
 
 Load round: ``--load`` residents file at once (no think time, no kills) on a fresh
 database and bot; per step, the time from the action until its reply is in the chat
-(for «确认提交» the «已提交» message, which comes through the outbox). The baseline is
+(for «确认提交» the form edited to «已提交»; after a crash, the outbox's message). The baseline is
 the same latency for one resident alone (``--baseline-filings`` filings one after
 another), measured in the same run on the same bot just before.
 

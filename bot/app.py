@@ -168,7 +168,7 @@ def bootstrap(
         registry.renderers,
         at_most_once=registry.at_most_once(),
         workers=settings.outbox_workers,
-        lease=timedelta(seconds=settings.outbox_lease_seconds),
+        silent_for=timedelta(seconds=settings.outbox_silent_seconds),
     )
     dp.update.outer_middleware(
         ServicesMiddleware(sessionmaker, clock, merged, on_commit=delivery.kick)
@@ -178,6 +178,7 @@ def bootstrap(
         registry.quick_presses(), sessionmaker, clock, merged, settings, on_commit=delivery.kick
     )
     dp["features"] = registry
+    dp["delivery"] = delivery
     dp["sender"] = sender
     dp["sessionmaker"] = sessionmaker
     dp["clock"] = clock

@@ -51,9 +51,10 @@ class Settings(BaseSettings):
     # server or paid broadcasts.
     send_rate: float = Field(default=30.0, gt=0, le=1000)
     outbox_workers: int = Field(default=8, ge=1, le=64)
-    # A message claimed by a sender that stopped is sent again after this long (several
-    # processes on one database; a single SQLite process takes its own back at start).
-    outbox_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # A process that has not renewed its heartbeat for this long is taken for dead and
+    # what it was sending is sent by the others (a restart on the same machine knows its
+    # predecessor at once; a single SQLite process takes its own back at start).
+    outbox_silent_seconds: float = Field(default=10.0, gt=0, le=600)
     # Updates handled at once; the rest wait, holding no connection. Keep it below the
     # database pool (DATABASE_POOL) less the outbox workers.
     max_concurrent_updates: int = Field(default=16, ge=1, le=256)

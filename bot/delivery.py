@@ -6,18 +6,23 @@ Several workers send at once (Telegram allows about 30 messages a second, each o
 a round trip), each claiming one message at a time: the most urgent lane first, never a
 second message for a chat that has one in flight, never a row another worker or process
 holds. The claim is committed before the send and the result after it, each in a short
-transaction of its own; claims left by a process that died are taken back after a lease
-(see storage.outbox for what that means for duplicates)."""
+transaction of its own. A claim lasts as long as the process that made it: each process
+beats every few seconds, and the claims of one that went silent, or that a restart on
+the same machine finds gone, are taken back at once (storage.processes; see
+storage.outbox for what that means for duplicates)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
+import socket
+import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import Bot
@@ -28,8 +33,9 @@ from bot.config import Settings
 from bot.faults import crash_point
 from bot.i18n import Translator, pick_language, translator
 from bot.sending import Outcome, Sender
-from storage.clock import Clock
+from storage.clock import Clock, SystemClock
 from storage.outbox import OutboxMessage, OutboxRepo, Recovered
+from storage.processes import ProcessRepo
 from storage.roles import Staffing
 from storage.services import Config, Services
 from storage.users import User
@@ -38,10 +44,28 @@ log = logging.getLogger(__name__)
 
 Send = Callable[[], Awaitable[Any]]
 
-LEASE = timedelta(seconds=60)  # a claim older than this belongs to a sender that stopped
-HEARTBEAT_SECONDS = 20.0  # a slow send (a long 429 wait) renews its claim this often
+SILENT_FOR = timedelta(seconds=10)  # a process that has not beaten for this long is dead
+BEATS_PER_SILENCE = 4  # beats within SILENT_FOR: one late beat is not death
 IDLE_SECONDS = 2.0  # how long an idle worker waits before looking again unprompted
-RECOVER_EVERY = 10.0
+
+
+def machine_identity() -> str:
+    """Where this process's pid means something: the host and its pid namespace."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = ""
+    return f"{socket.gethostname()}|{namespace}"[:200]
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, owned by someone else
+    return True
 
 
 class Gone(Exception):
@@ -102,8 +126,9 @@ class Delivery:
         *,
         at_most_once: Collection[str] = (),
         workers: int = 8,
-        lease: timedelta = LEASE,
+        silent_for: timedelta = SILENT_FOR,
         shared_database: bool | None = None,
+        wall: Clock | None = None,
     ) -> None:
         self.bot = bot
         self.sessionmaker = sessionmaker
@@ -114,10 +139,16 @@ class Delivery:
         self.renderers = dict(renderers)
         self.at_most_once = frozenset(at_most_once)
         self.workers = max(1, workers)
-        self.lease = lease
-        self.me = f"{secrets.token_hex(4)}"
+        self.silent_for = silent_for
+        self.beat_every = silent_for.total_seconds() / BEATS_PER_SILENCE
+        # Liveness is real time, whatever the clock the tests and the sandbox move says.
+        self.wall: Clock = wall or SystemClock()
+        self.me = secrets.token_hex(8)
+        self.machine = machine_identity()
+        self.pid = os.getpid()
+        self._beaten_at: float | None = None  # monotonic time of the last heartbeat
         # SQLite serves one process: at start-up every claim is this process's own past.
-        # A database other processes share waits out the lease instead.
+        # On a database other processes share, only the dead ones' claims are taken.
         self.shared_database = (
             shared_database
             if shared_database is not None
@@ -136,13 +167,15 @@ class Delivery:
 
     async def start(self) -> None:
         # Before any worker claims anything: a single process takes back every claim it
-        # left when it stopped; processes sharing a database wait out the lease.
+        # left when it stopped; processes sharing a database take back those of the
+        # processes that are gone (a predecessor on this machine is, at once).
+        await self.beat()
         self._report(await self.recover(everything=not self.shared_database))
         self._tasks = [
             asyncio.create_task(self._worker(), name=f"outbox-worker-{i}")
             for i in range(self.workers)
         ]
-        self._tasks.append(asyncio.create_task(self._janitor(), name="outbox-recovery"))
+        self._tasks.append(asyncio.create_task(self._janitor(), name="outbox-heartbeat"))
 
     def _report(self, recovered: Recovered) -> None:
         if recovered.released or recovered.uncertain:
@@ -156,12 +189,20 @@ class Delivery:
             self.kick()
 
     async def stop(self) -> None:
+        started = bool(self._tasks)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        if started:
+            # What this process still held goes back to the others now, not when its
+            # silence is noticed.
+            try:
+                await self._take_back([self.me], self.clock.now() - self.silent_for)
+            except Exception:
+                log.exception("outbox: could not give back this process's claims")
 
     async def _worker(self) -> None:
         while True:
@@ -177,20 +218,53 @@ class Delivery:
 
     async def _janitor(self) -> None:
         while True:
-            await asyncio.sleep(RECOVER_EVERY)
+            await asyncio.sleep(self.beat_every)
             try:
+                await self.beat()
                 self._report(await self.recover())
             except Exception:
-                log.exception("outbox recovery failed")
+                log.exception("outbox heartbeat or recovery failed")
+
+    async def beat(self) -> None:
+        """Say this process is alive (registering it on the first beat)."""
+        async with self.sessionmaker() as session:
+            await ProcessRepo(session).beat(self.me, self.machine, self.pid, self.wall.now())
+            await session.commit()
+        self._beaten_at = time.monotonic()
+
+    async def _alive(self) -> None:
+        """Beat now if the last beat is getting old: claims are made only by a process
+        the others know to be alive (also when no heartbeat task runs: CLI, tests)."""
+        if self._beaten_at is None or time.monotonic() - self._beaten_at > self.beat_every:
+            self._beaten_at = time.monotonic()  # one beat for all the workers that see it
+            await self.beat()
 
     async def recover(self, *, everything: bool = False) -> Recovered:
-        """Take back claims of senders that stopped (``everything``: all claims, when
-        this is the only process and it just started)."""
-        now = self.clock.now()
-        older_than = now + timedelta(seconds=1) if everything else now - self.lease
+        """Take back the claims of processes that are gone (``everything``: every other
+        process, when this is the only one and it just started)."""
         async with self.sessionmaker() as session:
-            recovered = await OutboxRepo(session).recover(older_than, now, self.at_most_once)
+            dead = await ProcessRepo(session).dead(
+                self.me,
+                self.wall.now(),
+                self.silent_for,
+                machine=self.machine,
+                pid=self.pid,
+                pid_alive=pid_alive,
+                everyone_else=everything,
+            )
+        now = self.clock.now()
+        orphaned_before = now + timedelta(seconds=1) if everything else now - self.silent_for
+        return await self._take_back(dead, orphaned_before)
+
+    async def _take_back(self, dead: list[str], orphaned_before: datetime) -> Recovered:
+        async with self.sessionmaker() as session:
+            recovered = await OutboxRepo(session).recover(
+                dead, orphaned_before, self.clock.now(), self.at_most_once
+            )
+            await ProcessRepo(session).forget(dead)
             await session.commit()
+        if dead:
+            log.info("outbox: process(es) %s gone", ", ".join(dead))
         return recovered
 
     async def deliver_pending(self, limit: int = 10_000) -> int:
@@ -205,6 +279,7 @@ class Delivery:
 
     async def deliver_one(self) -> bool:
         """Claim, send and record one message; False when nothing can be sent now."""
+        await self._alive()
         async with self.sessionmaker() as session:
             message = await OutboxRepo(session).claim(
                 self.clock.now(), self.me, avoid=self._sending
@@ -220,22 +295,16 @@ class Delivery:
         return True
 
     async def _send_claimed(self, message: OutboxMessage) -> None:
-        heartbeat = asyncio.create_task(self._heartbeat(message.id))
-        try:
-            async with self.sessionmaker() as session:
-                services = Services(session, self.clock, self.config)
-                try:
-                    outcome, error, sent_id = await self._deliver(services, message)
-                except Gone as exc:
-                    outcome, error, sent_id = Outcome.GONE, str(exc) or "gone", None
-                except Exception as exc:  # a rendering bug must not block the queue
-                    log.exception("outbox message %s could not be rendered", message.id)
-                    outcome, error, sent_id = Outcome.FAILED, repr(exc), None
-                await session.rollback()  # rendering only reads
-        finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+        async with self.sessionmaker() as session:
+            services = Services(session, self.clock, self.config)
+            try:
+                outcome, error, sent_id = await self._deliver(services, message)
+            except Gone as exc:
+                outcome, error, sent_id = Outcome.GONE, str(exc) or "gone", None
+            except Exception as exc:  # a rendering bug must not block the queue
+                log.exception("outbox message %s could not be rendered", message.id)
+                outcome, error, sent_id = Outcome.FAILED, repr(exc), None
+            await session.rollback()  # rendering only reads
         if outcome is Outcome.SENT:
             crash_point("delivery.sent")
         async with self.sessionmaker() as session:
@@ -248,13 +317,6 @@ class Delivery:
                 final = outcome in (Outcome.BLOCKED, Outcome.GONE)
                 await repo.mark_failed(message, now, error or outcome.value, final=final)
             await session.commit()
-
-    async def _heartbeat(self, message_id: int) -> None:
-        while True:
-            await asyncio.sleep(HEARTBEAT_SECONDS)
-            async with self.sessionmaker() as session:
-                await OutboxRepo(session).touch(message_id, self.clock.now())
-                await session.commit()
 
     async def _deliver(
         self, services: Services, message: OutboxMessage

@@ -12,6 +12,7 @@ from storage.audit import AuditEntry
 from storage.base import Base
 from storage.hierarchy import Node
 from storage.outbox import OutboxMessage
+from storage.processes import OutboxProcess
 from storage.roles import RoleAssignment
 from storage.users import User
 
@@ -37,6 +38,7 @@ __all__ = [
     "Base",
     "Node",
     "OutboxMessage",
+    "OutboxProcess",
     "RoleAssignment",
     "User",
 ]

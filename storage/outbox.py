@@ -7,11 +7,13 @@ takes the most urgent ``lane`` first, so an urgent call never waits behind a bro
 
 Delivery claims a message before sending it (``claimed_at``, committed), so several
 workers and several processes never send the same row, and one chat has at most one
-message in flight. Telegram has no idempotent send: a process that dies between the
-send and its record leaves a stale claim. For most kinds the message is sent again after
-the lease (at least once: a duplicate is possible, a loss is not); kinds registered as
-at most once (broadcasts to thousands) are set aside as "uncertain" instead and can be
-resent by hand."""
+message in flight. A claim names the process that made it (``claimed_by``, see
+storage.processes) and lasts as long as that process lives. Telegram has no idempotent
+send: a process that dies between the send and its record leaves a claim behind. For
+most kinds the message is sent again as soon as the process is known to be dead (at
+least once: a duplicate is possible, a loss is not); kinds registered as at most once
+(broadcasts to thousands) are set aside as "uncertain" instead and can be resent by
+hand."""
 
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from sqlalchemy import (
     and_,
     exists,
     func,
+    or_,
     select,
     text,
     update,
@@ -39,9 +42,11 @@ from sqlalchemy.orm import Mapped, aliased, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.base import Base, UTCDateTime
+from storage.processes import OutboxProcess
 
 MAX_ATTEMPTS = 5
 CLAIM_TRIES = 5
+CHAT_LOCKS = 0x6F62  # the first key of the advisory locks that serialise one chat's claims
 UNCERTAIN = "uncertain: the sender stopped between sending and recording it"
 
 
@@ -147,32 +152,45 @@ class OutboxRepo:
             busy.sent_at.is_(None),
             busy.failed_at.is_(None),
         )
-        stmt = (
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.sent_at.is_(None),
-                OutboxMessage.failed_at.is_(None),
-                OutboxMessage.claimed_at.is_(None),
-                OutboxMessage.not_before <= now,
-                ~chat_in_flight,
-            )
-            .order_by(OutboxMessage.lane, OutboxMessage.id)
-            .limit(1)
-        )
-        if avoid:
-            stmt = stmt.where(OutboxMessage.user_id.not_in(list(avoid)))
-        if self._postgres():
-            # Several processes claim at once; each row goes to one of them.
-            stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
-        # Another worker may take the row between the select and the update (SQLite has
-        # no SKIP LOCKED): look again rather than idle as if nothing were owed.
+        skip = set(avoid)
+        postgres = self._postgres()
+        # Another worker may take the row, or another message of its chat, between the
+        # select and the update: look again rather than idle as if nothing were owed.
         for _ in range(CLAIM_TRIES):
+            stmt = (
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.sent_at.is_(None),
+                    OutboxMessage.failed_at.is_(None),
+                    OutboxMessage.claimed_at.is_(None),
+                    OutboxMessage.not_before <= now,
+                    ~chat_in_flight,
+                )
+                .order_by(OutboxMessage.lane, OutboxMessage.id)
+                .limit(1)
+            )
+            if skip:
+                stmt = stmt.where(OutboxMessage.user_id.not_in(list(skip)))
+            if postgres:
+                # Several processes claim at once; each row goes to one of them.
+                stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
             message = (await self.session.execute(stmt)).scalar_one_or_none()
             if message is None:
                 return None
+            if postgres and not await self._lock_chat(message.user_id):
+                # Another transaction is claiming a message of this chat right now.
+                skip.add(message.user_id)
+                self.session.expunge(message)
+                continue
+            # The chat is checked again by the update itself: on PostgreSQL under the
+            # chat's lock, so a claim committed meanwhile by another worker is seen.
             result = await self.session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == message.id, OutboxMessage.claimed_at.is_(None))
+                .where(
+                    OutboxMessage.id == message.id,
+                    OutboxMessage.claimed_at.is_(None),
+                    ~chat_in_flight,
+                )
                 .values(claimed_at=now, claimed_by=worker)
                 .execution_options(synchronize_session=False)
             )
@@ -181,8 +199,50 @@ class OutboxRepo:
                 set_committed_value(message, "claimed_at", now)
                 set_committed_value(message, "claimed_by", worker)
                 return message
+            skip.add(message.user_id)
             self.session.expunge(message)
         return None
+
+    async def _lock_chat(self, user_id: int) -> bool:
+        """One claim per chat at a time across transactions (held until commit): two
+        claims of one chat's messages would each miss the other's uncommitted claim."""
+        locked = await self.session.execute(
+            text("SELECT pg_try_advisory_xact_lock(:space, :key)"),
+            {"space": CHAT_LOCKS, "key": user_id % 2_147_483_647},
+        )
+        return bool(locked.scalar())
+
+    async def take(
+        self, kind: str, subject_id: int, user_id: int, now: datetime, worker: str
+    ) -> OutboxMessage | None:
+        """Claim for ``worker`` the waiting message ``kind`` about ``subject_id`` owed to
+        ``user_id``, to be told in place (the answer of the press that caused it) in the
+        same transaction that made it owed. The caller then records it sent, or gives
+        it back to be sent; if the process dies first, the claim dies with it."""
+        message = (
+            await self.session.execute(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.kind == kind,
+                    OutboxMessage.subject_id == subject_id,
+                    OutboxMessage.user_id == user_id,
+                    _WAITING,
+                )
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        if message is not None:
+            message.claimed_at = now
+            message.claimed_by = worker
+        return message
+
+    async def give_back(self, message_id: int) -> None:
+        """A claimed message could not be told in place: the delivery sends it."""
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.sent_at.is_(None))
+            .values(claimed_at=None, claimed_by=None)
+        )
 
     async def pending(self, now: datetime, limit: int = 100) -> Sequence[OutboxMessage]:
         """What is owed now, most urgent lane first, oldest first within a lane."""
@@ -198,14 +258,6 @@ class OutboxRepo:
             .limit(limit)
         )
         return (await self.session.execute(stmt)).scalars().all()
-
-    async def touch(self, message_id: int, now: datetime) -> None:
-        """Renew a claim while a slow send (a long 429 wait) is still going on."""
-        await self.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.sent_at.is_(None))
-            .values(claimed_at=now)
-        )
 
     async def mark_sent(
         self, message_id: int, now: datetime, message_id_sent: int | None = None
@@ -278,15 +330,28 @@ class OutboxRepo:
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def recover(
-        self, older_than: datetime, now: datetime, at_most_once: Collection[str]
+        self,
+        dead: Collection[str],
+        orphaned_before: datetime,
+        now: datetime,
+        at_most_once: Collection[str],
     ) -> Recovered:
-        """Claims older than ``older_than`` belong to a sender that stopped: send those
+        """Take back the claims of processes that are gone (``dead``), and claims no
+        known process holds that are older than ``orphaned_before`` (made before claims
+        named their process, or by one whose row was already given up): send those
         messages again, except the kinds delivered at most once, which are set aside."""
+        orphan = and_(
+            or_(
+                OutboxMessage.claimed_by.is_(None),
+                OutboxMessage.claimed_by.not_in(select(OutboxProcess.id)),
+            ),
+            OutboxMessage.claimed_at < orphaned_before,
+        )
         stale = and_(
             OutboxMessage.claimed_at.is_not(None),
-            OutboxMessage.claimed_at < older_than,
             OutboxMessage.sent_at.is_(None),
             OutboxMessage.failed_at.is_(None),
+            or_(OutboxMessage.claimed_by.in_(list(dead)), orphan),
         )
         uncertain = 0
         if at_most_once:
@@ -294,10 +359,14 @@ class OutboxRepo:
                 update(OutboxMessage)
                 .where(stale, OutboxMessage.kind.in_(list(at_most_once)))
                 .values(failed_at=now, error=UNCERTAIN, claimed_at=None, claimed_by=None)
+                .execution_options(synchronize_session=False)
             )
             uncertain = int(getattr(result, "rowcount", 0) or 0)
         result = await self.session.execute(
-            update(OutboxMessage).where(stale).values(claimed_at=None, claimed_by=None)
+            update(OutboxMessage)
+            .where(stale)
+            .values(claimed_at=None, claimed_by=None)
+            .execution_options(synchronize_session=False)
         )
         return Recovered(int(getattr(result, "rowcount", 0) or 0), uncertain)
 

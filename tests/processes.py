@@ -84,7 +84,6 @@ class BotProcess:
             TELEGRAM_API_URL=self.emu.base_url,
             DATABASE_URL=self.database_url,
             LOG_LEVEL="INFO",
-            OUTBOX_LEASE_SECONDS="2",
             WEB_PORT="0",  # several bots (and test runs) on one machine: any free port
         )
         if self.redis_url:

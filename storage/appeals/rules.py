@@ -12,6 +12,7 @@ call it up."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 
 from storage.appeals.models import OPEN_STATES, WORKING, Appeal, Level, Problem, State
@@ -155,6 +156,32 @@ def sees_contact(appeal: Appeal, viewer: Staffing) -> bool:
 def allowed_actions(appeal: Appeal, staffing: Staffing) -> list[Action]:
     """The actions ``staffing`` may take now, in the order the buttons show them."""
     return [a for a in Action if refusal(a, appeal, staffing) is None]
+
+
+# A resident who files the same words in the same category again this soon is asked
+# whether it is the same matter (no answer after a silence, or a second press of confirm,
+# is what makes people file again).
+SAME_MATTER_WITHIN = timedelta(minutes=30)
+
+
+def same_words(a: str, b: str) -> bool:
+    """The same description, whatever the spaces, punctuation or case."""
+
+    def letters(text: str) -> str:
+        return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+    return bool(letters(a)) and letters(a) == letters(b)
+
+
+def same_matter(appeal: Appeal, resident_id: int, category: str, text: str) -> bool:
+    """``appeal`` is what the resident is about to file again: theirs, still open, the
+    same category and the same words (when the new one has words)."""
+    return (
+        appeal.resident_id == resident_id
+        and appeal.is_open
+        and appeal.category == category
+        and same_words(appeal.text, text)
+    )
 
 
 def resident_refusal(

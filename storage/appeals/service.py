@@ -43,10 +43,12 @@ from storage.appeals.models import (
 )
 from storage.appeals.policy import AppealPolicy
 from storage.appeals.rules import (
+    SAME_MATTER_WITHIN,
     Action,
     ResidentAction,
     refusal,
     resident_refusal,
+    same_matter,
 )
 from storage.hierarchy import HierarchyRepo, Node, NodeKind, within_path
 from storage.outbox import Lane, OutboxRepo
@@ -124,6 +126,24 @@ class AppealService:
             .scalars()
             .all()
         )
+
+    async def same_matter(self, resident_id: int, category: str, text: str) -> Appeal | None:
+        """The resident's own open appeal of the same category and words, filed within
+        SAME_MATTER_WITHIN: asked about before a second one is filed."""
+        recent = (
+            await self.session.execute(
+                select(Appeal)
+                .where(
+                    Appeal.resident_id == resident_id,
+                    Appeal.category == category,
+                    Appeal.state.in_(OPEN_STATES),
+                    Appeal.submitted_at >= self.now - SAME_MATTER_WITHIN,
+                )
+                .order_by(Appeal.id.desc())
+                .limit(10)
+            )
+        ).scalars()
+        return next((a for a in recent if same_matter(a, resident_id, category, text)), None)
 
     async def tasks(
         self, staffing: Staffing, *, offset: int = 0, limit: int = 10

@@ -6,6 +6,7 @@ what the resident and the grid worker see and on the database."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -26,6 +27,7 @@ from storage.appeals import (
 )
 from storage.clock import ManualClock
 from storage.hierarchy import Node
+from storage.outbox import OutboxMessage
 from storage.roles import Role, StaffRepo
 from storage.users import User
 from tests.factories import Tree, build_tree
@@ -193,6 +195,87 @@ async def test_the_common_path_is_three_steps(
     assert len(emu.chat(r.id).callback_answers) - presses_before == 2  # and one message
     assert "#000001" in harness.last_text(r)
     assert len(await _appeals(sessionmaker)) == 1
+    assert emu.errors == []
+
+
+async def test_confirm_says_filed_in_the_form_without_waiting_for_the_outbox(
+    harness: Harness,
+    emu: BotAPIEmulator,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
+) -> None:
+    """After a crash the outbox can be slow to deliver; the resident learns that the
+    appeal was filed from the form itself, and the outbox does not say it again."""
+    w = await _world(harness, emu, sessionmaker, clock)
+    r = w.resident
+    await harness.command(r, "new")
+    await harness.press(r, "环境卫生")
+    await harness.text(r, "垃圾桶满了")
+    form = harness.last(r)
+    assert "请核对" in (form.text or "")
+    messages = len(emu.chat(r.id).bot_messages)
+
+    await harness.feed(emu.press_button(r, "确认提交", queue=False), deliver=False)
+    said = harness.last(r)
+    assert said.message_id == form.message_id
+    assert "✅ 诉求 #000001 已提交（环境卫生）" in (said.text or "")
+    assert "2026-11-03 09:00" in (said.text or "")
+    assert harness.buttons(r) == []
+
+    await harness.deliver()
+    assert len(emu.chat(r.id).bot_messages) == messages
+    assert sum("已提交" in t for t in harness.texts(r)) == 1
+    assert "新诉求" in harness.last_text(w.worker)
+    async with sessionmaker() as session:
+        [owed] = (
+            await session.execute(select(OutboxMessage).where(OutboxMessage.kind == "appeal.filed"))
+        ).scalars()
+    assert owed.sent_at is not None and owed.message_id == form.message_id
+    assert emu.errors == []
+
+
+async def test_filing_the_same_words_again_asks_whether_it_is_the_same_matter(
+    harness: Harness,
+    emu: BotAPIEmulator,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
+) -> None:
+    """Someone unsure whether the first one went through starts over: the same words in
+    the same category minutes later are asked about before a second appeal is filed."""
+    w = await _world(harness, emu, sessionmaker, clock)
+    r = w.resident
+
+    async def file_again(words: str, category: str = "环境卫生") -> None:
+        await harness.command(r, "new")
+        await harness.press(r, category)
+        await harness.text(r, words)
+        await harness.press(r, "确认提交")
+
+    await file_again("楼道里堆满了杂物")
+    clock.advance(timedelta(minutes=3))
+    await file_again(" 楼道里堆满了杂物。")
+    shown = harness.last_text(r)
+    assert "刚提交过一样的诉求" in shown and "#000001" in shown and "楼道里堆满了杂物" in shown
+    assert len(await _appeals(sessionmaker)) == 1
+    await harness.press(r, "是同一件事")
+    assert "没有重复提交" in harness.last_text(r) and "#000001" in harness.last_text(r)
+    assert len(await _appeals(sessionmaker)) == 1
+
+    # Asked again, it can still be filed: another matter in the same words.
+    await file_again("楼道里堆满了杂物")
+    await harness.press(r, "不是，另外提交")
+    assert "✅ 诉求 #000002 已提交" in harness.last_text(r)
+
+    # Other words, another category, or long after: filed without a question.
+    await file_again("楼道灯坏了")
+    await file_again("楼道里堆满了杂物", "物业服务")
+    clock.advance(timedelta(hours=1))
+    await file_again("楼道里堆满了杂物")
+    assert [a.number for a in await _appeals(sessionmaker)][-3:] == [
+        "000003",
+        "000004",
+        "000005",
+    ]
     assert emu.errors == []
 
 
@@ -479,10 +562,11 @@ async def test_phone_is_shared_only_when_the_resident_chooses(
     tree = await build_tree(sessionmaker, clock)
     r = await _resident(harness, emu, tree)
     r.phone = "+8613800001111"
-    for _ in range(2):
+    # Two matters (the same words again would be asked about first).
+    for words in ("咨询一下", "再咨询一件事"):
         await harness.command(r, "new")
         await harness.press(r, "其他")
-        await harness.text(r, "咨询一下")
+        await harness.text(r, words)
         if "留下手机号" in " ".join(harness.buttons(r)):
             await harness.press(r, "留下手机号")
             keyboard = emu.chat(r.id).reply_keyboard

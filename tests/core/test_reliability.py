@@ -156,18 +156,25 @@ async def test_killed_right_after_filing_the_resident_is_told_once_and_nothing_i
     kind, url = backend
     await _seed(url, 1)
     [resident] = _people(emu, 1)
-    bot = BotProcess(emu, url, tmp_path, redis_url=_redis_for(kind), extra_env=_prefix())
-    # Updates 1-3 fill the form; the 4th, confirm, commits and the process dies at once.
+    # Only the restart's knowing its predecessor can free the confirmation in seconds.
+    env = _prefix() | {"OUTBOX_SILENT_SECONDS": "60"}
+    bot = BotProcess(emu, url, tmp_path, redis_url=_redis_for(kind), extra_env=env)
+    # Updates 1-3 fill the form; the 4th, confirm, commits and the process dies at once,
+    # before the form says anything.
     await bot.start(crash_at="update.committed:4")
     try:
         await _file_up_to_confirm(emu, resident)
         emu.press_button(resident, "确认提交")
         assert await bot.died() == -9, bot.log()
         assert await _count(url, Appeal) == 1
+        assert not any(FILED in t for t in _texts(emu, resident.id))
 
         await bot.start()
-        # The confirmation was owed with the appeal: the restarted bot delivers it.
+        restarted = asyncio.get_running_loop().time()
+        # The confirmation was owed with the appeal (claimed by the form that died): the
+        # restarted bot delivers it within seconds.
         assert await wait_for(lambda: any(FILED in t for t in _texts(emu, resident.id)))
+        assert asyncio.get_running_loop().time() - restarted < 25, bot.log()
         # Confirming the same form again, where the old button is still there (the form
         # lives on in Redis), files nothing more.
         with contextlib.suppress(EmulatorUsageError):
@@ -217,6 +224,46 @@ async def test_killed_between_a_push_and_its_record_sends_it_once_more_at_most(
         for chat, count in counts.items():
             assert count == 1 or (count == 2 and before[chat]), (counts, before)
         assert sum(counts.values()) >= 3, (counts, before)
+    finally:
+        await bot.stop()
+
+
+async def test_killed_while_sending_a_confirmation_the_chat_hears_it_within_seconds(
+    emu: BotAPIEmulator, backend: tuple[str, str], tmp_path: Path
+) -> None:
+    """The restarted process knows its predecessor is gone: what that one was sending,
+    and what the chat had queued behind it, arrive at once, not after a minute (nor after
+    the silence that tells a live process another one died: set longer than the wait)."""
+    kind, url = backend
+    tree = await _seed(url, 1, staff=False)
+    [resident] = _people(emu, 1)
+    engine = create_engine(url)
+    async with create_sessionmaker(engine)() as session:
+        building = await session.get(type(tree.building), tree.building.id)
+        assert building is not None
+        service = AppealService(session, AppealPolicy(), SystemClock().now())
+        for words in ("井盖丢了", "路灯不亮"):
+            await service.file(resident.id, building, Draft(category="sanitation", text=words))
+        await session.commit()
+    await engine.dispose()
+    env = _prefix() | {"OUTBOX_SILENT_SECONDS": "60"}
+    bot = BotProcess(emu, url, tmp_path, redis_url=_redis_for(kind), extra_env=env)
+    await bot.start(crash_at="delivery.sent:1", ready=False)
+    try:
+        assert await bot.died() == -9, bot.log()
+        assert [t for t in _texts(emu, resident.id) if "#000001" in t], _texts(emu, resident.id)
+        await bot.start()
+        loop = asyncio.get_running_loop()
+        restarted = loop.time()
+        assert await wait_for(
+            lambda: any("#000002" in t for t in _texts(emu, resident.id)), seconds=45
+        ), (_texts(emu, resident.id), bot.log())
+        # Seconds (more on a loaded machine); waiting out the lease made it a minute.
+        assert loop.time() - restarted < 25, bot.log()
+        await asyncio.sleep(0.5)
+        # At least once: the one in flight at the kill came once more, in order.
+        numbers = [n for t in _texts(emu, resident.id) for n in ("#000001", "#000002") if n in t]
+        assert numbers == ["#000001", "#000001", "#000002"], numbers
     finally:
         await bot.stop()
 

@@ -41,11 +41,12 @@ from bot.dialogs.appeals.common import (
     text_problem,
 )
 from bot.dialogs.appeals.states import FileAppeal
-from bot.dialogs.appeals.views import state_name
+from bot.dialogs.appeals.views import filed_text, state_name
 from bot.formatting import e, local_time
 from bot.kit.context import Ctx, ctx
 from bot.kit.menu import close
 from bot.kit.notice import clear_notice, notice, notice_getter, say
+from bot.kit.owed import answer_in_place
 from bot.kit.text import L, notice_text
 from bot.kit.toast import toast
 from bot.kit.widgets import picker
@@ -57,6 +58,7 @@ SIMILAR_PREVIEW = 60
 HINTS: dict[State, str] = {
     FileAppeal.category: "resident_appeal.input.hint_category",
     FileAppeal.similar: "resident_appeal.input.hint_similar",
+    FileAppeal.same: "resident_appeal.input.hint_same",
     FileAppeal.photos: "resident_appeal.input.hint_photos",
     FileAppeal.location: "resident_appeal.input.hint_location",
     FileAppeal.summary: "resident_appeal.input.hint_summary",
@@ -191,6 +193,48 @@ async def on_follow(call: CallbackQuery, _: Any, manager: DialogManager, item: s
 
 async def on_still_file(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
     await _next_after_category(manager)
+
+
+# --- the resident's own appeal, filed again --------------------------------------------------
+
+
+async def _same_matter(c: Ctx, data: dict[str, Any]) -> Appeal | None:
+    return await service(c).same_matter(
+        c.user_id, str(data.get("category") or ""), str(data.get("text") or "")
+    )
+
+
+def _preview(text: str) -> str:
+    return text[:SIMILAR_PREVIEW] + ("…" if len(text) > SIMILAR_PREVIEW else "")
+
+
+async def same_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    c = ctx(dialog_manager)
+    appeal = await _same_matter(c, dialog_manager.dialog_data)
+    base = {"notice": notice(dialog_manager), "number": "—", "state": "—", "at": "—"}
+    if appeal is None:
+        return base | {"text": "—"}
+    return base | {
+        "number": appeal.number,
+        "state": state_name(appeal.state, c.t),
+        "at": local_time(appeal.submitted_at, c.zone),
+        "text": e(_preview(appeal.text)) or "—",
+    }
+
+
+async def on_same_matter(call: CallbackQuery, _: Button, manager: DialogManager) -> None:
+    c = ctx(manager)
+    appeal = await _same_matter(c, manager.dialog_data)
+    if appeal is None:  # closed or cancelled meanwhile: nothing to keep instead
+        await _go(manager, FileAppeal.summary)
+        return
+    await manager.done()
+    await c.bot.send_message(c.user_id, c.t("resident_appeal.form.same_kept", number=appeal.number))
+
+
+async def on_not_same(call: CallbackQuery, button: Button, manager: DialogManager) -> None:
+    manager.dialog_data["not_same"] = True
+    await on_confirm(call, button, manager)
 
 
 # --- the description ----------------------------------------------------------------------
@@ -374,6 +418,11 @@ async def on_confirm(call: CallbackQuery, _: Button, manager: DialogManager) -> 
             c.user_id, c.t("resident_appeal.form.already_filed", number=already.number)
         )
         return
+    # Filing the same words again minutes later is most often someone unsure whether
+    # the first one went through: ask before filing a second.
+    if not data.get("not_same") and await _same_matter(c, data) is not None:
+        await _go(manager, FileAppeal.same)
+        return
     phone = _phone(c, data)
     lat, lon = data.get("lat"), data.get("lon")
     draft = Draft(
@@ -388,13 +437,18 @@ async def on_confirm(call: CallbackQuery, _: Button, manager: DialogManager) -> 
         key=key,
     )
     try:
-        await service(c).file(c.user_id, building, draft)
+        appeal = await service(c).file(c.user_id, building, draft)
     except AppealError as exc:
         say(manager, problem_text(c.t, exc))
         return
     # "Filed" is owed through the outbox, written with the appeal: it reaches the
-    # resident even if this process stops right after the commit.
-    await manager.done()
+    # resident even if this process stops right after the commit. The form says it at
+    # once, unless a reply keyboard is still up (the outbox's message takes it away).
+    if data.get("asking_phone"):
+        await manager.done()
+        return
+    text = filed_text(appeal, policy(c), c.t, c.zone)
+    await answer_in_place(call, manager, "appeal.filed", appeal.id, text)
 
 
 # --- what the resident sends while the form is open --------------------------------------
@@ -571,6 +625,20 @@ def file_appeal_dialog() -> Dialog:
             _form_input(),
             state=FileAppeal.similar,
             getter=similar_getter,
+        ),
+        Window(
+            notice,
+            L("resident_appeal.form.same"),
+            Button(L("resident_appeal.form.same_yes"), id="same_yes", on_click=on_same_matter),
+            Button(L("resident_appeal.form.same_no"), id="same_no", on_click=on_not_same),
+            Button(
+                L("resident_appeal.form.back_to_summary"),
+                id="same_back",
+                on_click=on_back_to_summary,
+            ),
+            _form_input(),
+            state=FileAppeal.same,
+            getter=same_getter,
         ),
         Window(
             notice,

@@ -4,6 +4,7 @@ from aiogram.fsm.state import State, StatesGroup
 class FileAppeal(StatesGroup):
     category = State()
     similar = State()
+    same = State()
     description = State()
     summary = State()
     photos = State()

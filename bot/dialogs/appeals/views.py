@@ -82,6 +82,20 @@ def category_name(appeal: Appeal, policy: AppealPolicy, t: Translator) -> str:
     return e(policy.category_name(appeal.category, t.language))
 
 
+def filed_text(appeal: Appeal, policy: AppealPolicy, t: Translator, zone: ZoneInfo) -> str:
+    """What the resident is told once the appeal is filed (in the form, or by the outbox
+    when the form could not say it)."""
+    if appeal.urgent:
+        return t("appeal.notify.filed_urgent", number=appeal.number)
+    return t(
+        "appeal.notify.filed",
+        number=appeal.number,
+        category=category_name(appeal, policy, t),
+        accept_by=local_time(appeal.first_accept_due, zone),
+        resolve_by=local_time(appeal.first_resolve_due, zone),
+    )
+
+
 def preview(text: str, limit: int, t: Translator) -> tuple[str, bool]:
     """``text`` escaped, or its first ``limit`` characters and how long the whole is."""
     if len(text) <= limit:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.delivery import Gone, Renderer, Rendering, Send
 from bot.dialogs.appeals.views import (
     Viewing,
-    category_name,
+    filed_text,
     holder_name,
     level_name,
     open_button,
@@ -161,17 +161,7 @@ async def render_rated(r: Rendering) -> list[Send]:
 
 async def render_filed(r: Rendering) -> list[Send]:
     appeal = await _appeal(r)
-    zone = r.settings.zone
-    if appeal.urgent:
-        text = r.t("appeal.notify.filed_urgent", number=appeal.number)
-    else:
-        text = r.t(
-            "appeal.notify.filed",
-            number=appeal.number,
-            category=category_name(appeal, r.services.config(AppealPolicy), r.t),
-            accept_by=local_time(appeal.first_accept_due, zone),
-            resolve_by=local_time(appeal.first_resolve_due, zone),
-        )
+    text = filed_text(appeal, r.services.config(AppealPolicy), r.t, r.settings.zone)
     # No location or phone keyboard outlives the form.
     return [_text(r, text, ReplyKeyboardRemove())]
 
