@@ -2,7 +2,7 @@
 process lives
 
 Revision ID: 0014
-Revises: 0013
+Revises: 0015
 Create Date: 2026-12-07
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from storage.base import UTCDateTime
 
 revision: str = "0014"
-down_revision: str | None = "0013"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
