@@ -31,6 +31,7 @@ COOKIE = "gridbot_desk"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
 DESK = PREFIXES[Face.DESK]
+PUBLIC = PREFIXES[Face.PUBLIC]
 
 Form = MultiDictProxy[str | bytes | bytearray | web.FileField]
 
@@ -136,6 +137,16 @@ def message_page(
     return response
 
 
+def resident_page(app: App, t: PageTexts, *, clear_cookie: bool = False) -> web.Response:
+    """Residents have no desk: the public page when it is served, else a page saying so."""
+    if not app.settings.public_page:
+        return message_page(t, "desk.refused.resident", status=403, clear_cookie=clear_cookie)
+    response = see_other(f"{PUBLIC}?lang={t.language}")
+    if clear_cookie:
+        response.del_cookie(COOKIE, path=DESK)
+    return response
+
+
 def browser_texts(request: web.Request) -> PageTexts:
     return texts_for_browser(
         request.headers.get("Accept-Language"), app_of(request).settings.default_language
@@ -169,9 +180,9 @@ async def open_desk(request: web.Request, services: Services) -> Desk | web.Resp
             object_type="user",
             object_id=row.user_id,
         )
-        was_staff = await auth.was_staff(row.user_id)
-        key = "desk.refused.revoked" if was_staff else "desk.refused.resident"
-        return message_page(t, key, status=403, clear_cookie=True)
+        if await auth.was_staff(row.user_id):
+            return message_page(t, "desk.refused.revoked", status=403, clear_cookie=True)
+        return resident_page(app, t, clear_cookie=True)
     return Desk(request, app, services, person, staffing, row, t)
 
 
