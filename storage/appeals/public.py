@@ -4,9 +4,11 @@ areas whose rankings are public (a district ranks its streets, a street its
 communities), and resolved appeals as anonymised examples.
 
 An example names the category and the place down to the community, never the
-building; the resident's words only when they did not ask to stay anonymous, with
-phone-like digit runs, the resident's own name and the community's building names
-masked. Never a name, phone, building or Telegram id."""
+building; the resident's words only when they did not ask to stay anonymous (never a
+caller's from another channel: ``shows_words``), with phone-like digit runs, house
+numbers, the community's buildings and the names of its residents, of the district's
+staff and of everyone who acted on the appeal masked. Never a name, phone, building or
+Telegram id."""
 
 from __future__ import annotations
 
@@ -95,6 +97,14 @@ def mask(text: str, names: Iterable[str] = ()) -> str:
     text = _ADDRESS.sub(MASK, text)
     # "******" would tell how many things were hidden side by side: one mask says enough.
     return re.sub(f"(?:{re.escape(MASK)})+", MASK, text)
+
+
+def shows_words(appeal: Appeal) -> bool:
+    """A resident's words are public when they did not ask to stay anonymous. An appeal
+    without a resident (a hotline's or a web form's, whose caller was never asked, or
+    one whose resident deleted their data) keeps its words to the staff, as Open311's
+    reads keep a caller's words to the channel that filed them."""
+    return appeal.resident_id is not None and not appeal.anonymous and bool(appeal.text.strip())
 
 
 async def _community_words(session: AsyncSession, community: Node) -> list[str]:
@@ -189,7 +199,7 @@ async def examples(
     out = []
     for a in appeals:
         words = None
-        if not a.anonymous and a.text.strip():
+        if shows_words(a):
             names = [
                 *hidden.get(a.community_id, []),
                 *staff.get(a.district_id, []),

@@ -8,12 +8,14 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings, load_settings
 from emulator import BotAPIEmulator
+from sandbox import Sandbox
 from storage.appeals.kpi import node_kpis
 from storage.appeals.models import Draft
 from storage.appeals.policy import AppealPolicy
@@ -257,3 +259,38 @@ async def test_a_resident_opening_a_desk_link_gets_the_public_page(
     assert browser.cookie() is None
     landed = await browser.get(entered.location)
     assert landed.status == 200 and landed.has("诉求办理情况")
+
+
+async def test_the_sandbox_links_its_public_page() -> None:
+    async with Sandbox() as sandbox, aiohttp.ClientSession(base_url=sandbox.url) as http:
+        async with http.get("/api/state") as answer:
+            url = (await answer.json())["public_url"]
+        assert url == sandbox.web_url.rstrip("/") + "/public"
+        browser = DeskBrowser(sandbox.web_url)
+        try:
+            page = await browser.get("/public")
+            assert page.status == 200 and page.has("烟台市牟平区")
+            for word in forbidden():
+                assert not page.has(word), word
+        finally:
+            await browser.close()
+
+
+async def test_a_callers_words_from_another_channel_stay_with_the_staff(
+    harness: Harness, server: TestServer, clock: ManualClock
+) -> None:
+    nodes = await _demo(harness, clock)
+    policy = AppealPolicy()
+    async with harness.app.services() as s:
+        building = nodes["MP-NH-TH-G1-B1"]
+        appeal = await AppealService(s.session, policy, clock.now()).file(
+            None, building, Draft(category="sanitation", text="热线来电：井盖丢了"), channel="12345"
+        )
+    async with harness.app.services() as s:
+        staffing = await StaffRepo(s.session).staffing(9_500_000 + appeal.community_id)
+        service = AppealService(s.session, policy, clock.now() + timedelta(hours=1))
+        await service.accept(appeal.id, staffing)
+        await service.resolve(appeal.id, staffing, "已处理")
+    page = await DeskBrowser(server).get("/public")
+    assert page.text.count('<li class="example">') == 6
+    assert not page.has("井盖") and page.text.count('class="hint words-withheld"') == 3
