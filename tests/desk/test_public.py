@@ -35,7 +35,7 @@ from web.server import build_web_app
 
 _ROW = re.compile(r'<tr data-node="(\d+)"[^>]*>(.*?)</tr>', re.S)
 _CELL = re.compile(r'<td class="fig ?\w*" data-measure="(\w+)" data-value="([^"]*)"')
-_COUNT = re.compile(r'<td class="count" data-count="(\w+)">(\d+)</td>')
+_COUNT = re.compile(r'<td class="num" data-count="(\w+)">(\d+)</td>')
 
 
 @pytest.fixture
@@ -218,7 +218,7 @@ async def test_the_examples_name_no_demo_person_phone_building_or_id(
     assert figures == {"filed": 6, "resolved": 5}
     assert not district.has("垃圾桶")
     assert district.text.count('<li class="example">') == 5
-    assert district.has("通海社区") and district.has("宁海街道")
+    assert district.has("宁海街道 · 通海社区") and district.has("文化街道 · 文化社区")
 
 
 def test_mask_hides_phones_names_and_house_numbers() -> None:

@@ -68,7 +68,7 @@ def _day(t: PageTexts, at: datetime | None, zone: Any) -> str:
 
 
 def _shown(t: PageTexts, policy: AppealPolicy, e: Example, zone: Any) -> Shown:
-    place = ("" if t.language == "zh" else ", ").join(p for p in (e.street, e.community) if p)
+    place = " · ".join(p for p in (e.street, e.community) if p)
     return Shown(
         category=policy.category_name(e.category, t.language),
         place=place,
@@ -106,6 +106,10 @@ async def public_page(request: web.Request) -> web.StreamResponse:
             parent = await HierarchyRepo(session).get(node.parent_id)
             up = parent if is_public_area(parent) else None
         policy = services.config(AppealPolicy)
+        # Where the city has more than one district, each district's page names the others.
+        districts = [
+            d for d in await HierarchyRepo(session).of_kind(NodeKind.DISTRICT) if d.id != node.id
+        ]
     lang = _lang(t)
     # Streets open their communities' ranking; communities are the last level shown.
     links = {
@@ -133,6 +137,11 @@ async def public_page(request: web.Request) -> web.StreamResponse:
         else None,
         "up_query": urlencode({"node": up.id, "month": str(month), **lang}) if up else None,
         "up_name": up.name if up else "",
+        "districts": [
+            (d.name, urlencode({"node": d.id, "month": str(month), **lang})) for d in districts
+        ]
+        if node.node_kind is NodeKind.DISTRICT
+        else [],
         "other_lang": other,
         "other_query": urlencode({"node": node.id, "month": str(month), "lang": other}),
         "child_level": t.plain(f"levels.{ranked.kpis.child_kind.value}")
