@@ -27,7 +27,7 @@ from storage.hierarchy import HierarchyRepo, Node, NodeKind
 from storage.roles import Role, StaffRepo
 from tests.appeals.test_kpi import NOW, build_appeals
 from tests.conftest import ADMIN_ID, BOT_USERNAME, TOKEN
-from tests.desk.client import DeskBrowser, Page, link_for, signed_in
+from tests.desk.client import DeskBrowser, Page, init_data, link_for, signed_in
 from tests.desk.test_ranking import expected
 from tests.desk.test_ranking import table as desk_table
 from tests.harness import Harness, World
@@ -250,7 +250,7 @@ async def test_english_page_has_ascii_punctuation(
 
 
 async def test_a_resident_opening_a_desk_link_gets_the_public_page(
-    harness: Harness, world: World, server: TestServer
+    harness: Harness, world: World, server: TestServer, wall: ManualClock
 ) -> None:
     resident = await world.resident("王秀英")
     browser = DeskBrowser(server)
@@ -259,6 +259,15 @@ async def test_a_resident_opening_a_desk_link_gets_the_public_page(
     assert browser.cookie() is None
     landed = await browser.get(entered.location)
     assert landed.status == 200 and landed.has("诉求办理情况")
+
+    # In the Mini App (framed by Telegram's web client, where the public page may not
+    # be) the refusal links it for a tab of its own.
+    framed = DeskBrowser(server)
+    data = init_data(TOKEN, {"id": resident.id, "first_name": "王秀英"}, wall.now())
+    answer = await framed.post("/desk/app/signin", {"init_data": data}, csrf=False)
+    assert answer.status == 403 and answer.has("居民没有指挥台")
+    assert '<a href="/public?lang=zh" target="_blank"' in answer.text
+    assert framed.cookie() is None
 
 
 async def test_the_sandbox_links_its_public_page() -> None:

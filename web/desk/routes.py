@@ -127,7 +127,7 @@ async def _enter(
     if not staffing.is_staff:
         # Residents have no desk: nothing of theirs stays open.
         await services.get(DeskAuth).end(opened.session, "resident")
-        return resident_page(app, t)
+        return resident_page(app, t, framed=via == "miniapp")
     await signed_in(services, opened, via)
     response = see_other(home_path(request))
     set_session_cookie(response, app, opened)

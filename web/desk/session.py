@@ -123,13 +123,23 @@ def message_page(
     status: int,
     clear_cookie: bool = False,
     hint: bool = False,
+    public: str | None = None,
     **values: Any,
 ) -> web.Response:
     """A page of its own with no navigation: signed out, refused, a link that failed.
-    ``key`` names ``<key>.title`` and ``<key>.body``; ``hint`` adds how to sign in."""
+    ``key`` names ``<key>.title`` and ``<key>.body``; ``hint`` adds how to sign in,
+    ``public`` a link to the public page."""
     response = render(
         "desk/message.html",
-        {"t": t, "lang": t.language, "key": key, "values": values, "desk": DESK, "hint": hint},
+        {
+            "t": t,
+            "lang": t.language,
+            "key": key,
+            "values": values,
+            "desk": DESK,
+            "hint": hint,
+            "public": public,
+        },
         status=status,
     )
     if clear_cookie:
@@ -137,11 +147,22 @@ def message_page(
     return response
 
 
-def resident_page(app: App, t: PageTexts, *, clear_cookie: bool = False) -> web.Response:
-    """Residents have no desk: the public page when it is served, else a page saying so."""
-    if not app.settings.public_page:
-        return message_page(t, "desk.refused.resident", status=403, clear_cookie=clear_cookie)
-    response = see_other(f"{PUBLIC}?lang={t.language}")
+def resident_page(
+    app: App, t: PageTexts, *, clear_cookie: bool = False, framed: bool = False
+) -> web.Response:
+    """Residents have no desk: the public page when it is served, else a page saying so.
+    Inside Telegram's web client (``framed``, the Mini App) the public page may not be
+    framed: the refusal links it for a tab of its own."""
+    public = f"{PUBLIC}?lang={t.language}"
+    if not app.settings.public_page or framed:
+        return message_page(
+            t,
+            "desk.refused.resident",
+            status=403,
+            clear_cookie=clear_cookie,
+            public=public if app.settings.public_page else None,
+        )
+    response = see_other(public)
     if clear_cookie:
         response.del_cookie(COOKIE, path=DESK)
     return response
