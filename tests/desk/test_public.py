@@ -99,6 +99,18 @@ async def test_the_public_ranking_has_the_desks_and_stats_figures(
     for community in (tree.community, tree.other_community):
         assert shown[community.id][0] == on_desk[community.id]
 
+    # The chat's /stats of the district for the month, read from its caption.
+    await harness.command(staff, "stats")
+    await harness.press(staff, "◀ 2026年11月")
+    caption = harness.last(staff).caption or ""
+    total, counts = rows(district)[tree.district.id]
+    assert f"响应率 {total['response']}（" in caption, caption
+    assert f"办结率 {total['resolution']}（" in caption
+    assert f"按时办结率 {total['on_time']}（" in caption
+    assert f"满意率 {total['satisfaction']}（" in caption
+    assert f"重办率 {total['reopen']}（" in caption
+    assert f"超时 {total['late']} 件" in caption
+
     # Communities, grids, buildings and junk are not public areas.
     for junk in (tree.community.id, tree.grid.id, tree.building.id, "x", 2**40):
         assert (await public.get(f"/public?node={junk}")).status == 404
