@@ -112,7 +112,7 @@ async def test_the_public_ranking_has_the_desks_and_stats_figures(
     assert f"超时 {total['late']} 件" in caption
 
     # Communities, grids, buildings and junk are not public areas.
-    for junk in (tree.community.id, tree.grid.id, tree.building.id, "x", 2**40):
+    for junk in (tree.community.id, tree.grid.id, tree.building.id, "x", "²", 0, 2**40):
         assert (await public.get(f"/public?node={junk}")).status == 404
 
 

@@ -88,14 +88,15 @@ async def public_page(request: web.Request) -> web.StreamResponse:
     raw_node = request.query.get("node", "")
     async with app.services() as services:
         session = services.session
-        node_id = int(raw_node) if raw_node.isdigit() else None
+        # ASCII digits only: "²" is a digit to str.isdigit and no number to int().
+        node_id = int(raw_node) if raw_node.isascii() and raw_node.isdigit() else None
         node = None if raw_node and node_id is None else await public_area(session, node_id)
         this_month = Month.of(services.now(), zone)
         month = _month(request.query.get("month", ""), this_month)
         if node is None:
             return render(
                 "appeals/public_missing.html",
-                {"t": t, "lang": t.language, "public": PUBLIC, "query": _lang(t)},
+                {"t": t, "lang": t.language, "public": PUBLIC},
                 status=404,
             )
         ranked = await ranking(session, node, month, now=services.now(), zone=zone)
