@@ -11,6 +11,7 @@ from datetime import timedelta
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
+from playwright.async_api import Browser, expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings, load_settings
@@ -315,3 +316,30 @@ async def test_a_callers_words_from_another_channel_stay_with_the_staff(
     page = await DeskBrowser(server).get("/public")
     assert page.text.count('<li class="example">') == 6
     assert not page.has("井盖") and page.text.count('class="hint words-withheld"') == 3
+
+
+async def test_in_a_browser_the_public_page_shows_no_personal_data(
+    harness: Harness, server: TestServer, clock: ManualClock, browser: Browser
+) -> None:
+    await _demo(harness, clock)
+    context = await browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+    errors: list[str] = []
+    context.on("weberror", lambda error: errors.append(str(error.error)))
+    # Breaking the page's CSP (an inline script or style) logs an error.
+    context.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
+    page = await context.new_page()
+    await page.goto(str(server.make_url("/public")))
+    await expect(page.locator("h1")).to_contain_text("诉求办理情况")
+    await expect(page.locator("li.example")).to_have_count(5)
+    for text in (await page.locator("body").inner_text(), await page.content()):
+        for word in forbidden():
+            assert word not in text, word
+    await page.locator("td.name a", has_text="宁海街道").click()
+    await expect(page.locator("h1")).to_contain_text("宁海街道")
+    await expect(page.locator("td.name", has_text="通海社区")).to_be_visible()
+    await page.locator("a.lang").click()
+    await expect(page.locator("h1")).to_contain_text("appeals in 11/2026")
+    assert errors == [], errors
+    await context.close()
