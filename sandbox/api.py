@@ -106,6 +106,7 @@ class Api:
                 "defaults": sb.directory.defaults,
                 "clock": sb.clock_json(),
                 "open311": sb.open311,
+                "public_url": sb.public_url,
                 "errors": sb.hub.errors,
                 "seq": sb.hub.seq,
             }

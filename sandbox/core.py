@@ -90,6 +90,13 @@ class Sandbox:
         return self.app.settings.web_url
 
     @property
+    def public_url(self) -> str:
+        """The public page, or "" when PUBLIC_PAGE is off."""
+        if not self.app.settings.public_page:
+            return ""
+        return self.web_url.rstrip("/") + "/public"
+
+    @property
     def zone_name(self) -> str:
         return self.app.settings.timezone
 

@@ -1101,6 +1101,10 @@ async function main() {
     `  -d "attribute[external_id]=T-0001"\n\n` +
     `→ ${open311.worker} 的窗口里会收到这件诉求 · arrives in ${open311.worker}'s pane`,
   ));
+  // The public page, served beside the desk when PUBLIC_PAGE is on (always here).
+  const publicPage = document.getElementById("public-page");
+  publicPage.hidden = !state.public_url;
+  if (state.public_url) publicPage.href = state.public_url;
   document.getElementById("modal-ok").addEventListener("click", () => {
     document.getElementById("modal").hidden = true;
   });

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.appeals.models import OPEN_STATES, Appeal, AppealEvent, Level, State
+from storage.appeals.public import public_clause
 from storage.channels.models import BuildingPoint, Channel, ChannelAppeal
 from storage.hierarchy import Node, NodeKind
 
@@ -23,7 +24,6 @@ MAX_ID = 2**31 - 1
 DEFAULT_WINDOW = timedelta(days=90)
 MAX_ROWS = 1000
 CLOSED_STATES = tuple(s for s in State if s not in OPEN_STATES)
-PUBLIC_STATES = (State.RESOLVED, State.RATED, State.CLOSED)
 
 # An appeal's steps as GeoReport updates (mySociety's servicerequestupdates); the other
 # events (reminders, details, comments) change nothing a channel mirrors.
@@ -136,7 +136,7 @@ class RequestRow:
 def scope_clause(node: Node | None) -> ColumnElement[bool]:
     """A key's node: its own level's column. None: the public reads finished appeals."""
     if node is None:
-        return Appeal.state.in_(PUBLIC_STATES)
+        return public_clause()
     column = {
         NodeKind.DISTRICT: Appeal.district_id,
         NodeKind.STREET: Appeal.street_id,

@@ -21,6 +21,7 @@ from web.desk.session import (
     browser_texts,
     desk_page,
     message_page,
+    resident_page,
     see_other,
     set_session_cookie,
     signed_in,
@@ -126,7 +127,7 @@ async def _enter(
     if not staffing.is_staff:
         # Residents have no desk: nothing of theirs stays open.
         await services.get(DeskAuth).end(opened.session, "resident")
-        return message_page(t, "desk.refused.resident", status=403)
+        return resident_page(app, t, framed=via == "miniapp")
     await signed_in(services, opened, via)
     response = see_other(home_path(request))
     set_session_cookie(response, app, opened)

@@ -31,6 +31,7 @@ COOKIE = "gridbot_desk"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
 DESK = PREFIXES[Face.DESK]
+PUBLIC = PREFIXES[Face.PUBLIC]
 
 Form = MultiDictProxy[str | bytes | bytearray | web.FileField]
 
@@ -122,15 +123,46 @@ def message_page(
     status: int,
     clear_cookie: bool = False,
     hint: bool = False,
+    public: str | None = None,
     **values: Any,
 ) -> web.Response:
     """A page of its own with no navigation: signed out, refused, a link that failed.
-    ``key`` names ``<key>.title`` and ``<key>.body``; ``hint`` adds how to sign in."""
+    ``key`` names ``<key>.title`` and ``<key>.body``; ``hint`` adds how to sign in,
+    ``public`` a link to the public page."""
     response = render(
         "desk/message.html",
-        {"t": t, "lang": t.language, "key": key, "values": values, "desk": DESK, "hint": hint},
+        {
+            "t": t,
+            "lang": t.language,
+            "key": key,
+            "values": values,
+            "desk": DESK,
+            "hint": hint,
+            "public": public,
+        },
         status=status,
     )
+    if clear_cookie:
+        response.del_cookie(COOKIE, path=DESK)
+    return response
+
+
+def resident_page(
+    app: App, t: PageTexts, *, clear_cookie: bool = False, framed: bool = False
+) -> web.Response:
+    """Residents have no desk: the public page when it is served, else a page saying so.
+    Inside Telegram's web client (``framed``, the Mini App) the public page may not be
+    framed: the refusal links it for a tab of its own."""
+    public = f"{PUBLIC}?lang={t.language}"
+    if not app.settings.public_page or framed:
+        return message_page(
+            t,
+            "desk.refused.resident",
+            status=403,
+            clear_cookie=clear_cookie,
+            public=public if app.settings.public_page else None,
+        )
+    response = see_other(public)
     if clear_cookie:
         response.del_cookie(COOKIE, path=DESK)
     return response
@@ -169,9 +201,9 @@ async def open_desk(request: web.Request, services: Services) -> Desk | web.Resp
             object_type="user",
             object_id=row.user_id,
         )
-        was_staff = await auth.was_staff(row.user_id)
-        key = "desk.refused.revoked" if was_staff else "desk.refused.resident"
-        return message_page(t, key, status=403, clear_cookie=True)
+        if await auth.was_staff(row.user_id):
+            return message_page(t, "desk.refused.revoked", status=403, clear_cookie=True)
+        return resident_page(app, t, clear_cookie=True)
     return Desk(request, app, services, person, staffing, row, t)
 
 
