@@ -12,12 +12,12 @@ from typing import Any
 from aiohttp import web
 
 from bot.formatting import local_time
-from storage.appeals.desk import MAX_ID
-from storage.hierarchy import Node, NodeKind
+from storage.hierarchy import NodeKind
 from storage.partners import PartnerService, ServiceOrder
 from storage.partners.rules import DECIDERS, may_decide
 from storage.partners.service import month_bounds
 from web.desk.chat import chat_link
+from web.desk.communities import chosen, communities
 from web.desk.session import Desk, desk_page
 
 routes = web.RouteTableDef()
@@ -33,33 +33,11 @@ class Waiting:
     dispatched: bool  # nobody took it in time: staff were asked to assign it
 
 
-async def communities(desk: Desk) -> list[Node]:
-    """The communities whose partners the person decides on, as /partners picks them."""
-    found: dict[int, Node] = {}
-    for scope in desk.staffing.scopes(DECIDERS):
-        for node in await desk.services.hierarchy.of_kind(NodeKind.COMMUNITY, within=scope):
-            found.setdefault(node.id, node)
-    return list(found.values())
-
-
-async def _chosen(desk: Desk, mine: list[Node]) -> tuple[Node | None, bool]:
-    """``?node=`` if they decide on that community, else refused (as not found);
-    without it, their first community (None: they have none)."""
-    raw = desk.request.query.get("node")
-    if raw is None or raw == "":
-        return (mine[0] if mine else None), False
-    node_id = int(raw) if raw.isdigit() and 0 < int(raw) <= MAX_ID else None
-    node = await desk.services.hierarchy.get(node_id) if node_id else None
-    if node is None or node.node_kind is not NodeKind.COMMUNITY:
-        return None, True
-    return (node, False) if may_decide(desk.staffing, node) is None else (None, True)
-
-
 @routes.get("/partners")
 @desk_page
 async def partners_page(desk: Desk) -> web.StreamResponse:
-    mine = await communities(desk)
-    community, refused = await _chosen(desk, mine)
+    mine = await communities(desk, DECIDERS)
+    community, refused = await chosen(desk, mine, may_decide)
     if refused:
         return desk.render("partners/missing.html", status=404)
     t = desk.t
