@@ -37,11 +37,14 @@ def may_see_visits(
     staffing: Staffing, notice: Notice | None, grid: Node | None
 ) -> NoticeProblem | None:
     """Whether this person gets the door-visit list of ``grid`` for a notice: the
-    grid's own workers, once the lists went out (the chat's push, the desk's page)."""
+    grid's own workers, once the lists went out and while the notice still causes them
+    (the chat's push, the desk's page)."""
     if notice is None or grid is None or grid.node_kind is not NodeKind.GRID:
         return NoticeProblem.NOT_FOUND
     if notice.visits_sent_at is None or not staffing.covers(grid, (VISITOR,)):
         return NoticeProblem.NOT_ALLOWED
+    if not may_still_cause(notice.state, Effect.VISITS):
+        return NoticeProblem.STOPPED  # cancelled or recalled: the chat sends no list either
     return None
 
 

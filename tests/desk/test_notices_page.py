@@ -13,7 +13,7 @@ from sqlalchemy import select
 from emulator.world import EmulatedUser
 from storage.audit import AuditEntry
 from storage.clock import ManualClock
-from storage.notices import Notice
+from storage.notices import Notice, NoticeState
 from storage.roles import Role, RoleAssignment
 from tests.desk.client import DeskBrowser, signed_in
 from tests.desk.test_security import _as_resident
@@ -114,6 +114,15 @@ async def test_latest_notices_with_receipts_per_grid_and_the_worker_s_door_visit
     ):
         page = await mine.get(path)
         assert page.status == 404 and PHONE not in page.text, path
+    assert len(await _viewed(harness)) == 1
+
+    # Stopped by its sender: the chat sends no list any more, and the desk shows none.
+    async with harness.app.services() as s:
+        notice = await s.session.get(Notice, ours)
+        assert notice is not None
+        notice.state = NoticeState.RECALLED
+    assert (await mine.get(link)).status == 404
+    assert f'href="{link}"' not in (await mine.get("/desk/notices")).text
     assert len(await _viewed(harness)) == 1
 
 
