@@ -17,7 +17,8 @@ Who sees what:
 - a service order: whoever ordered it, the partner holding it, partners it may be
   offered to (``may_serve``) and leaders of the community's teams with its skill, staff
   who decide on the community's partners and grid workers of its building (代点单);
-- a notice: its author, staff who may send to its node, and those it was sent to.
+- a notice: its author, staff who may send to its node, those it was sent to and the
+  grid workers it sent a door-visit list to.
 
 Writes still ask the domain's rules with the actor (the services re-check every
 write): this read decides only what may be looked at."""
@@ -38,7 +39,7 @@ from storage.council.rules import may_host
 from storage.hierarchy import Node
 from storage.notices.models import Notice
 from storage.notices.rules import SENDERS
-from storage.notices.service import COPY
+from storage.notices.service import COPY, VISITS
 from storage.outbox import OutboxMessage
 from storage.partners.models import Partner, ServiceOrder, Team
 from storage.partners.rules import DECIDERS, PROXIES, may_decide, may_serve
@@ -180,7 +181,7 @@ class Scoped:
         reached = await self.session.scalar(
             select(OutboxMessage.id)
             .where(
-                OutboxMessage.kind == COPY,
+                OutboxMessage.kind.in_((COPY, VISITS)),
                 OutboxMessage.subject_id == notice.id,
                 OutboxMessage.user_id == me,
             )

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from storage.council.base import _changed
 from storage.council.models import (
@@ -37,6 +38,11 @@ DECISION_OVERDUE = "council.decision_overdue"  # to the owners and the community
 DECISION_DONE = "council.decision_done"  # to who proposed, attended or voted: 你说我办
 REMIND_BEFORE = timedelta(days=2)
 MAX_WHAT = 1000
+
+
+def overdue(now: datetime) -> ColumnElement[bool]:
+    """A decision not done by its due date (what the overdue timer tells staff of)."""
+    return and_(Decision.state == DecisionState.OPEN, Decision.due_at <= now)
 
 
 class DecisionService(CouncilService):
@@ -229,6 +235,17 @@ class DecisionService(CouncilService):
             return await self.members(decision.group_id)
         return [decision.owner_id] if decision.owner_id is not None else []
 
+    async def overdue_decisions(self, community_id: int) -> Sequence[Decision]:
+        """A community's decisions past their due date and not done, the longest
+        overdue first."""
+        stmt = (
+            select(Decision)
+            .join(Meeting, Meeting.id == Decision.meeting_id)
+            .where(Meeting.community_id == community_id, overdue(self.now))
+            .order_by(Decision.due_at, Decision.id)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
     async def decisions(self, meeting_id: int) -> Sequence[Decision]:
         return (
             (
@@ -395,11 +412,7 @@ class DecisionService(CouncilService):
         late = (
             (
                 await self.session.execute(
-                    select(Decision.id).where(
-                        Decision.state == DecisionState.OPEN,
-                        Decision.overdue_at.is_(None),
-                        Decision.due_at <= self.now,
-                    )
+                    select(Decision.id).where(overdue(self.now), Decision.overdue_at.is_(None))
                 )
             )
             .scalars()

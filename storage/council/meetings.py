@@ -64,19 +64,25 @@ class Meetings(CouncilBase):
     async def next_meeting(self, community_id: int) -> Meeting:
         """The meeting residents are preparing for: the scheduled one not yet over (a
         meeting running now still counts), created from the settings when missing."""
-        found = await self.session.scalar(
+        found = await self.upcoming(community_id, limit=1)
+        if found:
+            return found[0]
+        return await self._create_next(community_id)
+
+    async def upcoming(self, community_id: int, *, limit: int = 3) -> Sequence[Meeting]:
+        """The scheduled meetings not yet over (one running now still counts), soonest
+        first; read only (the next one is created by ``next_meeting``)."""
+        stmt = (
             select(Meeting)
             .where(
                 Meeting.community_id == community_id,
                 Meeting.state == MeetingState.SCHEDULED,
                 Meeting.starts_at > self.now - RUNNING,
             )
-            .order_by(Meeting.starts_at)
-            .limit(1)
+            .order_by(Meeting.starts_at, Meeting.id)
+            .limit(limit)
         )
-        if found is not None:
-            return found
-        return await self._create_next(community_id)
+        return (await self.session.execute(stmt)).scalars().all()
 
     async def _create_next(self, community_id: int) -> Meeting:
         settings = await self.settings(community_id)

@@ -403,6 +403,16 @@ class Votes(People):
             ).scalars()
         ]
 
+    async def open_votes(self, community_id: int) -> Sequence[Vote]:
+        """A community's votes still open, of any of its meetings, oldest first."""
+        stmt = (
+            select(Vote)
+            .join(Meeting, Meeting.id == Vote.meeting_id)
+            .where(Meeting.community_id == community_id, Vote.state == VoteState.OPEN)
+            .order_by(Vote.id)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
     async def votes(self, meeting_id: int) -> Sequence[Vote]:
         return (
             (

@@ -13,6 +13,8 @@ from storage.roles import Role, Staffing
 
 # Grid workers pass on notices; writing them is for community level and up.
 SENDERS = (Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_STAFF, Role.ADMIN)
+# A grid's door-visit list (households' names and phones) goes to its own workers only.
+VISITOR = Role.WORKER
 
 
 class NoticeProblem(StrEnum):
@@ -28,6 +30,21 @@ def may_send(staffing: Staffing, node: Node | None) -> NoticeProblem | None:
         return NoticeProblem.NOT_FOUND
     if node.node_kind is NodeKind.BUILDING or not staffing.covers(node, SENDERS):
         return NoticeProblem.NOT_ALLOWED
+    return None
+
+
+def may_see_visits(
+    staffing: Staffing, notice: Notice | None, grid: Node | None
+) -> NoticeProblem | None:
+    """Whether this person gets the door-visit list of ``grid`` for a notice: the
+    grid's own workers, once the lists went out and while the notice still causes them
+    (the chat's push, the desk's page)."""
+    if notice is None or grid is None or grid.node_kind is not NodeKind.GRID:
+        return NoticeProblem.NOT_FOUND
+    if notice.visits_sent_at is None or not staffing.covers(grid, (VISITOR,)):
+        return NoticeProblem.NOT_ALLOWED
+    if not may_still_cause(notice.state, Effect.VISITS):
+        return NoticeProblem.STOPPED  # cancelled or recalled: the chat sends no list either
     return None
 
 

@@ -21,6 +21,7 @@ from storage.notices.audience import AudienceRole, Recipients, resolve
 from storage.notices.models import Notice, NoticeAck, NoticeState
 from storage.notices.quiet import choices
 from storage.notices.rules import (
+    VISITOR,
     Effect,
     NoticeProblem,
     actions,
@@ -29,7 +30,7 @@ from storage.notices.rules import (
     states_causing,
 )
 from storage.outbox import Lane, OutboxMessage, OutboxRepo
-from storage.roles import Role, RoleAssignment, StaffRepo
+from storage.roles import RoleAssignment, StaffRepo
 from storage.users import User
 
 if TYPE_CHECKING:
@@ -671,7 +672,7 @@ class NoticeService:
             for grid_id, households in by_grid.items():
                 if not any(h.user_id in waiting for h in households):
                     continue
-                workers = await staff.holders(Role.WORKER, [grid_id])
+                workers = await staff.holders(VISITOR, [grid_id])
                 self.outbox.add(
                     workers,
                     VISITS,
@@ -736,6 +737,24 @@ class NoticeService:
                 or_(*(within_path(Node.path, p) for p in paths))
             )
         return list((await self.session.execute(stmt)).scalars())
+
+    async def visited(self, grids: Sequence[Node], limit: int = 20) -> list[Notice]:
+        """The notices whose door-visit lists went out to any of ``grids`` (a notice to
+        a grid or any node above it), newest first: a grid worker's lists."""
+        if not grids:
+            return []
+        above = {i for g in grids for i in g.ancestor_ids()}
+        stmt = (
+            select(Notice)
+            .where(Notice.visits_sent_at.is_not(None), Notice.node_id.in_(above))
+            .order_by(Notice.id.desc())
+            .limit(limit)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def grids(self, notice: Notice) -> list[Node]:
+        """The grids of a notice's area, in the order people count them."""
+        return await self._grids(notice)
 
 
 def natural(name: str) -> list[tuple[int, int | str]]:

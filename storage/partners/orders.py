@@ -36,6 +36,7 @@ from storage.partners.models import (
 )
 from storage.partners.rules import (
     PROXIES,
+    WAITING,
     PartnerError,
     PartnerProblem,
     Side,
@@ -558,6 +559,16 @@ class Orders(ShowcaseChannels):
                 | (ServiceOrder.partner_id == user_id)
             )
             .order_by(ServiceOrder.id.desc())
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def waiting(self, community_id: int, *, limit: int = 50) -> Sequence[ServiceOrder]:
+        """A community's orders waiting for a taker, oldest first (the longest wait on top)."""
+        stmt = (
+            select(ServiceOrder)
+            .where(ServiceOrder.community_id == community_id, ServiceOrder.state.in_(WAITING))
+            .order_by(ServiceOrder.created_at, ServiceOrder.id)
             .limit(limit)
         )
         return (await self.session.execute(stmt)).scalars().all()

@@ -164,3 +164,5 @@ def actions(side: Side, state: str) -> tuple[str, ...]:
 
 
 CLOSED = (OrderState.CONFIRMED, OrderState.CANCELLED)
+# Waiting for a taker: offered to partners, or assigned (派单) and not yet answered.
+WAITING = (OrderState.OPEN, OrderState.ASSIGNED)

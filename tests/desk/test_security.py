@@ -21,7 +21,7 @@ from tests.harness import Harness, World
 
 SECRET = "只有本社区能看到的诉求内容"
 # Pages that show the person's own area without an id: another node's staff see theirs.
-OWN = ("/desk/ranking", "/desk/heat")
+OWN = ("/desk/ranking", "/desk/heat", "/desk/notices", "/desk/partners", "/desk/council")
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,12 @@ async def test_each_page_and_action_refuses_whoever_is_not_entitled(
         Case("GET", f"/desk/heat?node={tree.community.id}&figure=response", {}, 200),
         Case("GET", f"/desk/heat?node={tree.community.id}&screen=1", {}, 200),
         Case("GET", f"/desk/heat/tiles?node={tree.grid.id}&screen=1", {}, 200),
+        Case("GET", "/desk/notices", {}, 200),
+        Case("GET", f"/desk/notices?node={tree.community.id}", {}, 200),
+        Case("GET", "/desk/partners", {}, 200),
+        Case("GET", f"/desk/partners?node={tree.community.id}", {}, 200),
+        Case("GET", "/desk/council", {}, 200),
+        Case("GET", f"/desk/council?node={tree.community.id}", {}, 200),
     ]
 
     stranger_browser = await signed_in(harness, server, stranger)

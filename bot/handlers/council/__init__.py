@@ -15,8 +15,15 @@ from bot.dialogs.council.tasks import tasks_dialog
 from bot.handlers.council import buttons, commands, jobs
 from bot.handlers.council.config import council_config
 from bot.handlers.council.renderers import RENDERERS
-from bot.registry import EVERYONE, Audience, Command, Feature, Job, MenuEntry
+from bot.registry import EVERYONE, Audience, Command, Feature, Job, MenuEntry, WebRoutes
 from storage.council import privacy
+
+
+def _web() -> list[WebRoutes]:
+    from web.council import council_web
+
+    return council_web()
+
 
 FEATURE = Feature(
     name="council",
@@ -39,4 +46,5 @@ FEATURE = Feature(
         MenuEntry("council_prefs", "council.prefs.button", CouncilPrefs.main, Audience.RESIDENT),
     ),
     quick=buttons.QUICK,
+    web=_web,
 )

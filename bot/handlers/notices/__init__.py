@@ -12,10 +12,27 @@ from bot.dialogs.notices.states import NoticeArchive, NoticeCompose, NoticePrefs
 from bot.handlers.notices import buttons, commands, jobs
 from bot.handlers.notices.config import notice_config
 from bot.handlers.notices.renderers import RENDERERS
-from bot.registry import ADMINS, EVERYONE, SUPERVISORS, Audience, Command, Feature, Job, MenuEntry
+from bot.registry import (
+    ADMINS,
+    EVERYONE,
+    SUPERVISORS,
+    Audience,
+    Command,
+    Feature,
+    Job,
+    MenuEntry,
+    WebRoutes,
+)
 from storage.notices import privacy
 
 SENDERS = SUPERVISORS + ADMINS
+
+
+def _web() -> list[WebRoutes]:
+    from web.notices import notices_web
+
+    return notices_web()
+
 
 FEATURE = Feature(
     name="notices",
@@ -41,4 +58,5 @@ FEATURE = Feature(
     config=notice_config,
     forget=privacy.forget,
     held=privacy.KEPT,
+    web=_web,
 )

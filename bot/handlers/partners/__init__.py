@@ -39,8 +39,16 @@ from bot.registry import (
     Feature,
     Job,
     MenuEntry,
+    WebRoutes,
 )
 from storage.partners import privacy
+
+
+def _web() -> list[WebRoutes]:
+    from web.partners import partners_web
+
+    return partners_web()
+
 
 FEATURE = Feature(
     name="partners",
@@ -92,6 +100,7 @@ FEATURE = Feature(
     config=partner_config,
     forget=privacy.forget,
     held=privacy.KEPT,
+    web=_web,
     help_tips={None: "partner.help_partner"},
     stats_views=(
         MenuEntry("partner_stats", "partner.stats.button", PartnerStats.main, Audience.STAFF),
