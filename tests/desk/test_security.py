@@ -176,3 +176,23 @@ async def test_an_id_outside_scope_reads_as_one_that_does_not_exist(
     assert huge.status == 404
     assert outside.text == missing.text  # nothing tells the two apart
     assert SECRET not in outside.text
+
+
+async def test_digits_that_are_no_number_are_refused_not_a_crash(
+    harness: Harness, world: World, server: TestServer
+) -> None:
+    """ "²" is a digit to str.isdigit but no number to int(): every id a page reads from
+    its URL is checked the same way, and such a value is a plain refusal, never a 500."""
+    community = await world.staff(Role.COMMUNITY_STAFF, world.tree.community)
+    browser = await signed_in(harness, server, community)
+    for path in (
+        "/desk/appeals/²",
+        "/desk/appeals?grid=²&page=²",
+        "/desk/ranking?node=²",
+        "/desk/heat?node=²",
+        "/desk/notices?node=²",
+        "/desk/partners?node=²",
+        "/desk/council?node=²",
+    ):
+        page = await browser.get(path)
+        assert page.status in (200, 400, 404), (path, page.status, page.text[:300])

@@ -22,7 +22,7 @@ async def chosen_node(desk: Desk) -> Node | None:
     raw = desk.request.query.get("node")
     if raw is None or raw == "":
         return await home_node(desk.services.session, desk.staffing)
-    if not raw.isdigit():
+    if not raw.isdecimal():
         return None
     return await staff_node(desk.services.session, desk.staffing, int(raw))
 

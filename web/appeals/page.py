@@ -76,7 +76,7 @@ def appeal_path(appeal_id: int) -> str:
 
 def _id(desk: Desk, name: str = "appeal_id") -> int:
     value = desk.request.match_info[name]
-    return int(value) if value.isdigit() and len(value) < 11 else 0
+    return int(value) if value.isdecimal() and len(value) < 11 else 0
 
 
 @dataclass(frozen=True)
@@ -292,7 +292,7 @@ async def _assign(
     desk: Desk, service: AppealService, appeal: Appeal, kept: dict[str, str]
 ) -> Problem | None:
     worker, hours = kept.get("worker", ""), kept.get("hours", "")
-    if not worker.isdigit() or not hours.isdigit():
+    if not worker.isdecimal() or not hours.isdecimal():
         return Problem.BAD_INPUT
     if not 0 < int(hours) <= MAX_WINDOW_HOURS:
         return Problem.BAD_INPUT

@@ -38,7 +38,7 @@ def parse_filter(query: Mapping[str, str]) -> QueueFilter:
     return QueueFilter(
         level=Level(level) if level in set(Level) else None,
         category=category[:32] or None,
-        grid_id=int(grid) if grid.isdigit() and 0 < int(grid) < 2**31 else None,
+        grid_id=int(grid) if grid.isdecimal() and 0 < int(grid) < 2**31 else None,
         state=State(state) if state in {s.value for s in OPEN_STATES} else None,
         urgent=query.get("urgent") == "1",
         called_up=query.get("called_up") == "1",
@@ -62,7 +62,7 @@ def filter_query(narrowed: QueueFilter) -> dict[str, str]:
 
 def _page_number(query: Mapping[str, str]) -> int:
     value = query.get("page", "1")
-    return min(int(value), MAX_PAGE) if value.isdigit() and int(value) > 0 else 1
+    return min(int(value), MAX_PAGE) if value.isdecimal() and int(value) > 0 else 1
 
 
 @dataclass(frozen=True)

@@ -133,13 +133,13 @@ def _int(call: Call, name: str, default: int, *, low: int, high: int) -> int:
     value = call.param(name)
     if not value:
         return default
-    if not value.isdigit() or not low <= int(value) <= high:
+    if not value.isdecimal() or not low <= int(value) <= high:
         raise Fail(400, call.t("channel.error.bad_number", field=name, low=low, high=high))
     return int(value)
 
 
 def _request_id(value: str) -> int | None:
-    return int(value) if value.isdigit() and len(value) <= 10 else None
+    return int(value) if value.isdecimal() and len(value) <= 10 else None
 
 
 @routes.get("/requests.{fmt}")

@@ -23,7 +23,7 @@ PATH = "/channels"
 
 def _id(desk: Desk) -> int:
     value = desk.request.match_info["channel_id"]
-    return int(value) if value.isdigit() and len(value) < 10 else 0
+    return int(value) if value.isdecimal() and len(value) < 10 else 0
 
 
 async def _listing(desk: Desk, **extra: Any) -> dict[str, Any]:
@@ -63,7 +63,7 @@ async def channel_create(desk: Desk) -> web.StreamResponse:
     if not desk.staffing.is_admin:
         return _refused(desk)
     node_id = desk.field("node_id")
-    node = await desk.services.hierarchy.get(int(node_id)) if node_id.isdigit() else None
+    node = await desk.services.hierarchy.get(int(node_id)) if node_id.isdecimal() else None
     name = desk.field("name")
     problem = create_refusal(desk.staffing, node, name)
     if problem is not None:

@@ -28,7 +28,7 @@ async def chosen(desk: Desk, mine: list[Node], rule: Rule) -> tuple[Node | None,
     raw = desk.request.query.get("node")
     if raw is None or raw == "":
         return (mine[0] if mine else None), False
-    node_id = int(raw) if raw.isdigit() and 0 < int(raw) <= MAX_ID else None
+    node_id = int(raw) if raw.isdecimal() and 0 < int(raw) <= MAX_ID else None
     node = await desk.services.hierarchy.get(node_id) if node_id else None
     if node is None or node.node_kind is not NodeKind.COMMUNITY:
         return None, True

@@ -37,7 +37,7 @@ class Card:
 
 
 def _id(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.isdigit() and 0 < int(raw) <= MAX_ID else None
+    return int(raw) if raw and raw.isdecimal() and 0 < int(raw) <= MAX_ID else None
 
 
 def _first_line(notice: Notice, desk: Desk) -> str:
