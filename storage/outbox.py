@@ -40,6 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.selectable import Exists
 
 from storage.base import Base, UTCDateTime
 from storage.processes import OutboxProcess
@@ -183,13 +184,16 @@ class OutboxRepo:
                 self.session.expunge(message)
                 continue
             # The chat is checked again by the update itself: on PostgreSQL under the
-            # chat's lock, so a claim committed meanwhile by another worker is seen.
+            # chat's lock, so a claim committed meanwhile by another worker is seen. And
+            # the message must still be its chat's first owed one: SKIP LOCKED hands a
+            # second worker the chat's next message while the first is being claimed.
             result = await self.session.execute(
                 update(OutboxMessage)
                 .where(
                     OutboxMessage.id == message.id,
                     OutboxMessage.claimed_at.is_(None),
                     ~chat_in_flight,
+                    ~self._owed_before(now),
                 )
                 .values(claimed_at=now, claimed_by=worker)
                 .execution_options(synchronize_session=False)
@@ -202,6 +206,22 @@ class OutboxRepo:
             skip.add(message.user_id)
             self.session.expunge(message)
         return None
+
+    @staticmethod
+    def _owed_before(now: datetime) -> Exists:
+        """A message of the same chat owed now that goes before this one."""
+        ahead = aliased(OutboxMessage)
+        return exists().where(
+            ahead.user_id == OutboxMessage.user_id,
+            ahead.sent_at.is_(None),
+            ahead.failed_at.is_(None),
+            ahead.claimed_at.is_(None),
+            ahead.not_before <= now,
+            or_(
+                ahead.lane < OutboxMessage.lane,
+                and_(ahead.lane == OutboxMessage.lane, ahead.id < OutboxMessage.id),
+            ),
+        )
 
     async def _lock_chat(self, user_id: int) -> bool:
         """One claim per chat at a time across transactions (held until commit): two
