@@ -8,7 +8,7 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from emulator import BotAPIEmulator
 from storage.clock import ManualClock
 from storage.migrate import upgrade
 from storage.sessions import create_engine, create_sessionmaker, normalize_url
+from tests import watchdog
 from tests.harness import Harness, World
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
@@ -158,6 +159,12 @@ async def _pg_empty(base_url: str, schema: str) -> None:
         raise
     finally:
         await admin.dispose()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    with watchdog.watch(item.nodeid):
+        return (yield)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
