@@ -6,9 +6,11 @@ sending pace, configuration), in the manner of cosmicpython's ``bootstrap``."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Coroutine, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from aiogram import Bot
@@ -98,6 +100,14 @@ class App:
     sender: Sender
     delivery: Delivery
     scheduler: Scheduler
+    _background: set[asyncio.Task[object]] = field(default_factory=set, repr=False)
+
+    def in_background(self, work: Coroutine[object, object, object], name: str) -> None:
+        """Work that must not hold up the first update (every staff member's menu sent
+        again at start): it runs beside the updates and is cancelled when the bot stops."""
+        task: asyncio.Task[object] = asyncio.create_task(work, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def kick(self) -> None:
         """Something was committed that may owe messages: deliver now, not at the next poll."""
@@ -123,6 +133,10 @@ class App:
         self.scheduler.start()
 
     async def stop(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self.scheduler.stop()
         await self.delivery.stop()
 

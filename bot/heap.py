@@ -14,6 +14,7 @@ import gc
 
 
 def settle() -> None:
-    """Once startup is done: collect what startup threw away, freeze the rest."""
-    gc.collect()
+    """Once startup is done: freeze what it built. No collection first: it would find
+    about ten unreachable objects among 320,000 and take 0.25 s of the start-up's CPU
+    to do so (measured with the whole bot bootstrapped)."""
     gc.freeze()

@@ -74,3 +74,28 @@ def test_english_texts_use_ascii_punctuation() -> None:
     for path in (ROOT / "web").rglob("*.html"):
         words = JINJA.sub("", path.read_text(encoding="utf-8"))
         assert not FULL_WIDTH.search(words), path
+
+
+def test_the_catalogue_reads_the_same_with_the_pure_python_parser() -> None:
+    """Start-up parses the locales with libyaml; the reference parser must agree on every
+    text (a difference would be a text shown differently on a machine without libyaml)."""
+    import yaml
+
+    from bot.i18n import YamlLoader
+
+    assert YamlLoader is not yaml.SafeLoader, "libyaml is missing: start-up is 0.2 s slower"
+    for language in LANGUAGES:
+        reference: dict[str, str] = {}
+        for path in sorted((ROOT / "bot" / "locales" / language).glob("*.yaml")):
+            tree = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+            reference.update(_flat(tree))
+        assert reference == catalog(language)
+
+
+def _flat(tree: object, prefix: str = "") -> dict[str, str]:
+    if not isinstance(tree, dict):
+        return {prefix.rstrip("."): str(tree)}
+    flat: dict[str, str] = {}
+    for key, value in tree.items():
+        flat.update(_flat(value, f"{prefix}{key}."))
+    return flat

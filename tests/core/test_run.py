@@ -20,7 +20,11 @@ from bot.config import Settings, load_settings
 from bot.runner import build_webhook_app
 from emulator import BotAPIEmulator
 from storage.clock import ManualClock
-from tests.conftest import TOKEN
+from storage.migrate import upgrade
+from storage.roles import Role, StaffRepo
+from storage.sessions import create_engine, create_sessionmaker
+from tests.conftest import START, TOKEN
+from tests.factories import build_tree
 
 
 async def _wait_for(predicate: object, seconds: float = 30.0) -> bool:
@@ -38,8 +42,32 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+STAFF = 60  # two seconds of menus at the default 30 messages a second
+
+
+async def _district_with_staff(db: Path, emu: BotAPIEmulator) -> None:
+    """A restart's database: migrated, with staff whose menus the bot sends again."""
+    engine = create_engine(f"sqlite+aiosqlite:///{db}")
+    try:
+        await upgrade(engine)
+        sessionmaker = create_sessionmaker(engine)
+        clock = ManualClock(START)
+        tree = await build_tree(sessionmaker, clock)
+        async with sessionmaker() as session:
+            for i in range(STAFF):
+                person = emu.add_user(user_id=7000 + i, first_name=f"网格员{i}")
+                emu.send_command(person, "start", queue=False)  # their chat with the bot exists
+                await StaffRepo(session).grant(
+                    user_id=person.id, role=Role.WORKER, node=tree.grid, granted_by=None, now=START
+                )
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
 async def test_run_polls_answers_and_stops_on_sigterm(emu: BotAPIEmulator, tmp_path: Path) -> None:
     db = tmp_path / "run.db"
+    await _district_with_staff(db, emu)
     web_port = _free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "REDIS", "WEB_"))},
@@ -67,7 +95,20 @@ async def test_run_polls_answers_and_stops_on_sigterm(emu: BotAPIEmulator, tmp_p
             "the bot never answered"
         )
         assert "保存什么" in (emu.chat(5001).last_bot_message.text or "")  # type: ignore[union-attr]
-        assert await _wait_for(lambda: any(r.method == "setMyCommands" for r in emu.requests))
+
+        # Updates are read while the staff's own menus are still being sent, not after.
+        def staff_menus() -> list[int]:
+            return [
+                i
+                for i, r in enumerate(emu.requests)
+                if r.method == "setMyCommands"
+                and r.ok
+                and "chat_id" in str(r.params.get("scope", ""))
+            ]
+
+        assert await _wait_for(lambda: len(staff_menus()) == STAFF), len(staff_menus())
+        first_poll = next(i for i, r in enumerate(emu.requests) if r.method == "getUpdates")
+        assert first_poll < staff_menus()[-1]
         # Polling serves the web faces too, on WEB_PORT.
         async with ClientSession() as http:
             async with http.get(f"http://127.0.0.1:{web_port}/healthz") as health:
