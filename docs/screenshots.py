@@ -182,6 +182,7 @@ SHOWN_URGED = "请尽快处理，注意老人夜间出行安全"
 SHOWN_LATER = "电工已到场，一楼到三楼已换好，四楼以上的灯管明天补齐"
 
 
+ORDER_STEP = timedelta(minutes=10)
 # 幸福合伙人 orders in 正阳社区: (who orders, skill, what, who takes it; None: waiting).
 ORDERS = (
     (RESIDENTS["张桂兰"], "repair", "厨房水龙头一直滴水", "曲卫东"),
@@ -245,7 +246,7 @@ async def _orders(sandbox: Sandbox) -> None:
         if partner is None:
             continue
         for step in ("take", "visited", "done", "confirm"):
-            await sandbox.advance(timedelta(minutes=50))
+            await sandbox.advance(ORDER_STEP)
             async with sandbox.app.services() as s:
                 service = s.get(PartnerService)
                 if step == "take":
@@ -330,12 +331,14 @@ async def play(browser: Browser, sandbox: Sandbox) -> int:
     for story, appeal_id in morning:
         if story.rating:
             await _rate(sandbox, story, appeal_id)
-    # Overnight: what nobody took runs past its deadline and goes up a level.
-    await sandbox.advance(timedelta(hours=19))
-    await _staff_act(sandbox, _taker(SHOWN), "progress", shown, SHOWN_LATER)
-    # A day after the notice: the reminder; a day more: the door-visit lists.
-    await sandbox.advance(timedelta(hours=20))
     await _orders(sandbox)
+    # Overnight: what nobody took runs past its deadline and goes up a level. The
+    # pictures are taken the next morning before the shown appeal's resolve promise.
+    played = ORDER_STEP * 4 * sum(1 for order in ORDERS if order[3])
+    await sandbox.advance(timedelta(hours=19) - played)
+    await _staff_act(sandbox, _taker(SHOWN), "progress", shown, SHOWN_LATER)
+    # The next day: the notice's reminder to who has not confirmed, new appeals.
+    await sandbox.advance(timedelta(hours=20))
     for story in LATER:
         await _file(sandbox, story)
         await sandbox.advance(timedelta(minutes=25))
