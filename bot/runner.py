@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot import heap
 from bot.app import App, bootstrap
+from bot.bytecode import compile_own_code
 from bot.commands import refresh_staff_commands, set_default_commands
 from bot.config import ConfigError, Settings
 from storage.migrate import upgrade
@@ -75,6 +76,7 @@ async def _on_startup(bot: Bot, app: App) -> None:
     me = await bot.me()
     log.info("running as @%s", me.username)
     app.in_background(_refresh_staff_menus(bot, app), name="staff-menus")
+    app.in_background(asyncio.to_thread(compile_own_code), name="bytecode")
 
 
 async def _refresh_staff_menus(bot: Bot, app: App) -> None:

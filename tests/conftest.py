@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from bot.app import bootstrap
+from bot.bytecode import compile_own_code
 from bot.config import Settings, load_settings
 from bot.sending import Sender
 from emulator import BotAPIEmulator
@@ -159,6 +160,13 @@ async def _pg_empty(base_url: str, schema: str) -> None:
         raise
     finally:
         await admin.dispose()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):
+        # Once, before the workers start: each of them, and every bot process a test
+        # starts, then reads the project's bytecode instead of compiling it (bot/bytecode.py).
+        compile_own_code()
 
 
 @pytest.hookimpl(wrapper=True)
