@@ -118,7 +118,7 @@ class App:
         """A unit of work outside an update (CLI, tests, the sandbox): committed at the end
         unless it raised."""
         async with self.sessionmaker() as session:
-            services = Services(session, self.clock, self.config, on_commit=self.kick)
+            services = Services(session, self.clock, self.config, on_owed=self.kick)
             yield services
             await services.commit()
 
@@ -185,11 +185,11 @@ def bootstrap(
         silent_for=timedelta(seconds=settings.outbox_silent_seconds),
     )
     dp.update.outer_middleware(
-        ServicesMiddleware(sessionmaker, clock, merged, on_commit=delivery.kick)
+        ServicesMiddleware(sessionmaker, clock, merged, on_owed=delivery.kick)
     )
     dp.update.outer_middleware(ActorMiddleware(settings))
     dp.quick = QuickLane(
-        registry.quick_presses(), sessionmaker, clock, merged, settings, on_commit=delivery.kick
+        registry.quick_presses(), sessionmaker, clock, merged, settings, on_owed=delivery.kick
     )
     dp["features"] = registry
     dp["delivery"] = delivery

@@ -20,6 +20,7 @@ import os
 import secrets
 import socket
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -155,7 +156,11 @@ class Delivery:
             else sessionmaker.kw.get("bind") is not None
             and sessionmaker.kw["bind"].dialect.name != "sqlite"
         )
-        self._wake = asyncio.Event()
+        # Idle workers, each waiting on its own future: a kick wakes one, and a worker that
+        # found something to send wakes the next, so a burst fans out to every worker while
+        # a single message costs one look, not one per worker.
+        self._idle: deque[asyncio.Future[None]] = deque()
+        self._unheard_kicks = 0  # kicks that came while no worker was idle
         self._tasks: list[asyncio.Task[None]] = []
         self._sending: set[int] = set()  # chats this process has a message in flight to
         self.sent = 0
@@ -163,7 +168,14 @@ class Delivery:
     # --- running ----------------------------------------------------------------------
 
     def kick(self) -> None:
-        self._wake.set()
+        """Something may be owed now: one idle worker looks (if none is idle, the busy ones
+        look again when they finish)."""
+        while self._idle:
+            waiter = self._idle.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._unheard_kicks += 1
 
     async def start(self) -> None:
         # Before any worker claims anything: a single process takes back every claim it
@@ -206,15 +218,28 @@ class Delivery:
 
     async def _worker(self) -> None:
         while True:
+            unheard = self._unheard_kicks
             try:
                 handled = await self.deliver_one()
             except Exception:
                 log.exception("outbox delivery failed; retrying shortly")
                 handled = False
-            if not handled:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=IDLE_SECONDS)
-                self._wake.clear()
+            if handled:
+                self.kick()  # there may be more: a colleague looks too
+            elif self._unheard_kicks == unheard:  # else: something came while it looked
+                await self._idle_until_kicked()
+
+    async def _idle_until_kicked(self) -> None:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._idle.append(waiter)
+        try:
+            # Unprompted now and then too: messages come due (a quiet hour ends, a retry's
+            # pause passes) without anybody committing anything.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(waiter, timeout=IDLE_SECONDS)
+        finally:
+            with contextlib.suppress(ValueError):
+                self._idle.remove(waiter)
 
     async def _janitor(self) -> None:
         while True:

@@ -1,6 +1,6 @@
 """Per-update context: one services object over one database session (committed once
-when the handler returns, which also wakes the outbox delivery), and who the user is
-(their row, staff grants and language).
+when the handler returns, which wakes the outbox delivery if the update owes a message),
+and who the user is (their row, staff grants and language).
 
 Both run after aiogram's events isolation has taken the chat's lock, so a chat waiting
 for its turn holds no database connection."""
@@ -34,16 +34,16 @@ class ServicesMiddleware(BaseMiddleware):
         sessionmaker: async_sessionmaker[AsyncSession],
         clock: Clock,
         config: Config,
-        on_commit: Callable[[], object] | None = None,
+        on_owed: Callable[[], object] | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.clock = clock
         self.config = config
-        self.on_commit = on_commit
+        self.on_owed = on_owed
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         async with self.sessionmaker() as session:
-            services = Services(session, self.clock, self.config, on_commit=self.on_commit)
+            services = Services(session, self.clock, self.config, on_owed=self.on_owed)
             data["services"] = services
             result = await handler(event, data)
             await services.commit()

@@ -96,14 +96,14 @@ class QuickLane:
         clock: Clock,
         config: Config,
         settings: Settings,
-        on_commit: Callable[[], object] | None = None,
+        on_owed: Callable[[], object] | None = None,
     ) -> None:
         self.presses = tuple(presses)
         self.sessionmaker = sessionmaker
         self.clock = clock
         self.config = config
         self.settings = settings
-        self.on_commit = on_commit
+        self.on_owed = on_owed
         self._groups: dict[tuple[int, Hashable], _Group] = {}
         self.writes = 0  # sessions committed, for the benchmark's figures
 
@@ -173,7 +173,7 @@ class QuickLane:
 
     async def _commit(self, press: QuickPress, batch: Sequence[_Waiting]) -> None:
         async with self.sessionmaker() as session:
-            services = Services(session, self.clock, self.config, on_commit=self.on_commit)
+            services = Services(session, self.clock, self.config, on_owed=self.on_owed)
             users = await services.users.get_many({w.call.from_user.id for w in batch})
             pressed = []
             # The pressers' rows refreshed as the actor middleware does, in one statement

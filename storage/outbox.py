@@ -30,6 +30,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     and_,
+    event,
     exists,
     func,
     or_,
@@ -38,7 +39,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, aliased, mapped_column
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, UOWTransaction, aliased, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.selectable import Exists
 
@@ -96,6 +97,29 @@ class OutboxMessage(Base):
         ),
         Index("ix_outbox_subject", "kind", "subject_id"),
     )
+
+
+# Set on a session whose unit of work made a message owed (a row added, or one given back):
+# its commit wakes the delivery. A commit that owed nothing (most presses) wakes nobody,
+# where before every update's commit sent every idle worker to look for work.
+OWED = "gridbot.outbox_owed"
+
+
+def took_owed(session: AsyncSession) -> bool:
+    """Whether the work committed since the last call made a message owed."""
+    return bool(session.info.pop(OWED, False))
+
+
+@event.listens_for(Session, "after_flush")
+def _added_messages_are_owed(session: Session, flush_context: UOWTransaction) -> None:
+    if any(isinstance(obj, OutboxMessage) for obj in session.new):
+        session.info[OWED] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _inserted_messages_are_owed(state: ORMExecuteState) -> None:
+    if state.is_insert and state.bind_mapper is OutboxMessage.__mapper__:
+        state.session.info[OWED] = True
 
 
 @dataclass(frozen=True)
@@ -258,6 +282,7 @@ class OutboxRepo:
 
     async def give_back(self, message_id: int) -> None:
         """A claimed message could not be told in place: the delivery sends it."""
+        self.session.info[OWED] = True
         await self.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id, OutboxMessage.sent_at.is_(None))

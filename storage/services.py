@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.audit import AuditRepo
 from storage.clock import Clock
 from storage.hierarchy import HierarchyRepo
-from storage.outbox import OutboxRepo
+from storage.outbox import OutboxRepo, took_owed
 from storage.roles import StaffRepo
 from storage.users import UserRepo
 
@@ -62,12 +62,12 @@ class Services:
         clock: Clock,
         config: Config | None = None,
         *,
-        on_commit: Callable[[], object] | None = None,
+        on_owed: Callable[[], object] | None = None,
     ) -> None:
         self.session = session
         self.clock = clock
         self._config = config or Config()
-        self._on_commit = on_commit
+        self._on_owed = on_owed
         self._built: dict[type, Any] = {}
 
     def now(self) -> datetime:
@@ -106,15 +106,17 @@ class Services:
         return OutboxRepo(self.session)
 
     async def commit(self) -> None:
+        """Commit, and wake the delivery if what was committed owes a message."""
         await self.session.commit()
-        if self._on_commit is not None:
-            self._on_commit()
+        if took_owed(self.session) and self._on_owed is not None:
+            self._on_owed()
 
     async def rollback(self, *keep: object) -> None:
         """Undo what failed (a conflict with a concurrent change). A rollback expires
         everything loaded so far; ``keep`` are reloaded so the caller can go on using
         them."""
         await self.session.rollback()
+        took_owed(self.session)  # what was rolled back owes nothing
         self._built.clear()
         for instance in keep:
             if instance is not None:
