@@ -24,30 +24,49 @@ log = logging.getLogger(__name__)
 
 
 class RenewingRedisIsolation(BaseEventIsolation):
-    def __init__(self, redis: Redis, key_builder: KeyBuilder, ttl: float = LOCK_SECONDS) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        key_builder: KeyBuilder,
+        ttl: float = LOCK_SECONDS,
+        lock_class: type[Lock] = Lock,
+    ) -> None:
         self.redis = redis
         self.key_builder = key_builder
         self.ttl = ttl
+        self.lock_class = lock_class
 
     @asynccontextmanager
     async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
         lock = self.redis.lock(
-            name=self.key_builder.build(key, "lock"), timeout=self.ttl, sleep=0.05, lock_class=Lock
+            name=self.key_builder.build(key, "lock"),
+            timeout=self.ttl,
+            sleep=0.05,
+            lock_class=self.lock_class,
         )
         await lock.acquire()
-        renew = asyncio.create_task(self._renew(lock))
+        done = asyncio.Event()
+        renew = asyncio.create_task(self._renew(lock, done))
         try:
             yield None
         finally:
-            renew.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renew
-            with contextlib.suppress(LockError):
-                await lock.release()
+            # Told to stop, not cancelled: a cancellation that reaches the renewal inside
+            # a Redis call can be swallowed on the way (seen on CI: the renewal went on
+            # for ever and the update, waiting for it here, never finished). Asleep it
+            # stops at once; mid-call after that call.
+            done.set()
+            try:
+                await asyncio.wait({renew}, timeout=self.ttl)
+            finally:
+                renew.cancel()  # a Redis call that hangs must not hold the update
+                with contextlib.suppress(LockError):
+                    await lock.release()
 
-    async def _renew(self, lock: Lock) -> None:
-        while True:
-            await asyncio.sleep(self.ttl / 3)
+    async def _renew(self, lock: Lock, done: asyncio.Event) -> None:
+        while not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), timeout=self.ttl / 3)
+                return
             try:
                 await lock.reacquire()
             except LockError:
