@@ -48,7 +48,10 @@ from storage.processes import OutboxProcess
 
 MAX_ATTEMPTS = 5
 CLAIM_TRIES = 5
-CHAT_LOCKS = 0x6F62  # the first key of the advisory locks that serialise one chat's claims
+# Advisory locks serialise one chat's claims. They belong to the whole database, not to a
+# schema: their first key names the schema, so two deployments (or two test workers) in
+# one database do not turn each other's chats away.
+CHAT_LOCKS = "SELECT pg_try_advisory_xact_lock(hashtext('gridbot.chat:' || current_schema()), :key)"
 UNCERTAIN = "uncertain: the sender stopped between sending and recording it"
 
 
@@ -250,10 +253,7 @@ class OutboxRepo:
     async def _lock_chat(self, user_id: int) -> bool:
         """One claim per chat at a time across transactions (held until commit): two
         claims of one chat's messages would each miss the other's uncommitted claim."""
-        locked = await self.session.execute(
-            text("SELECT pg_try_advisory_xact_lock(:space, :key)"),
-            {"space": CHAT_LOCKS, "key": user_id % 2_147_483_647},
-        )
+        locked = await self.session.execute(text(CHAT_LOCKS), {"key": user_id % 2_147_483_647})
         return bool(locked.scalar())
 
     async def take(

@@ -8,7 +8,12 @@ import asyncio
 
 import pytest
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from bot.delivery import Delivery, Rendering, Send
 from emulator import BotAPIEmulator
@@ -124,3 +129,21 @@ async def _settle(done: object, seconds: float = 10.0) -> None:
     while not (callable(done) and done()):
         assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.02)
+
+
+async def test_a_chat_claimed_in_one_schema_is_free_in_another(engine: AsyncEngine) -> None:
+    """PostgreSQL's advisory locks belong to the database: two deployments, or two test
+    workers, sharing it must not hold each other's chats (a flaky test showed it)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL's")
+    other = create_async_engine(
+        engine.url, connect_args={"server_settings": {"search_path": "public"}}
+    )
+    try:
+        async with AsyncSession(engine) as here, AsyncSession(other) as there:
+            assert await OutboxRepo(here)._lock_chat(4242)
+            assert await OutboxRepo(there)._lock_chat(4242)  # another schema: its own lock
+            async with AsyncSession(engine) as same:
+                assert not await OutboxRepo(same)._lock_chat(4242)  # the same schema: held
+    finally:
+        await other.dispose()
