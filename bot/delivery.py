@@ -161,6 +161,7 @@ class Delivery:
         # a single message costs one look, not one per worker.
         self._idle: deque[asyncio.Future[None]] = deque()
         self._unheard_kicks = 0  # kicks that came while no worker was idle
+        self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self._sending: set[int] = set()  # chats this process has a message in flight to
         self.sent = 0
@@ -183,6 +184,7 @@ class Delivery:
         # processes that are gone (a predecessor on this machine is, at once).
         await self.beat()
         self._report(await self.recover(everything=not self.shared_database))
+        self._stopping = False
         self._tasks = [
             asyncio.create_task(self._worker(), name=f"outbox-worker-{i}")
             for i in range(self.workers)
@@ -202,6 +204,13 @@ class Delivery:
 
     async def stop(self) -> None:
         started = bool(self._tasks)
+        # Told as well as cancelled: a cancellation that lands inside a database call can
+        # come back as that call's error (and a kick can resolve an idle worker's wait as
+        # it is cancelled); a worker that missed it still sees the flag and ends.
+        self._stopping = True
+        for waiter in self._idle:
+            if not waiter.done():
+                waiter.set_result(None)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -217,7 +226,7 @@ class Delivery:
                 log.exception("outbox: could not give back this process's claims")
 
     async def _worker(self) -> None:
-        while True:
+        while not self._stopping:
             unheard = self._unheard_kicks
             try:
                 handled = await self.deliver_one()
@@ -235,14 +244,13 @@ class Delivery:
         try:
             # Unprompted now and then too: messages come due (a quiet hour ends, a retry's
             # pause passes) without anybody committing anything.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(waiter, timeout=IDLE_SECONDS)
+            await asyncio.wait({waiter}, timeout=IDLE_SECONDS)
         finally:
             with contextlib.suppress(ValueError):
                 self._idle.remove(waiter)
 
     async def _janitor(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self.beat_every)
             try:
                 await self.beat()

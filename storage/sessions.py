@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import PoolResetState
 
 from storage import sqlite_one_hop as one_hop
 
@@ -28,22 +29,65 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, echo: bool = False, pool: int = 32) -> AsyncEngine:
+def create_engine(
+    url: str, *, echo: bool = False, pool: int = 32, connect_args: dict[str, Any] | None = None
+) -> AsyncEngine:
     """``pool``: connections at most. Updates wait for a turn before they take one (the
     dispatcher's bound), so the pool is sized, not left to overflow without end."""
     url = normalize_url(url)
-    kwargs: dict[str, Any] = {"echo": echo}
+    kwargs: dict[str, Any] = {"echo": echo, "connect_args": dict(connect_args or {})}
     if url.startswith("sqlite"):
         # One writer at a time: wait for the lock instead of failing with "database is locked".
-        kwargs["connect_args"] = {"timeout": 30}
+        kwargs["connect_args"].setdefault("timeout", 30)
     else:
         kwargs.update(
             pool_pre_ping=True, pool_size=max(1, pool // 2), max_overflow=pool - pool // 2
         )
-    engine = create_async_engine(url, **kwargs)
+    # Reset on return is ours (below): rolling back only what is still open.
+    engine = create_async_engine(url, pool_reset_on_return=None, **kwargs)
+    _roll_back_only_open_transactions(engine)
     if engine.dialect.name == "sqlite":
         _tune_sqlite(engine)
     return engine
+
+
+IN_TRANSACTION = "gridbot.in_transaction"
+
+
+def _roll_back_only_open_transactions(engine: AsyncEngine) -> None:
+    """The pool rolls every returned connection back, even one whose unit of work just
+    committed: a round trip to the database (on SQLite, a hop to its thread) for nothing,
+    on every update, delivery and page (a quarter of a plain update's trips). The
+    connection's own events say whether a transaction is still open; only then is it
+    rolled back. Anything that failed counts as open."""
+    sync = engine.sync_engine
+
+    def note(conn: Connection, in_transaction: bool) -> None:
+        # An invalidated connection is thrown away, not reset; and reading its info would
+        # raise (over whatever invalidated it, a cancellation included).
+        if not conn.invalidated:
+            conn.info[IN_TRANSACTION] = in_transaction
+
+    @event.listens_for(sync, "begin")
+    def _begun(conn: Connection) -> None:
+        note(conn, True)
+
+    @event.listens_for(sync, "commit")
+    @event.listens_for(sync, "rollback")
+    def _ended(conn: Connection) -> None:
+        note(conn, False)
+
+    @event.listens_for(sync, "handle_error")
+    def _failed(context: ExceptionContext) -> None:
+        if context.connection is not None:
+            note(context.connection, True)
+
+    @event.listens_for(sync, "reset")
+    def _reset(dbapi_connection: Any, record: Any, state: PoolResetState) -> None:
+        if state.terminate_only or not state.asyncio_safe:
+            return  # being closed for good, or outside the event loop: nothing to do here
+        if record.info.pop(IN_TRANSACTION, True) and not state.transaction_was_reset:
+            dbapi_connection.rollback()
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

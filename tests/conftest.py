@@ -58,7 +58,8 @@ async def engine(
         return
     base_url = normalize_url(os.environ["TEST_DATABASE_URL"])
     schema = await _pg_schema(base_url)
-    eng = create_async_engine(base_url, connect_args={"server_settings": {"search_path": schema}})
+    # The bot's own engine (its pool and reset rules), in this worker's schema.
+    eng = create_engine(base_url, connect_args={"server_settings": {"search_path": schema}})
     try:
         yield eng
     finally:
@@ -83,7 +84,7 @@ async def fresh_engine(
     admin = create_engine(base_url)
     async with admin.begin() as conn:
         await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    eng = create_async_engine(base_url, connect_args={"server_settings": {"search_path": schema}})
+    eng = create_engine(base_url, connect_args={"server_settings": {"search_path": schema}})
     try:
         await upgrade(eng)
         yield eng
