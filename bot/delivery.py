@@ -48,7 +48,7 @@ Send = Callable[[], Awaitable[Any]]
 SILENT_FOR = timedelta(seconds=10)  # a process that has not beaten for this long is dead
 BEATS_PER_SILENCE = 4  # beats within SILENT_FOR: one late beat is not death
 IDLE_SECONDS = 2.0  # how long an idle worker waits before looking again unprompted
-RECORD_WITHIN = 0.1  # seconds an outcome may wait to be written with others
+RECORD_WITHIN = 0.25  # seconds an outcome may wait to be written (with the next claim)
 
 
 def machine_identity() -> str:
@@ -161,8 +161,9 @@ class Delivery:
         self.renderers = dict(renderers)
         self.at_most_once = frozenset(at_most_once)
         self.workers = max(1, workers)
-        # Claimed together once this many workers are free (or at once after a commit).
-        self.batch = max(1, self.workers // 2)
+        # Claimed together once this many workers are free (or at once after a commit):
+        # the others' sends keep the pace meanwhile.
+        self.batch = max(1, self.workers * 3 // 4)
         self.silent_for = silent_for
         self.beat_every = silent_for.total_seconds() / BEATS_PER_SILENCE
         # Liveness is real time, whatever the clock the tests and the sandbox move says.

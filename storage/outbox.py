@@ -21,7 +21,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import IntEnum
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -29,7 +29,9 @@ from sqlalchemy import (
     Index,
     SmallInteger,
     String,
+    Table,
     and_,
+    bindparam,
     exists,
     func,
     or_,
@@ -107,6 +109,18 @@ _CHAT_IN_FLIGHT = exists().where(
     _BUSY.claimed_at.is_not(None),
     _BUSY.sent_at.is_(None),
     _BUSY.failed_at.is_(None),
+)
+
+
+# One statement for many rows (the ORM's bulk update builds one per call).
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+_MARK_SENT = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row"))
+    .values(
+        sent_at=bindparam("at", type_=_OUTBOX.c.sent_at.type),
+        message_id=bindparam("got", type_=_OUTBOX.c.message_id.type),
+    )
 )
 
 
@@ -332,8 +346,7 @@ class OutboxRepo:
         """Record several messages sent at once: (outbox id, the message id it got)."""
         if sent:
             await self.session.execute(
-                update(OutboxMessage),
-                [{"id": i, "sent_at": now, "message_id": m} for i, m in sent],
+                _MARK_SENT, [{"row": i, "at": now, "got": m} for i, m in sent]
             )
 
     async def mark_failed(
