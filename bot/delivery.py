@@ -3,13 +3,16 @@ renderer its feature registered for the message's kind, and sends it through the
 sending layer.
 
 Several workers send at once (Telegram allows about 30 messages a second, each one takes
-a round trip), each claiming one message at a time: the most urgent lane first, never a
-second message for a chat that has one in flight, never a row another worker or process
-holds. The claim is committed before the send and the result after it, each in a short
-transaction of its own. A claim lasts as long as the process that made it: each process
-beats every few seconds, and the claims of one that went silent, or that a restart on
-the same machine finds gone, are taken back at once (storage.processes; see
-storage.outbox for what that means for duplicates)."""
+a round trip). Messages are claimed for them in batches, one statement for as many
+workers as are free: the most urgent lane first, never a second message for a chat that
+has one in flight, never a row another worker or process holds. A batch is rendered in
+one session: its recipients are read in one statement, and what several of its messages
+share (a notice, its place) is read once. The claim is committed before the send; the
+outcomes are written together with the next claim, or within RECORD_WITHIN, and a chat's
+next message is claimed only once its last one is written. A claim lasts as long as the
+process that made it: each process beats every few seconds, and the claims of one that
+went silent, or that a restart on the same machine finds gone, are taken back at once
+(storage.processes; see storage.outbox for what that means for duplicates)."""
 
 from __future__ import annotations
 
@@ -48,6 +51,7 @@ Send = Callable[[], Awaitable[Any]]
 SILENT_FOR = timedelta(seconds=10)  # a process that has not beaten for this long is dead
 BEATS_PER_SILENCE = 4  # beats within SILENT_FOR: one late beat is not death
 IDLE_SECONDS = 2.0  # how long an idle worker waits before looking again unprompted
+PUMP = "outbox-pump"
 RECORD_WITHIN = 0.25  # seconds an outcome may wait to be written (with the next claim)
 
 
@@ -187,6 +191,8 @@ class Delivery:
         self._sending: set[int] = set()  # chats this process has a message in flight to
         self._records: list[Record] = []  # outcomes not yet written
         self._recording: asyncio.Task[None] | None = None
+        self._record_waiting = False  # the recording task is only waiting, not writing
+        self._stopping = False
         self.sent = 0
 
     # --- running ----------------------------------------------------------------------
@@ -202,7 +208,7 @@ class Delivery:
         await self.beat()
         self._report(await self.recover(everything=not self.shared_database))
         self._tasks = [
-            asyncio.create_task(self._pump(), name="outbox-pump"),
+            asyncio.create_task(self._pump(), name=PUMP),
             asyncio.create_task(self._janitor(), name="outbox-heartbeat"),
         ]
 
@@ -219,15 +225,22 @@ class Delivery:
 
     async def stop(self) -> None:
         started = bool(self._tasks)
-        tasks = [*self._tasks, *self._copies]
-        if self._recording is not None:
-            tasks.append(self._recording)
-        for task in tasks:
+        # A claim or a write under way is let finish (a few milliseconds): cut short, its
+        # connection could be left inside a transaction that holds its rows.
+        self._stopping = True
+        self._stir.set()
+        pump = [task for task in self._tasks if task.get_name() == PUMP]
+        if pump:
+            await asyncio.wait(pump, timeout=5.0)  # then cancelled like the rest
+        copies = list(self._copies)
+        for task in [*self._tasks, *copies]:
             task.cancel()
-        for task in tasks:
+        for task in [*self._tasks, *copies]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._tasks, self._copies, self._recording = [], set(), None
+        await self._settle_recording()
+        self._tasks, self._copies = [], set()
+        self._stopping = False
         if started:
             # What was sent is written down first: given back, it would go again.
             try:
@@ -244,9 +257,10 @@ class Delivery:
     async def _pump(self) -> None:
         """Claim messages for the workers that are free, a batch per round trip, and
         send each in a task of its own (at most ``workers`` at once). Under a steady
-        flow it waits until half of them are free, so a batch is worth its claim; a
+        flow it waits until three quarters of them are free, so a batch is worth its
+        claim (the others' sends keep the pace meanwhile); a
         commit (``kick``) has whatever is owed claimed at once, the urgent lane first."""
-        while True:
+        while not self._stopping:
             self._stir.clear()
             kicked, self._kicked = self._kicked, False
             free = self.workers - len(self._copies)
@@ -256,6 +270,8 @@ class Delivery:
                 except Exception:
                     log.exception("outbox delivery failed; retrying shortly")
                     prepared = []
+                if self._stopping:
+                    break  # what was just claimed goes back with the rest on stop
                 for item in prepared:
                     task = asyncio.create_task(self._deliver_prepared(item))
                     self._copies.add(task)
@@ -361,6 +377,9 @@ class Delivery:
         self._sending.update(m.user_id for m in messages)
         try:
             return await self._render(messages)
+        except Exception as exc:  # claimed: recorded as failed (tried again later), not held
+            log.exception("outbox messages could not be rendered")
+            return [Prepared(m, [], Outcome.FAILED, repr(exc)) for m in messages]
         except BaseException:
             self._sending.difference_update(m.user_id for m in messages)
             raise
@@ -450,13 +469,27 @@ class Delivery:
         return Outcome.SENT, None, sent_id
 
     async def _record_soon(self) -> None:
-        await asyncio.sleep(RECORD_WITHIN)
+        self._record_waiting = True
+        try:
+            await asyncio.sleep(RECORD_WITHIN)
+        finally:
+            self._record_waiting = False
         try:
             await self._flush()
         except Exception:
             log.exception("outbox: could not record what was sent; trying again")
             self._recording = None
             self._stir.set()
+
+    async def _settle_recording(self) -> None:
+        """The recording task ends: cancelled while it only waits, else let finish."""
+        task, self._recording = self._recording, None
+        if task is None or task.done():
+            return
+        if self._record_waiting:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
 
     async def _flush(self) -> None:
         """Write down every outcome not yet written, in one transaction."""
