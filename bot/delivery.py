@@ -3,13 +3,16 @@ renderer its feature registered for the message's kind, and sends it through the
 sending layer.
 
 Several workers send at once (Telegram allows about 30 messages a second, each one takes
-a round trip), each claiming one message at a time: the most urgent lane first, never a
-second message for a chat that has one in flight, never a row another worker or process
-holds. The claim is committed before the send and the result after it, each in a short
-transaction of its own. A claim lasts as long as the process that made it: each process
-beats every few seconds, and the claims of one that went silent, or that a restart on
-the same machine finds gone, are taken back at once (storage.processes; see
-storage.outbox for what that means for duplicates)."""
+a round trip). Messages are claimed for them in batches, one statement for as many
+workers as are free: the most urgent lane first, never a second message for a chat that
+has one in flight, never a row another worker or process holds. A batch is rendered in
+one session: its recipients are read in one statement, and what several of its messages
+share (a notice, its place) is read once. The claim is committed before the send; the
+outcomes are written together with the next claim, or within RECORD_WITHIN, and a chat's
+next message is claimed only once its last one is written. A claim lasts as long as the
+process that made it: each process beats every few seconds, and the claims of one that
+went silent, or that a restart on the same machine finds gone, are taken back at once
+(storage.processes; see storage.outbox for what that means for duplicates)."""
 
 from __future__ import annotations
 
@@ -20,7 +23,6 @@ import os
 import secrets
 import socket
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,6 +30,7 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.types import Message, MessageId
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
@@ -39,7 +42,7 @@ from storage.outbox import OutboxMessage, OutboxRepo, Recovered
 from storage.processes import ProcessRepo
 from storage.roles import Staffing
 from storage.services import Config, Services
-from storage.users import User
+from storage.users import User, UserRepo
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,8 @@ Send = Callable[[], Awaitable[Any]]
 SILENT_FOR = timedelta(seconds=10)  # a process that has not beaten for this long is dead
 BEATS_PER_SILENCE = 4  # beats within SILENT_FOR: one late beat is not death
 IDLE_SECONDS = 2.0  # how long an idle worker waits before looking again unprompted
+PUMP = "outbox-pump"
+RECORD_WITHIN = 0.25  # seconds an outcome may wait to be written (with the next claim)
 
 
 def machine_identity() -> str:
@@ -106,6 +111,26 @@ class Rendering:
 Renderer = Callable[[Rendering], Awaitable[list[Send]]]
 
 
+@dataclass
+class Prepared:
+    """A claimed message, rendered: what to send, or why nothing will be."""
+
+    message: OutboxMessage
+    sends: list[Send]
+    outcome: Outcome | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Record:
+    """How a claimed message fared, to be written."""
+
+    message: OutboxMessage
+    outcome: Outcome
+    error: str | None
+    sent_id: int | None
+
+
 def _message_id(value: Any) -> int | None:
     if isinstance(value, Message | MessageId):
         return int(value.message_id)
@@ -140,6 +165,9 @@ class Delivery:
         self.renderers = dict(renderers)
         self.at_most_once = frozenset(at_most_once)
         self.workers = max(1, workers)
+        # Claimed together once this many workers are free (or at once after a commit):
+        # the others' sends keep the pace meanwhile.
+        self.batch = max(1, self.workers * 3 // 4)
         self.silent_for = silent_for
         self.beat_every = silent_for.total_seconds() / BEATS_PER_SILENCE
         # Liveness is real time, whatever the clock the tests and the sandbox move says.
@@ -156,27 +184,22 @@ class Delivery:
             else sessionmaker.kw.get("bind") is not None
             and sessionmaker.kw["bind"].dialect.name != "sqlite"
         )
-        # Idle workers, each waiting on its own future: a kick wakes one, and a worker that
-        # found something to send wakes the next, so a burst fans out to every worker while
-        # a single message costs one look, not one per worker.
-        self._idle: deque[asyncio.Future[None]] = deque()
-        self._unheard_kicks = 0  # kicks that came while no worker was idle
-        self._stopping = False
+        self._stir = asyncio.Event()  # something may be owed, or a worker came free
+        self._kicked = False  # something was committed: claim at once, even one
         self._tasks: list[asyncio.Task[None]] = []
+        self._copies: set[asyncio.Task[None]] = set()  # messages being sent
         self._sending: set[int] = set()  # chats this process has a message in flight to
+        self._records: list[Record] = []  # outcomes not yet written
+        self._recording: asyncio.Task[None] | None = None
+        self._record_waiting = False  # the recording task is only waiting, not writing
+        self._stopping = False
         self.sent = 0
 
     # --- running ----------------------------------------------------------------------
 
     def kick(self) -> None:
-        """Something may be owed now: one idle worker looks (if none is idle, the busy ones
-        look again when they finish)."""
-        while self._idle:
-            waiter = self._idle.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-        self._unheard_kicks += 1
+        self._kicked = True
+        self._stir.set()
 
     async def start(self) -> None:
         # Before any worker claims anything: a single process takes back every claim it
@@ -186,10 +209,9 @@ class Delivery:
         self._report(await self.recover(everything=not self.shared_database))
         self._stopping = False
         self._tasks = [
-            asyncio.create_task(self._worker(), name=f"outbox-worker-{i}")
-            for i in range(self.workers)
+            asyncio.create_task(self._pump(), name=PUMP),
+            asyncio.create_task(self._janitor(), name="outbox-heartbeat"),
         ]
-        self._tasks.append(asyncio.create_task(self._janitor(), name="outbox-heartbeat"))
 
     def _report(self, recovered: Recovered) -> None:
         if recovered.released or recovered.uncertain:
@@ -204,20 +226,28 @@ class Delivery:
 
     async def stop(self) -> None:
         started = bool(self._tasks)
-        # Told as well as cancelled: a cancellation that lands inside a database call can
-        # come back as that call's error (and a kick can resolve an idle worker's wait as
-        # it is cancelled); a worker that missed it still sees the flag and ends.
+        # A claim or a write under way is let finish (a few milliseconds): cut short, its
+        # connection could be left inside a transaction that holds its rows.
         self._stopping = True
-        for waiter in self._idle:
-            if not waiter.done():
-                waiter.set_result(None)
-        for task in self._tasks:
+        self._stir.set()
+        pump = [task for task in self._tasks if task.get_name() == PUMP]
+        if pump:
+            await asyncio.wait(pump, timeout=5.0)  # then cancelled like the rest
+        copies = list(self._copies)
+        for task in [*self._tasks, *copies]:
             task.cancel()
-        for task in self._tasks:
+        for task in [*self._tasks, *copies]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._tasks = []
+        await self._settle_recording()
+        self._tasks, self._copies = [], set()
+        self._stopping = False
         if started:
+            # What was sent is written down first: given back, it would go again.
+            try:
+                await self._flush()
+            except Exception:
+                log.exception("outbox: could not record what was sent")
             # What this process still held goes back to the others now, not when its
             # silence is noticed.
             try:
@@ -225,29 +255,36 @@ class Delivery:
             except Exception:
                 log.exception("outbox: could not give back this process's claims")
 
-    async def _worker(self) -> None:
+    async def _pump(self) -> None:
+        """Claim messages for the workers that are free, a batch per round trip, and
+        send each in a task of its own (at most ``workers`` at once). Under a steady
+        flow it waits until three quarters of them are free, so a batch is worth its
+        claim (the others' sends keep the pace meanwhile); a
+        commit (``kick``) has whatever is owed claimed at once, the urgent lane first."""
         while not self._stopping:
-            unheard = self._unheard_kicks
-            try:
-                handled = await self.deliver_one()
-            except Exception:
-                log.exception("outbox delivery failed; retrying shortly")
-                handled = False
-            if handled:
-                self.kick()  # there may be more: a colleague looks too
-            elif self._unheard_kicks == unheard:  # else: something came while it looked
-                await self._idle_until_kicked()
+            self._stir.clear()
+            kicked, self._kicked = self._kicked, False
+            free = self.workers - len(self._copies)
+            if free > 0 and (kicked or free >= self.batch):
+                try:
+                    prepared = await self._prepare(free)
+                except Exception:
+                    log.exception("outbox delivery failed; retrying shortly")
+                    prepared = []
+                if self._stopping:
+                    break  # what was just claimed goes back with the rest on stop
+                for item in prepared:
+                    task = asyncio.create_task(self._deliver_prepared(item))
+                    self._copies.add(task)
+                    task.add_done_callback(self._done)
+                if prepared and len(prepared) == free:
+                    continue  # more may be owed: claimed again as workers come free
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stir.wait(), timeout=IDLE_SECONDS)
 
-    async def _idle_until_kicked(self) -> None:
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._idle.append(waiter)
-        try:
-            # Unprompted now and then too: messages come due (a quiet hour ends, a retry's
-            # pause passes) without anybody committing anything.
-            await asyncio.wait({waiter}, timeout=IDLE_SECONDS)
-        finally:
-            with contextlib.suppress(ValueError):
-                self._idle.remove(waiter)
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._copies.discard(task)
+        self._stir.set()
 
     async def _janitor(self) -> None:
         while not self._stopping:
@@ -308,55 +345,88 @@ class Delivery:
             done += 1
         return done
 
-    # --- one message --------------------------------------------------------------------
+    # --- one batch ----------------------------------------------------------------------
 
     async def deliver_one(self) -> bool:
         """Claim, send and record one message; False when nothing can be sent now."""
-        await self._alive()
-        async with self.sessionmaker() as session:
-            message = await OutboxRepo(session).claim(
-                self.clock.now(), self.me, avoid=self._sending
-            )
-            if message is None:
-                return False
-            await session.commit()
-        self._sending.add(message.user_id)
-        try:
-            await self._send_claimed(message)
-        finally:
-            self._sending.discard(message.user_id)
+        prepared = await self._prepare(1)
+        if not prepared:
+            return False
+        await self._deliver_prepared(prepared[0])
+        await self._flush()
         return True
 
-    async def _send_claimed(self, message: OutboxMessage) -> None:
-        async with self.sessionmaker() as session:
-            services = Services(session, self.clock, self.config)
-            try:
-                outcome, error, sent_id = await self._deliver(services, message)
-            except Gone as exc:
-                outcome, error, sent_id = Outcome.GONE, str(exc) or "gone", None
-            except Exception as exc:  # a rendering bug must not block the queue
-                log.exception("outbox message %s could not be rendered", message.id)
-                outcome, error, sent_id = Outcome.FAILED, repr(exc), None
-            await session.rollback()  # rendering only reads
-        if outcome is Outcome.SENT:
-            crash_point("delivery.sent")
-        async with self.sessionmaker() as session:
-            repo = OutboxRepo(session)
-            now = self.clock.now()
-            if outcome is Outcome.SENT:
-                await repo.mark_sent(message.id, now, sent_id)
-                self.sent += 1
-            else:
-                final = outcome in (Outcome.BLOCKED, Outcome.GONE)
-                await repo.mark_failed(message, now, error or outcome.value, final=final)
-            await session.commit()
+    async def _prepare(self, limit: int) -> list[Prepared]:
+        """Claim up to ``limit`` messages (what was sent meanwhile is recorded in the
+        same transaction) and render them, all in one session: the recipients are read
+        in one statement, and what several of them share (a notice, its place) once."""
+        await self._alive()
+        records, self._records = self._records, []
+        try:
+            async with self.sessionmaker() as session:
+                await self._write(OutboxRepo(session), records)
+                messages = await OutboxRepo(session).claim_many(
+                    self.clock.now(), self.me, limit, avoid=self._sending
+                )
+                await session.commit()
+        except BaseException:
+            self._records[:0] = records  # written next time
+            raise
+        self._recorded(records)
+        if not messages:
+            return []
+        self._sending.update(m.user_id for m in messages)
+        try:
+            return await self._render(messages)
+        except Exception as exc:  # claimed: recorded as failed (tried again later), not held
+            log.exception("outbox messages could not be rendered")
+            return [Prepared(m, [], Outcome.FAILED, repr(exc)) for m in messages]
+        except BaseException:
+            self._sending.difference_update(m.user_id for m in messages)
+            raise
 
-    async def _deliver(
-        self, services: Services, message: OutboxMessage
-    ) -> tuple[Outcome, str | None, int | None]:
+    async def _render(self, messages: list[OutboxMessage]) -> list[Prepared]:
+        prepared: list[Prepared] = []
+        session: AsyncSession | None = None
+        # The session's identity map holds what was read only while something refers to
+        # it: what one message read (its recipient, a notice, its place) is kept here for
+        # the next ones, so each is read once per batch.
+        kept: list[object] = []
+        try:
+            for message in messages:
+                if session is None:
+                    session = self.sessionmaker()
+                    event.listen(
+                        session.sync_session,
+                        "loaded_as_persistent",
+                        lambda _, instance: kept.append(instance),
+                    )
+                    await UserRepo(session).get_many([m.user_id for m in messages])
+                services = Services(session, self.clock, self.config)
+                try:
+                    sends = await self._rendered(services, message)
+                    if isinstance(sends, Outcome):
+                        prepared.append(Prepared(message, [], sends, sends.value))
+                    else:
+                        prepared.append(Prepared(message, sends))
+                except Gone as exc:
+                    prepared.append(Prepared(message, [], Outcome.GONE, str(exc) or "gone"))
+                except Exception as exc:  # a rendering bug must not block the queue
+                    log.exception("outbox message %s could not be rendered", message.id)
+                    prepared.append(Prepared(message, [], Outcome.FAILED, repr(exc)))
+                    # Its transaction may be broken: the rest read in a fresh one (closed,
+                    # not rolled back: what was read for the others stays loaded).
+                    await session.close()
+                    session = None
+        finally:
+            if session is not None:
+                await session.close()  # rendering only reads
+        return prepared
+
+    async def _rendered(self, services: Services, message: OutboxMessage) -> list[Send] | Outcome:
         user = await services.users.get(message.user_id)
         if user is not None and user.blocked_at is not None:
-            return Outcome.BLOCKED, "blocked", None
+            return Outcome.BLOCKED
         renderer = self.renderers.get(message.kind)
         if renderer is None:
             raise Gone(f"no renderer for {message.kind!r}")
@@ -368,10 +438,89 @@ class Delivery:
         rendering = Rendering(
             self.bot, services, translator(language), self.settings, message, user
         )
+        return await renderer(rendering)
+
+    async def _deliver_prepared(self, item: Prepared) -> None:
+        """Send one rendered message; its outcome is written with the next claim, or
+        within RECORD_WITHIN (the chat stays in flight until then)."""
+        message = item.message
+        try:
+            outcome, error, sent_id = await self._send(item)
+        except Exception as exc:
+            log.exception("outbox message %s could not be sent", message.id)
+            outcome, error, sent_id = Outcome.FAILED, repr(exc), None
+        except BaseException:
+            self._sending.discard(message.user_id)  # cancelled: given back on stop
+            raise
+        if outcome is Outcome.SENT:
+            crash_point("delivery.sent")
+        self._records.append(Record(message, outcome, error, sent_id))
+        if self._recording is None or self._recording.done():
+            self._recording = asyncio.create_task(self._record_soon())
+
+    async def _send(self, item: Prepared) -> tuple[Outcome, str | None, int | None]:
+        if item.outcome is not None:
+            return item.outcome, item.error or item.outcome.value, None
         sent_id = None
-        for send in await renderer(rendering):
-            result = await self.sender.send(message.user_id, send, skip_check=True)
+        for send in item.sends:
+            result = await self.sender.send(item.message.user_id, send, skip_check=True)
             if not result.ok:
                 return result.outcome, result.error, None
             sent_id = _message_id(result.value) or sent_id
         return Outcome.SENT, None, sent_id
+
+    async def _record_soon(self) -> None:
+        self._record_waiting = True
+        try:
+            await asyncio.sleep(RECORD_WITHIN)
+        finally:
+            self._record_waiting = False
+        try:
+            await self._flush()
+        except Exception:
+            log.exception("outbox: could not record what was sent; trying again")
+            self._recording = None
+            self._stir.set()
+
+    async def _settle_recording(self) -> None:
+        """The recording task ends: cancelled while it only waits, else let finish."""
+        task, self._recording = self._recording, None
+        if task is None or task.done():
+            return
+        if self._record_waiting:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+    async def _flush(self) -> None:
+        """Write down every outcome not yet written, in one transaction."""
+        records, self._records = self._records, []
+        if not records:
+            return
+        try:
+            async with self.sessionmaker() as session:
+                await self._write(OutboxRepo(session), records)
+                await session.commit()
+        except BaseException:
+            self._records[:0] = records
+            raise
+        self._recorded(records)
+
+    async def _write(self, repo: OutboxRepo, records: list[Record]) -> None:
+        now = self.clock.now()
+        await repo.mark_sent_many(
+            [(r.message.id, r.sent_id) for r in records if r.outcome is Outcome.SENT], now
+        )
+        for r in records:
+            if r.outcome is not Outcome.SENT:
+                final = r.outcome in (Outcome.BLOCKED, Outcome.GONE)
+                await repo.mark_failed(r.message, now, r.error or r.outcome.value, final=final)
+
+    def _recorded(self, records: list[Record]) -> None:
+        """Written: their chats may have their next message claimed."""
+        for r in records:
+            self._sending.discard(r.message.user_id)
+            if r.outcome is Outcome.SENT:
+                self.sent += 1
+        if records:
+            self._stir.set()

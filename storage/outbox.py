@@ -21,7 +21,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import IntEnum
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -29,7 +29,9 @@ from sqlalchemy import (
     Index,
     SmallInteger,
     String,
+    Table,
     and_,
+    bindparam,
     event,
     exists,
     func,
@@ -51,7 +53,7 @@ CLAIM_TRIES = 5
 # Advisory locks serialise one chat's claims. They belong to the whole database, not to a
 # schema: their first key names the schema, so two deployments (or two test workers) in
 # one database do not turn each other's chats away.
-CHAT_LOCKS = "SELECT pg_try_advisory_xact_lock(hashtext('gridbot.chat:' || current_schema()), :key)"
+CHAT_LOCKS = "hashtext('gridbot.chat:' || current_schema())"
 UNCERTAIN = "uncertain: the sender stopped between sending and recording it"
 
 
@@ -125,6 +127,30 @@ def _inserted_messages_are_owed(state: ORMExecuteState) -> None:
         state.session.info[OWED] = True
 
 
+# Built once: an alias's columns are worked out on first use, a cost paid on every
+# claim by an alias made for it.
+_BUSY = aliased(OutboxMessage, name="busy")
+_AHEAD = aliased(OutboxMessage, name="ahead")
+_CHAT_IN_FLIGHT = exists().where(
+    _BUSY.user_id == OutboxMessage.user_id,
+    _BUSY.claimed_at.is_not(None),
+    _BUSY.sent_at.is_(None),
+    _BUSY.failed_at.is_(None),
+)
+
+
+# One statement for many rows (the ORM's bulk update builds one per call).
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+_MARK_SENT = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row"))
+    .values(
+        sent_at=bindparam("at", type_=_OUTBOX.c.sent_at.type),
+        message_id=bindparam("got", type_=_OUTBOX.c.message_id.type),
+    )
+)
+
+
 @dataclass(frozen=True)
 class Recovered:
     released: int  # sent again later (at least once)
@@ -173,16 +199,20 @@ class OutboxRepo:
     ) -> OutboxMessage | None:
         """Take the most urgent message owed now whose chat has nothing in flight, and
         mark it claimed by ``worker``. The caller commits before sending."""
-        busy = aliased(OutboxMessage)
-        chat_in_flight = exists().where(
-            busy.user_id == OutboxMessage.user_id,
-            busy.claimed_at.is_not(None),
-            busy.sent_at.is_(None),
-            busy.failed_at.is_(None),
-        )
+        claimed = await self.claim_many(now, worker, 1, avoid=avoid)
+        return claimed[0] if claimed else None
+
+    async def claim_many(
+        self, now: datetime, worker: str, limit: int, *, avoid: Collection[int] = ()
+    ) -> list[OutboxMessage]:
+        """Take up to ``limit`` of the most urgent messages owed now, at most one per
+        chat, each its chat's first owed message and of a chat with nothing in flight,
+        and mark them claimed by ``worker`` in one statement. Most urgent first. The
+        caller commits before sending."""
+        chat_in_flight = _CHAT_IN_FLIGHT
         skip = set(avoid)
         postgres = self._postgres()
-        # Another worker may take the row, or another message of its chat, between the
+        # Another worker may take a row, or another message of its chat, between the
         # select and the update: look again rather than idle as if nothing were owed.
         for _ in range(CLAIM_TRIES):
             stmt = (
@@ -195,49 +225,68 @@ class OutboxRepo:
                     ~chat_in_flight,
                 )
                 .order_by(OutboxMessage.lane, OutboxMessage.id)
-                .limit(1)
+                .limit(max(1, limit))
             )
             if skip:
                 stmt = stmt.where(OutboxMessage.user_id.not_in(list(skip)))
             if postgres:
                 # Several processes claim at once; each row goes to one of them.
                 stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
-            message = (await self.session.execute(stmt)).scalar_one_or_none()
-            if message is None:
-                return None
-            if postgres and not await self._lock_chat(message.user_id):
-                # Another transaction is claiming a message of this chat right now.
-                skip.add(message.user_id)
-                self.session.expunge(message)
-                continue
-            # The chat is checked again by the update itself: on PostgreSQL under the
+            found = (await self.session.execute(stmt)).scalars().all()
+            if not found:
+                return []
+            # One per chat: its first in (lane, id) order, the one owed first.
+            firsts: dict[int, OutboxMessage] = {}
+            for message in found:
+                if firsts.setdefault(message.user_id, message) is not message:
+                    self.session.expunge(message)
+            candidates = list(firsts.values())
+            if postgres:
+                # Another transaction may be claiming a message of these chats right now.
+                locked = await self._lock_chats([m.user_id for m in candidates])
+                for message in candidates:
+                    if message.user_id not in locked:
+                        skip.add(message.user_id)
+                        self.session.expunge(message)
+                candidates = [m for m in candidates if m.user_id in locked]
+                if not candidates:
+                    continue
+            # Each chat is checked again by the update itself: on PostgreSQL under the
             # chat's lock, so a claim committed meanwhile by another worker is seen. And
-            # the message must still be its chat's first owed one: SKIP LOCKED hands a
+            # each message must still be its chat's first owed one: SKIP LOCKED hands a
             # second worker the chat's next message while the first is being claimed.
+            # (One row per chat: the rows of one update cannot hide each other.)
             result = await self.session.execute(
                 update(OutboxMessage)
                 .where(
-                    OutboxMessage.id == message.id,
+                    OutboxMessage.id.in_([m.id for m in candidates]),
                     OutboxMessage.claimed_at.is_(None),
                     ~chat_in_flight,
                     ~self._owed_before(now),
                 )
                 .values(claimed_at=now, claimed_by=worker)
+                .returning(OutboxMessage.id)
                 .execution_options(synchronize_session=False)
             )
-            if getattr(result, "rowcount", 0):
-                # Already written by the update: not dirty, so the commit writes nothing.
-                set_committed_value(message, "claimed_at", now)
-                set_committed_value(message, "claimed_by", worker)
-                return message
-            skip.add(message.user_id)
-            self.session.expunge(message)
-        return None
+            taken = set(result.scalars().all())
+            claimed: list[OutboxMessage] = []
+            for message in candidates:
+                if message.id in taken:
+                    # Already written by the update: not dirty, so the commit writes nothing.
+                    set_committed_value(message, "claimed_at", now)
+                    set_committed_value(message, "claimed_by", worker)
+                    claimed.append(message)
+                else:
+                    skip.add(message.user_id)
+                    self.session.expunge(message)
+            if claimed:
+                return claimed
+        return []
 
     @staticmethod
     def _owed_before(now: datetime) -> Exists:
         """A message of the same chat owed now that goes before this one."""
-        ahead = aliased(OutboxMessage)
+        ahead = _AHEAD
         return exists().where(
             ahead.user_id == OutboxMessage.user_id,
             ahead.sent_at.is_(None),
@@ -250,11 +299,19 @@ class OutboxRepo:
             ),
         )
 
-    async def _lock_chat(self, user_id: int) -> bool:
+    async def _lock_chats(self, user_ids: list[int]) -> set[int]:
         """One claim per chat at a time across transactions (held until commit): two
-        claims of one chat's messages would each miss the other's uncommitted claim."""
-        locked = await self.session.execute(text(CHAT_LOCKS), {"key": user_id % 2_147_483_647})
-        return bool(locked.scalar())
+        claims of one chat's messages would each miss the other's uncommitted claim.
+        Returns the chats locked (the others are being claimed elsewhere)."""
+        keys = {user_id % 2_147_483_647: user_id for user_id in user_ids}
+        locked = await self.session.execute(
+            text(
+                "SELECT k FROM unnest(CAST(:keys AS BIGINT[])) AS k"
+                f" WHERE pg_try_advisory_xact_lock({CHAT_LOCKS}, CAST(k AS INTEGER))"
+            ),
+            {"keys": list(keys)},
+        )
+        return {keys[int(k)] for k in locked.scalars()}
 
     async def take(
         self, kind: str, subject_id: int, user_id: int, now: datetime, worker: str
@@ -312,6 +369,13 @@ class OutboxRepo:
             .where(OutboxMessage.id == message_id)
             .values(sent_at=now, message_id=message_id_sent)
         )
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, int | None]], now: datetime) -> None:
+        """Record several messages sent at once: (outbox id, the message id it got)."""
+        if sent:
+            await self.session.execute(
+                _MARK_SENT, [{"row": i, "at": now, "got": m} for i, m in sent]
+            )
 
     async def mark_failed(
         self, message: OutboxMessage, now: datetime, error: str, *, final: bool = False
