@@ -9,7 +9,14 @@ stream (``/desk/live``): it says "changed" (and which appeals) when something in
 person's scope changed, a short while after the first change so a burst is one refresh,
 and also when the clock alone makes an appeal in scope overdue, which no write marks.
 The page then fetches what it shows again, through the same scoped reads as before: the
-stream itself carries no more than appeal numbers in scope."""
+stream itself carries no more than appeal numbers in scope.
+
+A stream's "changed" adapts to the pace of changes: the first change after a quiet
+spell goes out ``COALESCE`` after it (a burst is one refresh), and while changes keep
+coming a stream says "changed" at most once every ``SPACING`` (under a second, so a
+change still reaches the page within one). The hub counts the changes it hands out
+(``version``): what a page fetches again can be rendered once for every page that would
+show the same thing (``web.desk.shared``), until the next change."""
 
 from __future__ import annotations
 
@@ -30,6 +37,7 @@ from storage.appeals.desk import DeskQueue, scope_paths
 from storage.changes import Announcer, Change, Describe, DescribeBulk
 from storage.desk import changes as desk_changes
 from web.desk.session import Desk, app_of, desk_unit
+from web.desk.shared import SharedRenders
 from web.server import APP_KEY
 
 log = logging.getLogger(__name__)
@@ -39,6 +47,7 @@ WATCHED: dict[type, Describe] = {**appeal_changes.DESCRIBERS, **desk_changes.DES
 WATCHED_BULK: dict[type, DescribeBulk] = {**desk_changes.BULK}
 
 COALESCE = 0.25  # seconds gathering a burst into one refresh
+SPACING = 0.8  # least seconds between a stream's "changed" while changes keep coming
 CLOCK_CHECK = 1.0  # seconds between looks at the clock for a promise passing
 RECHECK = 15.0  # seconds between re-reads of the session and grants (and a keep-alive)
 BACKLOG = 500  # changes a slow stream may hold before it simply refreshes everything
@@ -89,6 +98,8 @@ class LiveHub:
     def __init__(self, app: App) -> None:
         self.app = app
         self.subscriptions: set[Subscription] = set()
+        self.version = 0  # changes handed out so far: what a shared render was made at
+        self.renders = SharedRenders(lambda: self.version, app.clock)
         self.announcer = Announcer(WATCHED, self._committed, WATCHED_BULK)
         self._outgoing: asyncio.Queue[list[Change]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
@@ -133,6 +144,7 @@ class LiveHub:
         self._outgoing.put_nowait(changes)
 
     def _fan_out(self, changes: list[Change]) -> None:
+        self.version += 1
         for subscription in self.subscriptions:
             subscription.add(changes)
 
@@ -240,6 +252,7 @@ async def live(request: web.Request) -> web.StreamResponse:
     subscription = hub.subscribe()
     loop = asyncio.get_running_loop()
     recheck_at = loop.time() + RECHECK
+    sent_at = -SPACING  # loop time of the last "changed" for changes
     try:
         await response.write(b"retry: 2000\n\n")
         while not subscription.closed:
@@ -250,7 +263,8 @@ async def live(request: web.Request) -> web.StreamResponse:
             changes, overflowed = subscription.take()
             names = scope.names(changes)
             if names or overflowed:
-                await asyncio.sleep(COALESCE)  # a burst becomes one refresh
+                # A burst becomes one refresh; a steady flow, one every SPACING.
+                await asyncio.sleep(max(COALESCE, sent_at + SPACING - loop.time()))
                 more, overflowed_more = subscription.take()
                 changes += more
                 overflowed = overflowed or overflowed_more
@@ -259,6 +273,7 @@ async def live(request: web.Request) -> web.StreamResponse:
                 await response.write(_event("changed", " ".join(names)))
                 for name in names:
                     await response.write(_event(name))
+                sent_at = loop.time()
                 now = app.clock.now()
                 dues = [c.due for c in changes if c.due is not None and c.due > now]
                 next_due = min([d for d in (next_due, *dues) if d is not None], default=None)
