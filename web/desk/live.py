@@ -269,10 +269,10 @@ async def live(request: web.Request) -> web.StreamResponse:
                 changes += more
                 overflowed = overflowed or overflowed_more
                 names = list(dict.fromkeys(names + scope.names(more)))
-                # "changed" for pages showing many rows; "<topic>-<id>" for one row's page.
-                await response.write(_event("changed", " ".join(names)))
-                for name in names:
-                    await response.write(_event(name))
+                # "changed" for pages showing many rows; "<topic>-<id>" for one row's page;
+                # in one write (one send, not one per appeal).
+                events = [_event("changed", " ".join(names)), *(_event(n) for n in names)]
+                await response.write(b"".join(events))
                 sent_at = loop.time()
                 now = app.clock.now()
                 dues = [c.due for c in changes if c.due is not None and c.due > now]
