@@ -6,19 +6,24 @@ requests that come while a render is under way wait for the next one, not that o
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import os
 import re
+import uuid
 from datetime import datetime, timedelta
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from aiohttp.web_urldispatcher import PrefixedSubAppResource
+from redis.asyncio import Redis
 
 from storage.clock import ManualClock
 from storage.roles import Role
 from tests.conftest import START
 from tests.desk.client import Page, Stream, signed_in
 from tests.harness import Harness, World
-from web.desk.live import HUB_KEY, LiveHub
+from web.desk.live import HUB_KEY, LiveHub, encode
 from web.desk.shared import Fragment, SharedRenders
 
 
@@ -180,3 +185,49 @@ async def test_when_the_render_fails_those_waiting_render_for_themselves() -> No
     except RuntimeError:
         pass
     assert text(await waiting) == "render 2"
+
+
+async def test_a_render_is_not_handed_out_again_before_this_process_caught_up() -> None:
+    renders = SharedRenders(lambda: 0, ManualClock(START))
+    behind = True
+
+    async def caught_up() -> bool:
+        return not behind
+
+    renders.caught_up = caught_up
+    gate = Gate()
+    gate.open.set()
+    assert text(await renders.get("k", gate)) == "render 1"
+    # Another process told a page of a change this one has not heard yet.
+    assert text(await renders.get("k", gate)) == "render 2"
+    behind = False
+    assert text(await renders.get("k", gate)) == "render 2"
+
+
+async def test_with_redis_a_process_is_caught_up_once_it_heard_every_batch(
+    harness: Harness,
+) -> None:
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("TEST_REDIS_URL is not set")
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    settings = harness.app.settings.model_copy(update={"redis_url": url, "redis_prefix": prefix})
+    hub = LiveHub(dataclasses.replace(harness.app, settings=settings))
+    other = Redis.from_url(url)
+    await hub.start()
+    try:
+        caught_up = hub.renders.caught_up
+        assert caught_up is not None and await caught_up()
+        # Another process numbered a batch and has not published it yet (or it is on its way).
+        seq = int(await other.incr(hub.sequence))
+        assert not await caught_up()
+        await other.publish(hub.channel, encode([], seq))
+        for _ in range(100):
+            if await caught_up():
+                break
+            await asyncio.sleep(0.05)
+        assert hub.heard == seq and await caught_up()
+    finally:
+        await hub.stop()
+        await other.delete(hub.sequence)
+        await other.aclose()

@@ -78,17 +78,28 @@ class Subscription:
         self.ready.set()
 
 
-def encode(changes: list[Change]) -> str:
+def encode(changes: list[Change], seq: int = 0) -> str:
+    """A batch for the channel, with its number in the deployment's sequence."""
     return json.dumps(
-        [[c.topic, c.id, list(c.paths), c.due.isoformat() if c.due else None] for c in changes]
+        {
+            "seq": seq,
+            "changes": [
+                [c.topic, c.id, list(c.paths), c.due.isoformat() if c.due else None]
+                for c in changes
+            ],
+        }
     )
 
 
-def decode(raw: str | bytes) -> list[Change]:
-    return [
+def decode(raw: str | bytes) -> tuple[list[Change], int]:
+    message = json.loads(raw)
+    if isinstance(message, list):  # a process of the version before: no number
+        message = {"seq": 0, "changes": message}
+    changes = [
         Change(topic, int(i), tuple(paths), datetime.fromisoformat(due) if due else None)
-        for topic, i, paths, due in json.loads(raw)
+        for topic, i, paths, due in message["changes"]
     ]
+    return changes, int(message.get("seq") or 0)
 
 
 class LiveHub:
@@ -99,6 +110,7 @@ class LiveHub:
         self.app = app
         self.subscriptions: set[Subscription] = set()
         self.version = 0  # changes handed out so far: what a shared render was made at
+        self.heard = 0  # the highest number of a batch heard from the channel
         self.renders = SharedRenders(lambda: self.version, app.clock)
         self.announcer = Announcer(WATCHED, self._committed, WATCHED_BULK)
         self._outgoing: asyncio.Queue[list[Change]] = asyncio.Queue()
@@ -106,6 +118,7 @@ class LiveHub:
         self._redis: Redis | None = None
         settings = app.settings
         self.channel = f"{settings.redis_prefix}:desk:changes"
+        self.sequence = f"{settings.redis_prefix}:desk:changes:seq"
 
     async def start(self) -> None:
         settings = self.app.settings
@@ -114,6 +127,7 @@ class LiveHub:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             await pubsub.subscribe(self.channel)  # before the first page can open
             self._tasks.append(asyncio.create_task(self._listen(pubsub), name="desk-listen"))
+            self.renders.caught_up = self._caught_up
         self._tasks.append(asyncio.create_task(self._publish(), name="desk-publish"))
         self.announcer.install(self.app.sessionmaker)
 
@@ -155,7 +169,8 @@ class LiveHub:
                 self._fan_out(changes)
                 continue
             try:
-                await self._redis.publish(self.channel, encode(changes))
+                seq = int(await self._redis.incr(self.sequence))
+                await self._redis.publish(self.channel, encode(changes, seq))
             except Exception:
                 # Pages still hear it here; other processes' pages catch up at their
                 # next change or refresh.
@@ -170,7 +185,9 @@ class LiveHub:
             try:
                 message = await pubsub.get_message(timeout=5.0)
                 if message is not None and message.get("type") == "message":
-                    self._fan_out(decode(message["data"]))
+                    changes, seq = decode(message["data"])
+                    self.heard = max(self.heard, seq)
+                    self._fan_out(changes)
             except asyncio.CancelledError:
                 await pubsub.aclose()
                 raise
@@ -179,6 +196,18 @@ class LiveHub:
                 await asyncio.sleep(1.0)
                 with contextlib.suppress(Exception):
                     await pubsub.subscribe(self.channel)
+
+    async def _caught_up(self) -> bool:
+        """Whether this process has heard every batch any process published so far: a
+        page may hold a stream on another process, told of a change this one has not
+        heard yet; until it has, no render made here before is handed out again."""
+        if self._redis is None:
+            return True
+        try:
+            published = await self._redis.get(self.sequence)
+        except Exception:
+            return False
+        return self.heard >= int(published or 0)
 
 
 HUB_KEY = web.AppKey("gridbot.desk.hub", LiveHub)

@@ -13,8 +13,10 @@ a fragment is rendered once per key and handed to each request with that key:
   out a change since (``LiveHub.version``): requests that come while a render of their
   key is under way wait for the next one, which starts when it ends and serves them all;
   a finished render is reused only while no change came and for ``MAX_AGE`` at most (its
-  times, "剩 3 小时", stay right), and never past the moment the clock alone makes an
-  appeal in scope overdue;
+  times, "剩 3 小时", stay right), never past the moment the clock alone makes an
+  appeal in scope overdue, and, with several processes (Redis), only once this process
+  has heard every change any process published (``caught_up``: a page's stream may be
+  on another process, which told it of a change this one has not heard yet);
 - the sign-in, the session and the grants are checked for every request as before
   (``desk_page``): only then is the key made, from the grants just read.
 
@@ -97,6 +99,7 @@ class SharedRenders:
         self._version = version
         self._clock = clock
         self.max_age = MAX_AGE
+        self.caught_up: Callable[[], Awaitable[bool]] | None = None  # set by the hub
         self._made: dict[Hashable, _Made] = {}
         self._next: dict[Hashable, _Next] = {}
         self._running: dict[Hashable, asyncio.Future[_Made]] = {}
@@ -121,7 +124,12 @@ class SharedRenders:
             self._made.clear()  # a change came: nothing made before it is handed out
             self._made_at = self._version()
         made = self._made.get(key)
-        if made is not None and self._fresh(made):
+        if (
+            made is not None
+            and self._fresh(made)
+            and (self.caught_up is None or await self.caught_up())
+            and self._fresh(made)  # still, after asking (a change may have come meanwhile)
+        ):
             self.shared += 1
             return made.fragment.response()
         waiting = self._next.get(key)
