@@ -19,7 +19,10 @@ from bot.formatting import span
 from storage.appeals import OPEN_STATES, Appeal, AppealEvent, AppealPolicy, Level, State
 from storage.appeals.desk import DeskQueue, QueueCounts, QueueFilter, desk_level, scope_paths
 from storage.hierarchy import Node, NodeKind, within_path
+from web.desk.live import HUB_KEY
 from web.desk.session import DESK, Desk, desk_page
+from web.desk.shared import Fragment
+from web.templates import render as render_template
 
 routes = web.RouteTableDef()
 
@@ -206,9 +209,39 @@ async def queue_page(desk: Desk) -> web.StreamResponse:
 @desk_page
 async def queue_rows(desk: Desk) -> web.StreamResponse:
     """The counts and the table alone, as the page fetches them again; the address bar
-    follows the filters (replaced, not pushed: a live refresh adds no history)."""
-    context = await _queue_context(desk)
-    response = desk.render("appeals/_rows.html", rows_url=f"{DESK}/appeals/rows", **context)
-    page = f"{DESK}/appeals" + (f"?{context['query']}" if context["query"] else "")
-    response.headers["HX-Replace-Url"] = page
-    return response
+    follows the filters (replaced, not pushed: a live refresh adds no history).
+
+    Every open page fetches this at once when something changes: the fragment is
+    rendered once for all who would see the same (``web.desk.shared``), keyed by what
+    decides it: the subtrees the grants cover, the level the person acts at, their
+    language, the filters and the page. Nothing of the person is in it (no name, no
+    roles, no token): it is rendered from the key's parts alone."""
+    query = desk.request.query
+    narrowed, page = parse_filter(query), _page_number(query)
+    paths = scope_paths(desk.staffing)
+    level = desk_level(desk.staffing)
+    key = (
+        "appeals/rows",
+        None if paths is None else frozenset(paths),
+        level,
+        desk.t.language,
+        narrowed,
+        page,
+    )
+
+    async def render() -> tuple[Fragment, datetime | None]:
+        context = await _queue_context(desk)
+        response = render_template(
+            "appeals/_rows.html",
+            {"t": desk.t, "desk": DESK, "rows_url": f"{DESK}/appeals/rows", **context},
+        )
+        url = f"{DESK}/appeals" + (f"?{context['query']}" if context["query"] else "")
+        response.headers["HX-Replace-Url"] = url
+        # The clock alone changes it when an appeal in scope turns overdue.
+        until = await DeskQueue(desk.services.session, desk.staffing, desk.now()).next_due()
+        return Fragment.of(response), until
+
+    hub = desk.request.config_dict.get(HUB_KEY)
+    if hub is None:
+        return (await render())[0].response()
+    return await hub.renders.get(key, render)

@@ -9,7 +9,14 @@ stream (``/desk/live``): it says "changed" (and which appeals) when something in
 person's scope changed, a short while after the first change so a burst is one refresh,
 and also when the clock alone makes an appeal in scope overdue, which no write marks.
 The page then fetches what it shows again, through the same scoped reads as before: the
-stream itself carries no more than appeal numbers in scope."""
+stream itself carries no more than appeal numbers in scope.
+
+A stream's "changed" adapts to the pace of changes: the first change after a quiet
+spell goes out ``COALESCE`` after it (a burst is one refresh), and while changes keep
+coming a stream says "changed" at most once every ``SPACING`` (under a second, so a
+change still reaches the page within one). The hub counts the changes it hands out
+(``version``): what a page fetches again can be rendered once for every page that would
+show the same thing (``web.desk.shared``), until the next change."""
 
 from __future__ import annotations
 
@@ -30,6 +37,7 @@ from storage.appeals.desk import DeskQueue, scope_paths
 from storage.changes import Announcer, Change, Describe, DescribeBulk
 from storage.desk import changes as desk_changes
 from web.desk.session import Desk, app_of, desk_unit
+from web.desk.shared import SharedRenders
 from web.server import APP_KEY
 
 log = logging.getLogger(__name__)
@@ -39,6 +47,7 @@ WATCHED: dict[type, Describe] = {**appeal_changes.DESCRIBERS, **desk_changes.DES
 WATCHED_BULK: dict[type, DescribeBulk] = {**desk_changes.BULK}
 
 COALESCE = 0.25  # seconds gathering a burst into one refresh
+SPACING = 0.8  # least seconds between a stream's "changed" while changes keep coming
 CLOCK_CHECK = 1.0  # seconds between looks at the clock for a promise passing
 RECHECK = 15.0  # seconds between re-reads of the session and grants (and a keep-alive)
 BACKLOG = 500  # changes a slow stream may hold before it simply refreshes everything
@@ -69,17 +78,28 @@ class Subscription:
         self.ready.set()
 
 
-def encode(changes: list[Change]) -> str:
+def encode(changes: list[Change], seq: int = 0) -> str:
+    """A batch for the channel, with its number in the deployment's sequence."""
     return json.dumps(
-        [[c.topic, c.id, list(c.paths), c.due.isoformat() if c.due else None] for c in changes]
+        {
+            "seq": seq,
+            "changes": [
+                [c.topic, c.id, list(c.paths), c.due.isoformat() if c.due else None]
+                for c in changes
+            ],
+        }
     )
 
 
-def decode(raw: str | bytes) -> list[Change]:
-    return [
+def decode(raw: str | bytes) -> tuple[list[Change], int]:
+    message = json.loads(raw)
+    if isinstance(message, list):  # a process of the version before: no number
+        message = {"seq": 0, "changes": message}
+    changes = [
         Change(topic, int(i), tuple(paths), datetime.fromisoformat(due) if due else None)
-        for topic, i, paths, due in json.loads(raw)
+        for topic, i, paths, due in message["changes"]
     ]
+    return changes, int(message.get("seq") or 0)
 
 
 class LiveHub:
@@ -89,12 +109,16 @@ class LiveHub:
     def __init__(self, app: App) -> None:
         self.app = app
         self.subscriptions: set[Subscription] = set()
+        self.version = 0  # changes handed out so far: what a shared render was made at
+        self.heard = 0  # the highest number of a batch heard from the channel
+        self.renders = SharedRenders(lambda: self.version, app.clock)
         self.announcer = Announcer(WATCHED, self._committed, WATCHED_BULK)
         self._outgoing: asyncio.Queue[list[Change]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._redis: Redis | None = None
         settings = app.settings
         self.channel = f"{settings.redis_prefix}:desk:changes"
+        self.sequence = f"{settings.redis_prefix}:desk:changes:seq"
 
     async def start(self) -> None:
         settings = self.app.settings
@@ -103,6 +127,7 @@ class LiveHub:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             await pubsub.subscribe(self.channel)  # before the first page can open
             self._tasks.append(asyncio.create_task(self._listen(pubsub), name="desk-listen"))
+            self.renders.caught_up = self._caught_up
         self._tasks.append(asyncio.create_task(self._publish(), name="desk-publish"))
         self.announcer.install(self.app.sessionmaker)
 
@@ -133,6 +158,7 @@ class LiveHub:
         self._outgoing.put_nowait(changes)
 
     def _fan_out(self, changes: list[Change]) -> None:
+        self.version += 1
         for subscription in self.subscriptions:
             subscription.add(changes)
 
@@ -143,7 +169,8 @@ class LiveHub:
                 self._fan_out(changes)
                 continue
             try:
-                await self._redis.publish(self.channel, encode(changes))
+                seq = int(await self._redis.incr(self.sequence))
+                await self._redis.publish(self.channel, encode(changes, seq))
             except Exception:
                 # Pages still hear it here; other processes' pages catch up at their
                 # next change or refresh.
@@ -158,7 +185,9 @@ class LiveHub:
             try:
                 message = await pubsub.get_message(timeout=5.0)
                 if message is not None and message.get("type") == "message":
-                    self._fan_out(decode(message["data"]))
+                    changes, seq = decode(message["data"])
+                    self.heard = max(self.heard, seq)
+                    self._fan_out(changes)
             except asyncio.CancelledError:
                 await pubsub.aclose()
                 raise
@@ -167,6 +196,18 @@ class LiveHub:
                 await asyncio.sleep(1.0)
                 with contextlib.suppress(Exception):
                     await pubsub.subscribe(self.channel)
+
+    async def _caught_up(self) -> bool:
+        """Whether this process has heard every batch any process published so far: a
+        page may hold a stream on another process, told of a change this one has not
+        heard yet; until it has, no render made here before is handed out again."""
+        if self._redis is None:
+            return True
+        try:
+            published = await self._redis.get(self.sequence)
+        except Exception:
+            return False
+        return self.heard >= int(published or 0)
 
 
 HUB_KEY = web.AppKey("gridbot.desk.hub", LiveHub)
@@ -240,6 +281,7 @@ async def live(request: web.Request) -> web.StreamResponse:
     subscription = hub.subscribe()
     loop = asyncio.get_running_loop()
     recheck_at = loop.time() + RECHECK
+    sent_at = -SPACING  # loop time of the last "changed" for changes
     try:
         await response.write(b"retry: 2000\n\n")
         while not subscription.closed:
@@ -250,15 +292,17 @@ async def live(request: web.Request) -> web.StreamResponse:
             changes, overflowed = subscription.take()
             names = scope.names(changes)
             if names or overflowed:
-                await asyncio.sleep(COALESCE)  # a burst becomes one refresh
+                # A burst becomes one refresh; a steady flow, one every SPACING.
+                await asyncio.sleep(max(COALESCE, sent_at + SPACING - loop.time()))
                 more, overflowed_more = subscription.take()
                 changes += more
                 overflowed = overflowed or overflowed_more
                 names = list(dict.fromkeys(names + scope.names(more)))
-                # "changed" for pages showing many rows; "<topic>-<id>" for one row's page.
-                await response.write(_event("changed", " ".join(names)))
-                for name in names:
-                    await response.write(_event(name))
+                # "changed" for pages showing many rows; "<topic>-<id>" for one row's page;
+                # in one write (one send, not one per appeal).
+                events = [_event("changed", " ".join(names)), *(_event(n) for n in names)]
+                await response.write(b"".join(events))
+                sent_at = loop.time()
                 now = app.clock.now()
                 dues = [c.due for c in changes if c.due is not None and c.due > now]
                 next_due = min([d for d in (next_due, *dues) if d is not None], default=None)

@@ -1,0 +1,179 @@
+"""One render for every open page that would show the same thing.
+
+When something changes, every open desk page in scope fetches what it shows again, at
+about the same moment (the live stream tells them together). Fifty pages of people
+looking at the same part of the district would each read and render the same queue; here
+a fragment is rendered once per key and handed to each request with that key:
+
+- the key names everything that makes two people's fragments differ (for the queue:
+  the subtrees their grants cover, the level they act at, their language, the filters
+  and the page), never who they are; the fragment is rendered from that alone, with no
+  personal part of the page (name, roles, CSRF token) in reach;
+- a request never gets a render that began before it arrived and before the hub handed
+  out a change since (``LiveHub.version``): requests that come while a render of their
+  key is under way wait for the next one, which starts when it ends and serves them all;
+  a finished render is reused only while no change came and for ``MAX_AGE`` at most (its
+  times, "剩 3 小时", stay right), never past the moment the clock alone makes an
+  appeal in scope overdue, and, with several processes (Redis), only once this process
+  has heard every change any process published (``caught_up``: a page's stream may be
+  on another process, which told it of a change this one has not heard yet);
+- the sign-in, the session and the grants are checked for every request as before
+  (``desk_page``): only then is the key made, from the grants just read.
+
+One per process, held by the hub; the entries are dropped at the next change."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from aiohttp import web
+
+from storage.clock import Clock
+
+MAX_AGE = 1.0  # seconds a finished render is handed out while nothing changes
+KEEP = 512  # renders kept at most (distinct keys within one version)
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """A rendered answer without its per-request parts."""
+
+    body: bytes
+    status: int = 200
+    content_type: str = "text/html"
+    charset: str | None = "utf-8"
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, response: web.Response) -> Fragment:
+        body = response.body
+        assert isinstance(body, bytes)
+        return cls(
+            body,
+            response.status,
+            response.content_type,
+            response.charset,
+            tuple((k, v) for k, v in response.headers.items() if k.startswith("HX-")),
+        )
+
+    def response(self) -> web.Response:
+        response = web.Response(
+            body=self.body,
+            status=self.status,
+            content_type=self.content_type,
+            charset=self.charset,
+        )
+        for name, value in self.headers:
+            response.headers[name] = value
+        return response
+
+
+@dataclass
+class _Made:
+    fragment: Fragment
+    version: int  # the hub's version when the render began
+    began: float  # loop time
+    at: datetime  # the domain's clock when it began
+    until: datetime | None  # the next moment the clock alone changes it
+
+
+@dataclass
+class _Next:
+    """A render not begun yet, that every request arriving now waits for."""
+
+    done: asyncio.Future[_Made] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+Render = Callable[[], Awaitable[tuple[Fragment, datetime | None]]]
+
+
+class SharedRenders:
+    """The renders of one process, by key. ``version`` tells the hub's change count."""
+
+    def __init__(self, version: Callable[[], int], clock: Clock) -> None:
+        self._version = version
+        self._clock = clock
+        self.max_age = MAX_AGE
+        self.caught_up: Callable[[], Awaitable[bool]] | None = None  # set by the hub
+        self._made: dict[Hashable, _Made] = {}
+        self._next: dict[Hashable, _Next] = {}
+        self._running: dict[Hashable, asyncio.Future[_Made]] = {}
+        self._made_at = -1  # the version the kept renders belong to
+        self.renders = 0  # how many renders ran (for tests and benches)
+        self.shared = 0  # how many requests got one made for another
+
+    def _fresh(self, made: _Made) -> bool:
+        now = self._clock.now()
+        return (
+            made.version == self._version()
+            and asyncio.get_running_loop().time() - made.began <= self.max_age
+            and made.at <= now
+            and (now - made.at).total_seconds() <= self.max_age
+            and (made.until is None or now < made.until)
+        )
+
+    async def get(self, key: Hashable, render: Render) -> web.Response:
+        """The answer for ``key``: a fresh render made for an earlier request, the next
+        one to begin (waited for), or ``render()`` run here for every request waiting."""
+        if self._made_at != self._version():
+            self._made.clear()  # a change came: nothing made before it is handed out
+            self._made_at = self._version()
+        made = self._made.get(key)
+        if (
+            made is not None
+            and self._fresh(made)
+            and (self.caught_up is None or await self.caught_up())
+            and self._fresh(made)  # still, after asking (a change may have come meanwhile)
+        ):
+            self.shared += 1
+            return made.fragment.response()
+        waiting = self._next.get(key)
+        if waiting is not None:
+            try:
+                made = await asyncio.shield(waiting.done)
+            except Exception:
+                return await self._render_alone(render)
+            self.shared += 1
+            return made.fragment.response()
+        ours = self._next[key] = _Next()
+        try:
+            running = self._running.get(key)
+            if running is not None:
+                # Begun before the requests waiting now came: wait for it to end.
+                await asyncio.wait([running])
+            # From here on, a request coming waits for the render after this one.
+            del self._next[key]
+            self._running[key] = ours.done
+            made = await self._make(render)
+        except BaseException as e:
+            # Those waiting render for themselves.
+            ours.done.set_exception(e if isinstance(e, Exception) else RuntimeError(repr(e)))
+            ours.done.exception()  # retrieved: no "never retrieved" warning
+            raise
+        finally:
+            if self._next.get(key) is ours:
+                del self._next[key]
+            if self._running.get(key) is ours.done:
+                del self._running[key]
+        ours.done.set_result(made)
+        if made.version == self._version():
+            if self._made_at != made.version or len(self._made) >= KEEP:
+                self._made.clear()
+                self._made_at = made.version
+            self._made[key] = made
+        return made.fragment.response()
+
+    async def _make(self, render: Render) -> _Made:
+        version, began, at = self._version(), asyncio.get_running_loop().time(), self._clock.now()
+        self.renders += 1
+        fragment, until = await render()
+        return _Made(fragment, version, began, at, until)
+
+    async def _render_alone(self, render: Render) -> web.Response:
+        made = await self._make(render)
+        return made.fragment.response()
