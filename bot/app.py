@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import AsyncIterator, Coroutine, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
@@ -20,7 +22,6 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
-from aiogram.fsm.storage.redis import RedisStorage
 from aiogram_dialog import setup_dialogs
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,7 +30,6 @@ from bot.delivery import Delivery
 from bot.dispatcher import GridDispatcher, MemorySeen, RedisSeen, SeenUpdates
 from bot.errors import register_error_handlers
 from bot.features import FEATURES
-from bot.isolation import RenewingRedisIsolation, bounded_redis
 from bot.kit.ids import install_unique_intent_ids
 from bot.kit.messages import KnownMediaIds, ScreenMessageManager
 from bot.kit.shown import ShownMessages
@@ -43,6 +43,9 @@ from bot.scheduling import JobContext, Scheduler
 from bot.sending import Sender
 from storage.clock import Clock, SystemClock
 from storage.services import Config, Services
+
+if TYPE_CHECKING:
+    from aiogram.fsm.storage.redis import RedisStorage
 
 
 def create_bot(settings: Settings, *, token: str | None = None) -> Bot:
@@ -61,6 +64,12 @@ def create_bot(settings: Settings, *, token: str | None = None) -> Bot:
 
 def create_storage(settings: Settings) -> BaseStorage:
     if settings.redis_url:
+        # Imported only where Redis is configured: redis-py is a fifth of a second of
+        # every start that does not use it.
+        from aiogram.fsm.storage.redis import RedisStorage
+
+        from bot.isolation import bounded_redis
+
         redis = bounded_redis(settings.redis_url, settings.redis_connections)
         # aiogram-dialog keeps several stacks per chat; keys must carry the destiny.
         return RedisStorage(
@@ -69,20 +78,33 @@ def create_storage(settings: Settings) -> BaseStorage:
     return MemoryStorage()
 
 
+def redis_storage(storage: BaseStorage) -> RedisStorage | None:
+    """The storage if it lives in Redis (a storage of a module never imported cannot)."""
+    module = sys.modules.get("aiogram.fsm.storage.redis")
+    if module is None:
+        return None
+    kind: type[RedisStorage] = module.RedisStorage
+    return storage if isinstance(storage, kind) else None
+
+
 def create_isolation(storage: BaseStorage) -> BaseEventIsolation:
     """One update at a time per chat: a double tap waits for the first to finish. Across
     processes the lock lives in Redis, next to the dialogs' state."""
-    if isinstance(storage, RedisStorage):
-        return RenewingRedisIsolation(storage.redis, storage.key_builder)
+    shared = redis_storage(storage)
+    if shared is not None:
+        from bot.isolation import RenewingRedisIsolation
+
+        return RenewingRedisIsolation(shared.redis, shared.key_builder)
     return SimpleEventIsolation()
 
 
 def create_seen(storage: BaseStorage) -> SeenUpdates:
-    if isinstance(storage, RedisStorage):
+    shared = redis_storage(storage)
+    if shared is not None:
         # Beside the dialogs' keys: a deployment (or a test) with its own prefix keeps
         # its own update ids.
-        prefix = getattr(storage.key_builder, "prefix", "fsm")
-        return RedisSeen(storage.redis, prefix=f"{prefix}:update")
+        prefix = getattr(shared.key_builder, "prefix", "fsm")
+        return RedisSeen(shared.redis, prefix=f"{prefix}:update")
     return MemorySeen()
 
 

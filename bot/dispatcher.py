@@ -20,15 +20,17 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiogram import Bot, Dispatcher
 from aiogram.types import Update, User
-from redis.asyncio import Redis
 
 from bot.errors import apologise
 from bot.i18n import pick_language
 from bot.quick import QuickLane
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 

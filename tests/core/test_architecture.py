@@ -161,8 +161,12 @@ def test_no_two_windows_of_a_dialog_share_a_button_id() -> None:
 
 # Slow to import and needed only by a report, a chart, a QR sheet or an import: none of
 # them may be loaded on the way to the first update (every start of the bot pays for it).
-# Alembic only when the schema is behind (storage/migrate.py).
-HEAVY = ("openpyxl", "matplotlib", "numpy", "reportlab", "zxingcpp", "PIL.ImageFont", "alembic")
+# Alembic only when the schema is behind (storage/migrate.py); redis-py only where REDIS_URL
+# is set (bot/app.py).
+HEAVY = (
+    "openpyxl", "matplotlib", "numpy", "reportlab", "zxingcpp", "PIL.ImageFont", "alembic",
+    "redis",
+)  # fmt: skip
 
 
 def test_nothing_heavy_is_imported_on_the_way_to_the_first_update() -> None:

@@ -12,12 +12,11 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from multidict import MultiDictProxy
-from redis.asyncio import Redis
 from sqlalchemy.exc import OperationalError
 
 from bot.app import App
@@ -37,6 +36,9 @@ from storage.hierarchy import Node
 from storage.services import Services
 from web.channels.formats import Format, errors, format_of
 from web.server import APP_KEY
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 
 class Fail(Exception):
@@ -107,6 +109,8 @@ class Limiter:
     def of(self, app: App) -> Buckets:
         if self.buckets is None:
             if app.settings.redis_url:
+                from redis.asyncio import Redis  # only where Redis is configured
+
                 self._redis = Redis.from_url(app.settings.redis_url)
                 self.buckets = RedisBuckets(self._redis, app.settings.redis_prefix)
             else:

@@ -27,9 +27,9 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from aiohttp import web
-from redis.asyncio import Redis
 
 from bot.app import App
 from storage.appeals import changes as appeal_changes
@@ -51,6 +51,9 @@ SPACING = 0.8  # least seconds between a stream's "changed" while changes keep c
 CLOCK_CHECK = 1.0  # seconds between looks at the clock for a promise passing
 RECHECK = 15.0  # seconds between re-reads of the session and grants (and a keep-alive)
 BACKLOG = 500  # changes a slow stream may hold before it simply refreshes everything
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 
 @dataclass(eq=False)  # each stream's own: compared and hashed by identity
@@ -123,6 +126,8 @@ class LiveHub:
     async def start(self) -> None:
         settings = self.app.settings
         if settings.redis_url:
+            from redis.asyncio import Redis  # only where Redis is configured
+
             self._redis = Redis.from_url(settings.redis_url)
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             await pubsub.subscribe(self.channel)  # before the first page can open
