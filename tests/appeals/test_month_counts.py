@@ -13,7 +13,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Column, select
+from sqlalchemy import Column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import visitors
 
@@ -27,7 +27,7 @@ from storage.appeals.kpi import (
     settled_clause,
 )
 from storage.appeals.models import UNACCEPTED, WORKING, Appeal, AppealMonthCount, State
-from storage.appeals.month_counts import WATCHED, backfill
+from storage.appeals.month_counts import NAMES, WATCHED, backfill
 from storage.clock import ManualClock
 from storage.hierarchy import HierarchyRepo, Node
 from storage.roles import Role, StaffRepo
@@ -294,3 +294,25 @@ async def test_concurrent_ratings_are_all_counted(
         states[state] = numbers[0]
     # 满意 and 基本满意 close it; 不满意 reopens it (open: counted live, not kept).
     assert states == {"closed": 14}
+
+
+async def test_the_triggers_are_there_at_head(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """A later migration that rebuilds ``appeals`` (SQLite's batch mode copies the
+    table) drops its triggers: it must run ``month_counts.create`` again."""
+    async with sessionmaker() as session:
+        if session.get_bind().dialect.name == "sqlite":
+            found = await session.execute(
+                text(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'appeals'"
+                )
+            )
+        else:
+            found = await session.execute(
+                text(
+                    "SELECT tgname FROM pg_trigger WHERE tgrelid = 'appeals'::regclass"
+                    " AND NOT tgisinternal"
+                )
+            )
+        assert set(NAMES) <= set(found.scalars())
