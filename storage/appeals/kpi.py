@@ -39,7 +39,11 @@ column, i.e. where the appeal sits now) submitted in the month:
 
 Rates are exact ``Fraction``s, ``None`` when the denominator is 0. Counts are SQL
 aggregates (GROUP BY); only the medians are computed in Python, over the month's
-durations."""
+durations. The counts of the appeals no longer open (which no longer depend on ``now``)
+are kept per grid and UTC month by triggers (storage.appeals.month_counts, from the
+conditions of ``counted`` below); a month's counts are those plus the open appeals'
+and the few hours where the zone's month and the UTC month differ, counted live with
+the same conditions, in one statement (``_counts``)."""
 
 from __future__ import annotations
 
@@ -52,12 +56,32 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, and_, case, cast, func, or_, select
+from sqlalchemy import (
+    Float,
+    and_,
+    case,
+    cast,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.appeals.models import UNACCEPTED, WORKING, Appeal, Rating, State
+from storage.appeals.models import (
+    OPEN_STATES,
+    UNACCEPTED,
+    WORKING,
+    Appeal,
+    AppealMonthCount,
+    Rating,
+    State,
+)
+from storage.base import UTCDateTime
 from storage.hierarchy import HierarchyRepo, Node, NodeKind, within_path
 
 DEFAULT_ZONE = "Asia/Shanghai"
@@ -210,14 +234,16 @@ def in_node(node: Node) -> list[ColumnElement[bool]]:
     return clauses
 
 
+async def district_ids(session: AsyncSession) -> list[int]:
+    """Every district: ``Appeal.district_id.in_`` them is every appeal, said so that the
+    (district_id, submitted_at) index serves a month."""
+    found = await session.execute(select(Node.id).where(Node.kind == NodeKind.DISTRICT))
+    return [int(i) for i in found.scalars()]
+
+
 async def all_districts(session: AsyncSession) -> ColumnElement[bool]:
     """Every appeal, said so that the (district_id, submitted_at) index serves a month."""
-    ids = (
-        (await session.execute(select(Node.id).where(Node.kind == NodeKind.DISTRICT)))
-        .scalars()
-        .all()
-    )
-    return Appeal.district_id.in_(ids)
+    return Appeal.district_id.in_(await district_ids(session))
 
 
 def overdue_clause(now: datetime) -> ColumnElement[bool]:
@@ -229,11 +255,16 @@ def overdue_clause(now: datetime) -> ColumnElement[bool]:
     )
 
 
+def settled_late_clause() -> ColumnElement[bool]:
+    """Late for good: a promise made at filing was missed (all ``late_clause`` says of an
+    appeal no longer open)."""
+    return or_(Appeal.accepted_in_time.is_(False), Appeal.resolved_in_time.is_(False))
+
+
 def late_clause(now: datetime) -> ColumnElement[bool]:
     """Missed a promise made at filing, at any time up to ``now``."""
     return or_(
-        Appeal.accepted_in_time.is_(False),
-        Appeal.resolved_in_time.is_(False),
+        settled_late_clause(),
         and_(
             Appeal.state.in_([s.value for s in UNACCEPTED]),
             Appeal.first_accept_due <= now,
@@ -253,6 +284,54 @@ def in_base() -> ColumnElement[bool]:
 
 def rated_clause() -> ColumnElement[bool]:
     return or_(Appeal.rating.is_not(None), Appeal.reopened.is_(True))
+
+
+# The counts of ``Figures`` besides ``filed``, in this order: what each counts. An
+# appeal no longer open counts the same whenever it is read (``late`` is
+# ``settled_late_clause`` there), which is what lets storage.appeals.month_counts keep
+# these counts for it as it changes; ``_collect`` adds the open appeals' live.
+COUNTS = (
+    "base",
+    "accepted_in_time",
+    "resolved",
+    "rated",
+    "satisfied",
+    "late",
+    "closed_unsatisfied",
+    "resolved_in_time",
+    "reopened",
+)
+
+
+def counted(late: ColumnElement[bool]) -> list[ColumnElement[bool]]:
+    """The condition of each of ``COUNTS``, ``late`` being ``late_clause(now)`` (or, for
+    appeals no longer open, ``settled_late_clause()``)."""
+    return [
+        in_base(),
+        and_(in_base(), Appeal.accepted_in_time.is_(True)),
+        and_(in_base(), Appeal.resolved_at.is_not(None)),
+        rated_clause(),
+        Appeal.rating.in_(SATISFIED_RATINGS),
+        and_(in_base(), late),
+        and_(Appeal.state == State.CLOSED.value, Appeal.rating == Rating.UNSATISFIED.value),
+        and_(in_base(), Appeal.resolved_at.is_not(None), Appeal.resolved_in_time.is_(True)),
+        and_(in_base(), Appeal.reopened.is_(True)),
+    ]
+
+
+def open_clause() -> ColumnElement[bool]:
+    return Appeal.state.in_([s.value for s in OPEN_STATES])
+
+
+def settled_clause() -> ColumnElement[bool]:
+    """Not open: the appeals storage.appeals.month_counts counts."""
+    return Appeal.state.not_in([s.value for s in OPEN_STATES])
+
+
+def utc_month(moment: datetime) -> int:
+    """The ``appeal_month_counts.month`` of a moment: its UTC calendar month, yyyymm."""
+    moment = moment.astimezone(UTC)
+    return moment.year * 100 + moment.month
 
 
 def _hours_between(dialect: str, start: Any, end: Any) -> Any:
@@ -335,6 +414,111 @@ def _flag(condition: ColumnElement[bool]) -> Any:
     return func.sum(case((condition, 1), else_=0))
 
 
+_KEPT_LEVEL: dict[NodeKind, InstrumentedAttribute[int]] = {
+    NodeKind.DISTRICT: AppealMonthCount.district_id,
+    NodeKind.STREET: AppealMonthCount.street_id,
+    NodeKind.COMMUNITY: AppealMonthCount.community_id,
+    NodeKind.GRID: AppealMonthCount.grid_id,
+}
+
+
+def _kept_scope(within: Node | None, districts: Sequence[int]) -> list[ColumnElement[bool]]:
+    """``in_node`` for the kept counts (every district's without ``within``)."""
+    if within is None:
+        return [AppealMonthCount.district_id.in_(districts)]
+    clauses = [_KEPT_LEVEL[within.node_kind] == within.id]
+    ids = within.ancestor_ids()
+    if within.node_kind is not NodeKind.DISTRICT and ids:
+        clauses.append(AppealMonthCount.district_id == ids[0])
+    return clauses
+
+
+def _open_scope(
+    session: AsyncSession, within: Node | None, start: datetime, end: datetime
+) -> list[ColumnElement[bool]]:
+    """The month's conditions for its open appeals, said so that both databases find
+    them through the (state, scope_path) index: SQLite would rather read the month
+    through a (level, submitted_at) index, every row of it, for the few open ones;
+    ``submitted_at || ''`` (the same text) is a term no index serves."""
+    submitted: Any = Appeal.submitted_at
+    if session.get_bind().dialect.name == "sqlite":
+        submitted = Appeal.submitted_at.op("||", return_type=UTCDateTime())(literal_column("''"))
+    clauses = [submitted >= start, submitted < end]
+    if within is not None:
+        clauses.append(within_path(Appeal.scope_path, within.path))
+    return clauses
+
+
+def _counts(
+    group_kind: NodeKind,
+    scope: list[ColumnElement[bool]],
+    kept_scope: list[ColumnElement[bool]],
+    open_scope: list[ColumnElement[bool]],
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> Any:
+    """(node, state, category, filed, *COUNTS) rows whose sums per (node, state,
+    category) are the counts of the appeals of ``scope`` submitted in [start, end).
+
+    The kept counts of storage.appeals.month_counts cover the settled appeals by UTC
+    calendar month; [start, end) is a month of some time zone, so it is the UTC month
+    [a, b) starting nearest to it, plus [start, a) and [b, end), less [a, start) and
+    [end, b) (at most 14 hours each), those edges counted live from the settled
+    appeals. The open appeals of [start, end) are counted live (the only ones whose
+    ``late`` depends on ``now``; few, whatever the history)."""
+    group = _column(group_kind)
+    first = start.astimezone(UTC)
+    here = Month(first.year, first.month)
+    a = min(
+        (datetime(m.year, m.month, 1, tzinfo=UTC) for m in (here, here.next())),
+        key=lambda moment: abs(moment - start),
+    )
+    month = utc_month(a)
+    after = Month(a.year, a.month).next()
+    b = datetime(after.year, after.month, 1, tzinfo=UTC)
+    kept_group = _KEPT_LEVEL[group_kind]
+    kept = (
+        select(
+            kept_group,
+            AppealMonthCount.state,
+            AppealMonthCount.category,
+            func.sum(AppealMonthCount.filed),
+            *(func.sum(getattr(AppealMonthCount, name)) for name in COUNTS),
+        )
+        .where(*kept_scope, AppealMonthCount.month == month)
+        .group_by(kept_group, AppealMonthCount.state, AppealMonthCount.category)
+    )
+
+    def live(where: list[ColumnElement[bool]], late: ColumnElement[bool], sign: int = 1) -> Any:
+        return (
+            select(
+                group,
+                Appeal.state,
+                Appeal.category,
+                func.count() * sign,
+                *(_flag(c) * sign for c in counted(late)),
+            )
+            .where(*scope, *where)
+            .group_by(group, Appeal.state, Appeal.category)
+        )
+
+    parts = [
+        kept,
+        live([open_clause(), *open_scope], late_clause(now)),
+    ]
+    for lo, hi, sign in ((start, a, 1), (a, start, -1), (b, end, 1), (end, b, -1)):
+        if lo < hi:
+            parts.append(
+                live(
+                    [settled_clause(), Appeal.submitted_at >= lo, Appeal.submitted_at < hi],
+                    settled_late_clause(),
+                    sign,
+                )
+            )
+    return union_all(*parts)
+
+
 async def _collect(
     session: AsyncSession,
     group_kind: NodeKind,
@@ -350,62 +534,55 @@ async def _collect(
     per appeal, the one read that grows with the month) are not read: the medians are
     None and every other figure is the same."""
     group = _column(group_kind)
-    scope = in_node(within) if within is not None else [await all_districts(session)]
+    districts = [] if within is not None else await district_ids(session)
+    scope: list[ColumnElement[bool]] = (
+        in_node(within) if within is not None else [Appeal.district_id.in_(districts)]
+    )
+    kept_scope = _kept_scope(within, districts)
     month = [*scope, Appeal.submitted_at >= start, Appeal.submitted_at < end]
     accs: dict[int, _Acc] = {}
 
     def acc(node_id: int) -> _Acc:
         return accs.setdefault(int(node_id), _Acc())
 
-    # One pass for the counts: by state and category, summed up per state and per
-    # category below (at most 9 × 9 rows per node).
-    counts = (
-        select(
-            group,
-            Appeal.state,
-            Appeal.category,
-            func.count(),
-            _flag(in_base()),
-            _flag(and_(in_base(), Appeal.accepted_in_time.is_(True))),
-            _flag(and_(in_base(), Appeal.resolved_at.is_not(None))),
-            _flag(rated_clause()),
-            _flag(Appeal.rating.in_(SATISFIED_RATINGS)),
-            _flag(and_(in_base(), late_clause(now))),
-            _flag(
-                and_(
-                    Appeal.state == State.CLOSED.value,
-                    Appeal.rating == Rating.UNSATISFIED.value,
-                )
-            ),
-            _flag(
-                and_(
-                    in_base(),
-                    Appeal.resolved_at.is_not(None),
-                    Appeal.resolved_in_time.is_(True),
-                )
-            ),
-            _flag(and_(in_base(), Appeal.reopened.is_(True))),
-        )
-        .where(*month)
-        .group_by(group, Appeal.state, Appeal.category)
+    # The counts by state and category, summed up per state and per category below (at
+    # most 9 × 9 rows per node): one statement (one snapshot on PostgreSQL) of the kept
+    # counts of the settled appeals (``_counts``) and the open appeals' counted live.
+    cells: dict[tuple[int, str, str], list[int]] = {}
+    counts = _counts(
+        group_kind, scope, kept_scope, _open_scope(session, within, start, end), start, end, now
     )
-    rows = await session.execute(counts)
-    for row in rows:
-        node_id, state, category, n, *flags = row
+    serial = session.get_bind().dialect.name == "postgresql"
+    if serial:
+        # Each part reads a few thousand rows at most, but their costs add up to what
+        # PostgreSQL starts parallel workers for, which takes longer (10 ms) than reading.
+        await session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+    try:
+        rows = (await session.execute(counts)).all()
+    finally:
+        if serial:
+            await session.execute(text("RESET max_parallel_workers_per_gather"))
+    for node_id, state, category, *numbers in rows:
+        cell = cells.setdefault((int(node_id), str(state), str(category)), [0] * (1 + len(COUNTS)))
+        for i, number in enumerate(numbers):
+            cell[i] += int(number or 0)
+    for (node_id, state, category), (n, *flags) in cells.items():
+        if not n:  # kept counts of appeals gone elsewhere (or edges netting out)
+            continue
         base, in_time, resolved, rated, satisfied, late, unsat, on_time, reopened = flags
         a = acc(node_id)
-        a.filed += int(n)
-        a.total += int(base or 0)
-        a.by_state[str(state)] = a.by_state.get(str(state), 0) + int(n)
-        a.by_category[str(category)] = a.by_category.get(str(category), 0) + int(n)
-        a.accepted_in_time += int(in_time or 0)
-        a.resolved += int(resolved or 0)
-        a.rated += int(rated or 0)
-        a.satisfied += int(satisfied or 0)
-        a.late += int(late or 0)
-        a.closed_unsatisfied += int(unsat or 0)
-        a.resolved_in_time += int(on_time or 0)
-        a.reopened += int(reopened or 0)
+        a.filed += n
+        a.total += base
+        a.by_state[state] = a.by_state.get(state, 0) + n
+        a.by_category[category] = a.by_category.get(category, 0) + n
+        a.accepted_in_time += in_time
+        a.resolved += resolved
+        a.rated += rated
+        a.satisfied += satisfied
+        a.late += late
+        a.closed_unsatisfied += unsat
+        a.resolved_in_time += on_time
+        a.reopened += reopened
 
     if medians:
         dialect = session.get_bind().dialect.name

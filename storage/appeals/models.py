@@ -299,3 +299,32 @@ class Timeline:
     appeal: Appeal
     events: Sequence[AppealEvent]
     media: Sequence[AppealMedia]
+
+
+class AppealMonthCount(Base):
+    """The KPI counts (storage.appeals.kpi) of the *settled* appeals — those not open,
+    whose figures no longer depend on the time they are read — per grid, UTC calendar
+    month of submission (``yyyymm``), state and category. Database triggers on
+    ``appeals`` keep it (storage.appeals.month_counts, migration 0018): every insert,
+    update and delete, by the ORM or not, moves a row's contribution, so reopening a
+    resolved appeal takes it out here and the live part of the KPIs counts it again."""
+
+    __tablename__ = "appeal_month_counts"
+
+    district_id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[int] = mapped_column(primary_key=True)
+    street_id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(primary_key=True)
+    grid_id: Mapped[int] = mapped_column(primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), primary_key=True)
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    filed: Mapped[int] = mapped_column(default=0)
+    base: Mapped[int] = mapped_column(default=0)
+    accepted_in_time: Mapped[int] = mapped_column(default=0)
+    resolved: Mapped[int] = mapped_column(default=0)
+    rated: Mapped[int] = mapped_column(default=0)
+    satisfied: Mapped[int] = mapped_column(default=0)
+    late: Mapped[int] = mapped_column(default=0)
+    closed_unsatisfied: Mapped[int] = mapped_column(default=0)
+    resolved_in_time: Mapped[int] = mapped_column(default=0)
+    reopened: Mapped[int] = mapped_column(default=0)
