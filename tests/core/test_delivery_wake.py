@@ -20,6 +20,7 @@ from emulator import BotAPIEmulator
 from storage.clock import ManualClock
 from storage.outbox import Lane, OutboxMessage, OutboxRepo
 from storage.services import Config, Services
+from tests.conftest import BACKENDS
 from tests.harness import Harness
 
 
@@ -128,11 +129,11 @@ async def _settle(done: object, seconds: float = 10.0) -> None:
         await asyncio.sleep(0.02)
 
 
+# Advisory locks are PostgreSQL's: no SQLite case (none at all without TEST_DATABASE_URL).
+@pytest.mark.parametrize("engine", [b for b in BACKENDS if b == "postgresql"], indirect=True)
 async def test_a_chat_claimed_in_one_schema_is_free_in_another(engine: AsyncEngine) -> None:
     """PostgreSQL's advisory locks belong to the database: two deployments, or two test
     workers, sharing it must not hold each other's chats (a flaky test showed it)."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("advisory locks are PostgreSQL's")
     other = create_async_engine(
         engine.url, connect_args={"server_settings": {"search_path": "public"}}
     )
