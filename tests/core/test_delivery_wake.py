@@ -15,18 +15,14 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from bot.delivery import Delivery, Rendering, Send
+from bot.delivery import Delivery
 from emulator import BotAPIEmulator
 from storage.clock import ManualClock
 from storage.outbox import Lane, OutboxMessage, OutboxRepo
 from storage.services import Config, Services
 from tests.conftest import BACKENDS
+from tests.core.test_delivery import render_note
 from tests.harness import Harness
-
-
-async def render_note(r: Rendering) -> list[Send]:
-    chat, text = r.chat_id, f"note {r.params['n']}"
-    return [lambda: r.bot.send_message(chat, text)]
 
 
 async def test_only_a_commit_that_owes_a_message_wakes_the_delivery(
