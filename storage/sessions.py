@@ -47,7 +47,7 @@ def create_engine(
     engine = create_async_engine(url, pool_reset_on_return=None, **kwargs)
     _roll_back_only_open_transactions(engine)
     if engine.dialect.name == "sqlite":
-        _tune_sqlite(engine)
+        _tune_sqlite(engine, float(kwargs["connect_args"]["timeout"]))
     return engine
 
 
@@ -90,8 +90,8 @@ def _roll_back_only_open_transactions(engine: AsyncEngine) -> None:
             dbapi_connection.rollback()
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
-    one_hop.install(engine)
+def _tune_sqlite(engine: AsyncEngine, busy_timeout: float) -> None:
+    one_hop.install(engine, busy_timeout=busy_timeout)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

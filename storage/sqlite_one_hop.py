@@ -14,6 +14,7 @@ engine); the URL and dialect stay aiosqlite's."""
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import sqlite3
 from typing import Any
@@ -25,6 +26,8 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util.concurrency import await_
+
+from storage.sqlite_turns import WriteTurns, writes
 
 # What a statement leaves for SQLAlchemy to read: description, row count, last row id, rows.
 _Outcome = tuple[Any, int, int | None, list[Any]]
@@ -97,6 +100,10 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
     async def _run(self, operation: Any, parameters: Any, *, many: bool) -> None:
         connection = self._connection
+        adapted = self._adapt_connection
+        assert isinstance(adapted, OneHopConnection)
+        if adapted.needs_turn(operation):
+            await adapted.take_turn()
         async with self._adapt_connection._execute_mutex:
             outcome: _Outcome = await connection._execute(
                 _statement, connection._conn, operation, parameters, many
@@ -109,14 +116,61 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    """Also takes the engine's turn to write (storage/sqlite_turns.py) before its
+    transaction's first write, and gives it back when the transaction ends."""
+
+    __slots__ = ("_turn", "_turn_asked", "_turns")
     _cursor_cls = OneHopCursor
 
+    def __init__(self, dbapi: Any, connection: Any, turns: WriteTurns) -> None:
+        super().__init__(dbapi, connection)
+        self._turns = turns
+        self._turn: asyncio.Lock | None = None
+        self._turn_asked = False  # asked in this transaction (had or waived after timeout)
 
-def install(engine: AsyncEngine) -> None:
-    """Every connection the engine opens from now on runs each statement in one trip."""
+    def needs_turn(self, operation: str) -> bool:
+        return not self._turn_asked and writes(operation)
+
+    async def take_turn(self) -> None:
+        self._turn_asked = True
+        self._turn = await self._turns.take()
+
+    def _give_turn_back(self) -> None:
+        turn, self._turn, self._turn_asked = self._turn, None, False
+        if turn is not None:
+            turn.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._give_turn_back()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._give_turn_back()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._give_turn_back()
+
+    def terminate(self) -> None:
+        try:
+            super().terminate()
+        finally:
+            self._give_turn_back()
+
+
+def install(engine: AsyncEngine, *, busy_timeout: float) -> None:
+    """Every connection the engine opens from now on runs each statement in one trip, and
+    writes in turn with the engine's other connections."""
+    turns = WriteTurns(busy_timeout)
 
     @event.listens_for(engine.sync_engine, "do_connect")
     def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> OneHopConnection:
         adapted = dialect.loaded_dbapi.connect(*cargs, **cparams)
-        return OneHopConnection(adapted.dbapi, adapted._connection)
+        return OneHopConnection(adapted.dbapi, adapted._connection, turns)
