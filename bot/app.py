@@ -30,6 +30,7 @@ from bot.delivery import Delivery
 from bot.dispatcher import GridDispatcher, MemorySeen, RedisSeen, SeenUpdates
 from bot.errors import register_error_handlers
 from bot.features import FEATURES
+from bot.inline_callables import run_plain_callables_in_place
 from bot.kit.ids import install_unique_intent_ids
 from bot.kit.messages import KnownMediaIds, ScreenMessageManager
 from bot.kit.shown import ShownMessages
@@ -247,6 +248,7 @@ def bootstrap(
     )
     # After aiogram-dialog's own middlewares: the dialog's stack is loaded by then.
     dp.callback_query.outer_middleware(stale_press_guard)
+    run_plain_callables_in_place(dp)  # last: every router and dialog is in place
     scheduler = Scheduler(registry.jobs(), JobContext(sessionmaker, clock, merged), delivery.kick)
     return App(
         settings, registry, merged, sessionmaker, clock, bot, dp, sender, delivery, scheduler
