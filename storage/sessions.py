@@ -39,6 +39,9 @@ def create_engine(
     if url.startswith("sqlite"):
         # One writer at a time: wait for the lock instead of failing with "database is locked".
         kwargs["connect_args"].setdefault("timeout", 30)
+        # Statements of a transaction that holds the write lock run on the event loop's
+        # thread (storage/sqlite_one_hop.py), one at a time per connection as before.
+        kwargs["connect_args"]["check_same_thread"] = False
     else:
         kwargs.update(
             pool_pre_ping=True, pool_size=max(1, pool // 2), max_overflow=pool - pool // 2

@@ -104,10 +104,18 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         assert isinstance(adapted, OneHopConnection)
         if adapted.needs_turn(operation):
             await adapted.take_turn()
-        async with self._adapt_connection._execute_mutex:
-            outcome: _Outcome = await connection._execute(
-                _statement, connection._conn, operation, parameters, many
-            )
+        outcome: _Outcome
+        if adapted.writing and not adapted._execute_mutex.locked():
+            # The transaction holds SQLite's write lock: nothing this statement meets can
+            # make it wait, so it runs here rather than a trip to the thread and back,
+            # during which every other update would run a step while the lock stays held.
+            outcome = _statement(connection._conn, operation, parameters, many)
+        else:
+            async with adapted._execute_mutex:
+                outcome = await connection._execute(
+                    _statement, connection._conn, operation, parameters, many
+                )
+            adapted.wrote(operation)
         self._description, self._rowcount, self._lastrowid, rows = outcome
         self._rows = collections.deque(rows)
 
@@ -119,7 +127,7 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     """Also takes the engine's turn to write (storage/sqlite_turns.py) before its
     transaction's first write, and gives it back when the transaction ends."""
 
-    __slots__ = ("_turn", "_turn_asked", "_turns")
+    __slots__ = ("_turn", "_turn_asked", "_turns", "_writing")
     _cursor_cls = OneHopCursor
 
     def __init__(self, dbapi: Any, connection: Any, turns: WriteTurns) -> None:
@@ -127,6 +135,7 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         self._turns = turns
         self._turn: asyncio.Lock | None = None
         self._turn_asked = False  # asked in this transaction (had or waived after timeout)
+        self._writing = False  # the transaction's first write went through
 
     def needs_turn(self, operation: str) -> bool:
         return not self._turn_asked and writes(operation)
@@ -135,8 +144,19 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         self._turn_asked = True
         self._turn = await self._turns.take()
 
+    @property
+    def writing(self) -> bool:
+        """Whether this connection's transaction holds SQLite's write lock by now."""
+        return self._writing
+
+    def wrote(self, operation: str) -> None:
+        # A write that returned got the lock (one that waited for it raised instead).
+        if self._turn is not None and not self._writing and writes(operation):
+            self._writing = True
+
     def _give_turn_back(self) -> None:
         turn, self._turn, self._turn_asked = self._turn, None, False
+        self._writing = False
         if turn is not None:
             turn.release()
 

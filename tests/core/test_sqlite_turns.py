@@ -1,11 +1,13 @@
 """SQLite writers of one engine take turns in the process (storage/sqlite_turns.py): a
 second writer waits for the first's transaction to end before its statement reaches
 SQLite (where it would sleep in the busy handler), turns go in arrival order, and a turn
-comes back however the transaction ends: commit, rollback, or a cancelled task."""
+comes back however the transaction ends: commit, rollback, or a cancelled task. Once a
+transaction holds the write lock, its statements run on the event loop's thread."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,14 +30,19 @@ async def sqlite(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
+threads: list[int] = []  # beside ``reached``: the thread each statement ran on
+
+
 @pytest.fixture
 def reached(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The statements that reached SQLite (ran on aiosqlite's thread), in order."""
     seen: list[str] = []
+    threads.clear()
     original = sqlite_one_hop._statement
 
     def recorded(conn: Any, operation: str, parameters: Any, many: bool) -> Any:
         seen.append(operation if parameters is None else f"{operation} {parameters}")
+        threads.append(threading.get_ident())
         return original(conn, operation, parameters, many)
 
     monkeypatch.setattr(sqlite_one_hop, "_statement", recorded)
@@ -141,3 +148,35 @@ async def test_a_cancelled_writer_gives_the_turn_back(sqlite: AsyncEngine) -> No
     async with sqlite.connect() as conn:
         names = (await conn.execute(text("SELECT name FROM items"))).scalars()
         assert list(names) == ["queued"]
+
+
+async def test_statements_holding_the_write_lock_run_on_the_loop(
+    sqlite: AsyncEngine, reached: list[str]
+) -> None:
+    loop_thread = threading.get_ident()
+    async with sqlite.connect() as conn:
+        await conn.execute(text("SELECT count(*) FROM items"))  # no lock yet: a trip
+        await conn.execute(text("INSERT INTO items (name) VALUES ('a')"))  # takes the lock
+        await conn.execute(text("UPDATE items SET name = 'b'"))
+        count = (await conn.execute(text("SELECT count(*) FROM items"))).scalar_one()
+        await conn.commit()
+        after = (await conn.execute(text("SELECT name FROM items"))).scalar_one()
+        await conn.commit()
+    assert (count, after) == (1, "b")
+    on_loop = [s.split()[0] for s, t in zip(reached, threads, strict=True) if t == loop_thread]
+    elsewhere = [s.split()[0] for s, t in zip(reached, threads, strict=True) if t != loop_thread]
+    assert on_loop == ["UPDATE", "SELECT"]
+    assert elsewhere == ["SELECT", "INSERT", "SELECT"]
+
+
+async def test_a_failed_first_write_leaves_the_transaction_off_the_loop(
+    sqlite: AsyncEngine, reached: list[str]
+) -> None:
+    loop_thread = threading.get_ident()
+    async with sqlite.connect() as conn:
+        with pytest.raises(Exception, match="no such table"):
+            await conn.execute(text("INSERT INTO missing (name) VALUES ('a')"))
+        await conn.rollback()
+        await conn.execute(text("INSERT INTO items (name) VALUES ('a')"))
+        await conn.commit()
+    assert loop_thread not in threads
