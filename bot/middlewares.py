@@ -71,10 +71,11 @@ class ActorMiddleware(BaseMiddleware):
         data["settings"] = self.settings
         user = None
         if tg_user is not None:
-            user = await load_actor(services, tg_user)
-            data["staffing"] = await services.staff.staffing(
+            user, data["staffing"] = await services.staff.actor(
                 tg_user.id, config_admins=self.settings.admin_ids
             )
+            if user is not None:
+                touch_actor(services, user, tg_user)
         data["user"] = user
         language = pick_language(
             user.language if user else None,
@@ -84,14 +85,6 @@ class ActorMiddleware(BaseMiddleware):
         data["t"] = translator(language)
         data["language"] = language
         return await handler(event, data)
-
-
-async def load_actor(services: Services, tg_user: TgUser) -> User | None:
-    """The user's row, with what Telegram says of them now; None before they consented."""
-    user = await services.users.get(tg_user.id)
-    if user is not None:
-        touch_actor(services, user, tg_user)
-    return user
 
 
 def touch_actor(services: Services, user: User, tg_user: TgUser) -> None:

@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, select, update
+from sqlalchemy import ForeignKey, Index, String, and_, cast, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from storage.base import Base, TelegramId, UTCDateTime
 from storage.hierarchy import Node, NodeKind, within_path
+from storage.users import User
 
 
 class Role(StrEnum):
@@ -134,6 +135,33 @@ class StaffRepo:
         if user_id in set(config_admins):
             grants.insert(0, Grant(Role.ADMIN, None))
         return Staffing(user_id, tuple(grants))
+
+    async def actor(
+        self, user_id: int, *, config_admins: Iterable[int] = ()
+    ) -> tuple[User | None, Staffing]:
+        """The user's row (None before they consented or were made staff) and their
+        grants, in one statement: what every update reads first."""
+        me = select(cast(literal(user_id), TelegramId).label("uid")).subquery("me")
+        stmt = (
+            select(User, RoleAssignment, Node)
+            .select_from(me)
+            .outerjoin(User, User.id == me.c.uid)
+            .outerjoin(
+                RoleAssignment,
+                and_(RoleAssignment.user_id == me.c.uid, RoleAssignment.revoked_at.is_(None)),
+            )
+            .outerjoin(Node, Node.id == RoleAssignment.node_id)
+            .order_by(RoleAssignment.id)
+        )
+        user: User | None = None
+        grants: list[Grant] = []
+        for row_user, assignment, node in await self.session.execute(stmt):
+            user = user or row_user
+            if assignment is not None:
+                grants.append(Grant(Role(assignment.role), node))
+        if user_id in set(config_admins):
+            grants.insert(0, Grant(Role.ADMIN, None))
+        return user, Staffing(user_id, tuple(grants))
 
     async def grant(
         self,
