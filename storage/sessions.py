@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, ExceptionContext, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -43,12 +45,12 @@ def create_engine(
         # thread (storage/sqlite_one_hop.py), one at a time per connection as before.
         kwargs["connect_args"]["check_same_thread"] = False
     else:
-        kwargs.update(
-            pool_pre_ping=True, pool_size=max(1, pool // 2), max_overflow=pool - pool // 2
-        )
+        kwargs.update(pool_size=max(1, pool // 2), max_overflow=pool - pool // 2)
     # Reset on return is ours (below): rolling back only what is still open.
     engine = create_async_engine(url, pool_reset_on_return=None, **kwargs)
     _roll_back_only_open_transactions(engine)
+    if engine.dialect.name != "sqlite":
+        ping_only_after_idle(engine)
     if engine.dialect.name == "sqlite":
         _tune_sqlite(engine, float(kwargs["connect_args"]["timeout"]))
     return engine
@@ -91,6 +93,41 @@ def _roll_back_only_open_transactions(engine: AsyncEngine) -> None:
             return  # being closed for good, or outside the event loop: nothing to do here
         if record.info.pop(IN_TRANSACTION, True) and not state.transaction_was_reset:
             dbapi_connection.rollback()
+
+
+IDLE_BEFORE_PING = 10.0  # seconds a pooled connection may rest and still be trusted
+CHECKED_IN = "gridbot.checked_in"
+
+
+def ping_only_after_idle(engine: AsyncEngine) -> None:
+    """A pooled connection is pinged before use only when it has rested IDLE_BEFORE_PING
+    seconds.
+
+    SQLAlchemy's ``pool_pre_ping`` pings at every checkout: on asyncpg three round trips
+    (BEGIN, a bare statement, ROLLBACK) before each update's, delivery's and page's
+    first statement, for a connection that was in use a moment before. A connection
+    that rested is where a database restart or a dropped network shows; that one is
+    still pinged, and replaced when it is found dead. One that dies while in use fails
+    its statement, and SQLAlchemy then drops every connection of the pool made before
+    (its disconnect handling), so the next checkouts connect afresh."""
+    sync = engine.sync_engine
+
+    @event.listens_for(sync, "connect")
+    @event.listens_for(sync, "checkin")
+    def _rested_since(_dbapi: Any, record: Any) -> None:
+        record.info[CHECKED_IN] = time.monotonic()
+
+    @event.listens_for(sync, "checkout")
+    def _ping_if_rested(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(CHECKED_IN)
+        if since is not None and time.monotonic() - since < IDLE_BEFORE_PING:
+            return
+        try:
+            sync.dialect.do_ping(dbapi_connection)
+        except sync.dialect.loaded_dbapi.Error as error:
+            if sync.dialect.is_disconnect(error, dbapi_connection, None):
+                raise DisconnectionError() from error  # the pool connects afresh
+            raise
 
 
 def _tune_sqlite(engine: AsyncEngine, busy_timeout: float) -> None:
