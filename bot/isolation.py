@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
 from aiogram.fsm.storage.base import BaseEventIsolation, KeyBuilder, StorageKey
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -21,6 +22,12 @@ from redis.exceptions import LockError
 LOCK_SECONDS = 8.0
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class _LocalTurn:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0  # holding or waiting: the entry goes when the last one leaves
 
 
 class RenewingRedisIsolation(BaseEventIsolation):
@@ -35,11 +42,32 @@ class RenewingRedisIsolation(BaseEventIsolation):
         self.key_builder = key_builder
         self.ttl = ttl
         self.lock_class = lock_class
+        self._local: dict[str, _LocalTurn] = {}
 
     @asynccontextmanager
     async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
+        name = self.key_builder.build(key, "lock")
+        # The chat's next update in this process waits here, woken the moment the one
+        # before lets go, rather than asking Redis every 50 ms: a resident answering at
+        # once met the lock still held (released after the reply went out) and waited a
+        # poll, 105 ms a step at the median against SQLite's 14 (bench/reliability.py).
+        # Updates of the chat in other processes still meet the Redis lock.
+        local = self._local.get(name)
+        if local is None:
+            local = self._local[name] = _LocalTurn()
+        local.users += 1
+        try:
+            async with local.lock, self._redis_lock(name):
+                yield None
+        finally:
+            local.users -= 1
+            if local.users == 0 and self._local.get(name) is local:
+                del self._local[name]
+
+    @asynccontextmanager
+    async def _redis_lock(self, name: str) -> AsyncGenerator[None, None]:
         lock = self.redis.lock(
-            name=self.key_builder.build(key, "lock"),
+            name=name,
             timeout=self.ttl,
             sleep=0.05,
             lock_class=self.lock_class,

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import os
 import uuid
-from typing import Literal
+from typing import ClassVar, Literal
 
 import pytest
 from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
@@ -73,5 +73,54 @@ async def test_an_update_ends_even_if_its_lock_renewal_swallows_a_cancellation()
         assert await redis.get(builder.build(key, "lock")) is None  # released
     finally:
         running.cancel()
+        await redis.delete(builder.build(key, "lock"))
+        await redis.aclose()
+
+
+class CountingLock(Lock):
+    """Counts the attempts to take the lock in Redis (each a SET NX)."""
+
+    attempts: ClassVar[list[str]] = []
+
+    async def do_acquire(self, token: str | bytes) -> bool:
+        CountingLock.attempts.append(str(self.name))
+        return await super().do_acquire(token)
+
+
+async def test_a_chats_next_update_in_the_process_waits_without_asking_redis_again() -> None:
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("needs TEST_REDIS_URL")
+    redis = Redis.from_url(url)
+    builder = DefaultKeyBuilder(prefix=f"test-{uuid.uuid4().hex[:10]}", with_destiny=True)
+    here = RenewingRedisIsolation(redis, builder, lock_class=CountingLock)
+    elsewhere = RenewingRedisIsolation(redis, builder)  # another process's, same Redis
+    key = StorageKey(bot_id=1, chat_id=3, user_id=3)
+    order: list[str] = []
+    CountingLock.attempts.clear()
+
+    async def update(isolation: RenewingRedisIsolation, name: str, hold: float) -> None:
+        async with isolation.lock(key):
+            order.append(f"{name} in")
+            await asyncio.sleep(hold)
+            order.append(f"{name} out")
+
+    try:
+        first = asyncio.create_task(update(here, "a", 0.4))
+        await asyncio.sleep(0.05)
+        queued = [asyncio.create_task(update(here, name, 0.0)) for name in "bc"]
+        await asyncio.gather(first, *queued)
+        assert order == ["a in", "a out", "b in", "b out", "c in", "c out"]
+        # One SET NX an update: the two that waited were woken, they did not poll Redis.
+        assert len(CountingLock.attempts) == 3
+
+        # Another process's update of the chat still waits for the lock in Redis.
+        order.clear()
+        held = asyncio.create_task(update(here, "here", 0.3))
+        await asyncio.sleep(0.05)
+        await update(elsewhere, "elsewhere", 0.0)
+        await held
+        assert order == ["here in", "here out", "elsewhere in", "elsewhere out"]
+    finally:
         await redis.delete(builder.build(key, "lock"))
         await redis.aclose()
