@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.types import Message, Update
@@ -28,6 +29,7 @@ from bot.app import bootstrap, create_bot
 from bot.config import load_settings
 from emulator import BotAPIEmulator
 from emulator.world import EmulatedUser
+from storage import sqlite_one_hop as one_hop
 from storage.clock import SystemClock
 from storage.hierarchy import HierarchyRepo, NodeKind
 from storage.migrate import upgrade
@@ -59,9 +61,17 @@ def figures(latencies: list[float]) -> tuple[float, float, float]:
     return len(ordered) / sum(ordered), statistics.median(ordered) * 1000, p99 * 1000
 
 
-async def bench_filing(emu: BotAPIEmulator, filings: int) -> list[float]:
+async def bench_filing(emu: BotAPIEmulator, filings: int, *, plain: bool = False) -> list[float]:
+    """``plain``: SQLite through SQLAlchemy's own aiosqlite adapter, without
+    storage/sqlite_one_hop.py (one trip a statement, writers in turn, statements holding
+    the write lock run in place): what that patch earns, in the same run."""
     tmp = tempfile.TemporaryDirectory()
-    engine = create_engine(f"sqlite+aiosqlite:///{Path(tmp.name) / 'bench.db'}")
+    url = f"sqlite+aiosqlite:///{Path(tmp.name) / 'bench.db'}"
+    if plain:
+        with mock.patch.object(one_hop, "install", lambda *_a, **_k: None):
+            engine = create_engine(url)
+    else:
+        engine = create_engine(url)
     await upgrade(engine)
     sessionmaker = create_sessionmaker(engine)
     clock = SystemClock()
@@ -157,19 +167,24 @@ async def main() -> None:
     try:
         echo = await bench_echo(emu, args.filings * 7)
         filing = await bench_filing(emu, args.filings)
+        plain = await bench_filing(emu, args.filings, plain=True)
     finally:
         await emu.stop()
     e_rate, e_p50, e_p99 = figures(echo)
     f_rate, f_p50, f_p99 = figures(filing)
-    print(f"{'':<22} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'updates':>8}")
-    print(f"{'echo (bare aiogram)':<22} {e_rate:>10.1f} {e_p50:>8.2f} {e_p99:>8.2f} {len(echo):>8}")
+    p_rate, p_p50, p_p99 = figures(plain)
+    print(f"{'':<30} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'updates':>8}")
+    print(f"{'echo (bare aiogram)':<30} {e_rate:>10.1f} {e_p50:>8.2f} {e_p99:>8.2f} {len(echo):>8}")
     print(
-        f"{'filing conversations':<22} {f_rate:>10.1f} {f_p50:>8.2f} {f_p99:>8.2f} {len(filing):>8}"
+        f"{'filing conversations':<30} {f_rate:>10.1f} {f_p50:>8.2f} {f_p99:>8.2f} {len(filing):>8}"
     )
+    name = "  without sqlite_one_hop"
+    print(f"{name:<30} {p_rate:>10.1f} {p_p50:>8.2f} {p_p99:>8.2f} {len(plain):>8}")
     print(
         f"ratio filing/echo: throughput x{f_rate / e_rate:.3f}, p50 x{f_p50 / e_p50:.1f}, "
         f"p99 x{f_p99 / e_p99:.1f}"
     )
+    print(f"sqlite_one_hop: throughput x{f_rate / p_rate:.2f} of SQLAlchemy's own adapter")
 
 
 if __name__ == "__main__":
