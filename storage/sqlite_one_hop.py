@@ -9,6 +9,13 @@ statement opens, executes, fetches and closes its cursor in one function run on 
 thread; what SQLAlchemy reads afterwards (rows, description, row count, last row id) is
 kept on the adapter's cursor. Streaming (server-side) cursors are left as they were.
 
+Two more things ride on the same cursor: writers of the engine take turns in the process
+(storage/sqlite_turns.py) instead of sleeping in SQLite's busy handler, and once a
+transaction holds the write lock its single statements run on the event loop's thread,
+so the lock is held for the work and not for a trip to the thread and back per statement
+(under 200 residents filing at once a confirm held it through 8 trips, 37 ms on average,
+and every writer queued behind that).
+
 Installed on an engine by ``install`` (storage/sessions.py does it for every SQLite
 engine); the URL and dialect stay aiosqlite's."""
 
@@ -105,10 +112,12 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         if adapted.needs_turn(operation):
             await adapted.take_turn()
         outcome: _Outcome
-        if adapted.writing and not adapted._execute_mutex.locked():
-            # The transaction holds SQLite's write lock: nothing this statement meets can
+        if adapted.writing and not many and not adapted._execute_mutex.locked():
+            # The transaction holds SQLite's write lock: no lock this statement meets can
             # make it wait, so it runs here rather than a trip to the thread and back,
             # during which every other update would run a step while the lock stays held.
+            # A batch (executemany: a notice's thousands of outbox rows) still goes to the
+            # thread, so as not to stop the loop for its length.
             outcome = _statement(connection._conn, operation, parameters, many)
         else:
             async with adapted._execute_mutex:
