@@ -118,8 +118,13 @@ class SharedRenders:
         )
 
     async def get(self, key: Hashable, render: Render) -> web.Response:
-        """The answer for ``key``: a fresh render made for an earlier request, the next
-        one to begin (waited for), or ``render()`` run here for every request waiting."""
+        """The answer for ``key``, as a response of its own."""
+        return (await self.fragment(key, render)).response()
+
+    async def fragment(self, key: Hashable, render: Render) -> Fragment:
+        """The render for ``key``: a fresh one made for an earlier request (or stream),
+        the next one to begin (waited for), or ``render()`` run here for every one
+        waiting."""
         if self._made_at != self._version():
             self._made.clear()  # a change came: nothing made before it is handed out
             self._made_at = self._version()
@@ -131,15 +136,15 @@ class SharedRenders:
             and self._fresh(made)  # still, after asking (a change may have come meanwhile)
         ):
             self.shared += 1
-            return made.fragment.response()
+            return made.fragment
         waiting = self._next.get(key)
         if waiting is not None:
             try:
                 made = await asyncio.shield(waiting.done)
             except Exception:
-                return await self._render_alone(render)
+                return (await self._make(render)).fragment
             self.shared += 1
-            return made.fragment.response()
+            return made.fragment
         ours = self._next[key] = _Next()
         try:
             running = self._running.get(key)
@@ -166,14 +171,10 @@ class SharedRenders:
                 self._made.clear()
                 self._made_at = made.version
             self._made[key] = made
-        return made.fragment.response()
+        return made.fragment
 
     async def _make(self, render: Render) -> _Made:
         version, began, at = self._version(), asyncio.get_running_loop().time(), self._clock.now()
         self.renders += 1
         fragment, until = await render()
         return _Made(fragment, version, began, at, until)
-
-    async def _render_alone(self, render: Render) -> web.Response:
-        made = await self._make(render)
-        return made.fragment.response()
