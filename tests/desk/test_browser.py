@@ -1,9 +1,10 @@
 """The desk in real headless Chromium beside the sandbox's chat panes, on the same data
 and clock: a staff member signs in by the /web link from her chat; the queue changes
 without a reload when a resident files in the chat, when a filter is chosen (the
-page's stream follows it) and when the clock passes a deadline; she takes and assigns appeals from the page and the pushes arrive in the
-chat; the pane's own desk button opens the desk as its persona; and the Mini App path
-with valid, stale and forged data. The pages are saved in artifacts/."""
+page's stream follows it) and when the clock passes a deadline; she takes and assigns
+appeals from the page and the pushes arrive in the chat; the pane's own desk button
+opens the desk as its persona; and the Mini App path with valid, stale and forged data.
+The pages are saved in artifacts/."""
 
 from __future__ import annotations
 

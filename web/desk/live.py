@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import re
@@ -310,8 +311,15 @@ class Seat:
         self.scope = Scope(desk)
 
 
-async def _push(request: web.Request, seat: Seat, name: str, view: Pushed) -> bytes:
-    """The event bringing ``view`` as the person's desk shows it now."""
+@functools.lru_cache(maxsize=64)
+def _pushed_event(name: str, body: bytes, charset: str) -> bytes:
+    # One render goes to many streams: encoded once (the same bytes object each time).
+    return _event(name, body.decode(charset))
+
+
+async def _push(request: web.Request, seat: Seat, name: str, view: Pushed, heard: int) -> bytes:
+    """The event bringing ``view`` as the person's desk shows it with every change up to
+    the hub's version ``heard``."""
     app = app_of(request)
     hub = request.config_dict[HUB_KEY]
     desk = seat.desk
@@ -321,13 +329,13 @@ async def _push(request: web.Request, seat: Seat, name: str, view: Pushed) -> by
             return await view.render(dataclasses.replace(desk, services=services))
 
     try:
-        fragment = await hub.renders.fragment(view.key(desk), render)
+        fragment = await hub.renders.pushed(view.key(desk), render, heard)
     except Exception:
         log.exception("desk: could not render %s for a stream", name)
         return b""
     if fragment.status != 200:
         return b""
-    return _event(name, fragment.body.decode(fragment.charset or "utf-8"))
+    return _pushed_event(name, fragment.body, fragment.charset or "utf-8")
 
 
 async def live(request: web.Request) -> web.StreamResponse:
@@ -359,7 +367,7 @@ async def live(request: web.Request) -> web.StreamResponse:
         opening = b"retry: 2000\n\n"
         if view is not None:
             # What changed while the page loaded (or the stream was away) shows too.
-            opening += await _push(request, seat, name, view)
+            opening += await _push(request, seat, name, view, hub.version)
         await response.write(opening)
         while not subscription.closed:
             with contextlib.suppress(TimeoutError):
@@ -367,11 +375,13 @@ async def live(request: web.Request) -> web.StreamResponse:
             if subscription.closed:
                 break
             changes, overflowed = subscription.take()
+            heard = hub.version  # every change up to it is taken
             names = seat.scope.names(changes)
             if names or overflowed:
                 # A burst becomes one refresh; a steady flow, one every SPACING.
                 await asyncio.sleep(max(COALESCE, sent_at + SPACING - loop.time()))
                 more, overflowed_more = subscription.take()
+                heard = hub.version
                 changes += more
                 overflowed = overflowed or overflowed_more
                 names = list(dict.fromkeys(names + seat.scope.names(more)))
@@ -395,7 +405,7 @@ async def live(request: web.Request) -> web.StreamResponse:
                 # A promise passed in scope with nothing written: the page marks it red.
                 out.append(_event("changed"))
             if view is not None and (names or overflowed or passed):
-                out.append(await _push(request, seat, name, view))
+                out.append(await _push(request, seat, name, view, heard))
             if out:
                 await response.write(b"".join(out))  # one send, not one per event
             if names or overflowed:
