@@ -127,6 +127,9 @@ class LiveHub:
         self.version = 0  # changes handed out so far: what a shared render was made at
         self.heard = 0  # the highest number of a batch heard from the channel
         self.renders = SharedRenders(lambda: self.version, app.clock)
+        # Streams' renders go one at a time (a wave of changes is a render per distinct
+        # key, all wanted at once): they never hold more than one database connection.
+        self.rendering = asyncio.Semaphore(1)
         self.announcer = Announcer(WATCHED, self._committed, WATCHED_BULK)
         self._outgoing: asyncio.Queue[list[Change]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
@@ -325,7 +328,8 @@ async def _push(request: web.Request, seat: Seat, name: str, view: Pushed, heard
     desk = seat.desk
 
     async def render() -> tuple[Fragment, datetime | None]:
-        async with app.services() as services:
+        # One stream's render at a time: the rest of the pool stays the chat's.
+        async with hub.rendering, app.services() as services:
             return await view.render(dataclasses.replace(desk, services=services))
 
     try:
