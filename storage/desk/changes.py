@@ -2,7 +2,9 @@
 their open desk pages check at once whether they may still be there (a revocation
 ends the session within a second, whichever process holds the page). A revocation is
 an UPDATE statement that names no person the way it is written; it reads as "anyone's
-grants" (id 0), and every open page checks: revocations are rare."""
+grants" (id 0), and every open page checks: revocations are rare. A session ending (a
+sign-out, a revocation ending them all) reads the same way: an open page of that
+session stops at once, not at its stream's next periodic check."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from storage.changes import Change, Describe, DescribeBulk
+from storage.desk.models import DeskSession
 from storage.roles import RoleAssignment
 
 TOPIC = "grants"
@@ -30,4 +33,4 @@ def anyone() -> Change:
     return Change(TOPIC, ANYONE, ())
 
 
-BULK: dict[type, DescribeBulk] = {RoleAssignment: anyone}
+BULK: dict[type, DescribeBulk] = {RoleAssignment: anyone, DeskSession: anyone}

@@ -4,6 +4,7 @@ it read, and signing in the way a person does (the link from /web, opened, poste
 from __future__ import annotations
 
 import asyncio
+import codecs
 import hashlib
 import hmac
 import html
@@ -122,15 +123,17 @@ def init_data(token: str, user: dict[str, Any], auth_date: datetime, **extra: st
 
 
 class Stream:
-    """The server-sent events a desk page listens to, read as they come."""
+    """The server-sent events a desk page listens to, read as they come, as the
+    browser's EventSource reads them (an event's ``data:`` lines joined with newlines)."""
 
     def __init__(self, response: ClientResponse) -> None:
         self.response = response
         self._buffer = ""
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
 
     @classmethod
-    async def open(cls, browser: DeskBrowser) -> Stream:
-        response = await browser.http.get(browser.url("/desk/live"))
+    async def open(cls, browser: DeskBrowser, path: str = "/desk/live") -> Stream:
+        response = await browser.http.get(browser.url(path))
         assert response.status == 200, await response.text()
         assert response.headers["Content-Type"].startswith("text/event-stream")
         return cls(response)
@@ -154,17 +157,22 @@ class Stream:
         while True:
             while "\n\n" in self._buffer:
                 block, self._buffer = self._buffer.split("\n\n", 1)
-                fields = dict(
-                    line.split(": ", 1) if ": " in line else (line.rstrip(":"), "")
-                    for line in block.split("\n")
-                    if line and not line.startswith(":")
-                )
-                if "event" in fields:
-                    return fields["event"], fields.get("data", "")
+                name, data = None, []
+                for line in block.split("\n"):
+                    if not line or line.startswith(":"):
+                        continue
+                    field, _, value = line.partition(":")
+                    value = value.removeprefix(" ")
+                    if field == "event":
+                        name = value
+                    elif field == "data":
+                        data.append(value)
+                if name is not None:
+                    return name, "\n".join(data)
             chunk = await self.response.content.readany()
             if not chunk:
                 raise EOFError("the stream ended")
-            self._buffer += chunk.decode()
+            self._buffer += self._decoder.decode(chunk)
 
     def close(self) -> None:
         self.response.close()

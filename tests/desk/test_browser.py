@@ -1,12 +1,14 @@
 """The desk in real headless Chromium beside the sandbox's chat panes, on the same data
 and clock: a staff member signs in by the /web link from her chat; the queue changes
-without a reload when a resident files in the chat and when the clock passes a
-deadline; she takes and assigns appeals from the page and the pushes arrive in the
-chat; the pane's own desk button opens the desk as its persona; and the Mini App path
-with valid, stale and forged data. The pages are saved in artifacts/."""
+without a reload when a resident files in the chat, when a filter is chosen (the
+page's stream follows it) and when the clock passes a deadline; she takes and assigns
+appeals from the page and the pushes arrive in the chat; the pane's own desk button
+opens the desk as its persona; and the Mini App path with valid, stale and forged data.
+The pages are saved in artifacts/."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
@@ -78,6 +80,16 @@ async def test_the_desk_beside_the_chat(browser: Browser) -> None:
         row = desk.locator("tr.appeal", has_text="环境卫生").filter(has_text="待受理").last
         await expect(row).to_be_visible()
         await expect(row).not_to_have_class("appeal overdue")
+
+        # --- a filter: the page again, its stream following what it shows -------------
+        await desk.locator('select[name="category"]').select_option(label="环境卫生")
+        await expect(desk).to_have_url(re.compile(r"category=sanitation"))
+        await expect(desk.locator("main")).to_have_attribute(
+            "sse-connect", re.compile(r"/desk/live\?view=queue&category=sanitation$")
+        )
+        await expect(desk.locator("#live-status")).to_have_attribute("data-live", "1")
+        await expect(row).to_be_visible()
+        await expect(desk.locator("tr.appeal").filter(has_not_text="环境卫生")).to_have_count(0)
 
         # --- the clock passes the accept promise: red, escalated here, live -------------
         await chats.locator(".clock-buttons button", has_text="+1 天").click()

@@ -231,3 +231,28 @@ async def test_with_redis_a_process_is_caught_up_once_it_heard_every_batch(
         await hub.stop()
         await other.delete(hub.sequence)
         await other.aclose()
+
+
+async def test_a_stream_shares_any_render_begun_since_the_changes_it_heard() -> None:
+    version = 5
+    renders = SharedRenders(lambda: version, ManualClock(START))
+    gate = Gate()
+    first = asyncio.create_task(renders.get("k", gate))
+    await asyncio.sleep(0)
+    # A stream that heard every change up to 5: the render under way (begun at 5) is
+    # right for it; a request arriving now waits for the next one.
+    stream = asyncio.create_task(renders.pushed("k", gate, 5))
+    request = asyncio.create_task(renders.get("k", gate))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    gate.open.set()
+    assert text(await first) == "render 1"
+    assert (await stream).body == b"render 1"
+    assert text(await request) == "render 2"
+    # A change later: requests get nothing made before it; a stream that heard only up
+    # to 5 still may, one that heard 6 may not.
+    version = 6
+    assert (await renders.pushed("k", gate, 5)).body == b"render 2"
+    assert (await renders.pushed("k", gate, 6)).body == b"render 3"
+    assert text(await renders.get("k", gate)) == "render 3"
+    assert gate.count == 3

@@ -1,12 +1,13 @@
 """The live queue (诉求队列): every open appeal in the person's scope, overdue first (in
 red, with how long), then by the time left to the promise; the counts on top; filters
-by the level it sits at, category, grid, state, urgent, called up, reopened. The page
-listens to the desk's live stream and fetches its rows again (``/appeals/rows``, the
-same query with the same filters) whenever something in scope changed."""
+by the level it sits at, category, grid, state, urgent, called up, reopened. The page's
+live stream carries its filters and page, and brings the counts and the table itself
+whenever something in scope changed: the same fragment, the same scoped query, the same
+shared render as ``/appeals/rows`` gives that person (no request per open page)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,7 +20,7 @@ from bot.formatting import span
 from storage.appeals import OPEN_STATES, Appeal, AppealEvent, AppealPolicy, Level, State
 from storage.appeals.desk import DeskQueue, QueueCounts, QueueFilter, desk_level, scope_paths
 from storage.hierarchy import Node, NodeKind, within_path
-from web.desk.live import HUB_KEY
+from web.desk.live import HUB_KEY, PUSHED, Pushed
 from web.desk.session import DESK, Desk, desk_page
 from web.desk.shared import Fragment
 from web.templates import render as render_template
@@ -197,51 +198,56 @@ async def queue_page(desk: Desk) -> web.StreamResponse:
         "categories": [(c.code, c.name(t.language)) for c in policy.categories],
         "grids": await _grids(desk),
     }
+    context = await _queue_context(desk)
+    # The stream pushes the rows of what the page shows: its filters and its page.
+    live = "view=queue" + (f"&{context['query']}" if context["query"] else "")
     return desk.render(
-        "appeals/queue.html",
-        rows_url=f"{DESK}/appeals/rows",
-        **choices,
-        **await _queue_context(desk),
+        "appeals/queue.html", rows_url=f"{DESK}/appeals/rows", live=live, **choices, **context
     )
+
+
+def rows_key(desk: Desk) -> Hashable:
+    """What decides the counts and the table: the subtrees the grants cover, the level
+    the person acts at, their language, the filters and the page; never who they are."""
+    query = desk.request.query
+    paths = scope_paths(desk.staffing)
+    return (
+        "appeals/rows",
+        None if paths is None else frozenset(paths),
+        desk_level(desk.staffing),
+        desk.t.language,
+        parse_filter(query),
+        _page_number(query),
+    )
+
+
+async def render_rows(desk: Desk) -> tuple[Fragment, datetime | None]:
+    """The counts and the table, rendered from the key's parts alone (nothing of the
+    person: no name, no roles, no token), and when the clock alone changes them."""
+    context = await _queue_context(desk)
+    response = render_template(
+        "appeals/_rows.html",
+        {"t": desk.t, "desk": DESK, "rows_url": f"{DESK}/appeals/rows", **context},
+    )
+    url = f"{DESK}/appeals" + (f"?{context['query']}" if context["query"] else "")
+    response.headers["HX-Replace-Url"] = url
+    # The clock alone changes it when an appeal in scope turns overdue.
+    until = await DeskQueue(desk.services.session, desk.staffing, desk.now()).next_due()
+    return Fragment.of(response), until
+
+
+# The open queue's stream brings the rows itself (``/desk/live?view=queue&<filters>``).
+PUSHED["queue"] = Pushed(rows_key, render_rows)
 
 
 @routes.get("/appeals/rows")
 @desk_page
 async def queue_rows(desk: Desk) -> web.StreamResponse:
-    """The counts and the table alone, as the page fetches them again; the address bar
-    follows the filters (replaced, not pushed: a live refresh adds no history).
-
-    Every open page fetches this at once when something changes: the fragment is
-    rendered once for all who would see the same (``web.desk.shared``), keyed by what
-    decides it: the subtrees the grants cover, the level the person acts at, their
-    language, the filters and the page. Nothing of the person is in it (no name, no
-    roles, no token): it is rendered from the key's parts alone."""
-    query = desk.request.query
-    narrowed, page = parse_filter(query), _page_number(query)
-    paths = scope_paths(desk.staffing)
-    level = desk_level(desk.staffing)
-    key = (
-        "appeals/rows",
-        None if paths is None else frozenset(paths),
-        level,
-        desk.t.language,
-        narrowed,
-        page,
-    )
-
-    async def render() -> tuple[Fragment, datetime | None]:
-        context = await _queue_context(desk)
-        response = render_template(
-            "appeals/_rows.html",
-            {"t": desk.t, "desk": DESK, "rows_url": f"{DESK}/appeals/rows", **context},
-        )
-        url = f"{DESK}/appeals" + (f"?{context['query']}" if context["query"] else "")
-        response.headers["HX-Replace-Url"] = url
-        # The clock alone changes it when an appeal in scope turns overdue.
-        until = await DeskQueue(desk.services.session, desk.staffing, desk.now()).next_due()
-        return Fragment.of(response), until
-
+    """The counts and the table alone, as the filters fetch them (and a page whose
+    stream said "signedout", to be refused); the address bar follows the filters
+    (replaced, not pushed). What an open page's stream pushes is the same fragment, the
+    same render (``web.desk.shared``, by ``rows_key``)."""
     hub = desk.request.config_dict.get(HUB_KEY)
     if hub is None:
-        return (await render())[0].response()
-    return await hub.renders.get(key, render)
+        return (await render_rows(desk))[0].response()
+    return await hub.renders.get(rows_key(desk), lambda: render_rows(desk))

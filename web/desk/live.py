@@ -8,23 +8,35 @@ memory otherwise (one process, SQLite). Each open page holds one server-sent eve
 stream (``/desk/live``): it says "changed" (and which appeals) when something in the
 person's scope changed, a short while after the first change so a burst is one refresh,
 and also when the clock alone makes an appeal in scope overdue, which no write marks.
-The page then fetches what it shows again, through the same scoped reads as before: the
-stream itself carries no more than appeal numbers in scope.
+The page then fetches what it shows again, through the same scoped reads as before.
+
+A page whose stream names a view (``?view=queue`` and the view's own query: filters,
+page; ``PUSHED``) gets that fragment pushed down the stream instead (an event of the
+view's name, swapped in by ``sse-swap``): no request per open page. The stream reads the
+person's session and grants when it opens, again every ``RECHECK`` and at once whenever
+a grant or a session changes anywhere, before it sends anything more (someone signed
+out or stripped of the role hears only "signedout"); the fragment is rendered through
+the view's own scoped reads from the grants just read, once per key for every stream
+and every GET of it (``web.desk.shared``). Other fragments (an appeal's page, the tiles)
+are fetched again on "changed".
 
 A stream's "changed" adapts to the pace of changes: the first change after a quiet
 spell goes out ``COALESCE`` after it (a burst is one refresh), and while changes keep
 coming a stream says "changed" at most once every ``SPACING`` (under a second, so a
 change still reaches the page within one). The hub counts the changes it hands out
-(``version``): what a page fetches again can be rendered once for every page that would
-show the same thing (``web.desk.shared``), until the next change."""
+(``version``): what a page is pushed or fetches again can be rendered once for every page
+that would show the same thing (``web.desk.shared``), until the next change."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import functools
 import json
 import logging
-from collections.abc import Iterable
+import re
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -37,7 +49,7 @@ from storage.appeals.desk import DeskQueue, scope_paths
 from storage.changes import Announcer, Change, Describe, DescribeBulk
 from storage.desk import changes as desk_changes
 from web.desk.session import Desk, app_of, desk_unit
-from web.desk.shared import SharedRenders
+from web.desk.shared import Fragment, SharedRenders
 from web.server import APP_KEY
 
 log = logging.getLogger(__name__)
@@ -115,6 +127,9 @@ class LiveHub:
         self.version = 0  # changes handed out so far: what a shared render was made at
         self.heard = 0  # the highest number of a batch heard from the channel
         self.renders = SharedRenders(lambda: self.version, app.clock)
+        # Streams' renders go one at a time (a wave of changes is a render per distinct
+        # key, all wanted at once): they never hold more than one database connection.
+        self.rendering = asyncio.Semaphore(1)
         self.announcer = Announcer(WATCHED, self._committed, WATCHED_BULK)
         self._outgoing: asyncio.Queue[list[Change]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
@@ -261,17 +276,82 @@ class Scope:
         )
 
 
+_LINES = re.compile(r"\r\n|\r|\n")
+
+
 def _event(name: str, data: str = "") -> bytes:
-    return f"event: {name}\ndata: {data}\n\n".encode()
+    """One server-sent event. Its data may span lines: each is a ``data:`` line of its
+    own, which the browser's EventSource joins back with newlines."""
+    lines = "".join(f"data: {line}\n" for line in _LINES.split(data))
+    return f"event: {name}\n{lines}\n".encode()
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """A fragment a page shows that its stream brings itself when something in scope
+    changed: no request per open page. ``key`` names what decides it (as for a shared
+    render: never who the person is), ``render`` makes it through the feature's own
+    scoped reads, from the desk as the stream last read it (with a unit of work of its
+    own) and the stream's query, as the page's GET of the same fragment does from its
+    own. The page asks for it with ``?view=<name>`` on its stream's address and swaps it
+    in with ``sse-swap="<name>"``; it is rendered once per key for every stream and
+    request (``web.desk.shared``)."""
+
+    key: Callable[[Desk], Hashable]
+    render: Callable[[Desk], Awaitable[tuple[Fragment, datetime | None]]]
+
+
+# What a stream can push, by the name the page asks for (a feature adds its own).
+PUSHED: dict[str, Pushed] = {}
+
+
+class Seat:
+    """A stream's person as last read: the desk (its unit of work long over) and the
+    scope it gives. Read again at every check: grants changing change both."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+        self.scope = Scope(desk)
+
+
+@functools.lru_cache(maxsize=64)
+def _pushed_event(name: str, body: bytes, charset: str) -> bytes:
+    # One render goes to many streams: encoded once (the same bytes object each time).
+    return _event(name, body.decode(charset))
+
+
+async def _push(request: web.Request, seat: Seat, name: str, view: Pushed, heard: int) -> bytes:
+    """The event bringing ``view`` as the person's desk shows it with every change up to
+    the hub's version ``heard``."""
+    app = app_of(request)
+    hub = request.config_dict[HUB_KEY]
+    desk = seat.desk
+
+    async def render() -> tuple[Fragment, datetime | None]:
+        # One stream's render at a time: the rest of the pool stays the chat's.
+        async with hub.rendering, app.services() as services:
+            return await view.render(dataclasses.replace(desk, services=services))
+
+    try:
+        fragment = await hub.renders.pushed(view.key(desk), render, heard)
+    except Exception:
+        log.exception("desk: could not render %s for a stream", name)
+        return b""
+    if fragment.status != 200:
+        return b""
+    return _pushed_event(name, fragment.body, fragment.charset or "utf-8")
 
 
 async def live(request: web.Request) -> web.StreamResponse:
-    """``GET /desk/live``: the stream a desk page listens to."""
+    """``GET /desk/live``: the stream a desk page listens to; ``?view=<name>`` and the
+    view's own query (a queue's filters and page) for a fragment it pushes."""
     app = app_of(request)
+    name = request.query.get("view", "")
+    view = PUSHED.get(name)
     async with desk_unit(request) as desk:
         if not isinstance(desk, Desk):
             return desk
-        scope = Scope(desk)
+        seat = Seat(desk)
         next_due = await DeskQueue(desk.services.session, desk.staffing, desk.now()).next_due()
     hub = request.config_dict[HUB_KEY]
     response = web.StreamResponse(
@@ -288,39 +368,57 @@ async def live(request: web.Request) -> web.StreamResponse:
     recheck_at = loop.time() + RECHECK
     sent_at = -SPACING  # loop time of the last "changed" for changes
     try:
-        await response.write(b"retry: 2000\n\n")
+        opening = b"retry: 2000\n\n"
+        if view is not None:
+            # What changed while the page loaded (or the stream was away) shows too.
+            opening += await _push(request, seat, name, view, hub.version)
+        await response.write(opening)
         while not subscription.closed:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(subscription.ready.wait(), CLOCK_CHECK)
             if subscription.closed:
                 break
             changes, overflowed = subscription.take()
-            names = scope.names(changes)
+            heard = hub.version  # every change up to it is taken
+            names = seat.scope.names(changes)
             if names or overflowed:
                 # A burst becomes one refresh; a steady flow, one every SPACING.
                 await asyncio.sleep(max(COALESCE, sent_at + SPACING - loop.time()))
                 more, overflowed_more = subscription.take()
+                heard = hub.version
                 changes += more
                 overflowed = overflowed or overflowed_more
-                names = list(dict.fromkeys(names + scope.names(more)))
-                # "changed" for pages showing many rows; "<topic>-<id>" for one row's page;
-                # in one write (one send, not one per appeal).
-                events = [_event("changed", " ".join(names)), *(_event(n) for n in names)]
-                await response.write(b"".join(events))
+                names = list(dict.fromkeys(names + seat.scope.names(more)))
+            passed = next_due is not None and app.clock.now() >= next_due
+            out: list[bytes] = []
+            if seat.scope.regranted(changes) or loop.time() >= recheck_at:
+                # Before anything goes out: someone signed out or stripped of the role
+                # hears nothing more but that (as their page's next fetch was refused).
+                recheck_at = loop.time() + RECHECK
+                again = await _desk_now(request)
+                if again is None:
+                    await response.write(_event("signedout"))
+                    break
+                seat = Seat(again)
+                names = seat.scope.names(changes)  # in the scope as it is now
+                out.append(b": keep-alive\n\n")
+            if names or overflowed:
+                # "changed" for pages showing many rows; "<topic>-<id>" for one row's page.
+                out += [_event("changed", " ".join(names)), *(_event(n) for n in names)]
+            if passed:
+                # A promise passed in scope with nothing written: the page marks it red.
+                out.append(_event("changed"))
+            if view is not None and (names or overflowed or passed):
+                out.append(await _push(request, seat, name, view, heard))
+            if out:
+                await response.write(b"".join(out))  # one send, not one per event
+            if names or overflowed:
                 sent_at = loop.time()
                 now = app.clock.now()
                 dues = [c.due for c in changes if c.due is not None and c.due > now]
                 next_due = min([d for d in (next_due, *dues) if d is not None], default=None)
-            if next_due is not None and app.clock.now() >= next_due:
-                # A promise passed in scope with nothing written: the page marks it red.
-                await response.write(_event("changed"))
+            if passed:
                 next_due = await _next_due(request)
-            if scope.regranted(changes) or loop.time() >= recheck_at:
-                recheck_at = loop.time() + RECHECK
-                if not await _still_signed_in(request):
-                    await response.write(_event("signedout"))
-                    break
-                await response.write(b": keep-alive\n\n")
     except ConnectionResetError:
         pass  # the page went away
     finally:
@@ -335,6 +433,7 @@ async def _next_due(request: web.Request) -> datetime | None:
         return await DeskQueue(desk.services.session, desk.staffing, desk.now()).next_due()
 
 
-async def _still_signed_in(request: web.Request) -> bool:
+async def _desk_now(request: web.Request) -> Desk | None:
+    """The person's desk read again (session, grants), or None: no longer theirs."""
     async with desk_unit(request) as desk:
-        return isinstance(desk, Desk)
+        return desk if isinstance(desk, Desk) else None

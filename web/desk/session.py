@@ -93,6 +93,7 @@ class Desk:
             "nav": nav,
             "person": self.person.display_name if self.person else str(self.user_id),
             "roles": roles,
+            "live": "",  # the stream's query: what of the page it pushes (``web.desk.live``)
         }
 
     def render(self, template: str, *, status: int = 200, **context: Any) -> web.Response:

@@ -18,13 +18,19 @@ a fragment is rendered once per key and handed to each request with that key:
   has heard every change any process published (``caught_up``: a page's stream may be
   on another process, which told it of a change this one has not heard yet);
 - the sign-in, the session and the grants are checked for every request as before
-  (``desk_page``): only then is the key made, from the grants just read.
+  (``desk_page``): only then is the key made, from the grants just read;
+- a live stream pushing the fragment to its page (``web.desk.live``) knows which
+  changes it has heard (the hub's version when it took them): any render of its key
+  begun at that version or after is right for it, one under way included (``pushed``);
+  its session and grants were read again whenever any changed.
 
-One per process, held by the hub; the entries are dropped at the next change."""
+One per process, held by the hub; the newest render of each key is kept (``KEEP`` keys
+at most)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -103,26 +109,30 @@ class SharedRenders:
         self._made: dict[Hashable, _Made] = {}
         self._next: dict[Hashable, _Next] = {}
         self._running: dict[Hashable, asyncio.Future[_Made]] = {}
-        self._made_at = -1  # the version the kept renders belong to
+        self._running_at: dict[Hashable, int] = {}  # the version each running one began at
         self.renders = 0  # how many renders ran (for tests and benches)
         self.shared = 0  # how many requests got one made for another
 
     def _fresh(self, made: _Made) -> bool:
+        return made.version == self._version() and self._timely(made)
+
+    def _timely(self, made: _Made) -> bool:
         now = self._clock.now()
         return (
-            made.version == self._version()
-            and asyncio.get_running_loop().time() - made.began <= self.max_age
+            asyncio.get_running_loop().time() - made.began <= self.max_age
             and made.at <= now
             and (now - made.at).total_seconds() <= self.max_age
             and (made.until is None or now < made.until)
         )
 
     async def get(self, key: Hashable, render: Render) -> web.Response:
-        """The answer for ``key``: a fresh render made for an earlier request, the next
-        one to begin (waited for), or ``render()`` run here for every request waiting."""
-        if self._made_at != self._version():
-            self._made.clear()  # a change came: nothing made before it is handed out
-            self._made_at = self._version()
+        """The answer for ``key``, as a response of its own."""
+        return (await self.fragment(key, render)).response()
+
+    async def fragment(self, key: Hashable, render: Render) -> Fragment:
+        """The render for ``key``: a fresh one made for an earlier request (or stream),
+        the next one to begin (waited for), or ``render()`` run here for every one
+        waiting."""
         made = self._made.get(key)
         if (
             made is not None
@@ -131,15 +141,15 @@ class SharedRenders:
             and self._fresh(made)  # still, after asking (a change may have come meanwhile)
         ):
             self.shared += 1
-            return made.fragment.response()
+            return made.fragment
         waiting = self._next.get(key)
         if waiting is not None:
             try:
                 made = await asyncio.shield(waiting.done)
             except Exception:
-                return await self._render_alone(render)
+                return (await self._make(render)).fragment
             self.shared += 1
-            return made.fragment.response()
+            return made.fragment
         ours = self._next[key] = _Next()
         try:
             running = self._running.get(key)
@@ -149,6 +159,7 @@ class SharedRenders:
             # From here on, a request coming waits for the render after this one.
             del self._next[key]
             self._running[key] = ours.done
+            self._running_at[key] = self._version()  # _make reads it before any await
             made = await self._make(render)
         except BaseException as e:
             # Those waiting render for themselves.
@@ -160,20 +171,37 @@ class SharedRenders:
                 del self._next[key]
             if self._running.get(key) is ours.done:
                 del self._running[key]
+                del self._running_at[key]
         ours.done.set_result(made)
-        if made.version == self._version():
-            if self._made_at != made.version or len(self._made) >= KEEP:
+        # Kept, the newest of each key: a request takes it only while no change came
+        # (``_fresh``), a stream that heard no later change even after (``pushed``).
+        kept = self._made.get(key)
+        if kept is None or kept.version <= made.version:
+            if kept is None and len(self._made) >= KEEP:
                 self._made.clear()
-                self._made_at = made.version
             self._made[key] = made
-        return made.fragment.response()
+        return made.fragment
+
+    async def pushed(self, key: Hashable, render: Render, heard: int) -> Fragment:
+        """The render for ``key`` for a stream of this process that has heard every
+        change up to version ``heard`` (it tells its page of no other): one begun at that
+        version or after is right for it, a running one included, whichever request or
+        stream began it; else as ``fragment``. (No need to ask whether this process has
+        caught up: the stream's page was told of changes by this very process.)"""
+        made = self._made.get(key)
+        if made is not None and made.version >= heard and self._timely(made):
+            self.shared += 1
+            return made.fragment
+        running = self._running.get(key)
+        if running is not None and self._running_at[key] >= heard:
+            with contextlib.suppress(Exception):
+                made = await asyncio.shield(running)
+                self.shared += 1
+                return made.fragment
+        return await self.fragment(key, render)
 
     async def _make(self, render: Render) -> _Made:
         version, began, at = self._version(), asyncio.get_running_loop().time(), self._clock.now()
         self.renders += 1
         fragment, until = await render()
         return _Made(fragment, version, began, at, until)
-
-    async def _render_alone(self, render: Render) -> web.Response:
-        made = await self._make(render)
-        return made.fragment.response()
