@@ -214,7 +214,11 @@ class Forked:
     async def wait(self) -> int:
         def block() -> int:
             with self.zygote.ended:
-                self.zygote.ended.wait_for(lambda: self.pid in self.zygote.codes)
+                while not self.zygote.ended.wait_for(
+                    lambda: self.pid in self.zygote.codes, timeout=1
+                ):
+                    # Nobody would report the end: the loop's executor must not hang.
+                    assert self.zygote.proc.poll() is None, "tests.zygote died"
                 return self.zygote.codes[self.pid]
 
         return await asyncio.to_thread(block)
