@@ -32,7 +32,7 @@ from emulator import BotAPIEmulator
 from storage.clock import ManualClock
 from storage.migrate import upgrade
 from storage.sessions import create_engine, create_sessionmaker, normalize_url
-from tests import watchdog
+from tests import processes, watchdog
 from tests.harness import Harness, World
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
@@ -133,9 +133,14 @@ async def _pg_schema(base_url: str) -> str:
 
 async def _pg_empty(base_url: str, schema: str) -> None:
     """Every table but Alembic's emptied and its ids restarted: the next test starts as
-    from a fresh migration. Should that fail (a test that changed the schema), the schema
-    goes and the next test migrates a new one."""
-    admin = create_engine(base_url)
+    from a fresh migration. Only the tables a test wrote to hold rows, and a TRUNCATE of
+    all of them costs most of a second (new files for each table and index), so those few
+    are emptied by DELETE with triggers and foreign-key checks off (as TRUNCATE fires no
+    row triggers either) and then vacuumed, or, where that is not allowed (no superuser),
+    by TRUNCATE of just them; every sequence a test advanced starts again. Should that
+    fail (a test that changed the schema), the schema goes and the next test migrates a
+    new one."""
+    admin = create_engine(base_url, connect_args={"server_settings": {"synchronous_commit": "off"}})
     try:
         async with admin.begin() as conn:
             tables = (
@@ -151,9 +156,46 @@ async def _pg_empty(base_url: str, schema: str) -> None:
                 .scalars()
                 .all()
             )
+            written: list[str] = []
             if tables:
-                names = ", ".join(f'"{schema}"."{t}"' for t in tables)
-                await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                probe = " UNION ALL ".join(
+                    f'(SELECT \'{t}\' WHERE EXISTS (SELECT 1 FROM "{schema}"."{t}"))'
+                    for t in tables
+                )
+                written = list((await conn.execute(text(probe))).scalars().all())
+            names = [f'"{schema}"."{t}"' for t in written]
+            superuser = (
+                await conn.execute(
+                    text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+                )
+            ).scalar_one()
+            if names and superuser:
+                await conn.execute(text("SET LOCAL session_replication_role = replica"))
+                for name in names:
+                    await conn.execute(text(f"DELETE FROM {name}"))
+            elif names:
+                await conn.execute(text(f"TRUNCATE {', '.join(names)} CASCADE"))
+            sequences = (
+                (
+                    await conn.execute(
+                        text(
+                            "SELECT sequencename FROM pg_sequences WHERE schemaname = :schema"
+                            " AND last_value IS NOT NULL"
+                        ),
+                        {"schema": schema},
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            for sequence in sequences:
+                await conn.execute(text(f'ALTER SEQUENCE "{schema}"."{sequence}" RESTART'))
+        if names and superuser:
+            # The deleted rows would stay behind as dead tuples that later tests' scans
+            # and index lookups wade through (TRUNCATE left none): vacuumed away now.
+            async with admin.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.execute(text(f"VACUUM {', '.join(names)}"))
     except Exception:
         _templates.pop("postgresql", None)
         async with admin.begin() as conn:
@@ -177,6 +219,8 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    if processes.has_templates():
+        asyncio.run(processes.drop_templates())
     schema = _templates.get("postgresql")
     if not isinstance(schema, str) or not os.environ.get("TEST_DATABASE_URL"):
         return
@@ -288,3 +332,70 @@ async def harness(
 async def world(harness: Harness) -> World:
     """The small district of tests.factories, and people made in one line each."""
     return await World.build(harness)
+
+
+# --- the order of the run ---------------------------------------------------------------
+
+# The tests that take tens of seconds (bot processes, Chromium, the scope walks, bursts of
+# hundreds of updates), slowest first. pytest-xdist's worksteal gives each worker one
+# contiguous share of the collection and later moves not-yet-started tests from the end of
+# the longest queue: a slow test left near an end starts last and the whole run waits for
+# it. So each share starts with its part of these, dealt in turn, and the quick tests
+# (which balance the workers at the end) follow.
+SLOW = (
+    "tests/core/test_reliability.py::test_killed_right_after_filing",
+    "tests/core/test_reliability.py::test_200_residents",
+    "tests/core/test_scope_walk.py::test_no_window_of_a_feature",
+    "tests/core/test_reliability.py::",
+    "tests/desk/test_browser.py::",
+    "tests/sandbox/test_browser.py::test_an_appeal_travels_between_the_panes",
+    "tests/channels/test_clients.py::test_a_hundred_appeals",
+    "tests/sandbox/test_council_browser.py::",
+    "tests/sandbox/test_notices_browser.py::",
+    "tests/desk/test_processes.py::",
+    "tests/partners/test_screens.py::test_a_channel_that_refuses_posts",
+    "tests/desk/test_browser_figures.py::",
+    "tests/core/test_random_presses.py::",
+    "tests/core/test_scope_walk.py::",
+    "tests/core/test_run.py::",
+    "tests/appeals/test_month_counts.py::",
+    "tests/sandbox/test_partners_browser.py::",
+    "tests/core/test_connection_reset.py::",
+    "tests/core/test_config.py::test_missing_token_stops_run",
+    "tests/core/test_sending.py::test_senders_queued_during_a_429_pause",
+    "tests/sandbox/test_browser.py::",
+)
+
+
+def _slowness(item: pytest.Item) -> int | None:
+    """The index in SLOW of the first entry the test's id starts with (a lower one is
+    slower); None for the rest."""
+    for rank, prefix in enumerate(SLOW):
+        if item.nodeid.startswith(prefix):
+            return rank
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None:
+        return  # without xdist, or its controller: the workers' order is the one it deals
+    workers = max(1, int(workerinput.get("workercount", 1)))
+    slow = sorted(
+        (item for item in items if _slowness(item) is not None),
+        key=lambda item: _slowness(item) or 0,
+    )
+    chosen = {id(item) for item in slow}
+    rest = [item for item in items if id(item) not in chosen]
+    # xdist's first shares: len(pending) // workers-left, each in turn.
+    sizes, left = [], len(items)
+    for remaining in range(workers, 0, -1):
+        sizes.append(left // remaining)
+        left -= sizes[-1]
+    shares: list[list[pytest.Item]] = [slow[i::workers] for i in range(workers)]
+    for share, size in zip(shares, sizes, strict=True):
+        take = max(0, size - len(share))
+        share.extend(rest[:take])
+        del rest[:take]
+    shares[-1].extend(rest)
+    items[:] = [item for share in shares for item in share]

@@ -6,10 +6,17 @@ created for the test)."""
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
+import json
 import os
+import queue
+import shutil
 import signal
+import subprocess
 import sys
+import tempfile
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +26,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from emulator import BotAPIEmulator
+from storage.migrate import upgrade
 from storage.sessions import create_engine, normalize_url
 
 TOKEN = "123456:TEST-TOKEN-gridbot"
@@ -36,18 +44,24 @@ async def wait_for(predicate: object, seconds: float = 60.0, every: float = 0.05
 
 
 @asynccontextmanager
-async def database(kind: str, tmp_path: Path) -> AsyncIterator[str]:
+async def database(kind: str, tmp_path: Path, *, migrated: bool = False) -> AsyncIterator[str]:
     """A database URL of its own: a SQLite file, or a PostgreSQL database made for the
-    test (TEST_DATABASE_URL names the server) and dropped afterwards."""
+    test (TEST_DATABASE_URL names the server) and dropped afterwards. ``migrated``: a copy
+    of one this test process migrated once (a file copy, or CREATE DATABASE ... TEMPLATE),
+    instead of seconds of migrations in every test."""
     if kind == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+        path = tmp_path / "bot.db"
+        if migrated:
+            shutil.copyfile(await _sqlite_template(), path)
+        yield f"sqlite+aiosqlite:///{path}"
         return
     server = normalize_url(os.environ["TEST_DATABASE_URL"])
     name = f"rel_{uuid.uuid4().hex[:10]}"
+    template = f' TEMPLATE "{await _pg_template(server)}"' if migrated else ""
     admin = create_engine(server)
     async with admin.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        await conn.execute(text(f'CREATE DATABASE "{name}"{template}'))
     base, _, _ = server.rpartition("/")
     try:
         yield f"{base}/{name}"
@@ -56,6 +70,158 @@ async def database(kind: str, tmp_path: Path) -> AsyncIterator[str]:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await admin.dispose()
+
+
+_templates: dict[str, str] = {}
+
+
+async def _sqlite_template() -> Path:
+    found = _templates.get("sqlite")
+    if found:
+        return Path(found)
+    path = Path(tempfile.mkdtemp(prefix="gridbot-template-")) / "migrated.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    await upgrade(engine)
+    await engine.dispose()  # the last connection closed: the WAL is folded into the file
+    _templates["sqlite"] = str(path)
+    return path
+
+
+async def _pg_template(server: str) -> str:
+    """A database migrated once per test process, never connected to afterwards (a
+    template must have no sessions while it is copied)."""
+    found = _templates.get("postgresql")
+    if found:
+        return found
+    name = f"rel_template_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server)
+    try:
+        async with admin.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await admin.dispose()
+    base, _, _ = server.rpartition("/")
+    engine = create_engine(f"{base}/{name}")
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    _templates["postgresql"] = name
+    return name
+
+
+def has_templates() -> bool:
+    return bool(_templates)
+
+
+async def drop_templates() -> None:
+    """At the end of the test process: the PostgreSQL template goes, the SQLite one too."""
+    folder = _templates.pop("sqlite", None)
+    if folder:
+        shutil.rmtree(Path(folder).parent, ignore_errors=True)
+    name = _templates.pop("postgresql", None)
+    if name and os.environ.get("TEST_DATABASE_URL"):
+        admin = create_engine(normalize_url(os.environ["TEST_DATABASE_URL"]))
+        try:
+            async with admin.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        finally:
+            await admin.dispose()
+
+
+class Zygote:
+    """The test process's one tests.zygote (started at the first bot start, ended with
+    the test process): a start costs a fork instead of importing the libraries again.
+    Plain threads, not asyncio: every test runs in an event loop of its own."""
+
+    _instance: Zygote | None = None
+
+    def __init__(self) -> None:
+        root = Path(__file__).resolve().parents[1]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.zygote"],
+            cwd=root,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        self.lock = threading.Lock()
+        self.started: queue.Queue[int] = queue.Queue()
+        self.codes: dict[int, int] = {}
+        self.ended = threading.Condition()
+        threading.Thread(target=self._listen, name="zygote", daemon=True).start()
+        atexit.register(self.close)
+
+    @classmethod
+    def get(cls) -> Zygote:
+        if cls._instance is None or cls._instance.proc.poll() is not None:
+            cls._instance = cls()
+        return cls._instance
+
+    def _listen(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            message = json.loads(line)
+            if "pid" in message:
+                self.started.put(int(message["pid"]))
+            else:
+                with self.ended:
+                    self.codes[int(message["exit"])] = int(message["code"])
+                    self.ended.notify_all()
+        self.started.put(0)  # the zygote died: whoever waits for a pid hears it
+
+    def spawn(self, argv: list[str], env: dict[str, str], cwd: Path, out: Path) -> Forked:
+        request = {"argv": argv, "env": env, "cwd": str(cwd), "out": str(out)}
+        with self.lock:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(json.dumps(request).encode() + b"\n")
+            self.proc.stdin.flush()
+            pid = self.started.get(timeout=60)
+        assert pid, "tests.zygote died"
+        return Forked(self, pid)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+@dataclass
+class Forked:
+    """A child of the zygote, with what the tests use of asyncio's Process."""
+
+    zygote: Zygote
+    pid: int
+
+    @property
+    def returncode(self) -> int | None:
+        with self.zygote.ended:
+            return self.zygote.codes.get(self.pid)
+
+    def send_signal(self, sig: int) -> None:
+        if self.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    async def wait(self) -> int:
+        def block() -> int:
+            with self.zygote.ended:
+                while not self.zygote.ended.wait_for(
+                    lambda: self.pid in self.zygote.codes, timeout=1
+                ):
+                    # Nobody would report the end: the loop's executor must not hang.
+                    assert self.zygote.proc.poll() is None, "tests.zygote died"
+                return self.zygote.codes[self.pid]
+
+        return await asyncio.to_thread(block)
 
 
 @dataclass
@@ -68,9 +234,9 @@ class BotProcess:
     redis_url: str | None = None
     webhook_port: int | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
-    proc: asyncio.subprocess.Process | None = None
-    output: bytearray = field(default_factory=bytearray)
-    _reader: asyncio.Task[None] | None = None
+    proc: Forked | None = None
+    _out: Path | None = None
+    _runs: int = 0
 
     def env(self, crash_at: str | None) -> dict[str, str]:
         env = {
@@ -102,25 +268,23 @@ class BotProcess:
 
     async def start(self, crash_at: str | None = None, *, ready: bool = True) -> None:
         marks = len(self.emu.requests)
-        self.output.clear()
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "run",
-            env=self.env(crash_at),
-            cwd=self.workdir,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
+        # A getUpdates is recorded when it returns, which a long poll with nothing to
+        # fetch does only at its timeout (ten seconds): its arrival is counted at once.
+        polls = self.emu.world.updates.poll_generation
+        self._runs += 1
+        self._out = self.workdir / f"bot-{id(self):x}-{self._runs}.log"
+        self.proc = Zygote.get().spawn(
+            ["bot.cli", "run"], self.env(crash_at), self.workdir, self._out
         )
-        self._reader = asyncio.create_task(self._read())
         if ready:
-            started = "setWebhook" if self.webhook_port is not None else "getUpdates"
+
+            def started() -> bool:
+                if self.webhook_port is not None:
+                    return any(r.method == "setWebhook" for r in self.emu.requests[marks:])
+                return self.emu.world.updates.poll_generation > polls
+
             up = await wait_for(
-                lambda: (
-                    any(r.method == started for r in self.emu.requests[marks:])
-                    or (self.proc is not None and self.proc.returncode is not None)
-                ),
+                lambda: started() or (self.proc is not None and self.proc.returncode is not None),
                 seconds=60,
             )
             assert up and self.alive, f"the bot did not start:\n{self.log()}"
@@ -138,17 +302,14 @@ class BotProcess:
             return True
         return False
 
-    async def _read(self) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
-        while line := await self.proc.stdout.readline():
-            self.output += line
-
     @property
     def alive(self) -> bool:
         return self.proc is not None and self.proc.returncode is None
 
     def log(self) -> str:
-        return self.output.decode(errors="replace")[-4000:]
+        if self._out is None or not self._out.exists():
+            return ""
+        return self._out.read_bytes().decode(errors="replace")[-4000:]
 
     async def died(self, seconds: float = 60) -> int | None:
         """Wait for the process to end by itself (a crash point); its return code."""
@@ -177,6 +338,3 @@ class BotProcess:
             if self.proc.returncode is None:
                 self.proc.kill()
             await self.proc.wait()
-        if self._reader is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._reader, timeout=5)

@@ -146,6 +146,14 @@ async def _file_up_to_confirm(emu: BotAPIEmulator, user: EmulatedUser) -> None:
 
 @pytest.fixture(params=BACKENDS)
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> object:
+    """A migrated database of the test's own (a copy: migrating is the subject of
+    test_two_processes_starting_together_on_an_empty_database and test_migrations)."""
+    async with database(request.param, tmp_path, migrated=True) as url:
+        yield request.param, url
+
+
+@pytest.fixture(params=BACKENDS)
+async def empty_backend(request: pytest.FixtureRequest, tmp_path: Path) -> object:
     async with database(request.param, tmp_path) as url:
         yield request.param, url
 
@@ -302,7 +310,7 @@ async def test_killed_inside_a_sweep_escalates_once(
 async def test_the_same_update_twice_by_polling_is_handled_once(
     emu: BotAPIEmulator, tmp_path: Path
 ) -> None:
-    async with database("sqlite", tmp_path) as url:
+    async with database("sqlite", tmp_path, migrated=True) as url:
         await _seed(url, 0, staff=False)
         bot = BotProcess(emu, url, tmp_path)
         await bot.start()
@@ -323,7 +331,7 @@ async def test_the_same_update_twice_by_polling_is_handled_once(
 async def test_two_webhook_processes_share_updates_once_and_fire_deadlines_once(
     emu: BotAPIEmulator, tmp_path: Path
 ) -> None:
-    async with database("postgresql", tmp_path) as url:
+    async with database("postgresql", tmp_path, migrated=True) as url:
         tree = await _seed(url, 20)
         people = _people(emu, 20)
         engine = create_engine(url)
@@ -386,9 +394,9 @@ async def test_two_webhook_processes_share_updates_once_and_fire_deadlines_once(
 
 
 async def test_two_processes_starting_together_on_an_empty_database(
-    emu: BotAPIEmulator, backend: tuple[str, str], tmp_path: Path
+    emu: BotAPIEmulator, empty_backend: tuple[str, str], tmp_path: Path
 ) -> None:
-    kind, url = backend
+    kind, url = empty_backend
     env = _prefix()
     bots = [
         BotProcess(
