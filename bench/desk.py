@@ -365,6 +365,7 @@ async def run_store(kind: str, url: str, args: argparse.Namespace) -> None:
                     db_url,
                     Path(tmp),
                     redis_url=redis_url,
+                    cold=True,  # a real process start, as in production
                     extra_env={
                         "WEB_PORT": str(port),
                         "REDIS_PREFIX": prefix,

@@ -672,6 +672,7 @@ async def kill_round(kind: str, args: argparse.Namespace, urgent: bool, redis: s
                 url,
                 Path(tmp),
                 redis_url=redis,
+                cold=True,  # a real process start, as in production
                 extra_env={
                     "REDIS_PREFIX": prefix,
                     "SEND_RATE": f"{args.rate:g}",

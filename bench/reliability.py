@@ -413,7 +413,12 @@ async def stage(
             probe = emu.add_user(residents.stop, first_name="探针", language_code="zh-hans")
             emu.world.chats[probe.id].opened = True
             bot = BotProcess(
-                emu, url, Path(tmp), redis_url=redis_url, extra_env={"REDIS_PREFIX": prefix}
+                emu,
+                url,
+                Path(tmp),
+                redis_url=redis_url,
+                extra_env={"REDIS_PREFIX": prefix},
+                cold=True,  # a restart's stall is measured from a real process start
             )
             try:
                 yield Stage(emu, Chats(emu), bot, probe), url

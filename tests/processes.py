@@ -234,7 +234,10 @@ class BotProcess:
     redis_url: str | None = None
     webhook_port: int | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
-    proc: Forked | None = None
+    # A real ``python -m bot.cli run`` from nothing (the benches: a restart's stall is
+    # part of what they measure), not a fork of the warmed tests.zygote.
+    cold: bool = False
+    proc: Forked | asyncio.subprocess.Process | None = None
     _out: Path | None = None
     _runs: int = 0
 
@@ -273,9 +276,22 @@ class BotProcess:
         polls = self.emu.world.updates.poll_generation
         self._runs += 1
         self._out = self.workdir / f"bot-{id(self):x}-{self._runs}.log"
-        self.proc = Zygote.get().spawn(
-            ["bot.cli", "run"], self.env(crash_at), self.workdir, self._out
-        )
+        if self.cold:
+            with self._out.open("wb") as out:
+                self.proc = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "bot.cli",
+                    "run",
+                    env=self.env(crash_at),
+                    cwd=self.workdir,
+                    stdout=out,
+                    stderr=asyncio.subprocess.STDOUT,
+                )
+        else:
+            self.proc = Zygote.get().spawn(
+                ["bot.cli", "run"], self.env(crash_at), self.workdir, self._out
+            )
         if ready:
 
             def started() -> bool:
