@@ -159,8 +159,14 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         return self._writing
 
     def wrote(self, operation: str) -> None:
-        # A write that returned got the lock (one that waited for it raised instead).
-        if self._turn is not None and not self._writing and writes(operation):
+        if self._turn is None:
+            return
+        if not self._connection._conn.in_transaction:
+            # No transaction holds the write (autocommit): it is over already, and no
+            # commit or rollback will come to give the turn back.
+            self._give_turn_back()
+        elif not self._writing and writes(operation):
+            # A write that returned got the lock (one that waited for it raised instead).
             self._writing = True
 
     def _give_turn_back(self) -> None:

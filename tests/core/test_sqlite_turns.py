@@ -182,3 +182,15 @@ async def test_a_failed_first_write_leaves_the_transaction_off_the_loop(
         await conn.execute(text("INSERT INTO items (name) VALUES ('a')"))
         await conn.commit()
     assert loop_thread not in threads
+
+
+async def test_a_write_in_autocommit_gives_the_turn_back_at_once(sqlite: AsyncEngine) -> None:
+    async with sqlite.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text("INSERT INTO items (name) VALUES ('autocommitted')"))
+        # No commit comes: the next writer must not wait for one (nor for the timeout).
+        async with asyncio.timeout(10):
+            await insert(sqlite, "next")
+    async with sqlite.connect() as conn:
+        names = (await conn.execute(text("SELECT name FROM items ORDER BY id"))).scalars()
+        assert list(names) == ["autocommitted", "next"]
