@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import os
 import uuid
+from collections.abc import AsyncIterator
 from typing import ClassVar, Literal
 
 import pytest
@@ -17,12 +18,27 @@ from redis.asyncio.lock import Lock
 from bot.isolation import RenewingRedisIsolation
 
 
-async def test_an_update_whose_lock_expired_meanwhile_still_finishes() -> None:
+@pytest.fixture
+async def chat_locks() -> AsyncIterator[tuple[Redis, DefaultKeyBuilder]]:
+    """Redis and a key builder of the test's own prefix; its keys go afterwards."""
     url = os.environ.get("TEST_REDIS_URL")
     if not url:
         pytest.skip("needs TEST_REDIS_URL")
     redis = Redis.from_url(url)
     builder = DefaultKeyBuilder(prefix=f"test-{uuid.uuid4().hex[:10]}", with_destiny=True)
+    try:
+        yield redis, builder
+    finally:
+        keys = [key async for key in redis.scan_iter(f"{builder.prefix}:*")]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()
+
+
+async def test_an_update_whose_lock_expired_meanwhile_still_finishes(
+    chat_locks: tuple[Redis, DefaultKeyBuilder],
+) -> None:
+    redis, builder = chat_locks
     isolation = RenewingRedisIsolation(redis, builder, ttl=0.3)
     key = StorageKey(bot_id=1, chat_id=2, user_id=2)
     finished = False
@@ -36,7 +52,6 @@ async def test_an_update_whose_lock_expired_meanwhile_still_finishes() -> None:
             pass
     finally:
         await redis.delete(builder.build(key, "lock"))
-        await redis.aclose()
     assert finished
 
 
@@ -51,12 +66,10 @@ class CancelSwallowingLock(Lock):
         return renewed
 
 
-async def test_an_update_ends_even_if_its_lock_renewal_swallows_a_cancellation() -> None:
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        pytest.skip("needs TEST_REDIS_URL")
-    redis = Redis.from_url(url)
-    builder = DefaultKeyBuilder(prefix=f"test-{uuid.uuid4().hex[:10]}", with_destiny=True)
+async def test_an_update_ends_even_if_its_lock_renewal_swallows_a_cancellation(
+    chat_locks: tuple[Redis, DefaultKeyBuilder],
+) -> None:
+    redis, builder = chat_locks
     isolation = RenewingRedisIsolation(redis, builder, ttl=0.6, lock_class=CancelSwallowingLock)
     key = StorageKey(bot_id=1, chat_id=2, user_id=2)
 
@@ -73,8 +86,6 @@ async def test_an_update_ends_even_if_its_lock_renewal_swallows_a_cancellation()
         assert await redis.get(builder.build(key, "lock")) is None  # released
     finally:
         running.cancel()
-        await redis.delete(builder.build(key, "lock"))
-        await redis.aclose()
 
 
 class CountingLock(Lock):
@@ -87,12 +98,10 @@ class CountingLock(Lock):
         return await super().do_acquire(token)
 
 
-async def test_a_chats_next_update_in_the_process_waits_without_asking_redis_again() -> None:
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        pytest.skip("needs TEST_REDIS_URL")
-    redis = Redis.from_url(url)
-    builder = DefaultKeyBuilder(prefix=f"test-{uuid.uuid4().hex[:10]}", with_destiny=True)
+async def test_a_chats_next_update_in_the_process_waits_without_asking_redis_again(
+    chat_locks: tuple[Redis, DefaultKeyBuilder],
+) -> None:
+    redis, builder = chat_locks
     here = RenewingRedisIsolation(redis, builder, lock_class=CountingLock)
     elsewhere = RenewingRedisIsolation(redis, builder)  # another process's, same Redis
     key = StorageKey(bot_id=1, chat_id=3, user_id=3)
@@ -123,4 +132,3 @@ async def test_a_chats_next_update_in_the_process_waits_without_asking_redis_aga
         assert order == ["here in", "here out", "elsewhere in", "elsewhere out"]
     finally:
         await redis.delete(builder.build(key, "lock"))
-        await redis.aclose()
