@@ -177,7 +177,16 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
 
     def commit(self) -> None:
         try:
-            super().commit()
+            if self._writing and not self._execute_mutex.locked():
+                # As for its statements: a transaction holding the write lock meets no lock
+                # at COMMIT, so it ends here, not after a trip to the thread during which
+                # every other update runs a step and every other writer waits for the turn.
+                try:
+                    self._connection._conn.commit()
+                except Exception as error:
+                    self._handle_exception(error)
+            else:
+                super().commit()
         finally:
             self._give_turn_back()
 

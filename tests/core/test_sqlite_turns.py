@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -194,3 +195,32 @@ async def test_a_write_in_autocommit_gives_the_turn_back_at_once(sqlite: AsyncEn
     async with sqlite.connect() as conn:
         names = (await conn.execute(text("SELECT name FROM items ORDER BY id"))).scalars()
         assert list(names) == ["autocommitted", "next"]
+
+
+async def test_a_writers_commit_runs_on_the_loop_a_readers_goes_to_the_thread(
+    sqlite: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trips: list[str] = []  # what went to aiosqlite's thread, by name
+    original = aiosqlite.core.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any) -> Any:
+        trips.append(getattr(fn, "__name__", repr(fn)))
+        return await original(self, fn, *args)  # type: ignore[no-untyped-call]
+
+    monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
+    async with sqlite.connect() as conn:
+        await conn.execute(text("SELECT count(*) FROM items"))
+        await conn.commit()  # read only: to the thread as before
+        assert trips[-1] == "commit"
+        await conn.execute(text("INSERT INTO items (name) VALUES ('a')"))
+        trips.clear()
+        await conn.commit()  # holds the write lock: ends on the loop
+        assert trips == []
+        await conn.execute(text("INSERT INTO items (name) VALUES ('b')"))
+        await conn.commit()
+    # Committed for real, and the turn came back: another writer goes on at once.
+    async with asyncio.timeout(10):
+        await insert(sqlite, "c")
+    async with sqlite.connect() as conn:
+        names = (await conn.execute(text("SELECT name FROM items ORDER BY id"))).scalars()
+        assert list(names) == ["a", "b", "c"]
