@@ -38,16 +38,27 @@ async def answer_in_place(
     if delivery is not None and pressed is not None:
         owed = await outbox.take(kind, subject_id, c.user_id, c.services.now(), delivery.me)
     await commit_now(c.services)
-    # Closing takes the buttons off the pressed message; a dialog underneath (the menu)
-    # shows again as a new message below it.
+    told = False
+    if owed is not None and pressed is not None:
+        try:
+            await c.bot.edit_message_text(
+                text=text, chat_id=c.user_id, message_id=pressed.message_id
+            )
+            told = True
+        except TelegramAPIError as exc:
+            log.warning("could not answer %s #%s in place: %s", kind, subject_id, exc)
+            await outbox.give_back(owed.id)
+    stack = manager.current_stack()
+    if told and pressed is not None and stack.last_message_id == pressed.message_id:
+        # The edit took its buttons off already: closing must not take them off again
+        # (an edit that changes nothing, which Telegram refuses).
+        stack.last_message_id = None
+    # Closing takes the buttons off the pressed message (unless told in it); a dialog
+    # underneath (the menu) shows again as a new message below it.
     await manager.done(show_mode=ShowMode.SEND)
-    if owed is None or pressed is None:
-        return False
-    try:
-        await c.bot.edit_message_text(text=text, chat_id=c.user_id, message_id=pressed.message_id)
-    except TelegramAPIError as exc:
-        log.warning("could not answer %s #%s in place: %s", kind, subject_id, exc)
-        await outbox.give_back(owed.id)
-        return False
-    await outbox.mark_sent(owed.id, c.services.now(), pressed.message_id)
-    return True
+    if told and owed is not None and pressed is not None:
+        await outbox.mark_sent(owed.id, c.services.now(), pressed.message_id)
+    # The update's last write ends here, not after the press is answered: SQLite's one
+    # writer at a time is not held across a call to the Bot API.
+    await commit_now(c.services)
+    return told

@@ -215,7 +215,11 @@ async def test_confirm_says_filed_in_the_form_without_waiting_for_the_outbox(
     assert "请核对" in (form.text or "")
     messages = len(emu.chat(r.id).bot_messages)
 
+    mark = len(emu.requests)
     await harness.feed(emu.press_button(r, "确认提交", queue=False), deliver=False)
+    # One edit turns the form into the answer (its buttons go with it), then the press is
+    # answered: no separate call taking the buttons off first.
+    assert [q.method for q in emu.requests[mark:]] == ["editMessageText", "answerCallbackQuery"]
     said = harness.last(r)
     assert said.message_id == form.message_id
     assert "✅ 诉求 #000001 已提交（环境卫生）" in (said.text or "")
