@@ -256,3 +256,44 @@ async def test_a_stream_shares_any_render_begun_since_the_changes_it_heard() -> 
     assert (await renders.pushed("k", gate, 6)).body == b"render 3"
     assert text(await renders.get("k", gate)) == "render 3"
     assert gate.count == 3
+
+
+async def test_streams_out_of_step_push_together_under_a_steady_flow(
+    harness: Harness, world: World, server: TestServer
+) -> None:
+    """Three colleagues' open queues (one key), each opened out of step with the others,
+    while appeals keep coming: each wave of pushes is one render for all three."""
+    tree = world.tree
+    resident = await world.resident("王秀英")
+    hub = hub_of(server)
+    streams = []
+    for name in ("郑红梅", "孙丽", "周敏"):
+        browser = await signed_in(
+            harness, server, await world.staff(Role.COMMUNITY_STAFF, tree.community, name)
+        )
+        streams.append(await Stream.open(browser, "/desk/live?view=queue"))
+        await streams[-1].until("queue")  # the opening push
+        await world.appeal(resident, f"{name}开页时的诉求")
+        await asyncio.sleep(0.2)  # the next opens at another moment of the others' spacing
+    pushes = [0, 0, 0]
+    last = 0
+
+    async def follow(i: int) -> None:
+        while True:
+            if str(last) in re.findall(r'data-appeal="(\d+)"', await streams[i].until("queue")):
+                pushes[i] += 1
+                return
+            pushes[i] += 1
+
+    before = hub.renders.renders
+    for n in range(16):  # one filing every 0.15 s, for about 2.4 s
+        last = await world.appeal(resident, f"第{n}件", deliver=False)
+        await asyncio.sleep(0.15)
+    await asyncio.gather(follow(0), follow(1), follow(2))
+    renders = hub.renders.renders - before
+    # Each stream pushes once a beat at most (2.4 s: about five); out of step, each push
+    # of each stream would be a render of its own.
+    assert min(pushes) >= 3, pushes
+    assert renders <= max(pushes) + 1, (renders, pushes)
+    for stream in streams:
+        stream.close()

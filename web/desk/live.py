@@ -20,10 +20,13 @@ the view's own scoped reads from the grants just read, once per key for every st
 and every GET of it (``web.desk.shared``). Other fragments (an appeal's page, the tiles)
 are fetched again on "changed".
 
-A stream's "changed" adapts to the pace of changes: the first change after a quiet
-spell goes out ``COALESCE`` after it (a burst is one refresh), and while changes keep
-coming a stream says "changed" at most once every ``SPACING`` (under a second, so a
-change still reaches the page within one). The hub counts the changes it hands out
+A stream's "changed" goes out on the process's common beat (``BEAT``): the first beat
+at least ``COALESCE`` after the change (a burst is one refresh), and while changes keep
+coming once a beat at most (so a change reaches the page within a second). Every stream
+waking on a beat pushes what the hub had handed out when the first of them woke
+(``beat_version``), so one render per key serves them all. On timers of their own (each a
+while after its own last push), fifty desks under a steady flow of filings each wanted a
+render of their own, each stale for the next. The hub counts the changes it hands out
 (``version``): what a page is pushed or fetches again can be rendered once for every page
 that would show the same thing (``web.desk.shared``), until the next change."""
 
@@ -35,6 +38,7 @@ import dataclasses
 import functools
 import json
 import logging
+import math
 import re
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass, field
@@ -58,8 +62,8 @@ log = logging.getLogger(__name__)
 WATCHED: dict[type, Describe] = {**appeal_changes.DESCRIBERS, **desk_changes.DESCRIBERS}
 WATCHED_BULK: dict[type, DescribeBulk] = {**desk_changes.BULK}
 
-COALESCE = 0.25  # seconds gathering a burst into one refresh
-SPACING = 0.8  # least seconds between a stream's "changed" while changes keep coming
+COALESCE = 0.1  # least seconds gathering a burst into one refresh
+BEAT = 0.5  # a stream says "changed" only on the process's beat, at most once a beat
 CLOCK_CHECK = 1.0  # seconds between looks at the clock for a promise passing
 RECHECK = 15.0  # seconds between re-reads of the session and grants (and a keep-alive)
 BACKLOG = 500  # changes a slow stream may hold before it simply refreshes everything
@@ -70,22 +74,29 @@ if TYPE_CHECKING:
 
 @dataclass(eq=False)  # each stream's own: compared and hashed by identity
 class Subscription:
-    changes: list[Change] = field(default_factory=list)
+    batches: list[tuple[int, list[Change]]] = field(default_factory=list)  # (version, …)
+    held: int = 0  # changes in ``batches``
     overflowed: bool = False
     closed: bool = False
     ready: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def add(self, changes: Iterable[Change]) -> None:
-        if len(self.changes) < BACKLOG:
-            self.changes.extend(changes)
+    def add(self, changes: list[Change], version: int) -> None:
+        if self.held < BACKLOG:
+            self.batches.append((version, changes))
+            self.held += len(changes)
         else:
             self.overflowed = True
         self.ready.set()
 
-    def take(self) -> tuple[list[Change], bool]:
-        taken, overflowed = self.changes, self.overflowed
-        self.changes, self.overflowed = [], False
-        self.ready.clear()
+    def take(self, upto: int | None = None) -> tuple[list[Change], bool]:
+        """The changes handed out up to hub version ``upto`` (all, without one); later
+        ones stay for the next take."""
+        kept = [b for b in self.batches if upto is not None and b[0] > upto]
+        taken = [c for v, batch in self.batches if upto is None or v <= upto for c in batch]
+        overflowed = self.overflowed
+        self.batches, self.held, self.overflowed = kept, sum(len(b) for _, b in kept), False
+        if not kept:
+            self.ready.clear()
         return taken, overflowed
 
     def close(self) -> None:
@@ -126,6 +137,7 @@ class LiveHub:
         self.subscriptions: set[Subscription] = set()
         self.version = 0  # changes handed out so far: what a shared render was made at
         self.heard = 0  # the highest number of a batch heard from the channel
+        self._beat = (-1, 0)  # the latest beat a stream woke for, and its version
         self.renders = SharedRenders(lambda: self.version, app.clock)
         # Streams' renders go one at a time (a wave of changes is a render per distinct
         # key, all wanted at once): they never hold more than one database connection.
@@ -180,7 +192,18 @@ class LiveHub:
     def _fan_out(self, changes: list[Change]) -> None:
         self.version += 1
         for subscription in self.subscriptions:
-            subscription.add(changes)
+            subscription.add(changes, self.version)
+
+    def beat_version(self, beat: int) -> int:
+        """The version every stream waking for ``beat`` pushes at: the hub's version when
+        the first of them woke. One that wakes later in the same beat (a change came
+        between) still takes only the changes up to it and shares that render; the later
+        ones wait in its subscription for the next beat."""
+        if self._beat[0] < beat:
+            self._beat = (beat, self.version)
+        elif self._beat[0] > beat:  # woke too late for its beat: as of now
+            return self.version
+        return self._beat[1]
 
     async def _publish(self) -> None:
         while True:
@@ -366,7 +389,7 @@ async def live(request: web.Request) -> web.StreamResponse:
     subscription = hub.subscribe()
     loop = asyncio.get_running_loop()
     recheck_at = loop.time() + RECHECK
-    sent_at = -SPACING  # loop time of the last "changed" for changes
+    sent_at = -BEAT  # loop time of the last "changed" for changes
     try:
         opening = b"retry: 2000\n\n"
         if view is not None:
@@ -380,12 +403,14 @@ async def live(request: web.Request) -> web.StreamResponse:
                 break
             changes, overflowed = subscription.take()
             heard = hub.version  # every change up to it is taken
+            beat = 0
             names = seat.scope.names(changes)
             if names or overflowed:
-                # A burst becomes one refresh; a steady flow, one every SPACING.
-                await asyncio.sleep(max(COALESCE, sent_at + SPACING - loop.time()))
-                more, overflowed_more = subscription.take()
-                heard = hub.version
+                # A burst becomes one refresh; a steady flow, one every beat.
+                beat = math.ceil(max(loop.time() + COALESCE, sent_at + BEAT) / BEAT - 1e-9)
+                await asyncio.sleep(max(0.0, beat * BEAT - loop.time()))
+                heard = hub.beat_version(beat)
+                more, overflowed_more = subscription.take(heard)
                 changes += more
                 overflowed = overflowed or overflowed_more
                 names = list(dict.fromkeys(names + seat.scope.names(more)))
@@ -413,7 +438,8 @@ async def live(request: web.Request) -> web.StreamResponse:
             if out:
                 await response.write(b"".join(out))  # one send, not one per event
             if names or overflowed:
-                sent_at = loop.time()
+                # The beat, not when the write ended: streams stay on the same beats.
+                sent_at = beat * BEAT
                 now = app.clock.now()
                 dues = [c.due for c in changes if c.due is not None and c.due > now]
                 next_due = min([d for d in (next_due, *dues) if d is not None], default=None)
