@@ -38,6 +38,7 @@ import asyncio
 import contextlib
 import html
 import io
+import os
 import re
 import socket
 import statistics
@@ -299,8 +300,14 @@ async def filing_round(
     return [x for p in people for x in p.latencies]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def live_round(
-    emu: BotAPIEmulator, url: str, base: str, args: argparse.Namespace
+    emu: BotAPIEmulator, url: str, base: str, args: argparse.Namespace, bot_pid: int
 ) -> dict[str, object]:
     chats = Chats(emu)
     per_round = int(args.rate * args.seconds)
@@ -312,6 +319,7 @@ async def live_round(
     with_desks: list[tuple[str, float]] = []
     desks = Desks(browsers)
     done = 0
+    rounds: list[tuple[bool, float, float, float, float]] = []
     try:
         for r in range(args.rounds):
             people = residents[r * per_round : (r + 1) * per_round]
@@ -319,11 +327,23 @@ async def live_round(
             if on:
                 desks = Desks(browsers, desks.refreshes, desks.failures)
                 await desks.open()
+            cpu = cpu_seconds(bot_pid), cpu_seconds(os.getpid()), time.perf_counter()
             try:
                 got = await filing_round(chats, people, args.rate, args.step_timeout)
             finally:
                 if on:
                     await desks.close()
+            wall = time.perf_counter() - cpu[2]
+            xs = [x for _, x in got]
+            rounds.append(
+                (
+                    on,
+                    percentile(xs, 0.5) if xs else float("nan"),
+                    percentile(xs, 0.99) if xs else float("nan"),
+                    (cpu_seconds(bot_pid) - cpu[0]) / wall,
+                    (cpu_seconds(os.getpid()) - cpu[1]) / wall,
+                )
+            )
             (with_desks if on else without).extend(got)
             done += sum(p.done for p in people)
             await asyncio.sleep(args.pause)
@@ -337,6 +357,7 @@ async def live_round(
         "desk failures": desks.failures,
         "done": done,
         "residents": len(residents),
+        "rounds": rounds,
     }
 
 
@@ -379,7 +400,8 @@ async def run_store(kind: str, url: str, args: argparse.Namespace) -> None:
                     for name, (p50, p95) in results[n].items():
                         print(f"    {name:<20} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms", flush=True)
                     if live:
-                        figures = await live_round(emu, db_url, base, args)
+                        assert bot.proc is not None
+                        figures = await live_round(emu, db_url, base, args, bot.proc.pid)
                         report_live(figures, args)
                 finally:
                     await bot.stop()
@@ -407,6 +429,15 @@ def report_live(figures: dict[str, object], args: argparse.Namespace) -> None:
         f"{args.seconds:g} s, alternately without and with {args.desks} open desks"
     )
     print(f"    residents done: {figures['done']}/{figures['residents']}")
+    rounds = figures["rounds"]
+    assert isinstance(rounds, list)
+    for i, (on, p50, p99, bot_cpu, bench_cpu) in enumerate(rounds):
+        # A process near a whole core is saturated: its queue, not the desks, sets the p99.
+        print(
+            f"    round {i + 1} {'with' if on else 'without':<7} p50 {p50 * 1000:6.0f} ms, "
+            f"p99 {p99 * 1000:6.0f} ms; CPU used: bot {bot_cpu:4.0%}, "
+            f"emulator and residents {bench_cpu:4.0%}"
+        )
     if not without or not with_desks:
         print("    no steps answered")
         return
