@@ -286,12 +286,12 @@ async def test_streams_out_of_step_push_together_under_a_steady_flow(
             pushes[i] += 1
 
     before = hub.renders.renders
-    for n in range(16):  # one filing every 0.15 s, for about 2.4 s
+    for n in range(24):  # one filing every 0.15 s, for about 3.6 s
         last = await world.appeal(resident, f"第{n}件", deliver=False)
         await asyncio.sleep(0.15)
     await asyncio.gather(follow(0), follow(1), follow(2))
     renders = hub.renders.renders - before
-    # Each stream pushes once a beat at most (2.4 s: about five); out of step, each push
+    # Each stream pushes once a beat at most (3.6 s: about five); out of step, each push
     # of each stream would be a render of its own.
     assert min(pushes) >= 3, pushes
     assert renders <= max(pushes) + 1, (renders, pushes)

@@ -63,7 +63,7 @@ WATCHED: dict[type, Describe] = {**appeal_changes.DESCRIBERS, **desk_changes.DES
 WATCHED_BULK: dict[type, DescribeBulk] = {**desk_changes.BULK}
 
 COALESCE = 0.1  # least seconds gathering a burst into one refresh
-BEAT = 0.5  # a stream says "changed" only on the process's beat, at most once a beat
+BEAT = 0.8  # a stream says "changed" only on the process's beat, at most once a beat
 CLOCK_CHECK = 1.0  # seconds between looks at the clock for a promise passing
 RECHECK = 15.0  # seconds between re-reads of the session and grants (and a keep-alive)
 BACKLOG = 500  # changes a slow stream may hold before it simply refreshes everything
