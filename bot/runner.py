@@ -56,7 +56,7 @@ async def _check_telegram(bot: Bot, settings: Settings) -> None:
     """Fail at start with one line, not a traceback, when the Bot API cannot be used."""
     where = settings.telegram_api_url or "https://api.telegram.org"
     try:
-        await bot.get_me()
+        await bot.me()  # kept: polling asks again for it before its first getUpdates
     except TelegramUnauthorizedError:
         raise ConfigError(
             f"BOT_TOKEN: {where} does not accept this token — copy it again from @BotFather"
@@ -69,14 +69,22 @@ async def _check_telegram(bot: Bot, settings: Settings) -> None:
 
 
 async def _on_startup(bot: Bot, app: App) -> None:
-    """The menus everyone sees, then updates: each staff member's own menu is sent again
-    in the background, paced like any message, rather than before the first update (a
-    district's 400 staff at 30 a second held every resident up for 13 seconds)."""
-    await set_default_commands(bot, app.registry)
+    """Updates first; the menus are sent in the background: everyone's (two calls, which
+    Telegram keeps from the last start anyway), then each staff member's own, paced like
+    any message (a district's 400 staff at 30 a second held every resident up for 13
+    seconds when they went before the first update)."""
     me = await bot.me()
     log.info("running as @%s", me.username)
-    app.in_background(_refresh_staff_menus(bot, app), name="staff-menus")
+    app.in_background(_refresh_menus(bot, app), name="menus")
     app.in_background(asyncio.to_thread(compile_own_code), name="bytecode")
+
+
+async def _refresh_menus(bot: Bot, app: App) -> None:
+    try:
+        await set_default_commands(bot, app.registry)
+    except Exception:  # a menu is a courtesy: the bot runs on without it
+        log.exception("could not set the default command menus")
+    await _refresh_staff_menus(bot, app)
 
 
 async def _refresh_staff_menus(bot: Bot, app: App) -> None:

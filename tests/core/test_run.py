@@ -78,6 +78,7 @@ async def test_run_polls_answers_and_stops_on_sigterm(emu: BotAPIEmulator, tmp_p
         "WEB_PORT": str(web_port),
     }
     env.pop("WEBHOOK_URL", None)
+    mark = len(emu.requests)
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -106,9 +107,22 @@ async def test_run_polls_answers_and_stops_on_sigterm(emu: BotAPIEmulator, tmp_p
                 and "chat_id" in str(r.params.get("scope", ""))
             ]
 
+        def default_menus() -> list[int]:
+            return [
+                i
+                for i, r in enumerate(emu.requests)
+                if r.method == "setMyCommands"
+                and r.ok
+                and "chat_id" not in str(r.params.get("scope", ""))
+            ]
+
         assert await _wait_for(lambda: len(staff_menus()) == STAFF), len(staff_menus())
+        assert await _wait_for(lambda: len(default_menus()) == 2), len(default_menus())
         first_poll = next(i for i, r in enumerate(emu.requests) if r.method == "getUpdates")
         assert first_poll < staff_menus()[-1]
+        # One getMe: asked when checking the token, and kept for polling, which asks
+        # again before its first getUpdates.
+        assert [r.method for r in emu.requests[mark:]].count("getMe") == 1
         # Polling serves the web faces too, on WEB_PORT.
         async with ClientSession() as http:
             async with http.get(f"http://127.0.0.1:{web_port}/healthz") as health:
