@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
@@ -25,6 +24,7 @@ from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram_dialog import setup_dialogs
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.api_session import BotAPISession
 from bot.config import Settings
 from bot.delivery import Delivery
 from bot.dispatcher import GridDispatcher, MemorySeen, RedisSeen, SeenUpdates
@@ -53,7 +53,7 @@ def create_bot(settings: Settings, *, token: str | None = None) -> Bot:
     session = None
     if settings.telegram_api_url:
         # A self-hosted Bot API server (or the local emulator) instead of api.telegram.org.
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+        session = BotAPISession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     bot = Bot(
         token=token or settings.require_token(),
         session=session,
