@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, and_, cast, literal, select, update
+from sqlalchemy import ForeignKey, Index, Select, String, and_, bindparam, cast, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
@@ -119,6 +119,26 @@ def check_scope(role: Role, node: Node | None) -> None:
         raise ScopeError(f"{role} is assigned to a {expected}")
 
 
+def _actor_statement() -> Select[User, RoleAssignment, Node]:
+    me = select(cast(bindparam("uid", type_=TelegramId), TelegramId).label("uid")).subquery("me")
+    return (
+        select(User, RoleAssignment, Node)
+        .select_from(me)
+        .outerjoin(User, User.id == me.c.uid)
+        .outerjoin(
+            RoleAssignment,
+            and_(RoleAssignment.user_id == me.c.uid, RoleAssignment.revoked_at.is_(None)),
+        )
+        .outerjoin(Node, Node.id == RoleAssignment.node_id)
+        .order_by(RoleAssignment.id)
+    )
+
+
+# Built once: every update runs it first, and a statement built per call cost more CPU
+# than running it (its expressions, then its cache key, made again each time).
+_ACTOR = _actor_statement()
+
+
 class StaffRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -141,21 +161,9 @@ class StaffRepo:
     ) -> tuple[User | None, Staffing]:
         """The user's row (None before they consented or were made staff) and their
         grants, in one statement: what every update reads first."""
-        me = select(cast(literal(user_id), TelegramId).label("uid")).subquery("me")
-        stmt = (
-            select(User, RoleAssignment, Node)
-            .select_from(me)
-            .outerjoin(User, User.id == me.c.uid)
-            .outerjoin(
-                RoleAssignment,
-                and_(RoleAssignment.user_id == me.c.uid, RoleAssignment.revoked_at.is_(None)),
-            )
-            .outerjoin(Node, Node.id == RoleAssignment.node_id)
-            .order_by(RoleAssignment.id)
-        )
         user: User | None = None
         grants: list[Grant] = []
-        for row_user, assignment, node in await self.session.execute(stmt):
+        for row_user, assignment, node in await self.session.execute(_ACTOR, {"uid": user_id}):
             user = user or row_user
             if assignment is not None:
                 grants.append(Grant(Role(assignment.role), node))
