@@ -134,8 +134,8 @@ def _actor_statement() -> Select[User, RoleAssignment, Node]:
     )
 
 
-# Built once: every update runs it first, and a statement built per call cost more CPU
-# than running it (its expressions, then its cache key, made again each time).
+# Built once: every update runs it first, and built per call its expressions and cache
+# key were over a third of the call's CPU.
 _ACTOR = _actor_statement()
 
 
