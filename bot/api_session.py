@@ -3,7 +3,8 @@
 aiogram's ``AiohttpSession.close`` waits 250 ms after closing, for SSL connections to shut
 down cleanly. A Bot API server reached over plain HTTP (self-hosted beside the bot, or the
 project's emulator) has none to wait for: every shutdown, and every test's bot, paid those
-250 ms for nothing (about a fifth of a quick test's time)."""
+250 ms for nothing (a third of a quick test's time: 0.26 s of its setup, call and teardown
+of 0.71 s in tests/appeals/test_resident.py)."""
 
 from __future__ import annotations
 
