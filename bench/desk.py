@@ -69,6 +69,7 @@ from bench.reliability import (
     make_residents,
     percentile,
 )
+from bench.startup import cpu_seconds
 from emulator import BotAPIEmulator
 from storage.appeals import OPEN_STATES, Appeal
 from storage.appeals.kpi import Month
@@ -300,12 +301,6 @@ async def filing_round(
     finally:
         await cancel(tasks)
     return [x for p in people for x in p.latencies]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def live_round(
